@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs everything hearth needs to build and test on a fresh Debian 12 machine.
+# Debian packages only; run as root (or with sudo available).
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(
+  build-essential cmake pkg-config
+  libpcre2-dev        # tokenizer pre-tokenizer regexes (Unicode properties, JIT)
+  libcjson-dev        # JSON: command output, chat templates' contexts, reference data
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "hearth dependencies installed"

@@ -1,0 +1,75 @@
+/* mapping.c — read-only file mapping and whole-file reads. */
+#include "hearth/core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+hearth_status hearth_map_file(const char *path, hearth_mapping *out) {
+    memset(out, 0, sizeof *out);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return hearth_set_error(HEARTH_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return hearth_set_error(HEARTH_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return hearth_set_error(HEARTH_ERR_IO, "%s: not a regular file", path);
+    }
+    if (st.st_size == 0) {   /* mmap of 0 bytes fails; an empty view is fine */
+        close(fd);
+        static const uint8_t empty[1];
+        out->data = empty;
+        out->size = 0;
+        return HEARTH_OK;
+    }
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+    int e = errno;
+    close(fd);
+    if (p == MAP_FAILED) return hearth_set_error(HEARTH_ERR_IO, "%s: cannot map: %s", path, strerror(e));
+    out->data = p;
+    out->size = (size_t)st.st_size;
+    out->priv_ = p;
+    return HEARTH_OK;
+}
+
+void hearth_unmap(hearth_mapping *m) {
+    if (!m) return;
+    if (m->priv_) munmap(m->priv_, m->size);
+    memset(m, 0, sizeof *m);
+}
+
+hearth_status hearth_read_file(const char *path, char **out, size_t *len) {
+    *out = NULL;
+    if (len) *len = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return hearth_set_error(HEARTH_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) { fclose(f); return hearth_set_error(HEARTH_ERR_NOMEM, "%s: out of memory", path); }
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(buf, cap * 2 + 1);
+            if (!nb) { free(buf); fclose(f); return hearth_set_error(HEARTH_ERR_NOMEM, "%s: out of memory", path); }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) { free(buf); return hearth_set_error(HEARTH_ERR_IO, "%s: read error", path); }
+    buf[n] = 0;
+    *out = buf;
+    if (len) *len = n;
+    return HEARTH_OK;
+}
