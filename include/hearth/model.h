@@ -53,6 +53,7 @@ typedef struct hearth_context_params {
     int32_t n_ctx;       /* 0: the model's training context */
     int32_t n_batch;     /* max tokens per hearth_decode call; 0: 512 (capped at n_ctx) */
     int n_threads;       /* 0: all online CPUs */
+    bool kv_f32;         /* KV cache in F32 (default: F16, as llama.cpp keeps it) */
 } hearth_context_params;
 
 hearth_context_params hearth_context_default_params(void);
@@ -62,6 +63,8 @@ void hearth_context_free(hearth_context *c);   /* NULL is a no-op */
 
 int32_t hearth_context_n_ctx(const hearth_context *c);
 int32_t hearth_context_n_past(const hearth_context *c);   /* tokens in the KV cache */
+const hearth_model *hearth_context_model(const hearth_context *c);   /* borrowed */
+int hearth_context_n_threads(const hearth_context *c);
 /* Forgets positions >= n_past (n_past = 0: a fresh sequence). */
 hearth_status hearth_context_truncate(hearth_context *c, int32_t n_past);
 
@@ -81,6 +84,24 @@ const float *hearth_get_logits_ith(const hearth_context *c, int32_t i);
 /* Final normalized hidden state (n_embd floats) of token i of the last
  * decode with all_logits (embeddings). Borrowed. */
 const float *hearth_get_embeddings_ith(const hearth_context *c, int32_t i);
+
+/* ---- perplexity ------------------------------------------------------------
+ * llama.cpp's method: tokens (already tokenized with BOS where the vocab adds
+ * it) are cut into floor(n / n_chunk_ctx) chunks; in each, the first token is
+ * replaced by BOS (where the vocab adds BOS), the chunk runs as a fresh
+ * sequence, and the predictions of positions n_chunk_ctx/2 .. n_chunk_ctx-2
+ * are scored. PPL = exp(mean negative log-likelihood). The context must hold
+ * n_chunk_ctx tokens; its cache is cleared. progress (may be NULL) is called
+ * after each chunk with the running PPL; returning false cancels. */
+typedef bool (*hearth_ppl_progress_fn)(int chunk, int n_chunks, double ppl_so_far, void *user);
+typedef struct hearth_ppl_result {
+    double ppl;
+    double nll;        /* mean negative log-likelihood */
+    int n_chunks;
+    int64_t n_scored;  /* predictions scored */
+} hearth_ppl_result;
+hearth_status hearth_perplexity(hearth_context *c, const int32_t *tokens, size_t n_tokens, int32_t n_chunk_ctx,
+                                hearth_ppl_progress_fn progress, void *user, hearth_ppl_result *out);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,57 @@
+/*
+ * model_internal.h — the llama-family model as loaded: hyper-parameters and
+ * weight views into the GGUF mapping (shapes in ggml order: ne[0] is the
+ * row length, so a matrix (out, in) has ne = {in, out}).
+ */
+#ifndef HEARTH_MODEL_INTERNAL_H
+#define HEARTH_MODEL_INTERNAL_H
+
+#include "hearth/kernels.h"
+#include "hearth/model.h"
+
+/* a weight matrix: rows of ne[0] elements of `type`, ne[1] rows */
+typedef struct mweight {
+    const void *data;   /* borrowed from the mapping */
+    uint32_t type;
+    int64_t ne0, ne1;
+    size_t row_bytes;
+} mweight;
+
+typedef struct mlayer {
+    const float *attn_norm;   /* (dim) */
+    mweight wq;               /* (n_head * head_dim, dim) */
+    mweight wk, wv;           /* (n_head_kv * head_dim, dim) */
+    const float *bq;          /* (n_head * head_dim) or NULL (qwen2 has Q/K/V biases) */
+    const float *bk, *bv;     /* (n_head_kv * head_dim) or NULL */
+    mweight wo;               /* (dim, n_head * head_dim) */
+    const float *ffn_norm;    /* (dim) */
+    mweight w_gate, w_up;     /* (n_ff, dim) */
+    mweight w_down;           /* (dim, n_ff) */
+} mlayer;
+
+typedef struct mhparams {
+    int32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
+    float eps;
+    hearth_rope rope;
+} mhparams;
+
+struct hearth_model {
+    hearth_gguf *gguf;
+    hearth_vocab *vocab;
+    char arch[32];
+    char *name;            /* owned */
+    char *chat_template;   /* owned, NULL if none */
+    mhparams hp;
+    mweight tok_embd;      /* (n_vocab, dim) */
+    const float *output_norm;   /* (dim) */
+    mweight output;        /* (n_vocab, dim); token_embd when tied */
+    mlayer *layers;        /* n_layer */
+    float *rope_freqs;     /* owned copy of rope_freqs.weight or NULL */
+    void **owned;          /* small tensors converted to F32 */
+    int n_owned;
+    int64_t n_params;
+    size_t weight_bytes;
+    bool vocab_only;
+};
+
+#endif
