@@ -1,0 +1,31 @@
+/*
+ * quant_avx2.c — AVX2 (+FMA, F16C) kernels of the quantized types: the
+ * 256-bit bodies of quant_x86.h with vpmaddubsw + vpmaddwd for the int8
+ * products. Dequantize is vectorized for the types models mostly use (Q8_0,
+ * Q4_0, Q4_K, Q6_K); the others call the reference.
+ */
+#include "quant_x86.h"
+
+/* ==== vec_dot =============================================================== */
+float vec_dot_q4_0_q8_0_avx2(int64_t n, const void *w, const void *a) { return t_dot_q4_0(n, w, a); }
+float vec_dot_q4_1_q8_1_avx2(int64_t n, const void *w, const void *a) { return t_dot_q4_1(n, w, a); }
+float vec_dot_q5_0_q8_0_avx2(int64_t n, const void *w, const void *a) { return t_dot_q5_0(n, w, a); }
+float vec_dot_q5_1_q8_1_avx2(int64_t n, const void *w, const void *a) { return t_dot_q5_1(n, w, a); }
+float vec_dot_q8_0_q8_0_avx2(int64_t n, const void *w, const void *a) { return t_dot_q8_0(n, w, a); }
+float vec_dot_q2_K_q8_K_avx2(int64_t n, const void *w, const void *a) { return t_dot_q2_K(n, w, a); }
+float vec_dot_q3_K_q8_K_avx2(int64_t n, const void *w, const void *a) { return t_dot_q3_K(n, w, a); }
+float vec_dot_q4_K_q8_K_avx2(int64_t n, const void *w, const void *a) { return t_dot_q4_K(n, w, a); }
+float vec_dot_q5_K_q8_K_avx2(int64_t n, const void *w, const void *a) { return t_dot_q5_K(n, w, a); }
+float vec_dot_q6_K_q8_K_avx2(int64_t n, const void *w, const void *a) { return t_dot_q6_K(n, w, a); }
+
+/* ==== dequantize ============================================================ */
+void dequantize_row_q4_0_avx2(const void *s, float *d, int64_t n) { t_dequant_q4_0(s, d, n); }
+void dequantize_row_q8_0_avx2(const void *s, float *d, int64_t n) { t_dequant_q8_0(s, d, n); }
+void dequantize_row_q4_K_avx2(const void *s, float *d, int64_t n) { t_dequant_q4_K(s, d, n); }
+void dequantize_row_q6_K_avx2(const void *s, float *d, int64_t n) { t_dequant_q6_K(s, d, n); }
+void dequantize_row_q4_1_avx2(const void *s, float *d, int64_t n) { dequantize_row_q4_1_ref(s, d, n); }
+void dequantize_row_q5_0_avx2(const void *s, float *d, int64_t n) { dequantize_row_q5_0_ref(s, d, n); }
+void dequantize_row_q5_1_avx2(const void *s, float *d, int64_t n) { dequantize_row_q5_1_ref(s, d, n); }
+void dequantize_row_q2_K_avx2(const void *s, float *d, int64_t n) { dequantize_row_q2_K_ref(s, d, n); }
+void dequantize_row_q3_K_avx2(const void *s, float *d, int64_t n) { dequantize_row_q3_K_ref(s, d, n); }
+void dequantize_row_q5_K_avx2(const void *s, float *d, int64_t n) { dequantize_row_q5_K_ref(s, d, n); }

@@ -1,0 +1,386 @@
+/*
+ * quant_x86.h — the 256-bit kernels of the quantized types, written once and
+ * compiled twice: by quant_avx2.c (AVX2 + FMA + F16C) and by quant_avx512.c
+ * (the same with AVX512-VL/VNNI: vpdpbusd replaces vpmaddubsw + vpmaddwd).
+ * Include after defining nothing (AVX2) or QUANT_VNNI (AVX-512 VNNI). All
+ * functions are static; the including file exports the ones it uses.
+ *
+ * Shared idea: the weights' quants are brought to unsigned bytes u (0..63),
+ * multiplied with the signed activation bytes in groups of 4 into int32
+ * lanes (exact), scaled per sub-block in integers, and only then converted
+ * to float once per block (Q4_0..Q8_0) or super-block (K-quants). Offsets
+ * (-8, -16, -32, -4 and the K-quant mins) are applied through the
+ * activations' block sums, as in the reference.
+ */
+#ifndef HEARTH_QUANT_X86_H
+#define HEARTH_QUANT_X86_H
+
+#include "quant.h"
+
+#include <immintrin.h>
+
+/* ==== primitives ============================================================ */
+
+static inline float hsum_ps(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+
+/* int32 lane k = sum of the 4 products u[4k..4k+3] * s[4k..4k+3]
+ * (u unsigned bytes, s signed bytes; AVX2 path: u*s pairs must fit int16,
+ * true for u <= 128, |s| <= 127) */
+static inline __m256i dot_u8s8(__m256i u, __m256i s) {
+#ifdef QUANT_VNNI
+    return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#else
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
+#endif
+}
+
+/* the same with lanes 0..3 (bytes 0..15) times scA, lanes 4..7 times scB */
+static inline __m256i dot_u8s8_sc(__m256i u, __m256i s, int scA, int scB) {
+#ifdef QUANT_VNNI
+    __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+    return _mm256_mullo_epi32(p, _mm256_set_m128i(_mm_set1_epi32(scB), _mm_set1_epi32(scA)));
+#else
+    __m256i p = _mm256_maddubs_epi16(u, s);
+    return _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16((short)scB), _mm_set1_epi16((short)scA)));
+#endif
+}
+
+/* signed x signed via the sign trick: |w| * (s with w's sign) */
+static inline __m256i dot_s8s8(__m256i w, __m256i s) {
+    return dot_u8s8(_mm256_sign_epi8(w, w), _mm256_sign_epi8(s, w));
+}
+
+/* 32 nibbles of a 16-byte Q4 block: low nibbles in bytes 0..15, high in 16..31 */
+static inline __m256i nibbles32(const uint8_t *qs) {
+    __m128i q = _mm_loadu_si128((const __m128i *)qs);
+    const __m128i m4 = _mm_set1_epi8(15);
+    return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(q, 4), m4), _mm_and_si128(q, m4));
+}
+
+/* byte i = 0xFF where bit i of the 32-bit little-endian qh is set */
+static inline __m256i bits32_to_bytes(const uint8_t *qh) {
+    uint32_t x;
+    memcpy(&x, qh, 4);
+    __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32((int)x),
+                                    _mm256_setr_epi64x(0, 0x0101010101010101, 0x0202020202020202,
+                                                       0x0303030303030303));
+    const __m256i bit = _mm256_set1_epi64x((long long)0x8040201008040201ULL);
+    return _mm256_cmpeq_epi8(_mm256_and_si256(v, bit), bit);
+}
+
+static inline __m256i load256(const void *p) { return _mm256_loadu_si256((const __m256i *)p); }
+
+/* ==== Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 ===================================== */
+
+static float t_dot_q4_0(int64_t n, const void *wv, const void *av) {
+    const block_q4_0 *w = wv;
+    const block_q8_0 *a = av;
+    const __m256i off = _mm256_set1_epi8(8);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t nb = n / 32, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        __m256i p0 = dot_s8s8(_mm256_sub_epi8(nibbles32(w[i].qs), off), load256(a[i].qs));
+        __m256i p1 = dot_s8s8(_mm256_sub_epi8(nibbles32(w[i + 1].qs), off), load256(a[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i + 1].d) * h2f(a[i + 1].d)), _mm256_cvtepi32_ps(p1), acc1);
+    }
+    for (; i < nb; i++) {
+        __m256i p0 = dot_s8s8(_mm256_sub_epi8(nibbles32(w[i].qs), off), load256(a[i].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+static float t_dot_q4_1(int64_t n, const void *wv, const void *av) {
+    const block_q4_1 *w = wv;
+    const block_q8_1 *a = av;
+    __m256 acc = _mm256_setzero_ps();
+    float summ = 0;
+    for (int64_t i = 0; i < n / 32; i++) {
+        __m256i p = dot_u8s8(nibbles32(w[i].qs), load256(a[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d)), _mm256_cvtepi32_ps(p), acc);
+        summ += h2f(w[i].m) * h2f(a[i].s);
+    }
+    return hsum_ps(acc) + summ;
+}
+
+static float t_dot_q5_0(int64_t n, const void *wv, const void *av) {
+    const block_q5_0 *w = wv;
+    const block_q8_0 *a = av;
+    const __m256i hi = _mm256_set1_epi8((char)0xF0);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / 32; i++) {
+        /* q - 16: the nibble when the 5th bit is set, nibble | 0xF0 (= nibble - 16) when not */
+        __m256i q = _mm256_or_si256(nibbles32(w[i].qs), _mm256_andnot_si256(bits32_to_bytes(w[i].qh), hi));
+        __m256i p = dot_s8s8(q, load256(a[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d)), _mm256_cvtepi32_ps(p), acc);
+    }
+    return hsum_ps(acc);
+}
+
+static float t_dot_q5_1(int64_t n, const void *wv, const void *av) {
+    const block_q5_1 *w = wv;
+    const block_q8_1 *a = av;
+    const __m256i b4 = _mm256_set1_epi8(0x10);
+    __m256 acc = _mm256_setzero_ps();
+    float summ = 0;
+    for (int64_t i = 0; i < n / 32; i++) {
+        __m256i q = _mm256_or_si256(nibbles32(w[i].qs), _mm256_and_si256(bits32_to_bytes(w[i].qh), b4));
+        __m256i p = dot_u8s8(q, load256(a[i].qs));
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d)), _mm256_cvtepi32_ps(p), acc);
+        summ += h2f(w[i].m) * h2f(a[i].s);
+    }
+    return hsum_ps(acc) + summ;
+}
+
+static float t_dot_q8_0(int64_t n, const void *wv, const void *av) {
+    const block_q8_0 *w = wv;
+    const block_q8_0 *a = av;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+    int64_t nb = n / 32, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        __m256i p0 = dot_s8s8(load256(w[i].qs), load256(a[i].qs));
+        __m256i p1 = dot_s8s8(load256(w[i + 1].qs), load256(a[i + 1].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i + 1].d) * h2f(a[i + 1].d)), _mm256_cvtepi32_ps(p1), acc1);
+    }
+    for (; i < nb; i++) {
+        __m256i p0 = dot_s8s8(load256(w[i].qs), load256(a[i].qs));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(h2f(w[i].d) * h2f(a[i].d)), _mm256_cvtepi32_ps(p0), acc0);
+    }
+    return hsum_ps(_mm256_add_ps(acc0, acc1));
+}
+
+/* ==== K-quants ============================================================== */
+
+static float t_dot_q2_K(int64_t n, const void *wv, const void *av) {
+    const block_q2_K *w = wv;
+    const block_q8_K *a = av;
+    const __m256i m2 = _mm256_set1_epi8(3);
+    __m256 acc = _mm256_setzero_ps();
+    float summ = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *sc = w[i].scales;
+        int mins = 0;
+        for (int s = 0; s < 16; s++) mins += (sc[s] >> 4) * a[i].bsums[s];
+        __m256i isum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i q = load256(w[i].qs + 32 * h);
+            const int8_t *y = a[i].qs + 128 * h;
+            const uint8_t *s = sc + 8 * h;
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_and_si256(q, m2), load256(y), s[0] & 15, s[1] & 15));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_and_si256(_mm256_srli_epi16(q, 2), m2), load256(y + 32),
+                                                      s[2] & 15, s[3] & 15));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_and_si256(_mm256_srli_epi16(q, 4), m2), load256(y + 64),
+                                                      s[4] & 15, s[5] & 15));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_and_si256(_mm256_srli_epi16(q, 6), m2), load256(y + 96),
+                                                      s[6] & 15, s[7] & 15));
+        }
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * h2f(w[i].d)), _mm256_cvtepi32_ps(isum), acc);
+        summ += (a[i].d * h2f(w[i].dmin)) * mins;
+    }
+    return hsum_ps(acc) - summ;
+}
+
+static float t_dot_q3_K(int64_t n, const void *wv, const void *av) {
+    const block_q3_K *w = wv;
+    const block_q8_K *a = av;
+    const __m256i m2 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
+    __m256 acc = _mm256_setzero_ps();
+    float corr = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        int sc[16];
+        quant_q3k_scales(w[i].scales, sc);
+        /* q = u - 4 with u = low 2 bits | (high bit << 2): subtract 4 * sum(sc * bsum) */
+        int off = 0;
+        for (int s = 0; s < 16; s++) off += sc[s] * a[i].bsums[s];
+        const __m256i hm = load256(w[i].hmask);
+        __m256i isum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i q = load256(w[i].qs + 32 * h);
+            for (int j = 0; j < 4; j++) {
+                const int b = 4 * h + j;
+                const __m256i bit = _mm256_set1_epi8((char)(1 << b));
+                __m256i hb = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit), four);
+                __m256i lo = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * j)), m2);
+                isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_or_si256(lo, hb), load256(a[i].qs + 32 * b),
+                                                          sc[2 * b], sc[2 * b + 1]));
+            }
+        }
+        const float d = a[i].d * h2f(w[i].d);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
+        corr += d * (4 * off);
+    }
+    return hsum_ps(acc) - corr;
+}
+
+/* Q4_K and Q5_K share everything but the 5th bit */
+static inline float dot_q45_K_block(const uint8_t *qs, const uint8_t *qh, const uint8_t *scales, uint16_t wd,
+                                    uint16_t wdmin, const block_q8_K *a, __m256 *acc) {
+    const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(0x10);
+    int sc[8], m[8], mins = 0;
+    for (int s = 0; s < 8; s++) {
+        quant_scale_min_k4(s, scales, &sc[s], &m[s]);
+        mins += m[s] * (a->bsums[2 * s] + a->bsums[2 * s + 1]);
+    }
+    __m256i hbits = qh ? load256(qh) : _mm256_setzero_si256();
+    __m256i isum = _mm256_setzero_si256();
+    for (int c = 0; c < 4; c++) {
+        const __m256i q = load256(qs + 32 * c);
+        __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+        if (qh) {
+            lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hbits, 4), b4));
+            hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hbits, 3), b4));
+            hbits = _mm256_srli_epi16(hbits, 2);
+        }
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(lo, load256(a->qs + 64 * c), sc[2 * c], sc[2 * c]));
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(hi, load256(a->qs + 64 * c + 32), sc[2 * c + 1], sc[2 * c + 1]));
+    }
+    *acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * h2f(wd)), _mm256_cvtepi32_ps(isum), *acc);
+    return (a->d * h2f(wdmin)) * mins;
+}
+
+static float t_dot_q4_K(int64_t n, const void *wv, const void *av) {
+    const block_q4_K *w = wv;
+    const block_q8_K *a = av;
+    __m256 acc = _mm256_setzero_ps();
+    float summ = 0;
+    for (int64_t i = 0; i < n / QK_K; i++)
+        summ += dot_q45_K_block(w[i].qs, NULL, w[i].scales, w[i].d, w[i].dmin, &a[i], &acc);
+    return hsum_ps(acc) - summ;
+}
+
+static float t_dot_q5_K(int64_t n, const void *wv, const void *av) {
+    const block_q5_K *w = wv;
+    const block_q8_K *a = av;
+    __m256 acc = _mm256_setzero_ps();
+    float summ = 0;
+    for (int64_t i = 0; i < n / QK_K; i++)
+        summ += dot_q45_K_block(w[i].qs, w[i].qh, w[i].scales, w[i].d, w[i].dmin, &a[i], &acc);
+    return hsum_ps(acc) - summ;
+}
+
+static float t_dot_q6_K(int64_t n, const void *wv, const void *av) {
+    const block_q6_K *w = wv;
+    const block_q8_K *a = av;
+    const __m256i m4 = _mm256_set1_epi8(15), m2h = _mm256_set1_epi8(0x30);
+    __m256 acc = _mm256_setzero_ps();
+    float corr = 0;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const int8_t *sc = w[i].scales;
+        int off = 0;   /* q = u - 32 */
+        for (int s = 0; s < 16; s++) off += sc[s] * a[i].bsums[s];
+        __m256i isum = _mm256_setzero_si256();
+        for (int h = 0; h < 2; h++) {
+            const __m256i l0 = load256(w[i].ql + 64 * h), l1 = load256(w[i].ql + 64 * h + 32);
+            const __m256i qh = load256(w[i].qh + 32 * h);
+            const int8_t *y = a[i].qs + 128 * h;
+            const int8_t *s = sc + 8 * h;
+            __m256i u0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2h));
+            __m256i u1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2h));
+            __m256i u2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2h));
+            __m256i u3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                         _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2h));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u0, load256(y), s[0], s[1]));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u1, load256(y + 32), s[2], s[3]));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u2, load256(y + 64), s[4], s[5]));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u3, load256(y + 96), s[6], s[7]));
+        }
+        const float d = a[i].d * h2f(w[i].d);
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
+        corr += d * (32 * off);
+    }
+    return hsum_ps(acc) - corr;
+}
+
+/* ==== dequantize (exactly the reference's products: no FMA) ================ */
+
+static void t_dequant_q8_0(const void *src, float *y, int64_t n) {
+    const block_q8_0 *x = src;
+    for (int64_t i = 0; i < n / 32; i++, y += 32) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d));
+        for (int k = 0; k < 4; k++) {
+            __m256i q = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(x[i].qs + 8 * k)));
+            _mm256_storeu_ps(y + 8 * k, _mm256_mul_ps(_mm256_cvtepi32_ps(q), d));
+        }
+    }
+}
+
+static void t_dequant_q4_0(const void *src, float *y, int64_t n) {
+    const block_q4_0 *x = src;
+    for (int64_t i = 0; i < n / 32; i++, y += 32) {
+        const __m256 d = _mm256_set1_ps(h2f(x[i].d));
+        __m256i q = _mm256_sub_epi8(nibbles32(x[i].qs), _mm256_set1_epi8(8));
+        __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+        _mm256_storeu_ps(y + 0, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)), d));
+        _mm256_storeu_ps(y + 8, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), d));
+        _mm256_storeu_ps(y + 16, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), d));
+        _mm256_storeu_ps(y + 24, _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), d));
+    }
+}
+
+/* 32 unsigned bytes -> d1 * q - m1 for 32 floats */
+static inline void store_affine32(float *y, __m256i q, __m256 d1, __m256 m1) {
+    __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+    __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+    for (int k = 0; k < 4; k++) {
+        __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(parts[k]));
+        _mm256_storeu_ps(y + 8 * k, _mm256_sub_ps(_mm256_mul_ps(d1, f), m1));
+    }
+}
+
+static void t_dequant_q4_K(const void *src, float *y, int64_t n) {
+    const block_q4_K *x = src;
+    const __m256i m4 = _mm256_set1_epi8(15);
+    for (int64_t i = 0; i < n / QK_K; i++, y += QK_K) {
+        const float d = h2f(x[i].d), dmin = h2f(x[i].dmin);
+        for (int c = 0; c < 4; c++) {
+            int sc, m;
+            const __m256i q = load256(x[i].qs + 32 * c);
+            quant_scale_min_k4(2 * c, x[i].scales, &sc, &m);
+            store_affine32(y + 64 * c, _mm256_and_si256(q, m4), _mm256_set1_ps(d * sc), _mm256_set1_ps(dmin * m));
+            quant_scale_min_k4(2 * c + 1, x[i].scales, &sc, &m);
+            store_affine32(y + 64 * c + 32, _mm256_and_si256(_mm256_srli_epi16(q, 4), m4), _mm256_set1_ps(d * sc),
+                           _mm256_set1_ps(dmin * m));
+        }
+    }
+}
+
+static void t_dequant_q6_K(const void *src, float *y, int64_t n) {
+    const block_q6_K *x = src;
+    const __m256i m4 = _mm256_set1_epi8(15), m2h = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
+    for (int64_t i = 0; i < n / QK_K; i++, y += QK_K) {
+        const float d = h2f(x[i].d);
+        for (int h = 0; h < 2; h++) {
+            const __m256i l0 = load256(x[i].ql + 64 * h), l1 = load256(x[i].ql + 64 * h + 32);
+            const __m256i qh = load256(x[i].qh + 32 * h);
+            __m256i u[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2h)),
+                _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2h)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2h)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2h)),
+            };
+            for (int k = 0; k < 4; k++) {
+                __m256i q = _mm256_sub_epi8(u[k], off);
+                float *yy = y + 128 * h + 32 * k;
+                const int8_t *s = x[i].scales + 8 * h + 2 * k;
+                __m128i lo = _mm256_castsi256_si128(q), hi = _mm256_extracti128_si256(q, 1);
+                const __m256 dA = _mm256_set1_ps(d * s[0]), dB = _mm256_set1_ps(d * s[1]);
+                _mm256_storeu_ps(yy + 0, _mm256_mul_ps(dA, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo))));
+                _mm256_storeu_ps(yy + 8, _mm256_mul_ps(dA, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8)))));
+                _mm256_storeu_ps(yy + 16, _mm256_mul_ps(dB, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi))));
+                _mm256_storeu_ps(yy + 24, _mm256_mul_ps(dB, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8)))));
+            }
+        }
+    }
+}
+
+#endif
