@@ -760,5 +760,6 @@ const hearth_gguf_tensor *hearth_gguf_find_tensor(const hearth_gguf *g, const ch
 
 int64_t hearth_gguf_tensor_nelements(const hearth_gguf_tensor *t) {
     if (!t) return 0;
+    if (!t->ne[0] || !t->ne[1] || !t->ne[2] || !t->ne[3]) return 0;   /* the others may be huge */
     return t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];   /* checked at open not to overflow */
 }
