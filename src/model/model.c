@@ -305,9 +305,10 @@ hearth_status hearth_model_load(const char *path, const hearth_model_params *p, 
         return hearth_set_error(HEARTH_ERR_FORMAT, "%s: no general.architecture in the metadata", path);
     }
     if (!((arch.len == 5 && memcmp(arch.ptr, "llama", 5) == 0) || (arch.len == 5 && memcmp(arch.ptr, "qwen2", 5) == 0))) {
-        hearth_model_free(m);
-        return hearth_set_error(HEARTH_ERR_UNSUPPORTED, "%s: architecture \"%.*s\" is not supported (llama, qwen2)",
-                                path, (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
+        hearth_set_error(HEARTH_ERR_UNSUPPORTED, "%s: architecture \"%.*s\" is not supported (llama, qwen2)", path,
+                         (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
+        hearth_model_free(m);   /* arch points into the mapping: format first */
+        return HEARTH_ERR_UNSUPPORTED;
     }
     memcpy(m->arch, arch.ptr, arch.len);
     m->arch[arch.len] = 0;
