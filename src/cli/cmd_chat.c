@@ -1,0 +1,280 @@
+/*
+ * cmd_chat.c — `hearth chat`: an interactive multi-turn conversation on a
+ * terminal (or over a pipe), with the model's chat format applied and the
+ * KV cache kept between turns: each turn renders the whole conversation,
+ * and only the tokens after the longest prefix already in the cache are
+ * prefilled.
+ */
+#include "cli.h"
+#include "gen_opts.h"
+
+#include "hearth/generate.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const cmd_chat_summary = "interactive chat with a model (its chat format applied)";
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: hearth chat [-m MODEL] [--system TEXT] [options]\n"
+            "\n"
+            "Reads your messages from stdin, one per line, and streams the model's replies.\n"
+            "Commands: /reset forgets the conversation, /exit (or end of input) quits.\n"
+            "\n"
+            "  -m, --model FILE          GGUF model (default: $HEARTH_MODEL or the bundled model)\n"
+            "      --system TEXT         system message\n"
+            "      --chat-format NAME    chatml, llama2, llama3, llama3.1, mistral, mistral-v1, zephyr,\n"
+            "                            gemma, phi3, deepseek-r1, alpaca (default: from the model)\n"
+            "  -n, --n-predict N         at most N tokens per reply (default -1: until the model ends it)\n"
+            "  -c, --ctx-size N          context size in tokens (default: the model's, at most 4096)\n"
+            "  -t, --threads N           threads (default: all CPUs)\n"
+            "      --stop STR            also end a reply at STR (repeatable)\n"
+            "  -v, --verbose             chat format and speed on stderr\n"
+            "%s",
+            GEN_SAMPLING_HELP);
+}
+
+/* ---- Ctrl-C: stop the reply; a second one (or one at the prompt) quits ---- */
+static volatile int g_cancel, g_generating;
+static void on_sigint(int sig) {
+    (void)sig;
+    if (!g_generating || g_cancel) _exit(130);
+    g_cancel = 1;
+}
+
+static bool stream_out(const char *text, size_t len, void *user) {
+    (void)user;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+    return true;
+}
+
+/* ---- the conversation ---------------------------------------------------- */
+typedef struct convo {
+    hearth_chat_message *m;
+    size_t n, cap;
+    size_t n_fixed;   /* leading messages never dropped (the system message) */
+} convo;
+
+static bool convo_push(convo *c, const char *role, const char *content, size_t len) {
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 16;
+        hearth_chat_message *m = realloc(c->m, cap * sizeof *m);
+        if (!m) return false;
+        c->m = m;
+        c->cap = cap;
+    }
+    char *s = malloc(len + 1);
+    if (!s) return false;
+    memcpy(s, content, len);
+    s[len] = 0;
+    c->m[c->n].role = role;
+    c->m[c->n].content = s;
+    c->n++;
+    return true;
+}
+
+static void convo_drop(convo *c, size_t i, size_t k) {
+    for (size_t j = i; j < i + k; j++) free((char *)c->m[j].content);
+    memmove(c->m + i, c->m + i + k, (c->n - i - k) * sizeof *c->m);
+    c->n -= k;
+}
+
+static void convo_free(convo *c) {
+    convo_drop(c, 0, c->n);
+    free(c->m);
+}
+
+/* drops the oldest user turn and its reply; false if only the current one is left */
+static bool convo_drop_oldest(convo *c) {
+    size_t i = c->n_fixed;
+    if (i + 1 >= c->n) return false;   /* the last message is the current user turn */
+    size_t k = 1;
+    while (i + k < c->n - 1 && strcmp(c->m[i + k].role, "user") != 0) k++;
+    convo_drop(c, i, k);
+    return true;
+}
+
+int cmd_chat(int argc, char **argv) {
+    const char *model_path = NULL, *system = NULL, *format_name = NULL;
+    int64_t n_predict = -1, n_ctx = 0, n_threads = 0;
+    bool verbose = false;
+    gen_opts go;
+    gen_opts_init(&go);
+
+    cli_args a = cli_args_init("chat", argc, argv);
+    while (cli_next(&a)) {
+        if (cli_opt(&a, "-m", "--model", &model_path)) continue;
+        if (cli_opt(&a, NULL, "--system", &system)) continue;
+        if (cli_opt(&a, NULL, "--chat-format", &format_name)) continue;
+        if (cli_opt_int(&a, "-n", "--n-predict", &n_predict)) continue;
+        if (cli_opt_int(&a, "-c", "--ctx-size", &n_ctx)) continue;
+        if (cli_opt_int(&a, "-t", "--threads", &n_threads)) continue;
+        if (cli_flag(&a, "-v", "--verbose")) { verbose = true; continue; }
+        if (gen_opts_parse(&go, &a)) continue;
+        if (cli_help(&a)) { usage(stdout); return 0; }
+        return cli_unknown(&a);
+    }
+    if (a.failed) return 2;
+    if (a.n_pos) return cli_error("chat", "unexpected argument '%s'", a.pos[0]), 2;
+    if (n_predict < -1 || n_predict > INT32_MAX) return cli_error("chat", "-n must be -1 or more, got %lld", (long long)n_predict), 2;
+    if (n_ctx < 0 || n_ctx > INT32_MAX) return cli_error("chat", "-c must be 0 or more, got %lld", (long long)n_ctx), 2;
+    if (n_threads < 0 || n_threads > 4096) return cli_error("chat", "-t must be 0 or more, got %lld", (long long)n_threads), 2;
+    if (gen_opts_check(&go, "chat") != 0) return 2;
+    hearth_chat_format fmt;
+    if (format_name && hearth_chat_format_from_name(format_name, &fmt) != HEARTH_OK) return cli_lib_error("chat"), 2;
+
+    model_path = cli_model_or_default("chat", model_path);
+    if (!model_path) return 1;
+    hearth_model *model = NULL;
+    hearth_context *ctx = NULL;
+    convo cv = {0};
+    int32_t *cache = NULL;
+    size_t n_cache = 0;
+    char *line = NULL;
+    size_t line_cap = 0;
+    int rc = 0;
+    if (hearth_model_load(model_path, NULL, &model) != HEARTH_OK) { rc = cli_lib_error("chat"); goto out; }
+    hearth_context_params cp = hearth_context_default_params();
+    cp.n_ctx = gen_default_ctx(model, (int32_t)n_ctx);
+    cp.n_threads = (int)n_threads;
+    if (hearth_context_create(model, &cp, &ctx) != HEARTH_OK) { rc = cli_lib_error("chat"); goto out; }
+    const hearth_vocab *vocab = hearth_model_vocab(model);
+    int32_t ctx_size = hearth_context_n_ctx(ctx);
+
+    /* format: named, else detected; keep the vocab's own BOS/EOS texts */
+    hearth_chat_format detected = hearth_chat_format_detect(model);
+    if (format_name) {
+        memcpy(fmt.bos, detected.bos, sizeof fmt.bos);
+        memcpy(fmt.eos, detected.eos, sizeof fmt.eos);
+    } else {
+        fmt = detected;
+    }
+    const char *stops[GEN_MAX_STOP + 8];
+    size_t n_stops = 0;
+    for (const char *const *s = hearth_chat_format_stops(&fmt); *s && n_stops < 8; s++) stops[n_stops++] = *s;
+    for (size_t i = 0; i < go.n_stop; i++) stops[n_stops++] = go.stop[i];
+    if (verbose)
+        fprintf(stderr, "hearth chat: model %s, chat format %s, context %d, seed %llu\n", hearth_model_name(model),
+                hearth_chat_format_name(fmt.kind), (int)ctx_size, (unsigned long long)gen_seed_used(&go));
+
+    if (system && !convo_push(&cv, "system", system, strlen(system))) { rc = cli_error("chat", "out of memory"); goto out; }
+    cv.n_fixed = cv.n;
+    signal(SIGINT, on_sigint);
+    bool tty = isatty(0);
+    int32_t reserve = n_predict > 0 ? (int32_t)n_predict : ctx_size / 4;
+    if (reserve < 1) reserve = 1;
+    uint64_t turn = 0;
+
+    for (;;) {
+        if (tty) {
+            fputs("> ", stdout);
+            fflush(stdout);
+        }
+        ssize_t got = getline(&line, &line_cap, stdin);
+        if (got < 0) break;
+        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+        if (strcmp(line, "/exit") == 0 || strcmp(line, "/quit") == 0) break;
+        if (strcmp(line, "/reset") == 0) {
+            convo_drop(&cv, cv.n_fixed, cv.n - cv.n_fixed);
+            hearth_context_truncate(ctx, 0);
+            n_cache = 0;
+            fprintf(stderr, "(conversation cleared)\n");
+            continue;
+        }
+        if (got == 0) continue;
+        if (!convo_push(&cv, "user", line, (size_t)got)) { rc = cli_error("chat", "out of memory"); goto out; }
+
+        /* render; drop the oldest turns while the prompt and a reply do not fit */
+        int32_t *ids = NULL;
+        size_t n_ids = 0;
+        bool dropped = false, skip = false;
+        for (;;) {
+            char *text = NULL;
+            if (hearth_chat_format_apply(&fmt, cv.m, cv.n, true, &text) != HEARTH_OK ||
+                hearth_chat_tokenize(vocab, text, &ids, &n_ids) != HEARTH_OK) {
+                free(text);
+                rc = cli_lib_error("chat");
+                goto out;
+            }
+            free(text);
+            if ((int64_t)n_ids + reserve <= ctx_size) break;
+            if (convo_drop_oldest(&cv)) {
+                dropped = true;
+                free(ids);
+                ids = NULL;
+                continue;
+            }
+            if ((int64_t)n_ids < ctx_size) break;   /* fits, with less room for the reply */
+            fprintf(stderr, "(your message is %zu tokens with the chat format; the context holds %d — not sent)\n",
+                    n_ids, (int)ctx_size);
+            convo_drop(&cv, cv.n - 1, 1);
+            free(ids);
+            ids = NULL;
+            skip = true;
+            break;
+        }
+        if (skip) continue;
+        if (dropped) fprintf(stderr, "(context full: the oldest turns were dropped)\n");
+
+        /* reuse the longest prefix already in the KV cache */
+        size_t valid = n_cache < (size_t)hearth_context_n_past(ctx) ? n_cache : (size_t)hearth_context_n_past(ctx);
+        size_t reuse = 0;
+        while (reuse < valid && reuse < n_ids && cache[reuse] == ids[reuse]) reuse++;
+
+        hearth_generate_params gp = hearth_generate_default_params();
+        gp.sampling = go.sampling;
+        gp.sampling.seed = go.sampling.seed + turn++;   /* reproducible, not the same draws every turn */
+        gp.max_tokens = (int32_t)n_predict;
+        gp.stop = stops;
+        gp.n_stop = n_stops;
+        gp.n_reuse = (int32_t)reuse;
+        gp.on_text = stream_out;
+        gp.cancel = &g_cancel;
+        g_cancel = 0;
+        g_generating = 1;
+        hearth_generation g;
+        hearth_status st = hearth_generate_ids(ctx, model, ids, n_ids, &gp, &g);
+        g_generating = 0;
+        free(ids);
+        if (st != HEARTH_OK) {
+            rc = cli_lib_error("chat");
+            goto out;
+        }
+        fputc('\n', stdout);
+        fflush(stdout);
+        if (g.stop_reason == HEARTH_STOP_CANCELLED) fprintf(stderr, "(reply interrupted)\n");
+        if (verbose)
+            fprintf(stderr, "[prompt %zu tokens, %d prefilled, reply %zu tokens, %.1f tok/s, stop: %s]\n", g.n_prompt,
+                    (int)g.n_prefilled, g.n_ids, g.t_generate_s > 0 ? g.n_ids / g.t_generate_s : 0.0,
+                    hearth_stop_reason_str(g.stop_reason));
+        if (!convo_push(&cv, "assistant", g.text, g.text_len)) {
+            hearth_generation_clear(&g);
+            rc = cli_error("chat", "out of memory");
+            goto out;
+        }
+        /* what the KV cache now holds: the prompt and the decoded part of the reply */
+        size_t n_past = (size_t)hearth_context_n_past(ctx);
+        int32_t *nc = realloc(cache, (g.n_prompt + g.n_ids) * sizeof *nc);
+        if (nc) {
+            cache = nc;
+            memcpy(cache, g.prompt_ids, g.n_prompt * sizeof *cache);
+            memcpy(cache + g.n_prompt, g.ids, g.n_ids * sizeof *cache);
+            n_cache = n_past < g.n_prompt + g.n_ids ? n_past : g.n_prompt + g.n_ids;
+        } else {
+            n_cache = 0;
+        }
+        hearth_generation_clear(&g);
+    }
+out:
+    free(line);
+    free(cache);
+    convo_free(&cv);
+    hearth_context_free(ctx);
+    hearth_model_free(model);
+    gen_opts_free(&go);
+    return rc;
+}
