@@ -18,6 +18,17 @@ float vec_dot_q4_K_q8_K_avx2(int64_t n, const void *w, const void *a) { return t
 float vec_dot_q5_K_q8_K_avx2(int64_t n, const void *w, const void *a) { return t_dot_q5_K(n, w, a); }
 float vec_dot_q6_K_q8_K_avx2(int64_t n, const void *w, const void *a) { return t_dot_q6_K(n, w, a); }
 
+/* ==== 4 rows at once (prefill) ============================================== */
+#define DOT4(T, A)                                                                                     \
+    void vec_dot4_##T##_##A##_avx2(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) { \
+        t_dot4_##T(n, w, x, x_stride, nx, out);                                                        \
+    }
+DOT4(q4_0, q8_0)
+DOT4(q8_0, q8_0)
+DOT4(q4_K, q8_K)
+DOT4(q5_K, q8_K)
+DOT4(q6_K, q8_K)
+
 /* ==== dequantize ============================================================ */
 void dequantize_row_q4_0_avx2(const void *s, float *d, int64_t n) { t_dequant_q4_0(s, d, n); }
 void dequantize_row_q8_0_avx2(const void *s, float *d, int64_t n) { t_dequant_q8_0(s, d, n); }

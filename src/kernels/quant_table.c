@@ -33,6 +33,22 @@ static const quant_entry REF[] = {ENTRIES(ref)};
 static const quant_entry AVX2[] = {ENTRIES(avx2)};
 static const quant_entry AVX512[] = {ENTRIES(avx512)};
 
+/* vec_dot4 (prefill) where the instruction set has one */
+typedef struct dot4_entry {
+    uint32_t type;
+    hearth_vec_dot4_fn fn;
+} dot4_entry;
+#define DOT4_ENTRIES(ISA)                                                                            \
+    {HEARTH_TYPE_Q4_0, vec_dot4_q4_0_q8_0_##ISA}, {HEARTH_TYPE_Q8_0, vec_dot4_q8_0_q8_0_##ISA},      \
+        {HEARTH_TYPE_Q4_K, vec_dot4_q4_K_q8_K_##ISA}, {HEARTH_TYPE_Q5_K, vec_dot4_q5_K_q8_K_##ISA}, \
+        {HEARTH_TYPE_Q6_K, vec_dot4_q6_K_q8_K_##ISA},
+static const dot4_entry DOT4_AVX2[] = {DOT4_ENTRIES(avx2)};
+static const dot4_entry DOT4_AVX512[] = {DOT4_ENTRIES(avx512)};
+
+static void put4(hearth_type_traits table[HEARTH_TYPE_COUNT], const dot4_entry *e, size_t n) {
+    for (size_t i = 0; i < n; i++) table[e[i].type].vec_dot4 = e[i].fn;
+}
+
 static void put(hearth_type_traits table[HEARTH_TYPE_COUNT], const quant_entry *e, size_t n) {
     for (size_t i = 0; i < n; i++) {
         hearth_type_traits *t = &table[e[i].type];
@@ -51,10 +67,13 @@ void hearth_quant_register(hearth_type_traits table[HEARTH_TYPE_COUNT], hearth_i
                                                    HEARTH_TYPE_Q8_1};
     table[HEARTH_TYPE_Q8_K] = (hearth_type_traits){dequantize_row_q8_K_ref, quantize_row_q8_K_ref, NULL, NULL,
                                                    HEARTH_TYPE_Q8_K};
-    if (isa == HEARTH_ISA_AVX2) put(table, AVX2, sizeof AVX2 / sizeof AVX2[0]);
-    if (isa == HEARTH_ISA_AVX512) {
+    bool vnni = hearth_cpu_features()->avx512vnni;
+    if (isa == HEARTH_ISA_AVX2 || (isa == HEARTH_ISA_AVX512 && !vnni)) {
         /* the AVX-512 kernels use VNNI (vpdpbusd); without it, the AVX2 ones */
-        if (hearth_cpu_features()->avx512vnni) put(table, AVX512, sizeof AVX512 / sizeof AVX512[0]);
-        else put(table, AVX2, sizeof AVX2 / sizeof AVX2[0]);
+        put(table, AVX2, sizeof AVX2 / sizeof AVX2[0]);
+        put4(table, DOT4_AVX2, sizeof DOT4_AVX2 / sizeof DOT4_AVX2[0]);
+    } else if (isa == HEARTH_ISA_AVX512) {
+        put(table, AVX512, sizeof AVX512 / sizeof AVX512[0]);
+        put4(table, DOT4_AVX512, sizeof DOT4_AVX512 / sizeof DOT4_AVX512[0]);
     }
 }

@@ -18,6 +18,7 @@
 #include "quant.h"
 
 #include <immintrin.h>
+#include <stddef.h>
 
 /* ==== primitives ============================================================ */
 
@@ -41,15 +42,51 @@ static inline __m256i dot_u8s8(__m256i u, __m256i s) {
 #endif
 }
 
-/* the same with lanes 0..3 (bytes 0..15) times scA, lanes 4..7 times scB */
-static inline __m256i dot_u8s8_sc(__m256i u, __m256i s, int scA, int scB) {
-#ifdef QUANT_VNNI
-    __m256i p = _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
-    return _mm256_mullo_epi32(p, _mm256_set_m128i(_mm_set1_epi32(scB), _mm_set1_epi32(scA)));
-#else
-    __m256i p = _mm256_maddubs_epi16(u, s);
-    return _mm256_madd_epi16(p, _mm256_set_m128i(_mm_set1_epi16((short)scB), _mm_set1_epi16((short)scA)));
-#endif
+/* the same with lanes 0..3 (bytes 0..15) times scale A and lanes 4..7 times
+ * scale B, given scv = sc_pair(): vpmaddwd multiplies by the scales while it
+ * adds the pairs, so this is 2 instructions on both ISAs (vpdpbusd would
+ * need a vpmulld after it) */
+static inline __m256i dot_u8s8_sc(__m256i u, __m256i s, __m256i scv) {
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), scv);
+}
+
+/* int16 lanes 0..7 = sc8[2k], lanes 8..15 = sc8[2k+1] (sc8: 16 signed bytes) */
+static inline __m256i sc_pair(__m128i sc8, int k) {
+    const __m128i idx = _mm_set_epi64x((long long)(0x0101010101010101ULL * (uint64_t)(2 * k + 1)),
+                                       (long long)(0x0101010101010101ULL * (uint64_t)(2 * k)));
+    return _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sc8, idx));
+}
+
+static inline int hsum_epi32(__m256i v) {
+    __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+    s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+    return _mm_cvtsi128_si32(s);
+}
+
+/* sum_s sc8[s] * bsums[s] over the 16 sub-blocks (sc8: 16 signed bytes) */
+static inline int dot_sc_bsums(__m128i sc8, const int16_t *bsums) {
+    return hsum_epi32(_mm256_madd_epi16(_mm256_cvtepi8_epi16(sc8), _mm256_loadu_si256((const __m256i *)bsums)));
+}
+
+/* Q3_K: the 16 scales (-32..31) as signed bytes, from the packed 12 bytes */
+static inline __m128i q3k_scales8(const uint8_t *s) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, s, 4), memcpy(&u1, s + 4, 4), memcpy(&u2, s + 8, 4);
+    const uint32_t lo4 = 0x0f0f0f0f, lo2 = 0x03030303;
+    __m128i v = _mm_set_epi32((int)(((u1 >> 4) & lo4) | (((u2 >> 6) & lo2) << 4)),
+                              (int)(((u0 >> 4) & lo4) | (((u2 >> 4) & lo2) << 4)),
+                              (int)((u1 & lo4) | (((u2 >> 2) & lo2) << 4)), (int)((u0 & lo4) | ((u2 & lo2) << 4)));
+    return _mm_sub_epi8(v, _mm_set1_epi8(32));
+}
+
+/* Q4_K / Q5_K: the 8 scales in bytes 0..7 and the 8 mins in bytes 8..15 */
+static inline __m128i k4_scales_mins(const uint8_t *s) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, s, 4), memcpy(&u1, s + 4, 4), memcpy(&u2, s + 8, 4);
+    const uint32_t m6 = 0x3f3f3f3f, lo4 = 0x0f0f0f0f, hi2 = 0x30303030;
+    return _mm_set_epi32((int)(((u2 >> 4) & lo4) | ((u1 >> 2) & hi2)), (int)(u1 & m6),
+                         (int)((u2 & lo4) | ((u0 >> 2) & hi2)), (int)(u0 & m6));
 }
 
 /* signed x signed via the sign trick: |w| * (s with w's sign) */
@@ -164,24 +201,24 @@ static float t_dot_q2_K(int64_t n, const void *wv, const void *av) {
     const block_q2_K *w = wv;
     const block_q8_K *a = av;
     const __m256i m2 = _mm256_set1_epi8(3);
+    const __m128i m4 = _mm_set1_epi8(15);
     __m256 acc = _mm256_setzero_ps();
     float summ = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        const uint8_t *sc = w[i].scales;
-        int mins = 0;
-        for (int s = 0; s < 16; s++) mins += (sc[s] >> 4) * a[i].bsums[s];
+        const __m128i raw = _mm_loadu_si128((const __m128i *)w[i].scales);
+        const __m128i sc = _mm_and_si128(raw, m4), mn = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
+        const int mins = dot_sc_bsums(mn, a[i].bsums);
         __m256i isum = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const __m256i q = load256(w[i].qs + 32 * h);
             const int8_t *y = a[i].qs + 128 * h;
-            const uint8_t *s = sc + 8 * h;
-            isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_and_si256(q, m2), load256(y), s[0] & 15, s[1] & 15));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_and_si256(q, m2), load256(y), sc_pair(sc, 4 * h)));
             isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_and_si256(_mm256_srli_epi16(q, 2), m2), load256(y + 32),
-                                                      s[2] & 15, s[3] & 15));
+                                                      sc_pair(sc, 4 * h + 1)));
             isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_and_si256(_mm256_srli_epi16(q, 4), m2), load256(y + 64),
-                                                      s[4] & 15, s[5] & 15));
+                                                      sc_pair(sc, 4 * h + 2)));
             isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_and_si256(_mm256_srli_epi16(q, 6), m2), load256(y + 96),
-                                                      s[6] & 15, s[7] & 15));
+                                                      sc_pair(sc, 4 * h + 3)));
         }
         acc = _mm256_fmadd_ps(_mm256_set1_ps(a[i].d * h2f(w[i].d)), _mm256_cvtepi32_ps(isum), acc);
         summ += (a[i].d * h2f(w[i].dmin)) * mins;
@@ -189,31 +226,33 @@ static float t_dot_q2_K(int64_t n, const void *wv, const void *av) {
     return hsum_ps(acc) - summ;
 }
 
+/* q = u - 4 with u = low 2 bits | (high bit << 2); the -4 goes through bsums */
+static inline __m256i q3_u(__m256i q, __m256i hm, int shift, int bit) {
+    const __m256i b = _mm256_set1_epi8((char)(1 << bit));
+    __m256i hb = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hm, b), b), _mm256_set1_epi8(4));
+    __m256i lo = _mm256_and_si256(_mm256_srli_epi16(q, shift), _mm256_set1_epi8(3));
+    return _mm256_or_si256(lo, hb);
+}
+
 static float t_dot_q3_K(int64_t n, const void *wv, const void *av) {
     const block_q3_K *w = wv;
     const block_q8_K *a = av;
-    const __m256i m2 = _mm256_set1_epi8(3), four = _mm256_set1_epi8(4);
     __m256 acc = _mm256_setzero_ps();
     float corr = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        int sc[16];
-        quant_q3k_scales(w[i].scales, sc);
-        /* q = u - 4 with u = low 2 bits | (high bit << 2): subtract 4 * sum(sc * bsum) */
-        int off = 0;
-        for (int s = 0; s < 16; s++) off += sc[s] * a[i].bsums[s];
+        const __m128i sc = q3k_scales8(w[i].scales);
+        const int off = dot_sc_bsums(sc, a[i].bsums);
         const __m256i hm = load256(w[i].hmask);
-        __m256i isum = _mm256_setzero_si256();
-        for (int h = 0; h < 2; h++) {
-            const __m256i q = load256(w[i].qs + 32 * h);
-            for (int j = 0; j < 4; j++) {
-                const int b = 4 * h + j;
-                const __m256i bit = _mm256_set1_epi8((char)(1 << b));
-                __m256i hb = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_and_si256(hm, bit), bit), four);
-                __m256i lo = _mm256_and_si256(_mm256_srl_epi16(q, _mm_cvtsi32_si128(2 * j)), m2);
-                isum = _mm256_add_epi32(isum, dot_u8s8_sc(_mm256_or_si256(lo, hb), load256(a[i].qs + 32 * b),
-                                                          sc[2 * b], sc[2 * b + 1]));
-            }
-        }
+        const __m256i q0 = load256(w[i].qs), q1 = load256(w[i].qs + 32);
+        const int8_t *y = a[i].qs;
+        __m256i isum = dot_u8s8_sc(q3_u(q0, hm, 0, 0), load256(y), sc_pair(sc, 0));
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(q3_u(q0, hm, 2, 1), load256(y + 32), sc_pair(sc, 1)));
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(q3_u(q0, hm, 4, 2), load256(y + 64), sc_pair(sc, 2)));
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(q3_u(q0, hm, 6, 3), load256(y + 96), sc_pair(sc, 3)));
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(q3_u(q1, hm, 0, 4), load256(y + 128), sc_pair(sc, 4)));
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(q3_u(q1, hm, 2, 5), load256(y + 160), sc_pair(sc, 5)));
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(q3_u(q1, hm, 4, 6), load256(y + 192), sc_pair(sc, 6)));
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(q3_u(q1, hm, 6, 7), load256(y + 224), sc_pair(sc, 7)));
         const float d = a[i].d * h2f(w[i].d);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
         corr += d * (4 * off);
@@ -225,11 +264,17 @@ static float t_dot_q3_K(int64_t n, const void *wv, const void *av) {
 static inline float dot_q45_K_block(const uint8_t *qs, const uint8_t *qh, const uint8_t *scales, uint16_t wd,
                                     uint16_t wdmin, const block_q8_K *a, __m256 *acc) {
     const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(0x10);
-    int sc[8], m[8], mins = 0;
-    for (int s = 0; s < 8; s++) {
-        quant_scale_min_k4(s, scales, &sc[s], &m[s]);
-        mins += m[s] * (a->bsums[2 * s] + a->bsums[2 * s + 1]);
-    }
+    const __m128i sm = k4_scales_mins(scales);
+    /* mins: sum_s m[s] * (bsums[2s] + bsums[2s+1]) */
+    const __m256i bs = load256(a->bsums);
+    const __m128i bs2 = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+    __m128i pm = _mm_madd_epi16(_mm_cvtepu8_epi16(_mm_srli_si128(sm, 8)), bs2);
+    pm = _mm_add_epi32(pm, _mm_shuffle_epi32(pm, 0x4e));
+    pm = _mm_add_epi32(pm, _mm_shuffle_epi32(pm, 0xb1));
+    const int mins = _mm_cvtsi128_si32(pm);
+    /* scale pair k as int16: sub-block 2c for bytes 0..31 of chunk c... each
+     * 32-byte vector is one sub-block here, so both halves get the same scale */
+    const __m128i sc2 = _mm_unpacklo_epi8(sm, sm);   /* s0 s0 s1 s1 ... s7 s7 */
     __m256i hbits = qh ? load256(qh) : _mm256_setzero_si256();
     __m256i isum = _mm256_setzero_si256();
     for (int c = 0; c < 4; c++) {
@@ -240,8 +285,8 @@ static inline float dot_q45_K_block(const uint8_t *qs, const uint8_t *qh, const 
             hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hbits, 3), b4));
             hbits = _mm256_srli_epi16(hbits, 2);
         }
-        isum = _mm256_add_epi32(isum, dot_u8s8_sc(lo, load256(a->qs + 64 * c), sc[2 * c], sc[2 * c]));
-        isum = _mm256_add_epi32(isum, dot_u8s8_sc(hi, load256(a->qs + 64 * c + 32), sc[2 * c + 1], sc[2 * c + 1]));
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(lo, load256(a->qs + 64 * c), sc_pair(sc2, 2 * c)));
+        isum = _mm256_add_epi32(isum, dot_u8s8_sc(hi, load256(a->qs + 64 * c + 32), sc_pair(sc2, 2 * c + 1)));
     }
     *acc = _mm256_fmadd_ps(_mm256_set1_ps(a->d * h2f(wd)), _mm256_cvtepi32_ps(isum), *acc);
     return (a->d * h2f(wdmin)) * mins;
@@ -274,30 +319,157 @@ static float t_dot_q6_K(int64_t n, const void *wv, const void *av) {
     __m256 acc = _mm256_setzero_ps();
     float corr = 0;
     for (int64_t i = 0; i < n / QK_K; i++) {
-        const int8_t *sc = w[i].scales;
-        int off = 0;   /* q = u - 32 */
-        for (int s = 0; s < 16; s++) off += sc[s] * a[i].bsums[s];
+        const __m128i sc = _mm_loadu_si128((const __m128i *)w[i].scales);
+        const int off = dot_sc_bsums(sc, a[i].bsums);   /* q = u - 32 */
         __m256i isum = _mm256_setzero_si256();
         for (int h = 0; h < 2; h++) {
             const __m256i l0 = load256(w[i].ql + 64 * h), l1 = load256(w[i].ql + 64 * h + 32);
             const __m256i qh = load256(w[i].qh + 32 * h);
             const int8_t *y = a[i].qs + 128 * h;
-            const int8_t *s = sc + 8 * h;
             __m256i u0 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2h));
             __m256i u1 = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2h));
             __m256i u2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2h));
             __m256i u3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                          _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2h));
-            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u0, load256(y), s[0], s[1]));
-            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u1, load256(y + 32), s[2], s[3]));
-            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u2, load256(y + 64), s[4], s[5]));
-            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u3, load256(y + 96), s[6], s[7]));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u0, load256(y), sc_pair(sc, 4 * h)));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u1, load256(y + 32), sc_pair(sc, 4 * h + 1)));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u2, load256(y + 64), sc_pair(sc, 4 * h + 2)));
+            isum = _mm256_add_epi32(isum, dot_u8s8_sc(u3, load256(y + 96), sc_pair(sc, 4 * h + 3)));
         }
         const float d = a[i].d * h2f(w[i].d);
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(isum), acc);
         corr += d * (32 * off);
     }
     return hsum_ps(acc) - corr;
+}
+
+/* ==== 4 activation rows at once (prefill) ==================================
+ * out[k] = vec_dot(n, w, x + k * x_stride) for k < nx <= 4: each weight block
+ * is decoded once and used for every row. Rows past nx repeat the last one
+ * (computed, not stored). */
+
+#define ROWS4(T, x, x_stride, nx, a)                                                        \
+    const T *a[4];                                                                          \
+    for (int k_ = 0; k_ < 4; k_++)                                                          \
+        a[k_] = (const T *)((const char *)(x) + (size_t)(k_ < (nx) ? k_ : (nx) - 1) * (x_stride))
+
+static void t_dot4_q4_0(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
+    const block_q4_0 *w = wv;
+    ROWS4(block_q8_0, x, x_stride, nx, a);
+    const __m256i off = _mm256_set1_epi8(8);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < n / 32; i++) {
+        const __m256i q = _mm256_sub_epi8(nibbles32(w[i].qs), off);
+        const __m256i u = _mm256_sign_epi8(q, q);
+        const float wd = h2f(w[i].d);
+        for (int k = 0; k < 4; k++) {
+            __m256i p = dot_u8s8(u, _mm256_sign_epi8(load256(a[k][i].qs), q));
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(wd * h2f(a[k][i].d)), _mm256_cvtepi32_ps(p), acc[k]);
+        }
+    }
+    for (int k = 0; k < nx; k++) out[k] = hsum_ps(acc[k]);
+}
+
+static void t_dot4_q8_0(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
+    const block_q8_0 *w = wv;
+    ROWS4(block_q8_0, x, x_stride, nx, a);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t i = 0; i < n / 32; i++) {
+        const __m256i q = load256(w[i].qs);
+        const __m256i u = _mm256_sign_epi8(q, q);
+        const float wd = h2f(w[i].d);
+        for (int k = 0; k < 4; k++) {
+            __m256i p = dot_u8s8(u, _mm256_sign_epi8(load256(a[k][i].qs), q));
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(wd * h2f(a[k][i].d)), _mm256_cvtepi32_ps(p), acc[k]);
+        }
+    }
+    for (int k = 0; k < nx; k++) out[k] = hsum_ps(acc[k]);
+}
+
+static inline void dot4_q45_K(int64_t n, const uint8_t *base, size_t bsize, size_t off_qs, ptrdiff_t off_qh,
+                              const void *x, size_t x_stride, int nx, float *out) {
+    ROWS4(block_q8_K, x, x_stride, nx, a);
+    const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(0x10);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float summ[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *blk = base + (size_t)i * bsize;
+        uint16_t wd, wdmin;
+        memcpy(&wd, blk, 2), memcpy(&wdmin, blk + 2, 2);   /* Q4_K and Q5_K open with d, dmin, scales[12] */
+        const __m128i sm = k4_scales_mins(blk + 4);
+        const __m128i mins16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+        const __m128i sc2 = _mm_unpacklo_epi8(sm, sm);
+        __m256i u[8], scv[8];
+        __m256i hbits = off_qh >= 0 ? load256(blk + off_qh) : _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i q = load256(blk + off_qs + 32 * c);
+            u[2 * c] = _mm256_and_si256(q, m4);
+            u[2 * c + 1] = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (off_qh >= 0) {
+                u[2 * c] = _mm256_or_si256(u[2 * c], _mm256_and_si256(_mm256_slli_epi16(hbits, 4), b4));
+                u[2 * c + 1] = _mm256_or_si256(u[2 * c + 1], _mm256_and_si256(_mm256_slli_epi16(hbits, 3), b4));
+                hbits = _mm256_srli_epi16(hbits, 2);
+            }
+            scv[2 * c] = sc_pair(sc2, 2 * c);
+            scv[2 * c + 1] = sc_pair(sc2, 2 * c + 1);
+        }
+        const float d = h2f(wd), dmin = h2f(wdmin);
+        for (int k = 0; k < 4; k++) {
+            const block_q8_K *y = &a[k][i];
+            __m256i isum = dot_u8s8_sc(u[0], load256(y->qs), scv[0]);
+            for (int j = 1; j < 8; j++) isum = _mm256_add_epi32(isum, dot_u8s8_sc(u[j], load256(y->qs + 32 * j), scv[j]));
+            const __m256i bs = load256(y->bsums);
+            __m128i pm = _mm_madd_epi16(mins16, _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1)));
+            pm = _mm_add_epi32(pm, _mm_shuffle_epi32(pm, 0x4e));
+            pm = _mm_add_epi32(pm, _mm_shuffle_epi32(pm, 0xb1));
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(y->d * d), _mm256_cvtepi32_ps(isum), acc[k]);
+            summ[k] += (y->d * dmin) * _mm_cvtsi128_si32(pm);
+        }
+    }
+    for (int k = 0; k < nx; k++) out[k] = hsum_ps(acc[k]) - summ[k];
+}
+
+static void t_dot4_q4_K(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) {
+    dot4_q45_K(n, w, sizeof(block_q4_K), offsetof(block_q4_K, qs), -1, x, x_stride, nx, out);
+}
+
+static void t_dot4_q5_K(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) {
+    dot4_q45_K(n, w, sizeof(block_q5_K), offsetof(block_q5_K, qs), (ptrdiff_t)offsetof(block_q5_K, qh), x, x_stride,
+               nx, out);
+}
+
+static void t_dot4_q6_K(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
+    const block_q6_K *w = wv;
+    ROWS4(block_q8_K, x, x_stride, nx, a);
+    const __m256i m4 = _mm256_set1_epi8(15), m2h = _mm256_set1_epi8(0x30);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    float corr[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const __m128i sc = _mm_loadu_si128((const __m128i *)w[i].scales);
+        const __m256i sc16 = _mm256_cvtepi8_epi16(sc);
+        __m256i u[8], scv[8];
+        for (int h = 0; h < 2; h++) {
+            const __m256i l0 = load256(w[i].ql + 64 * h), l1 = load256(w[i].ql + 64 * h + 32);
+            const __m256i qh = load256(w[i].qh + 32 * h);
+            u[4 * h] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2h));
+            u[4 * h + 1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2h));
+            u[4 * h + 2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2h));
+            u[4 * h + 3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                           _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2h));
+            for (int j = 0; j < 4; j++) scv[4 * h + j] = sc_pair(sc, 4 * h + j);
+        }
+        const float d = h2f(w[i].d);
+        for (int k = 0; k < 4; k++) {
+            const block_q8_K *y = &a[k][i];
+            __m256i isum = dot_u8s8_sc(u[0], load256(y->qs), scv[0]);
+            for (int j = 1; j < 8; j++) isum = _mm256_add_epi32(isum, dot_u8s8_sc(u[j], load256(y->qs + 32 * j), scv[j]));
+            const int off = hsum_epi32(_mm256_madd_epi16(sc16, load256(y->bsums)));
+            const float dd = y->d * d;
+            acc[k] = _mm256_fmadd_ps(_mm256_set1_ps(dd), _mm256_cvtepi32_ps(isum), acc[k]);
+            corr[k] += dd * (32 * off);
+        }
+    }
+    for (int k = 0; k < nx; k++) out[k] = hsum_ps(acc[k]) - corr[k];
 }
 
 /* ==== dequantize (exactly the reference's products: no FMA) ================ */

@@ -117,6 +117,52 @@ TEST(isa_vec_dot_and_dequantize_match_reference) {
     }
 }
 
+/* vec_dot4 (prefill: up to 4 activation rows per pass over a weight row)
+ * against the reference vec_dot of each row, every nx */
+TEST(isa_vec_dot4_matches_reference) {
+    int tested = 0;
+    for (int t = 0; t < NTYPES; t++) {
+        const hearth_type_traits *ref = hearth_type_traits_isa(TYPES[t].type, HEARTH_ISA_REF);
+        const hearth_type_traits *aref = hearth_type_traits_isa(ref->vec_dot_type, HEARTH_ISA_REF);
+        const int64_t n = 1024 + 256 * (t % 3);
+        float *x = xmalloc(sizeof(float) * n), *y = xmalloc(sizeof(float) * n), *wd = xmalloc(sizeof(float) * n),
+              *ad = xmalloc(sizeof(float) * n);
+        size_t arow = hearth_row_size(ref->vec_dot_type, n) + 8;   /* a stride that is not the row size */
+        void *w = xmalloc(hearth_row_size(TYPES[t].type, n));
+        char *a = xmalloc(arow * 4);
+        for (int64_t i = 0; i < n; i++) x[i] = gauss();
+        ref->from_float(x, w, n);
+        ref->to_float(w, wd, n);
+        double mag[4] = {0};
+        float want[4];
+        for (int k = 0; k < 4; k++) {
+            for (int64_t i = 0; i < n; i++) y[i] = gauss() * (float)(k + 1);
+            aref->from_float(y, a + k * arow, n);
+            aref->to_float(a + k * arow, ad, n);
+            for (int64_t i = 0; i < n; i++) mag[k] += fabs((double)wd[i] * ad[i]);
+            want[k] = ref->vec_dot(n, w, a + k * arow);
+        }
+        for (int is = 0; is < 3; is++) {
+            const hearth_type_traits *tt = hearth_type_traits_isa(TYPES[t].type, ISAS[is]);
+            if (!tt || !tt->vec_dot4) continue;
+            tested++;
+            for (int nx = 1; nx <= 4; nx++) {
+                float out[4] = {-1, -1, -1, -1};
+                tt->vec_dot4(n, w, a, arow, nx, out);
+                for (int k = 0; k < 4; k++) {
+                    if (k < nx)
+                        CHECK_MSG(fabs(out[k] - want[k]) <= 1e-5 * mag[k], "%s %s nx=%d row %d: %.9g vs %.9g",
+                                  TYPES[t].name, hearth_isa_name(ISAS[is]), nx, k, out[k], want[k]);
+                    else
+                        CHECK_MSG(out[k] == -1, "%s %s nx=%d: wrote out[%d]", TYPES[t].name, hearth_isa_name(ISAS[is]), nx, k);
+                }
+            }
+        }
+        free(x), free(y), free(wd), free(ad), free(w), free(a);
+    }
+    printf("  vec_dot4 checked for %d type x ISA pairs\n", tested);
+}
+
 /* ==== round trip ============================================================ */
 
 TEST(round_trip_error_within_format_bounds) {
@@ -324,6 +370,7 @@ int main(void) {
     for (int is = 0; is < 3; is++)
         printf("ISA %s: %s\n", hearth_isa_name(ISAS[is]), hearth_kernels_isa_supported(ISAS[is]) ? "tested" : "not on this CPU");
     RUN(isa_vec_dot_and_dequantize_match_reference);
+    RUN(isa_vec_dot4_matches_reference);
     RUN(round_trip_error_within_format_bounds);
     RUN(reference_files_bit_compatible);
     RUN(matmul_with_quantized_weights);
