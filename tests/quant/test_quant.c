@@ -366,7 +366,21 @@ TEST(matmul_with_quantized_weights) {
     free(W), free(X), free(Wd), free(Y);
 }
 
-int main(void) {
+/* run as `test_quant --expect-reference` with HEARTH_FORCE_REFERENCE=1: the
+ * active table must hand out the scalar reference for every quantized type */
+static int expect_reference(void) {
+    CHECK_EQ_INT(hearth_kernels_isa(), HEARTH_ISA_REF);
+    for (int t = 0; t < NTYPES; t++) {
+        const hearth_type_traits *tt = hearth_type_traits_get(TYPES[t].type);
+        const hearth_type_traits *ref = hearth_type_traits_isa(TYPES[t].type, HEARTH_ISA_REF);
+        CHECK_MSG(tt && ref && tt->vec_dot == ref->vec_dot && tt->to_float == ref->to_float && !tt->vec_dot4,
+                  "%s: active kernels are not the reference", TYPES[t].name);
+    }
+    return harness_done();
+}
+
+int main(int argc, char **argv) {
+    if (argc > 1 && strcmp(argv[1], "--expect-reference") == 0) return expect_reference();
     for (int is = 0; is < 3; is++)
         printf("ISA %s: %s\n", hearth_isa_name(ISAS[is]), hearth_kernels_isa_supported(ISAS[is]) ? "tested" : "not on this CPU");
     RUN(isa_vec_dot_and_dequantize_match_reference);
