@@ -24,8 +24,14 @@ hearth_status hearth_perplexity(hearth_context *c, const int32_t *tokens, size_t
     const hearth_vocab *v = m->vocab;
     bool add_bos = hearth_vocab_add_bos(v) && hearth_vocab_bos(v) >= 0;
     int32_t n_vocab = m->hp.n_vocab, first = n_chunk_ctx / 2;
+    const hearth_ops *ops = hearth_ops_get();
     int32_t *chunk = malloc((size_t)n_chunk_ctx * sizeof *chunk);
-    if (!chunk) return hearth_set_error(HEARTH_ERR_NOMEM, "perplexity: out of memory");
+    float *prob = malloc((size_t)n_vocab * sizeof *prob);
+    if (!chunk || !prob) {
+        free(chunk);
+        free(prob);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "perplexity: out of memory");
+    }
     double nll = 0;
     int64_t count = 0;
     hearth_status s = HEARTH_OK;
@@ -36,12 +42,10 @@ hearth_status hearth_perplexity(hearth_context *c, const int32_t *tokens, size_t
         if ((s = hearth_context_truncate(c, 0)) || (s = hearth_decode(c, chunk, n_chunk_ctx, true))) break;
         /* score positions first .. n-2, each predicting the next token */
         for (int32_t j = first; j < n_chunk_ctx - 1; j++) {
-            const float *lg = hearth_get_logits_ith(c, j);
-            float mx = lg[0];
-            for (int32_t k = 1; k < n_vocab; k++) mx = lg[k] > mx ? lg[k] : mx;
-            double sum = 0;
-            for (int32_t k = 0; k < n_vocab; k++) sum += exp((double)lg[k] - mx);
-            nll += log(sum) + mx - lg[src[j + 1]];
+            /* -log softmax(logits)[next token] (vectorized softmax on a copy) */
+            memcpy(prob, hearth_get_logits_ith(c, j), (size_t)n_vocab * sizeof *prob);
+            ops->softmax(prob, n_vocab);
+            nll -= log((double)prob[src[j + 1]]);
             count++;
         }
         if (progress && !progress((int)i + 1, (int)n_chunks, exp(nll / (double)count), user)) {
@@ -50,6 +54,7 @@ hearth_status hearth_perplexity(hearth_context *c, const int32_t *tokens, size_t
         }
     }
     free(chunk);
+    free(prob);
     hearth_context_truncate(c, 0);
     if (s) return s;
     out->nll = nll / (double)count;

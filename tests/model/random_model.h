@@ -10,6 +10,8 @@
 #include "hearth/gguf.h"
 #include "hearth/kernels.h"
 
+#include <math.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
