@@ -4,11 +4,16 @@
  * KV cache kept between turns: each turn renders the whole conversation,
  * and only the tokens after the longest prefix already in the cache are
  * prefilled.
+ *
+ * Rendering: the model's own chat template through the Jinja engine when it
+ * has one; the built-in format (generate.h) when it has none, when the
+ * template fails, or when --chat-format names one.
  */
 #include "cli.h"
 #include "gen_opts.h"
 
 #include "hearth/generate.h"
+#include "hearth/jinja.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -26,8 +31,10 @@ static void usage(FILE *f) {
             "\n"
             "  -m, --model FILE          GGUF model (default: $HEARTH_MODEL or the bundled model)\n"
             "      --system TEXT         system message\n"
-            "      --chat-format NAME    chatml, llama2, llama3, llama3.1, mistral, mistral-v1, zephyr,\n"
-            "                            gemma, phi3, deepseek-r1, alpaca (default: from the model)\n"
+            "      --chat-format NAME    use a built-in format instead of the model's template: chatml,\n"
+            "                            llama2, llama3, llama3.1, mistral, mistral-v1, zephyr, gemma,\n"
+            "                            phi3, deepseek-r1, alpaca (default: the model's template through\n"
+            "                            the Jinja engine, or the built-in format that matches it)\n"
             "  -n, --n-predict N         at most N tokens per reply (default -1: until the model ends it)\n"
             "  -c, --ctx-size N          context size in tokens (default: the model's, at most 4096)\n"
             "  -t, --threads N           threads (default: all CPUs)\n"
@@ -98,6 +105,29 @@ static bool convo_drop_oldest(convo *c) {
     return true;
 }
 
+/* Renders the conversation with the model's template (if *use_jinja) or the
+ * built-in format; a failing template switches to the built-in one for good. */
+static hearth_status render(const hearth_chat_format *fmt, const char *tmpl, bool *use_jinja, const convo *cv,
+                            char **out) {
+    if (*use_jinja) {
+        cJSON *arr = cJSON_CreateArray();
+        for (size_t i = 0; arr && i < cv->n; i++) {
+            cJSON *m = cJSON_CreateObject();
+            cJSON_AddStringToObject(m, "role", cv->m[i].role);
+            cJSON_AddStringToObject(m, "content", cv->m[i].content);
+            cJSON_AddItemToArray(arr, m);
+        }
+        hearth_status st = arr ? hearth_chat_template_apply(tmpl, arr, true, fmt->bos, fmt->eos, NULL, out)
+                               : HEARTH_ERR_NOMEM;
+        cJSON_Delete(arr);
+        if (st == HEARTH_OK) return st;
+        fprintf(stderr, "(the model's chat template failed: %s; using the built-in %s format)\n", hearth_last_error(),
+                hearth_chat_format_name(fmt->kind));
+        *use_jinja = false;
+    }
+    return hearth_chat_format_apply(fmt, cv->m, cv->n, true, out);
+}
+
 int cmd_chat(int argc, char **argv) {
     const char *model_path = NULL, *system = NULL, *format_name = NULL;
     int64_t n_predict = -1, n_ctx = 0, n_threads = 0;
@@ -157,9 +187,12 @@ int cmd_chat(int argc, char **argv) {
     size_t n_stops = 0;
     for (const char *const *s = hearth_chat_format_stops(&fmt); *s && n_stops < 8; s++) stops[n_stops++] = *s;
     for (size_t i = 0; i < go.n_stop; i++) stops[n_stops++] = go.stop[i];
+    const char *tmpl = hearth_model_chat_template(model);
+    bool use_jinja = !format_name && tmpl && *tmpl;
     if (verbose)
-        fprintf(stderr, "hearth chat: model %s, chat format %s, context %d, seed %llu\n", hearth_model_name(model),
-                hearth_chat_format_name(fmt.kind), (int)ctx_size, (unsigned long long)gen_seed_used(&go));
+        fprintf(stderr, "hearth chat: model %s, chat format %s%s, context %d, seed %llu\n", hearth_model_name(model),
+                use_jinja ? "the model's template, else " : "", hearth_chat_format_name(fmt.kind), (int)ctx_size,
+                (unsigned long long)gen_seed_used(&go));
 
     if (system && !convo_push(&cv, "system", system, strlen(system))) { rc = cli_error("chat", "out of memory"); goto out; }
     cv.n_fixed = cv.n;
@@ -194,7 +227,7 @@ int cmd_chat(int argc, char **argv) {
         bool dropped = false, skip = false;
         for (;;) {
             char *text = NULL;
-            if (hearth_chat_format_apply(&fmt, cv.m, cv.n, true, &text) != HEARTH_OK ||
+            if (render(&fmt, tmpl, &use_jinja, &cv, &text) != HEARTH_OK ||
                 hearth_chat_tokenize(vocab, text, &ids, &n_ids) != HEARTH_OK) {
                 free(text);
                 rc = cli_lib_error("chat");

@@ -5,8 +5,11 @@
  */
 #include "harness.h"
 
+#include "hearth/gguf.h"
+
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define MODEL HEARTH_TEST_DATA "/models/licenses-llama-f16.gguf"
 
@@ -242,6 +245,45 @@ TEST(chat_context_overflow_drops_old_turns) {
     free(out);
 }
 
+/* a copy of the licences model with tokenizer.chat_template set */
+static bool write_with_template(const char *path, const char *tmpl) {
+    hearth_gguf *g = NULL;
+    if (hearth_gguf_open(MODEL, &g) != HEARTH_OK) return false;
+    hearth_gguf_writer *w = hearth_gguf_writer_create();
+    bool ok = w != NULL;
+    for (int64_t i = 0; ok && i < hearth_gguf_n_kv(g); i++) ok = hearth_gguf_copy_kv(w, g, i) == HEARTH_OK;
+    ok = ok && hearth_gguf_set_str(w, "tokenizer.chat_template", tmpl) == HEARTH_OK;
+    for (int64_t i = 0; ok && i < hearth_gguf_n_tensors(g); i++) {
+        const hearth_gguf_tensor *t = hearth_gguf_tensor_at(g, i);
+        ok = hearth_gguf_add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data) == HEARTH_OK;
+    }
+    ok = ok && hearth_gguf_writer_write(w, path) == HEARTH_OK;
+    if (!ok) fprintf(stderr, "writing %s: %s\n", path, hearth_last_error());
+    hearth_gguf_writer_free(w);
+    hearth_gguf_close(g);
+    return ok;
+}
+
+TEST(chat_uses_the_models_template) {
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/hearth-test-chat-%d.gguf", (int)getpid());
+    /* renders like chatml; refuses a third message, to show the template really runs */
+    const char *tmpl = "{% if messages|length > 2 %}{{ raise_exception('only one turn, says the template') }}{% endif %}"
+                       "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+                       "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+    CHECK(write_with_template(path, tmpl));
+    char *out = NULL, *r[8];
+    snprintf(cmd, sizeof cmd, "printf 'first\\nsecond\\n' | %s chat -m %s -n 6 --temp 0 -v 2>&1", HEARTH_BIN, path);
+    CHECK_EQ_INT(harness_run(cmd, &out), 0);
+    CHECK_MSG(out && strstr(out, "the model's template, else chatml"), "output: [%s]", out ? out : "");
+    /* turn 2 has three messages: the template raises, chat falls back to built-in chatml and goes on */
+    CHECK_MSG(out && strstr(out, "only one turn, says the template") && strstr(out, "built-in chatml"), "output: [%s]",
+              out ? out : "");
+    CHECK_EQ_INT(split_replies(out, r, 8), 2);
+    free(out);
+    unlink(path);
+}
+
 int main(void) {
     RUN(json_shape_and_reference_greedy);
     RUN(seeded_runs_are_deterministic_and_stream_the_same_text);
@@ -250,5 +292,6 @@ int main(void) {
     RUN(prompt_from_file);
     RUN(chat_two_turns);
     RUN(chat_context_overflow_drops_old_turns);
+    RUN(chat_uses_the_models_template);
     return harness_done();
 }
