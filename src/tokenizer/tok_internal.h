@@ -100,6 +100,10 @@ struct hearth_vocab {
     bool ignore_merges;
 
     /* SPM */
+    /* code points X such that some token contains "X▁" (sorted): the text can
+     * be cut before any other "X▁", since no merge can span that point */
+    uint32_t *spm_glue;
+    size_t n_spm_glue;
     bool add_space_prefix;
     bool remove_extra_ws;
 

@@ -259,6 +259,40 @@ nomem:
     return hearth_set_error(HEARTH_ERR_NOMEM, "tokenize: out of memory");
 }
 
+/* SPM over independent segments: the text is cut before each "▁" whose
+ * preceding character never precedes an inner "▁" in any token — no merge
+ * can cross such a point, so the result equals one run over the whole text,
+ * while the bigram heap stays small (cache-friendly). */
+static bool spm_glues(const hearth_vocab *v, uint32_t cp) {
+    size_t lo = 0, hi = v->n_spm_glue;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v->spm_glue[mid] < cp) lo = mid + 1; else hi = mid;
+    }
+    return lo < v->n_spm_glue && v->spm_glue[lo] == cp;
+}
+
+static hearth_status spm_segments(const hearth_vocab *v, const char *text, size_t n, tok_ctx *c, tok_ivec *out) {
+    size_t seg = 0, prev = 0;   /* segment start; start of the previous character */
+    for (size_t i = 0; i < n;) {
+        size_t s = i;
+        i += uc_len_utf8((unsigned char)text[i]);
+        if (i > n) i = n;
+        if (s > seg && i - s == 3 && memcmp(text + s, "\xE2\x96\x81", 3) == 0) {
+            size_t k = prev;
+            uint32_t cp = uc_decode(text, n, &k);
+            /* only cut after a well-formed character that ends right here */
+            if (k == s && !spm_glues(v, cp)) {
+                hearth_status st = tok_spm(v, text + seg, s - seg, c, out);
+                if (st != HEARTH_OK) return st;
+                seg = s;
+            }
+        }
+        prev = s;
+    }
+    return tok_spm(v, text + seg, n - seg, c, out);
+}
+
 /* ========================================================================
  * byte-level BPE: per pre-tokenized word, merge the adjacent pair with the
  * lowest merge rank until none is left. Symbols start as single bytes (each
@@ -499,7 +533,7 @@ hearth_status hearth_tokenize(const hearth_vocab *v, const char *text, size_t le
                 if (t[i] == ' ') { memcpy(e + m, "\xE2\x96\x81", 3); m += 3; }
                 else e[m++] = t[i];
             }
-            st = tok_spm(v, e, m, &c, &out);
+            st = spm_segments(v, e, m, &c, &out);
             break;
         }
         case HEARTH_VOCAB_BPE: st = tok_bpe(v, t, f->len, &c, &out); break;

@@ -15,6 +15,7 @@
  * are treated as control tokens even if the file says otherwise.
  */
 #include "tokenizer/tok_internal.h"
+#include "tokenizer/unicode.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -233,6 +234,41 @@ static int32_t find_text(const hearth_vocab *v, const char *s) {
     return id < v->n_tokens ? id : -1;
 }
 
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* SPM: the code points that some token has right before an inner U+2581 */
+static hearth_status spm_glue_build(hearth_vocab *v) {
+    size_t cap = 0;
+    for (int32_t id = 0; id < v->n_tokens; id++) {
+        const char *t = tok_str(v, id);
+        size_t n = v->str_len[id];
+        size_t prev_start = 0;
+        bool have_prev = false;
+        for (size_t i = 0; i < n;) {
+            size_t s = i;
+            uc_decode(t, n, &i);
+            if (have_prev && i - s == 3 && memcmp(t + s, "\xE2\x96\x81", 3) == 0) {
+                size_t k = prev_start;
+                uint32_t cp = uc_decode(t, n, &k);
+                if (!tok_grow((void **)&v->spm_glue, &cap, v->n_spm_glue + 1, sizeof(uint32_t)))
+                    return hearth_set_error(HEARTH_ERR_NOMEM, "vocab: out of memory");
+                v->spm_glue[v->n_spm_glue++] = cp;
+            }
+            prev_start = s;
+            have_prev = true;
+        }
+    }
+    qsort(v->spm_glue, v->n_spm_glue, sizeof(uint32_t), cmp_u32);
+    size_t m = 0;
+    for (size_t i = 0; i < v->n_spm_glue; i++)
+        if (m == 0 || v->spm_glue[m - 1] != v->spm_glue[i]) v->spm_glue[m++] = v->spm_glue[i];
+    v->n_spm_glue = m;
+    return HEARTH_OK;
+}
+
 static int cmp_special(const void *a, const void *b, void *ctx) {
     const hearth_vocab *v = ctx;
     int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -253,6 +289,7 @@ void hearth_vocab_free(hearth_vocab *v) {
     free(v->attr);
     free(v->slot);
     free(v->merge);
+    free(v->spm_glue);
     tok_pretok_free(v->pre);
     free(v->special);
     tok_trie_free(v->trie);
@@ -357,6 +394,7 @@ static hearth_status load(const hearth_gguf *g, hearth_vocab *v) {
             }
             v->byte_sym[b] = id;   /* -1: falls back to UNK */
         }
+        if ((st = spm_glue_build(v)) != HEARTH_OK) return st;
     }
     if ((st = get_flag(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix)) != HEARTH_OK) return st;
     if ((st = get_flag(g, "tokenizer.ggml.remove_extra_whitespaces", &v->remove_extra_ws)) != HEARTH_OK) return st;
