@@ -25,8 +25,7 @@
  * Quantized types (Q4_0 ... Q8_K) register in src/kernels/quant_table.c,
  * which defines hearth_quant_register() below: it is called once per
  * instruction set with that set's table (already holding F32/F16/BF16) and
- * fills the entries of the types it implements. kernels.c calls it when
- * src/kernels/quant_table.c exists.
+ * fills the entries of the types it implements.
  */
 #ifndef HEARTH_KERNELS_H
 #define HEARTH_KERNELS_H

@@ -15,12 +15,6 @@ static bool SUPPORTED[HEARTH_ISA_COUNT];
 static hearth_isa ACTIVE;
 static pthread_once_t ONCE = PTHREAD_ONCE_INIT;
 
-/* src/kernels/quant_table.c (the quantized types) registers when present. */
-#if defined(__has_include)
-#if __has_include("quant_table.c")
-#define HAVE_QUANT_TABLE 1
-#endif
-#endif
 
 static void init_tables(void) {
     const hearth_cpu *cpu = hearth_cpu_features();
@@ -32,9 +26,7 @@ static void init_tables(void) {
         kernels_fill_ref(TABLES[isa], &OPS[isa]);
         if (isa >= HEARTH_ISA_AVX2) kernels_fill_avx2(TABLES[isa], &OPS[isa]);
         if (isa >= HEARTH_ISA_AVX512) kernels_fill_avx512(TABLES[isa], &OPS[isa]);
-#ifdef HAVE_QUANT_TABLE
-        hearth_quant_register(TABLES[isa], (hearth_isa)isa);
-#endif
+        hearth_quant_register(TABLES[isa], (hearth_isa)isa);   /* quantized types: quant_table.c */
     }
     ACTIVE = HEARTH_ISA_REF;
     if (!hearth_force_reference()) {
