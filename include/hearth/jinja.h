@@ -42,7 +42,7 @@ typedef struct hearth_jinja_template hearth_jinja_template;
 typedef struct hearth_jinja_options {
     int64_t max_steps;        /* evaluation steps before aborting; 0: 10,000,000 */
     size_t max_output;        /* bytes of output; 0: 4 MiB */
-    size_t max_memory;        /* bytes of working memory for values; 0: 256 MiB */
+    size_t max_memory;        /* bytes of working memory for values; 0: 128 MiB */
     int max_depth;            /* nested macro calls; 0: 100 */
     const struct tm *now;     /* time strftime_now() formats; NULL: the real local time */
 } hearth_jinja_options;

@@ -12,7 +12,7 @@ hearth_jinja_options hearth_jinja_default_options(void) {
     memset(&o, 0, sizeof o);
     o.max_steps = 10000000;
     o.max_output = 4u << 20;
-    o.max_memory = 256u << 20;
+    o.max_memory = 128u << 20;
     o.max_depth = 100;
     o.now = NULL;
     return o;

@@ -280,6 +280,9 @@ static const char *OPSYM[] = {"+", "-", "*", "/", "//", "%", "**", "~"};
 static _Noreturn void type_err(jctx *c, int op, jval a, jval b) {
     jcheck_defined(c, a);
     jcheck_defined(c, b);
+    if (op == OP_ADD && (a.t == JV_STR || a.t == JV_LIST))
+        jfail(c, HEARTH_ERR_FORMAT, "can only concatenate %s (not \"%s\") to %s", jv_type_name(a), jv_type_name(b),
+              jv_type_name(a));
     jfail(c, HEARTH_ERR_FORMAT, "unsupported operand type(s) for %s: '%s' and '%s'", OPSYM[op], jv_type_name(a),
           jv_type_name(b));
 }
@@ -380,7 +383,7 @@ jval jbinop(jctx *c, int op, jval a, jval b) {
     switch (op) {
     case OP_ADD:
         if (a.t == JV_STR && b.t == JV_STR) {
-            /* Markup + str escapes the plain side (macro results are Markup) */
+            /* Markup (from |safe) + str escapes the plain side */
             if (a.tuple && !b.tuple) b = html_escape(c, b);
             else if (b.tuple && !a.tuple) a = html_escape(c, a);
             jbuf buf = {0};
@@ -443,25 +446,26 @@ static bool contains(jctx *c, jval item, jval seq) {
 }
 
 /* ---- calls ---------------------------------------------------------------------------- */
-#define MAX_ARGS 32
+#define MAX_ARGS 64
 
+/* evaluated call arguments; arrays live in the arena (keeps C frames small) */
 typedef struct callargs {
-    jval pos[MAX_ARGS];
+    jval *pos;
     int npos;
-    const char *kwn[MAX_ARGS];
-    jval kwv[MAX_ARGS];
+    const char **kwn;
+    jval *kwv;
     int nkw;
 } callargs;
 
 static void eval_args(jctx *c, jframe *f, const jnode *e, callargs *a) {
     if (e->n > MAX_ARGS || e->n2 > MAX_ARGS) jfail(c, HEARTH_ERR_FORMAT, "too many arguments (at most %d)", MAX_ARGS);
     a->npos = e->n;
+    a->pos = e->n ? jarena_alloc(&c->ar, (size_t)e->n * sizeof(jval)) : NULL;
     for (int i = 0; i < e->n; i++) a->pos[i] = jeval(c, f, e->list[i]);
     a->nkw = e->n2;
-    for (int i = 0; i < e->n2; i++) {
-        a->kwn[i] = e->kw[i];
-        a->kwv[i] = jeval(c, f, e->list2[i]);
-    }
+    a->kwn = (const char **)e->kw;
+    a->kwv = e->n2 ? jarena_alloc(&c->ar, (size_t)e->n2 * sizeof(jval)) : NULL;
+    for (int i = 0; i < e->n2; i++) a->kwv[i] = jeval(c, f, e->list2[i]);
 }
 
 static jval call_value(jctx *c, jval fn, callargs *a, const jnode *caller_body, jframe *caller_frame) {
@@ -490,15 +494,16 @@ jval jcall_macro(jctx *c, jval mv, jval *args, int nargs, const char **kwn, jval
     int saved_line = c->line;
     jframe *f = jframe_new(c, m->closure);
     int np = def->n2;
-    jval varargs = jv_list(c, 0);
-    varargs.tuple = 1;
-    jval kwargs = jv_dict(c, 0);
+    jval varargs = jv_undef(), kwargs = jv_undef();   /* made only when extra arguments come */
     bool *given = jarena_alloc(&c->ar, (size_t)(np + 1) * sizeof(bool));
     for (int i = 0; i < nargs; i++) {
         if (i < np) {
             jframe_set(c, f, def->kw[i], args[i]);
             given[i] = true;
-        } else jl_push(c, varargs.u.l, args[i]);
+        } else {
+            if (varargs.t == JV_UNDEF) { varargs = jv_list(c, 0); varargs.tuple = 1; }
+            jl_push(c, varargs.u.l, args[i]);
+        }
     }
     for (int k = 0; k < nkw; k++) {
         int i;
@@ -509,15 +514,18 @@ jval jcall_macro(jctx *c, jval mv, jval *args, int nargs, const char **kwn, jval
                                 def->name ? def->name : "caller", kwn[k]);
             jframe_set(c, f, def->kw[i], kwv[k]);
             given[i] = true;
-        } else jd_set(c, kwargs.u.d, jv_str(c, kwn[k]), kwv[k]);
+        } else {
+            if (kwargs.t == JV_UNDEF) kwargs = jv_dict(c, 0);
+            jd_set(c, kwargs.u.d, jv_str(c, kwn[k]), kwv[k]);
+        }
     }
     for (int i = 0; i < np; i++) {
         if (given[i]) continue;
         if (def->list2 && def->list2[i]) jframe_set(c, f, def->kw[i], jeval(c, f, def->list2[i]));
         else jframe_set(c, f, def->kw[i], jv_undef_hint(c, "parameter '%s' was not provided", def->kw[i]));
     }
-    jframe_set(c, f, "varargs", varargs);
-    jframe_set(c, f, "kwargs", kwargs);
+    if (varargs.t != JV_UNDEF) jframe_set(c, f, "varargs", varargs);
+    if (kwargs.t != JV_UNDEF) jframe_set(c, f, "kwargs", kwargs);
     if (caller_body) {
         jval cm = {0};
         cm.t = JV_MACRO;
@@ -536,9 +544,7 @@ jval jcall_macro(jctx *c, jval mv, jval *args, int nargs, const char **kwn, jval
     c->loop_ctl = saved_ctl;
     c->depth--;
     c->line = saved_line;
-    jval r = jb_val(&out);
-    r.tuple = 1;   /* Markup */
-    return r;
+    return jb_val(&out);   /* plain str: Markup only with autoescape, which is off */
 }
 
 /* ---- filters and tests --------------------------------------------------------------------- */
@@ -556,8 +562,18 @@ static jval apply_chain(jctx *c, jframe *f, const jnode *chain, jval v) {
 }
 
 /* ---- expressions ---------------------------------------------------------------------------- */
+static jval eval_node(jctx *c, jframe *f, const jnode *e);
+
 jval jeval(jctx *c, jframe *f, const jnode *e) {
     jstep(c, 1);
+    if (++c->nest > JINJA_MAX_NEST)
+        jfail(c, HEARTH_ERR_RANGE, "recursion limit exceeded: evaluation nested more than %d levels", JINJA_MAX_NEST);
+    jval r = eval_node(c, f, e);
+    c->nest--;
+    return r;
+}
+
+static jval eval_node(jctx *c, jframe *f, const jnode *e) {
     switch (e->kind) {
     case E_LIT: return e->lit;
     case E_NAME: {
@@ -614,11 +630,10 @@ jval jeval(jctx *c, jframe *f, const jnode *e) {
     }
     case E_TEST: {
         jval v = jeval(c, f, e->a);
-        jval args[MAX_ARGS];
-        if (e->n > MAX_ARGS) jfail(c, HEARTH_ERR_FORMAT, "too many test arguments");
-        for (int i = 0; i < e->n; i++) args[i] = jeval(c, f, e->list[i]);
+        callargs a;
+        eval_args(c, f, e, &a);
         c->line = e->line;
-        bool r = japply_test(c, e->name, v, args, e->n);
+        bool r = japply_test(c, e->name, v, a.pos, a.npos);
         return jv_bool(e->op ? !r : r);
     }
     case E_BIN: {
@@ -724,6 +739,7 @@ static void exec_for(jctx *c, jframe *f, const jnode *s) {
     lv.u.loop->depth = depth;
     jframe_set(c, lf, "loop", lv);
     for (size_t i = 0; i < items->n; i++) {
+        jstep(c, 1);
         lv.u.loop->index0 = i;
         c->line = s->line;
         assign(c, lf, s->a, items->v[i]);
@@ -733,6 +749,8 @@ static void exec_for(jctx *c, jframe *f, const jnode *s) {
     }
     if (items->n == 0 && s->n2) jexec_block(c, f, s->list2, s->n2);
 }
+
+static void exec_stmt_body(jctx *c, jframe *f, const jnode *s);
 
 static jval render_body(jctx *c, jframe *f, jnode **body, int n) {
     jbuf out = {0};
@@ -746,6 +764,13 @@ static jval render_body(jctx *c, jframe *f, jnode **body, int n) {
 static void exec_stmt(jctx *c, jframe *f, const jnode *s) {
     jstep(c, 1);
     c->line = s->line;
+    if (++c->nest > JINJA_MAX_NEST)
+        jfail(c, HEARTH_ERR_RANGE, "recursion limit exceeded: evaluation nested more than %d levels", JINJA_MAX_NEST);
+    exec_stmt_body(c, f, s);
+    c->nest--;
+}
+
+static void exec_stmt_body(jctx *c, jframe *f, const jnode *s) {
     switch (s->kind) {
     case S_TEXT: jb_put(c, c->out, s->lit.u.s.p, s->lit.u.s.n); return;
     case S_PRINT: {

@@ -140,6 +140,8 @@ struct jloop {
     int depth;
 };
 
+#define JINJA_MAX_NEST 2000   /* eval/exec nesting: keeps the C stack well under 1 MB */
+
 typedef struct jbuf { char *p; size_t n, cap; } jbuf;
 
 typedef struct jctx {
@@ -151,6 +153,7 @@ typedef struct jctx {
     int64_t steps, max_steps;
     size_t max_output;
     int depth, max_depth;
+    int nest;                 /* C recursion depth of eval/exec (stack guard) */
     const struct tm *now;
     jframe *globals;
     jbuf *out;                /* current output buffer */

@@ -340,6 +340,7 @@ static jnode *parse_filter(parser *P, jnode *operand, const jtoken *at) {
     jnode *f = node(P, E_FILTER, at);
     f->a = operand;
     f->name = parse_dotted_name(P);
+    if (!jfilter_exists(f->name)) perr(P, at, "No filter named '%s'.", f->name);
     if (is_op(cur(P), "(")) {
         next(P);
         parse_args(P, f);
@@ -368,6 +369,7 @@ static jnode *parse_filter_expr(parser *P, jnode *e) {
                                          is_op(nk, "<=") || is_op(nk, ">=")))
                 t->name = tok_name(P, next(P));
             else perr(P, nk, "expected a test name after 'is', got %s", tok_desc(nk));
+            if (!jtest_exists(t->name)) perr(P, nk, "No test named '%s'.", t->name);
             const jtoken *ak = cur(P);
             if (is_op(ak, "(")) {
                 next(P);
@@ -838,6 +840,7 @@ static jnode *parse_statement(parser *P) {
  * until end of template. */
 static jnode *parse_body(parser *P, const char *const *ends, const jtoken **end_tok) {
     const jtoken *start = cur(P);
+    int open_line = P->i > 0 ? P->t[P->i - 1].line : 1;   /* the opening tag's %} */
     nvec v = {0};
     enter(P);
     for (;;) {
@@ -845,8 +848,10 @@ static jnode *parse_body(parser *P, const char *const *ends, const jtoken **end_
         if (k->t == TK_EOF) {
             if (ends) {
                 char m[200];
-                snprintf(m, sizeof m, "unexpected end of template: expected {%% %s %%} for the block opened at line %d",
-                         ends[0], start->line);
+                int last = 0;
+                while (ends[last + 1]) last++;
+                snprintf(m, sizeof m, "unexpected end of template: missing {%% %s %%} for the block opened at line %d",
+                         ends[last], open_line);
                 perr(P, k, "%s", m);
             }
             break;
@@ -883,7 +888,11 @@ static jnode *parse_body(parser *P, const char *const *ends, const jtoken **end_
                                      is_name(kw, "endcall") || is_name(kw, "endfilter") ||
                                      is_name(kw, "endgeneration") || is_name(kw, "endraw"))) {
                 char m[160];
-                if (ends) snprintf(m, sizeof m, "unexpected '%.*s' (expected {%% %s %%})", (int)kw->n, kw->p, ends[0]);
+                if (ends) {
+                    int last = 0;
+                    while (ends[last + 1]) last++;
+                    snprintf(m, sizeof m, "unexpected '%.*s' (expected {%% %s %%})", (int)kw->n, kw->p, ends[last]);
+                }
                 else snprintf(m, sizeof m, "unexpected '%.*s' with no open block", (int)kw->n, kw->p);
                 perr(P, kw, "%s", m);
             }

@@ -1,0 +1,240 @@
+/*
+ * test_jinja.c — unit tests of the Jinja engine: the language cases in
+ * jinja_cases.inc (expressions, filters, tests, methods, control flow,
+ * scoping, macros, whitespace control, errors), hostile templates that must
+ * stop quickly with a limit error, syntax errors with line numbers, and the
+ * API's contracts (raise_exception message, JSON int/float, chat helper).
+ */
+#include "harness.h"
+#include "hearth/jinja.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct jcase {
+    const char *name, *tpl, *ctx, *expected;
+    bool is_error;
+} jcase;
+
+static const jcase CASES[] = {
+#include "jinja_cases.inc"
+};
+
+static struct tm fixed_now(void) {
+    struct tm t;
+    memset(&t, 0, sizeof t);
+    t.tm_year = 2026 - 1900;
+    t.tm_mon = 10;
+    t.tm_mday = 28;
+    t.tm_hour = 9;
+    t.tm_min = 30;
+    t.tm_wday = 6;   /* a Saturday */
+    t.tm_yday = 331;
+    return t;
+}
+
+/* renders tpl with JSON context text; returns status, output in *out */
+static hearth_status render(const char *tpl, const char *ctx, const hearth_jinja_options *opt, char **out) {
+    hearth_jinja_template *t = NULL;
+    *out = NULL;
+    hearth_status st = hearth_jinja_parse(tpl, strlen(tpl), &t);
+    if (st) return st;
+    st = hearth_jinja_render_json(t, ctx, strlen(ctx), opt, out, NULL);
+    hearth_jinja_free(t);
+    return st;
+}
+
+TEST(language_cases) {
+    struct tm now = fixed_now();
+    hearth_jinja_options opt = hearth_jinja_default_options();
+    opt.now = &now;
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        const jcase *k = &CASES[i];
+        char *out = NULL;
+        hearth_status st = render(k->tpl, k->ctx, &opt, &out);
+        if (k->is_error) {
+            CHECK_MSG(st != HEARTH_OK && strstr(hearth_last_error(), k->expected), "%s: expected error containing '%s', got status %d '%s' output '%s'",
+                      k->name, k->expected, st, hearth_last_error(), out ? out : "");
+        } else {
+            CHECK_MSG(st == HEARTH_OK && out && strcmp(out, k->expected) == 0, "%s: expected '%s', got '%s' (%s)", k->name,
+                      k->expected, out ? out : "(null)", st ? hearth_last_error() : "ok");
+        }
+        free(out);
+    }
+}
+
+/* ---- hostile templates: each must stop with HEARTH_ERR_RANGE, fast ------------------- */
+static void expect_limit(const char *tpl, const char *what) {
+    char *out = NULL;
+    hearth_status st = render(tpl, "{}", NULL, &out);
+    CHECK_MSG(st == HEARTH_ERR_RANGE, "%s: expected a limit error, got %d (%s)", tpl, st, hearth_last_error());
+    CHECK_MSG(strstr(hearth_last_error(), what) != NULL, "%s: message '%s' lacks '%s'", tpl, hearth_last_error(), what);
+    free(out);
+}
+
+TEST(hostile_templates) {
+    /* the sandbox refuses ranges over 100000 at once */
+    expect_limit("{% for i in range(10**9) %}{% endfor %}", "Range too big");
+    /* nested loops: 10^10 iterations -> step limit */
+    expect_limit("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}", "limit exceeded");
+    /* exponential string growth -> memory limit */
+    expect_limit("{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}",
+                 "memory limit");
+    expect_limit("{{ 'x' * 10**12 }}", "memory limit");
+    /* output growth -> output limit */
+    expect_limit("{% for i in range(100000) %}{{ 'x' * 1000 }}{% endfor %}", "output limit");
+    /* unbounded recursion -> depth limit */
+    expect_limit("{% macro r(n) %}{{ r(n + 1) }}{% endmacro %}{{ r(0) }}", "recursion limit");
+    /* recursion fanning out -> steps */
+    expect_limit("{% macro r(n) %}{% if n < 30 %}{{ r(n + 1) }}{{ r(n + 1) }}{% endif %}{% endmacro %}{{ r(0) }}", "limit exceeded");
+    /* integer overflow is an error, not wraparound */
+    expect_limit("{{ 2 ** 64 }}", "integer overflow");
+    /* a custom, small step budget */
+    hearth_jinja_options opt = hearth_jinja_default_options();
+    opt.max_steps = 1000;
+    char *out = NULL;
+    CHECK_EQ_INT(render("{% for i in range(5000) %}{{ i }}{% endfor %}", "{}", &opt, &out), HEARTH_ERR_RANGE);
+    CHECK_EQ_INT(render("{% for i in range(50) %}{{ i }}{% endfor %}", "{}", &opt, &out), HEARTH_OK);
+    free(out);
+    opt = hearth_jinja_default_options();
+    opt.max_output = 10;
+    CHECK_EQ_INT(render("{{ 'x' * 11 }}", "{}", &opt, &out), HEARTH_ERR_RANGE);
+    CHECK_EQ_INT(render("{{ 'x' * 10 }}", "{}", &opt, &out), HEARTH_OK);
+    CHECK_STR(out, "xxxxxxxxxx");
+    free(out);
+}
+
+/* ---- syntax errors: HEARTH_ERR_FORMAT with line (and column) ------------------------------ */
+static void expect_syntax(const char *tpl, const char *where, const char *what) {
+    hearth_jinja_template *t = NULL;
+    hearth_status st = hearth_jinja_parse(tpl, strlen(tpl), &t);
+    CHECK_MSG(st == HEARTH_ERR_FORMAT && t == NULL, "%s: expected a syntax error, got %d", tpl, st);
+    CHECK_MSG(strstr(hearth_last_error(), where) != NULL, "%s: message '%s' lacks '%s'", tpl, hearth_last_error(), where);
+    CHECK_MSG(strstr(hearth_last_error(), what) != NULL, "%s: message '%s' lacks '%s'", tpl, hearth_last_error(), what);
+    hearth_jinja_free(t);
+}
+
+TEST(syntax_errors) {
+    expect_syntax("line one\nline two\n{% if %}x{% endif %}", "line 3, column 7", "unexpected");
+    expect_syntax("{% for x in xs %}\n{{ x }}\n", "line 2", "missing {% endfor %} for the block opened at line 1");
+    expect_syntax("a\n{% if x %}b{% endfor %}", "line 2", "unexpected 'endfor'");
+    expect_syntax("{{ 'unterminated }}", "line 1, column 4", "unterminated string");
+    expect_syntax("\n\n  {{ 1 + }}", "line 3", "unexpected");
+    expect_syntax("{% frobnicate %}", "line 1", "unknown statement 'frobnicate'");
+    expect_syntax("{{ x|nosuch }}", "line 1", "No filter named 'nosuch'");
+    expect_syntax("{% include 'other.jinja' %}", "line 1", "not supported");
+    expect_syntax("{{ x", "line 1", "missing '}}'");
+    expect_syntax("{# open comment", "line 1", "unterminated comment");
+    /* deep nesting is refused, not a stack overflow */
+    char deep[4000];
+    size_t n = 0;
+    n += (size_t)snprintf(deep + n, sizeof deep - n, "{{ ");
+    for (int i = 0; i < 1000; i++) deep[n++] = '(';
+    deep[n++] = '1';
+    for (int i = 0; i < 1000; i++) deep[n++] = ')';
+    snprintf(deep + n, sizeof deep - n, " }}");
+    expect_syntax(deep, "line 1", "nested too deeply");
+}
+
+/* ---- API contracts ------------------------------------------------------------------------ */
+TEST(raise_exception_message_is_exact) {
+    char *out = NULL;
+    hearth_status st = render("{% if messages|length == 0 %}{{ raise_exception('No messages: ' ~ 0) }}{% endif %}",
+                              "{\"messages\": []}", NULL, &out);
+    CHECK_EQ_INT(st, HEARTH_ERR_INVALID_ARG);
+    CHECK_STR(hearth_last_error(), "No messages: 0");
+    CHECK(out == NULL);
+}
+
+TEST(json_numbers) {
+    char *out = NULL;
+    /* JSON text keeps Python's int/float distinction */
+    CHECK_EQ_INT(render("{{ a }} {{ b }} {{ c }} {{ a is integer }} {{ b is float }}", "{\"a\": 1, \"b\": 1.0, \"c\": -2.5e-7}", NULL, &out), HEARTH_OK);
+    CHECK_STR(out, "1 1.0 -2.5e-07 True True");
+    free(out);
+    /* tojson round trip of the context */
+    CHECK_EQ_INT(render("{{ x|tojson }}", "{\"x\": {\"k\": [1, 2.5, \"\\u00e9\\n\", null, false]}}", NULL, &out), HEARTH_OK);
+    CHECK_STR(out, "{\"k\": [1, 2.5, \"\xc3\xa9\\n\", null, false]}");
+    free(out);
+    /* malformed context JSON is a clear error */
+    CHECK_EQ_INT(render("x", "{\"a\": }", NULL, &out), HEARTH_ERR_FORMAT);
+    CHECK(strstr(hearth_last_error(), "context JSON") != NULL);
+    CHECK_EQ_INT(render("x", "[1]", NULL, &out), HEARTH_ERR_INVALID_ARG);
+    CHECK(strstr(hearth_last_error(), "must be a JSON object") != NULL);
+}
+
+TEST(cjson_context_and_chat_helper) {
+    const char *tpl =
+        "{{ bos_token }}{% for m in messages %}<{{ m.role }}>{{ m.content }}{{ eos_token }}{% endfor %}"
+        "{% if tools is defined %}[{{ tools|length }} tools]{% endif %}{% if add_generation_prompt %}<assistant>{% endif %}";
+    cJSON *msgs = cJSON_Parse("[{\"role\": \"user\", \"content\": \"Hi \xe4\xbd\xa0\"}, {\"role\": \"assistant\", \"content\": \"Yo\"}]");
+    cJSON *tools = cJSON_Parse("[{\"type\": \"function\"}]");
+    char *out = NULL;
+    CHECK_EQ_INT(hearth_chat_template_apply(tpl, msgs, true, "<s>", "</s>", NULL, &out), HEARTH_OK);
+    CHECK_STR(out, "<s><user>Hi \xe4\xbd\xa0</s><assistant>Yo</s><assistant>");
+    free(out);
+    CHECK_EQ_INT(hearth_chat_template_apply(tpl, msgs, false, NULL, NULL, tools, &out), HEARTH_OK);
+    CHECK_STR(out, "<user>Hi \xe4\xbd\xa0<assistant>Yo[1 tools]");
+    free(out);
+    /* messages stay owned by the caller and unchanged */
+    CHECK_EQ_INT(cJSON_GetArraySize(msgs), 2);
+    /* the cJSON render path: whole numbers become ints */
+    hearth_jinja_template *t = NULL;
+    CHECK_EQ_INT(hearth_jinja_parse("{{ n }} {{ f }}", 15, &t), HEARTH_OK);
+    cJSON *ctx = cJSON_Parse("{\"n\": 3, \"f\": 0.5}");
+    size_t len = 0;
+    CHECK_EQ_INT(hearth_jinja_render(t, ctx, NULL, &out, &len), HEARTH_OK);
+    CHECK_STR(out, "3 0.5");
+    CHECK_EQ_INT(len, 5);
+    free(out);
+    /* NULL context: no variables */
+    CHECK_EQ_INT(hearth_jinja_render(t, NULL, NULL, &out, NULL), HEARTH_OK);
+    CHECK_STR(out, " ");
+    free(out);
+    cJSON_Delete(ctx);
+    hearth_jinja_free(t);
+    cJSON_Delete(msgs);
+    cJSON_Delete(tools);
+    hearth_jinja_free(NULL);   /* no-op */
+    CHECK_EQ_INT(hearth_jinja_parse("x", 1, NULL), HEARTH_ERR_INVALID_ARG);
+}
+
+TEST(template_reuse_is_stateless) {
+    /* the same parsed template renders twice identically (no state kept between renders) */
+    hearth_jinja_template *t = NULL;
+    const char *src = "{% set ns = namespace(n=0) %}{% for m in xs %}{% set ns.n = ns.n + m %}{% endfor %}{{ ns.n }}";
+    CHECK_EQ_INT(hearth_jinja_parse(src, strlen(src), &t), HEARTH_OK);
+    for (int i = 0; i < 2; i++) {
+        char *out = NULL;
+        CHECK_EQ_INT(hearth_jinja_render_json(t, "{\"xs\": [1, 2, 3]}", 17, NULL, &out, NULL), HEARTH_OK);
+        CHECK_STR(out, "6");
+        free(out);
+    }
+    hearth_jinja_free(t);
+}
+
+TEST(strftime_now_real_clock) {
+    /* without an injected time, strftime_now formats the real local time */
+    char *out = NULL;
+    CHECK_EQ_INT(render("{{ strftime_now('%Y') }}", "{}", NULL, &out), HEARTH_OK);
+    time_t now = time(NULL);
+    struct tm tmv;
+    localtime_r(&now, &tmv);
+    char year[16];
+    strftime(year, sizeof year, "%Y", &tmv);
+    CHECK_STR(out, year);
+    free(out);
+}
+
+int main(void) {
+    RUN(language_cases);
+    RUN(hostile_templates);
+    RUN(syntax_errors);
+    RUN(raise_exception_message_is_exact);
+    RUN(json_numbers);
+    RUN(cjson_context_and_chat_helper);
+    RUN(template_reuse_is_stateless);
+    RUN(strftime_now_real_clock);
+    return harness_done();
+}
