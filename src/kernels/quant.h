@@ -86,6 +86,15 @@ static_assert(sizeof(block_q8_K) == 292, "q8_K layout");
 
 #define F16(h) hearth_fp16_to_fp32(h)
 
+/* f16 -> f32 by table for the ISA kernels' block scales (one load instead of
+ * the 4 uops of a scalar vcvtph2ps); filled on first use, then read-only */
+extern float quant_f16_table[65536];
+extern int quant_f16_table_done;
+void quant_f16_table_init(void);
+static inline void quant_f16_table_ready(void) {
+    if (__builtin_expect(!__atomic_load_n(&quant_f16_table_done, __ATOMIC_ACQUIRE), 0)) quant_f16_table_init();
+}
+
 /* Q4_K / Q5_K: 6-bit scale and min of sub-block j (0..7) from scales[12] */
 static inline void quant_scale_min_k4(int j, const uint8_t *q, int *sc, int *m) {
     if (j < 4) {

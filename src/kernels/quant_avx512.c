@@ -30,6 +30,7 @@ static inline float hsum512(__m512 v) {
 /* sum w*a over signed bytes: (w ^ 0x80) is w + 128 as an unsigned byte, so
  * sum w*a = dpbusd(w ^ 0x80, a) - 128 * dpbusd(1, a) */
 float vec_dot_q8_0_q8_0_avx512(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q8_0 *w = wv;
     const block_q8_0 *a = av;
     const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1), z = _mm512_setzero_si512();
@@ -50,6 +51,7 @@ float vec_dot_q8_0_q8_0_avx512(int64_t n, const void *wv, const void *av) {
 
 /* nibbles u in 0..15: sum (u-8)*a = dpbusd(u, a) - 8 * dpbusd(1, a) */
 float vec_dot_q4_0_q8_0_avx512(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q4_0 *w = wv;
     const block_q8_0 *a = av;
     const __m512i ones = _mm512_set1_epi8(1), z = _mm512_setzero_si512();

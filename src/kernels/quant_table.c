@@ -6,6 +6,20 @@
  */
 #include "quant.h"
 
+#include <pthread.h>
+
+/* ==== f16 table ============================================================= */
+float quant_f16_table[65536];
+int quant_f16_table_done;
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+
+static void fill_f16_table(void) {
+    for (uint32_t h = 0; h < 65536; h++) quant_f16_table[h] = hearth_fp16_to_fp32((uint16_t)h);
+    __atomic_store_n(&quant_f16_table_done, 1, __ATOMIC_RELEASE);
+}
+
+void quant_f16_table_init(void) { pthread_once(&f16_once, fill_f16_table); }
+
 /* one row of the table: weight type, its kernels, the activation type */
 typedef struct quant_entry {
     uint32_t type, vec_dot_type;
@@ -61,6 +75,7 @@ static void put(hearth_type_traits table[HEARTH_TYPE_COUNT], const quant_entry *
 }
 
 void hearth_quant_register(hearth_type_traits table[HEARTH_TYPE_COUNT], hearth_isa isa) {
+    quant_f16_table_init();
     put(table, REF, sizeof REF / sizeof REF[0]);
     /* Q8_1 and Q8_K exist only as activations: they convert, nothing dots them */
     table[HEARTH_TYPE_Q8_1] = (hearth_type_traits){dequantize_row_q8_1_ref, quantize_row_q8_1_ref, NULL, NULL,

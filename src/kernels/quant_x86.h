@@ -29,7 +29,7 @@ static inline float hsum_ps(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
-static inline float h2f(uint16_t h) { return _cvtsh_ss(h); }
+static inline float h2f(uint16_t h) { return quant_f16_table[h]; }
 
 /* int32 lane k = sum of the 4 products u[4k..4k+3] * s[4k..4k+3]
  * (u unsigned bytes, s signed bytes; AVX2 path: u*s pairs must fit int16,
@@ -117,6 +117,7 @@ static inline __m256i load256(const void *p) { return _mm256_loadu_si256((const 
 /* ==== Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q8_0 ===================================== */
 
 static float t_dot_q4_0(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q4_0 *w = wv;
     const block_q8_0 *a = av;
     const __m256i off = _mm256_set1_epi8(8);
@@ -136,6 +137,7 @@ static float t_dot_q4_0(int64_t n, const void *wv, const void *av) {
 }
 
 static float t_dot_q4_1(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q4_1 *w = wv;
     const block_q8_1 *a = av;
     __m256 acc = _mm256_setzero_ps();
@@ -149,6 +151,7 @@ static float t_dot_q4_1(int64_t n, const void *wv, const void *av) {
 }
 
 static float t_dot_q5_0(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q5_0 *w = wv;
     const block_q8_0 *a = av;
     const __m256i hi = _mm256_set1_epi8((char)0xF0);
@@ -163,6 +166,7 @@ static float t_dot_q5_0(int64_t n, const void *wv, const void *av) {
 }
 
 static float t_dot_q5_1(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q5_1 *w = wv;
     const block_q8_1 *a = av;
     const __m256i b4 = _mm256_set1_epi8(0x10);
@@ -178,6 +182,7 @@ static float t_dot_q5_1(int64_t n, const void *wv, const void *av) {
 }
 
 static float t_dot_q8_0(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q8_0 *w = wv;
     const block_q8_0 *a = av;
     __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
@@ -198,6 +203,7 @@ static float t_dot_q8_0(int64_t n, const void *wv, const void *av) {
 /* ==== K-quants ============================================================== */
 
 static float t_dot_q2_K(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q2_K *w = wv;
     const block_q8_K *a = av;
     const __m256i m2 = _mm256_set1_epi8(3);
@@ -235,6 +241,7 @@ static inline __m256i q3_u(__m256i q, __m256i hm, int shift, int bit) {
 }
 
 static float t_dot_q3_K(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q3_K *w = wv;
     const block_q8_K *a = av;
     __m256 acc = _mm256_setzero_ps();
@@ -293,6 +300,7 @@ static inline float dot_q45_K_block(const uint8_t *qs, const uint8_t *qh, const 
 }
 
 static float t_dot_q4_K(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q4_K *w = wv;
     const block_q8_K *a = av;
     __m256 acc = _mm256_setzero_ps();
@@ -303,6 +311,7 @@ static float t_dot_q4_K(int64_t n, const void *wv, const void *av) {
 }
 
 static float t_dot_q5_K(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q5_K *w = wv;
     const block_q8_K *a = av;
     __m256 acc = _mm256_setzero_ps();
@@ -313,6 +322,7 @@ static float t_dot_q5_K(int64_t n, const void *wv, const void *av) {
 }
 
 static float t_dot_q6_K(int64_t n, const void *wv, const void *av) {
+    quant_f16_table_ready();
     const block_q6_K *w = wv;
     const block_q8_K *a = av;
     const __m256i m4 = _mm256_set1_epi8(15), m2h = _mm256_set1_epi8(0x30);
@@ -354,6 +364,7 @@ static float t_dot_q6_K(int64_t n, const void *wv, const void *av) {
         a[k_] = (const T *)((const char *)(x) + (size_t)(k_ < (nx) ? k_ : (nx) - 1) * (x_stride))
 
 static void t_dot4_q4_0(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
+    quant_f16_table_ready();
     const block_q4_0 *w = wv;
     ROWS4(block_q8_0, x, x_stride, nx, a);
     const __m256i off = _mm256_set1_epi8(8);
@@ -371,6 +382,7 @@ static void t_dot4_q4_0(int64_t n, const void *wv, const void *x, size_t x_strid
 }
 
 static void t_dot4_q8_0(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
+    quant_f16_table_ready();
     const block_q8_0 *w = wv;
     ROWS4(block_q8_0, x, x_stride, nx, a);
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
@@ -430,15 +442,18 @@ static inline void dot4_q45_K(int64_t n, const uint8_t *base, size_t bsize, size
 }
 
 static void t_dot4_q4_K(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) {
+    quant_f16_table_ready();
     dot4_q45_K(n, w, sizeof(block_q4_K), offsetof(block_q4_K, qs), -1, x, x_stride, nx, out);
 }
 
 static void t_dot4_q5_K(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) {
+    quant_f16_table_ready();
     dot4_q45_K(n, w, sizeof(block_q5_K), offsetof(block_q5_K, qs), (ptrdiff_t)offsetof(block_q5_K, qh), x, x_stride,
                nx, out);
 }
 
 static void t_dot4_q6_K(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
+    quant_f16_table_ready();
     const block_q6_K *w = wv;
     ROWS4(block_q8_K, x, x_stride, nx, a);
     const __m256i m4 = _mm256_set1_epi8(15), m2h = _mm256_set1_epi8(0x30);
@@ -475,6 +490,7 @@ static void t_dot4_q6_K(int64_t n, const void *wv, const void *x, size_t x_strid
 /* ==== dequantize (exactly the reference's products: no FMA) ================ */
 
 static void t_dequant_q8_0(const void *src, float *y, int64_t n) {
+    quant_f16_table_ready();
     const block_q8_0 *x = src;
     for (int64_t i = 0; i < n / 32; i++, y += 32) {
         const __m256 d = _mm256_set1_ps(h2f(x[i].d));
@@ -486,6 +502,7 @@ static void t_dequant_q8_0(const void *src, float *y, int64_t n) {
 }
 
 static void t_dequant_q4_0(const void *src, float *y, int64_t n) {
+    quant_f16_table_ready();
     const block_q4_0 *x = src;
     for (int64_t i = 0; i < n / 32; i++, y += 32) {
         const __m256 d = _mm256_set1_ps(h2f(x[i].d));
@@ -509,6 +526,7 @@ static inline void store_affine32(float *y, __m256i q, __m256 d1, __m256 m1) {
 }
 
 static void t_dequant_q4_K(const void *src, float *y, int64_t n) {
+    quant_f16_table_ready();
     const block_q4_K *x = src;
     const __m256i m4 = _mm256_set1_epi8(15);
     for (int64_t i = 0; i < n / QK_K; i++, y += QK_K) {
@@ -526,6 +544,7 @@ static void t_dequant_q4_K(const void *src, float *y, int64_t n) {
 }
 
 static void t_dequant_q6_K(const void *src, float *y, int64_t n) {
+    quant_f16_table_ready();
     const block_q6_K *x = src;
     const __m256i m4 = _mm256_set1_epi8(15), m2h = _mm256_set1_epi8(0x30), off = _mm256_set1_epi8(32);
     for (int64_t i = 0; i < n / QK_K; i++, y += QK_K) {
