@@ -121,6 +121,24 @@ struct hearth_vocab {
 };
 
 static inline const char *tok_str(const hearth_vocab *v, int32_t id) { return v->pool + v->str_off[id]; }
+static inline uint64_t tok_hash(const char *s, size_t n) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
+    const unsigned char *p = (const unsigned char *)s;
+    while (n >= 8) {
+        uint64_t w;
+        __builtin_memcpy(&w, p, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
+        h ^= h >> 32;
+        p += 8;
+        n -= 8;
+    }
+    uint64_t w = 0;
+    __builtin_memcpy(&w, p, n);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
+    h ^= h >> 29;
+    return h;
+}
+
 /* id of a string (token or extra), -1 if absent */
 int32_t tok_lookup(const hearth_vocab *v, const char *s, size_t n);
 
@@ -150,6 +168,8 @@ typedef struct tok_ctx {
     size_t buf_cap;
     uint32_t *cps;
     size_t cps_cap;
+    /* BPE: words already tokenized in this call (short words only) */
+    struct tok_wcache *wcache;
 } tok_ctx;
 
 bool tok_grow(void **p, size_t *cap, size_t need, size_t elem);   /* false on allocation failure */

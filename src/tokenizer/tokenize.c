@@ -378,16 +378,86 @@ nomem:
     return hearth_set_error(HEARTH_ERR_NOMEM, "tokenize: out of memory");
 }
 
+/* Per-call cache of short words -> their ids: text repeats its words, and a
+ * word's ids depend only on its bytes. */
+#define WC_MAX_WORD 32
+#define WC_MAX_SLOTS 8192   /* power of two; filled to half at most */
+
+typedef struct wc_entry {
+    uint64_t hash;
+    uint32_t off, n_ids;   /* into ids */
+    uint32_t text_off;     /* into text */
+    uint8_t len;           /* 0: empty slot */
+} wc_entry;
+
+struct tok_wcache {
+    wc_entry *slot;
+    uint32_t mask;   /* slots - 1 */
+    size_t used;
+    tok_ivec ids;
+    char *text;
+    size_t text_len, text_cap;
+};
+
+static void wcache_free(struct tok_wcache *w) {
+    if (!w) return;
+    free(w->slot);
+    free(w->ids.v);
+    free(w->text);
+    free(w);
+}
+
 hearth_status tok_bpe(const hearth_vocab *v, const char *text, size_t n, tok_ctx *c, tok_ivec *out) {
     hearth_status st = tok_pretok_split(v->pre, text, n, &c->split);
     if (st != HEARTH_OK) return st;
     const tok_split *s = &c->split;
+    if (!c->wcache && s->n_words > 64) {   /* best effort: without it, every word is merged */
+        uint32_t slots = 256;
+        while (slots < WC_MAX_SLOTS && slots < s->n_words) slots *= 2;
+        struct tok_wcache *w = calloc(1, sizeof *w);
+        if (w && (w->slot = calloc(slots, sizeof(wc_entry))) != NULL) {
+            w->mask = slots - 1;
+            c->wcache = w;
+        } else {
+            free(w);
+        }
+    }
+    struct tok_wcache *w = c->wcache;
     for (size_t i = 0; i < s->n_words; i++) {
-        size_t a = s->word_off[i], b = s->word_off[i + 1];
-        st = bpe_word(v, (const unsigned char *)s->text + a, b - a, c, out);
+        size_t a = s->word_off[i], b = s->word_off[i + 1], len = b - a;
+        const char *word = s->text + a;
+        wc_entry *e = NULL;
+        uint64_t h = 0;
+        if (w && len <= WC_MAX_WORD && len > 1) {
+            h = tok_hash(word, len);
+            uint32_t k = (uint32_t)h & w->mask;
+            while (w->slot[k].len && !(w->slot[k].hash == h && w->slot[k].len == len &&
+                                       memcmp(w->text + w->slot[k].text_off, word, len) == 0))
+                k = (k + 1) & w->mask;
+            e = &w->slot[k];
+            if (e->len) {   /* hit */
+                if (!tok_grow((void **)&out->v, &out->cap, out->n + e->n_ids, sizeof(int32_t))) goto nomem;
+                memcpy(out->v + out->n, w->ids.v + e->off, sizeof(int32_t) * e->n_ids);
+                out->n += e->n_ids;
+                continue;
+            }
+        }
+        size_t before_n = out->n;
+        st = bpe_word(v, (const unsigned char *)word, len, c, out);
         if (st != HEARTH_OK) return st == HEARTH_ERR_NOMEM ? hearth_set_error(st, "tokenize: out of memory") : st;
+        if (e && w->used < (w->mask + 1) / 2 && tok_grow((void **)&w->text, &w->text_cap, w->text_len + len, 1) &&
+            tok_ivec_reserve(&w->ids, w->ids.n + (out->n - before_n))) {
+            memcpy(w->text + w->text_len, word, len);
+            memcpy(w->ids.v + w->ids.n, out->v + before_n, sizeof(int32_t) * (out->n - before_n));
+            *e = (wc_entry){h, (uint32_t)w->ids.n, (uint32_t)(out->n - before_n), (uint32_t)w->text_len, (uint8_t)len};
+            w->ids.n += out->n - before_n;
+            w->text_len += len;
+            w->used++;
+        }
     }
     return HEARTH_OK;
+nomem:
+    return hearth_set_error(HEARTH_ERR_NOMEM, "tokenize: out of memory");
 }
 
 /* ========================================================================
@@ -484,6 +554,7 @@ static void ctx_free(tok_ctx *c) {
     free(c->heap);
     free(c->buf);
     free(c->cps);
+    wcache_free(c->wcache);
 }
 
 hearth_status hearth_tokenize(const hearth_vocab *v, const char *text, size_t len, const hearth_tokenize_params *p,

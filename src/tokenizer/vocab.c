@@ -32,24 +32,6 @@ bool tok_ivec_push(tok_ivec *a, int32_t x) {
     return true;
 }
 
-static inline uint64_t hash_bytes(const char *s, size_t n) {
-    uint64_t h = 0x9E3779B97F4A7C15ull ^ (n * 0xC2B2AE3D27D4EB4Full);
-    const unsigned char *p = (const unsigned char *)s;
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        h = (h ^ w) * 0xFF51AFD7ED558CCDull;
-        h ^= h >> 32;
-        p += 8;
-        n -= 8;
-    }
-    uint64_t w = 0;
-    memcpy(&w, p, n);
-    h = (h ^ w) * 0xC4CEB9FE1A85EC53ull;
-    h ^= h >> 29;
-    return h;
-}
-
 static inline uint64_t hash_u64(uint64_t x) {
     x ^= x >> 33;
     x *= 0xFF51AFD7ED558CCDull;
@@ -63,7 +45,7 @@ static inline uint64_t hash_u64(uint64_t x) {
  * strings and the text -> id map
  * ======================================================================== */
 int32_t tok_lookup(const hearth_vocab *v, const char *s, size_t n) {
-    uint32_t i = (uint32_t)hash_bytes(s, n) & v->slot_mask;
+    uint32_t i = (uint32_t)tok_hash(s, n) & v->slot_mask;
     for (;;) {
         int32_t id = v->slot[i];
         if (id < 0) return -1;
@@ -95,7 +77,7 @@ static int32_t add_string(hearth_vocab *v, const char *s, size_t n) {
 static void map_insert(hearth_vocab *v, int32_t id) {
     const char *s = tok_str(v, id);
     size_t n = v->str_len[id];
-    uint32_t i = (uint32_t)hash_bytes(s, n) & v->slot_mask;
+    uint32_t i = (uint32_t)tok_hash(s, n) & v->slot_mask;
     for (;;) {
         int32_t o = v->slot[i];
         if (o < 0) { v->slot[i] = id; return; }
