@@ -251,6 +251,78 @@ TEST(invalid_utf8_does_not_crash) {
     }
 }
 
+/* random bytes and random mixes of ASCII and multi-byte characters: valid
+ * ids, no crash; byte-level BPE gives back the text it was given (with
+ * malformed bytes read as U+FFFD, as the reference does) */
+TEST(random_text) {
+    const char *names[] = {"llama-spm", "gpt-2", "deepseek-llm", "falcon", "bert-bge"};
+    static const char *const pieces[] = {"a", " ", "  ", "\n", "\t", "é", "你", "😀", "'s", "1", "12345", "<s>", "ø", "\xE4", "\xFF", "\r\n", "\xC2\xA0"};
+    uint32_t seed = 12345;
+    for (int k = 0; k < 5; k++) {
+        hearth_vocab *v = load(names[k]);
+        if (!v) continue;
+        for (int it = 0; it < 300; it++) {
+            char s[256];
+            size_t n = 0;
+            int parts = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 24;
+            for (int j = 0; j < parts; j++) {
+                seed = seed * 1103515245u + 12345u;
+                if (it % 3 == 0) {
+                    s[n++] = (char)(seed >> 16);
+                } else {
+                    const char *p = pieces[(seed >> 16) % (sizeof pieces / sizeof *pieces)];
+                    size_t m = strlen(p);
+                    memcpy(s + n, p, m);
+                    n += m;
+                }
+            }
+            hearth_tokenize_params p = {.add_special = (it & 1) != 0, .parse_special = (it & 2) != 0};
+            int32_t *ids = NULL;
+            size_t n_ids = 0;
+            CHECK(hearth_tokenize(v, s, n, &p, &ids, &n_ids) == HEARTH_OK);
+            bool ok = true;
+            for (size_t j = 0; j < n_ids; j++) ok = ok && ids[j] >= 0 && ids[j] < hearth_vocab_n_tokens(v);
+            CHECK_MSG(ok, "%s: an id out of range", names[k]);
+            /* (falcon has no token for some control bytes, which the reference drops) */
+            if (hearth_vocab_get_kind(v) == HEARTH_VOCAB_BPE && strcmp(names[k], "falcon") != 0 && !p.add_special &&
+                !p.parse_special) {
+                /* expected: the text as the reference reads it — a lead byte with
+                 * its continuation bytes is one code point (overlong forms
+                 * included, re-encoded in the shortest form); anything else
+                 * is U+FFFD */
+                char want[1024];
+                size_t w = 0;
+                const unsigned char *u = (const unsigned char *)s;
+                for (size_t i = 0; i < n;) {
+                    unsigned c = u[i];
+                    size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+                    bool good = len > 0 && i + len <= n && (len == 1 || (c & 0x40));
+                    for (size_t q = 1; good && q < len; q++) good = (u[i + q] & 0xC0) == 0x80;
+                    uint32_t cp = 0xFFFD;
+                    if (good) {
+                        cp = len == 1 ? c : c & (0x7Fu >> len);
+                        for (size_t q = 1; q < len; q++) cp = (cp << 6) | (u[i + q] & 0x3Fu);
+                        if (cp >= 0x110000) good = false, cp = 0xFFFD;
+                    }
+                    i += good ? len : 1;
+                    if (cp < 0x80) want[w++] = (char)cp;
+                    else if (cp < 0x800) { want[w++] = (char)(0xC0 | (cp >> 6)); want[w++] = (char)(0x80 | (cp & 0x3F)); }
+                    else if (cp < 0x10000) { want[w++] = (char)(0xE0 | (cp >> 12)); want[w++] = (char)(0x80 | ((cp >> 6) & 0x3F)); want[w++] = (char)(0x80 | (cp & 0x3F)); }
+                    else { want[w++] = (char)(0xF0 | (cp >> 18)); want[w++] = (char)(0x80 | ((cp >> 12) & 0x3F)); want[w++] = (char)(0x80 | ((cp >> 6) & 0x3F)); want[w++] = (char)(0x80 | (cp & 0x3F)); }
+                }
+                char *text = NULL;
+                size_t len = 0;
+                CHECK(hearth_detokenize(v, ids, n_ids, false, false, &text, &len) == HEARTH_OK);
+                CHECK_MSG(text && len == w && memcmp(text, want, w) == 0, "%s: round trip of random text %d", names[k], it);
+                if (!(text && len == w && memcmp(text, want, w) == 0)) { for (size_t q = 0; q < n; q++) fprintf(stderr, "%02x ", (unsigned char)s[q]); fprintf(stderr, "\n"); for (size_t q = 0; q < len; q++) fprintf(stderr, "%02x ", (unsigned char)text[q]); fprintf(stderr, "\n"); }
+                free(text);
+            }
+            free(ids);
+        }
+        hearth_vocab_free(v);
+    }
+}
+
 TEST(load_errors_are_clear) {
     hearth_vocab *v = NULL;
     CHECK(hearth_vocab_load_file("/nonexistent/x.gguf", &v) != HEARTH_OK && v == NULL);
@@ -302,6 +374,7 @@ int main(void) {
     RUN(pieces);
     RUN(streaming_never_splits_a_character);
     RUN(invalid_utf8_does_not_crash);
+    RUN(random_text);
     RUN(load_errors_are_clear);
     return harness_done();
 }
