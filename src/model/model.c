@@ -330,6 +330,10 @@ hearth_status hearth_model_load(const char *path, const hearth_model_params *p, 
         return hearth_set_error(s, "%s: tokenizer: %s", path, msg);
     }
 
+    if (!p->vocab_only && hearth_gguf_n_tensors(m->gguf) == 0) {
+        hearth_model_free(m);
+        return hearth_set_error(HEARTH_ERR_FORMAT, "%s has no tensors (a vocabulary-only GGUF?)", path);
+    }
     problems pr = {0}, missing = {0};
     s = read_hparams(m, &pr);
     if (s == HEARTH_OK && !p->vocab_only) s = load_tensors(m, &pr, &missing);
