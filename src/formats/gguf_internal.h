@@ -31,7 +31,9 @@ typedef struct gguf_kv {
 
 /* Bytes of one fixed-size value; 0 for STRING, ARRAY and invalid types. */
 size_t gguf_scalar_size(hearth_gguf_type t);
-uint64_t gguf_hash(const char *s, size_t len);
+/* Seeded string hash for the key/name tables; gguf_hash_seed() makes a seed. */
+uint64_t gguf_hash(uint64_t seed, const char *s, size_t len);
+uint64_t gguf_hash_seed(const void *p);
 void gguf_arr_free(gguf_arr_node *a);
 
 const uint8_t *gguf_base(const hearth_gguf *g);

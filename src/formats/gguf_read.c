@@ -89,13 +89,30 @@ static num read_num(hearth_gguf_type t, const uint8_t *p) {
 
 /* ---- hashing ------------------------------------------------------------ */
 
-uint64_t gguf_hash(const char *s, size_t len) {
-    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+/* FNV-1a from a per-handle random start, then a full-avalanche finalizer
+ * (murmur3's fmix64). Without the seed and the finalizer a file could hold
+ * thousands of keys that land in one slot (FNV's low bits depend only on the
+ * low bits of the input), turning open into a quadratic crawl. */
+static uint64_t fmix64(uint64_t h) {
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
+uint64_t gguf_hash(uint64_t seed, const char *s, size_t len) {
+    uint64_t h = 1469598103934665603ull ^ seed;
     for (size_t i = 0; i < len; i++) {
         h ^= (uint8_t)s[i];
         h *= 1099511628211ull;
     }
-    return h;
+    return fmix64(h);
+}
+
+uint64_t gguf_hash_seed(const void *p) {
+    return fmix64((uint64_t)(uintptr_t)p ^ (uint64_t)(hearth_time_s() * 1e9));
 }
 
 /* capacity: a power of two >= 2n (at least 16); slots hold index + 1, 0 = empty */
@@ -126,6 +143,7 @@ struct hearth_gguf {
     char *names;              /* all tensor names, NUL-terminated */
     int64_t *t_table;
     size_t t_cap;
+    uint64_t seed;            /* of the hash tables */
 };
 
 /* Parsing state: the cursor and what is being read, for messages. */
@@ -258,7 +276,7 @@ static hearth_status parse_array(rd *r, gguf_arr_node *a, int depth) {
 static int64_t kv_lookup(const hearth_gguf *g, const char *key, size_t len) {
     if (!g->kv_table) return -1;
     size_t mask = g->kv_cap - 1;
-    for (size_t h = (size_t)gguf_hash(key, len) & mask;; h = (h + 1) & mask) {
+    for (size_t h = (size_t)gguf_hash(g->seed, key, len) & mask;; h = (h + 1) & mask) {
         int64_t slot = g->kv_table[h];
         if (slot == 0) return -1;
         const gguf_kv *kv = &g->kv[slot - 1];
@@ -287,7 +305,7 @@ static hearth_status parse_kvs(rd *r, uint64_t n_kv) {
         r->what_len = kv->key.len;
         /* duplicate? insert into the table */
         size_t mask = g->kv_cap - 1;
-        size_t h = (size_t)gguf_hash(kv->key.ptr, kv->key.len) & mask;
+        size_t h = (size_t)gguf_hash(g->seed, kv->key.ptr, kv->key.len) & mask;
         for (;; h = (h + 1) & mask) {
             int64_t slot = g->kv_table[h];
             if (slot == 0) break;
@@ -327,7 +345,7 @@ static int64_t tensor_lookup(const hearth_gguf *g, const char *name) {
     if (!g->t_table) return -1;
     size_t len = strlen(name);
     size_t mask = g->t_cap - 1;
-    for (size_t h = (size_t)gguf_hash(name, len) & mask;; h = (h + 1) & mask) {
+    for (size_t h = (size_t)gguf_hash(g->seed, name, len) & mask;; h = (h + 1) & mask) {
         int64_t slot = g->t_table[h];
         if (slot == 0) return -1;
         if (strcmp(g->tensors[slot - 1].name, name) == 0) return slot - 1;
@@ -441,7 +459,7 @@ static hearth_status parse_tensors(rd *r, uint64_t n_tensors) {
     for (uint64_t i = 0; i < n_tensors; i++) {
         hearth_gguf_tensor *t = &g->tensors[i];
         t->name = g->names + name_off[i];
-        size_t mask = g->t_cap - 1, h = (size_t)gguf_hash(t->name, strlen(t->name)) & mask;
+        size_t mask = g->t_cap - 1, h = (size_t)gguf_hash(g->seed, t->name, strlen(t->name)) & mask;
         for (;; h = (h + 1) & mask) {
             int64_t slot = g->t_table[h];
             if (slot == 0) break;
@@ -529,6 +547,7 @@ static hearth_status parse(hearth_gguf *g) {
 }
 
 static hearth_status open_common(hearth_gguf *g, hearth_gguf **out) {
+    g->seed = gguf_hash_seed(g);
     hearth_status s = parse(g);
     if (s) {
         hearth_gguf_close(g);

@@ -50,6 +50,7 @@ struct hearth_gguf_writer {
     int64_t *t_table;
     size_t t_tcap;
     size_t alignment;
+    uint64_t seed;           /* of the hash tables */
 };
 
 hearth_gguf_writer *hearth_gguf_writer_create(void) {
@@ -59,6 +60,7 @@ hearth_gguf_writer *hearth_gguf_writer_create(void) {
         return NULL;
     }
     w->alignment = 32;
+    w->seed = gguf_hash_seed(w);
     return w;
 }
 
@@ -94,7 +96,7 @@ static const char *t_name(const hearth_gguf_writer *w, size_t i, size_t *len) {
 static int64_t table_find(const hearth_gguf_writer *w, const int64_t *table, size_t cap, name_of_fn name_of,
                           const char *s, size_t len, size_t *slot) {
     size_t mask = cap - 1;
-    for (size_t h = (size_t)gguf_hash(s, len) & mask;; h = (h + 1) & mask) {
+    for (size_t h = (size_t)gguf_hash(w->seed, s, len) & mask;; h = (h + 1) & mask) {
         if (table[h] == 0) {
             *slot = h;
             return -1;
