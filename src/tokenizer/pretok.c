@@ -82,7 +82,7 @@ static const pre_family k_families[] = {
      {"[^\\r\\n\\p{L}\\p{N}]?" RX_UPPER_LOWER "*" RX_LOWER_UPPER "+|[^\\r\\n\\p{L}\\p{N}]?" RX_UPPER_LOWER
       "+" RX_LOWER_UPPER "*|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
      true, true, false},
-    {{"gpt-4o"},
+    {{"gpt-4o", "llama4", "minimax-m2"},
      {"[^\\r\\n\\p{L}\\p{N}]?" RX_UPPER_LOWER "*" RX_LOWER_UPPER "+" RX_CONTRACTIONS "?|[^\\r\\n\\p{L}\\p{N}]?"
       RX_UPPER_LOWER "+" RX_LOWER_UPPER "*" RX_CONTRACTIONS "?|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"},
      false, false, false},
