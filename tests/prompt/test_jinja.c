@@ -6,11 +6,13 @@
  * API's contracts (raise_exception message, JSON int/float, chat helper).
  */
 #include "harness.h"
+#include "hearth/gguf.h"
 #include "hearth/jinja.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct jcase {
     const char *name, *tpl, *ctx, *expected;
@@ -227,6 +229,82 @@ TEST(strftime_now_real_clock) {
     free(out);
 }
 
+/* ---- the command: -m reads tokenizer.chat_template from a GGUF ------------------------------ */
+static void write_text(const char *path, const char *s) {
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs(s, f);
+    fclose(f);
+}
+
+TEST(cli_model_template_and_errors) {
+    char gguf[128], ctx[128], tpl[128], err[128], cmd[1024];
+    int pid = (int)getpid();
+    snprintf(gguf, sizeof gguf, "/tmp/hearth_jinja_%d.gguf", pid);
+    snprintf(ctx, sizeof ctx, "/tmp/hearth_jinja_%d.json", pid);
+    snprintf(tpl, sizeof tpl, "/tmp/hearth_jinja_%d.jinja", pid);
+    snprintf(err, sizeof err, "/tmp/hearth_jinja_%d.err", pid);
+    hearth_gguf_writer *w = hearth_gguf_writer_create();
+    const char *toks[] = {"<unk>", "<s>", "</s>", "hi"};
+    CHECK_EQ_INT(hearth_gguf_set_str(w, "general.architecture", "llama"), HEARTH_OK);
+    CHECK_EQ_INT(hearth_gguf_set_str(w, "tokenizer.chat_template",
+                                     "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{{ eos_token }}{% endfor %}"),
+                 HEARTH_OK);
+    CHECK_EQ_INT(hearth_gguf_set_arr_str(w, "tokenizer.ggml.tokens", toks, 4), HEARTH_OK);
+    CHECK_EQ_INT(hearth_gguf_set_u32(w, "tokenizer.ggml.bos_token_id", 1), HEARTH_OK);
+    CHECK_EQ_INT(hearth_gguf_set_u32(w, "tokenizer.ggml.eos_token_id", 2), HEARTH_OK);
+    CHECK_EQ_INT(hearth_gguf_writer_write(w, gguf), HEARTH_OK);
+    hearth_gguf_writer_free(w);
+    write_text(ctx, "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}");
+    char *out = NULL;
+    /* bos/eos come from the model's vocabulary when the context lacks them */
+    snprintf(cmd, sizeof cmd, "'%s' template render -m '%s' --context '%s'", HEARTH_BIN, gguf, ctx);
+    CHECK_EQ_INT(harness_run(cmd, &out), 0);
+    CHECK_STR(out, "<s>[user]Hi</s>");
+    free(out);
+    /* ... and the context's own values win */
+    write_text(ctx, "{\"bos_token\": \"B\", \"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}]}");
+    CHECK_EQ_INT(harness_run(cmd, &out), 0);
+    CHECK_STR(out, "B[user]Hi</s>");
+    free(out);
+    /* a template error: message on stderr, exit 1, nothing on stdout */
+    write_text(tpl, "a\n{{ raise_exception('nope: ' ~ messages|length) }}");
+    snprintf(cmd, sizeof cmd, "'%s' template render -t '%s' --context '%s' 2>'%s'", HEARTH_BIN, tpl, ctx, err);
+    CHECK_EQ_INT(harness_run(cmd, &out), 1);
+    CHECK_STR(out, "");
+    free(out);
+    char *e = harness_read(err, NULL);
+    CHECK_STR(e, "nope: 1\n");
+    free(e);
+    /* a syntax error names the line */
+    write_text(tpl, "ok\n{% for x in %}");
+    CHECK_EQ_INT(harness_run(cmd, &out), 1);
+    free(out);
+    e = harness_read(err, NULL);
+    CHECK(e && strstr(e, "line 2") != NULL);
+    free(e);
+    /* usage errors: exit 2 */
+    snprintf(cmd, sizeof cmd, "'%s' template render --context '%s' 2>/dev/null", HEARTH_BIN, ctx);
+    CHECK_EQ_INT(harness_run(cmd, NULL), 2);
+    snprintf(cmd, sizeof cmd, "'%s' template render -t '%s' --now yesterday 2>/dev/null", HEARTH_BIN, tpl);
+    CHECK_EQ_INT(harness_run(cmd, NULL), 2);
+    /* a model without a template */
+    w = hearth_gguf_writer_create();
+    hearth_gguf_set_str(w, "general.architecture", "llama");
+    hearth_gguf_writer_write(w, gguf);
+    hearth_gguf_writer_free(w);
+    snprintf(cmd, sizeof cmd, "'%s' template render -m '%s' 2>'%s'", HEARTH_BIN, gguf, err);
+    CHECK_EQ_INT(harness_run(cmd, NULL), 1);
+    e = harness_read(err, NULL);
+    CHECK(e && strstr(e, "no tokenizer.chat_template") != NULL);
+    free(e);
+    remove(gguf);
+    remove(ctx);
+    remove(tpl);
+    remove(err);
+}
+
 int main(void) {
     RUN(language_cases);
     RUN(hostile_templates);
@@ -236,5 +314,6 @@ int main(void) {
     RUN(cjson_context_and_chat_helper);
     RUN(template_reuse_is_stateless);
     RUN(strftime_now_real_clock);
+    RUN(cli_model_template_and_errors);
     return harness_done();
 }
