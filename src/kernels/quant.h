@@ -145,6 +145,14 @@ QUANT_TYPES(QUANT_DECL_AVX512)
 QUANT_DOT4_TYPES(QUANT_DECL_DOT4_AVX2)
 QUANT_DOT4_TYPES(QUANT_DECL_DOT4_AVX512)
 
+/* the activation quantizers in SIMD, byte-identical to the reference */
+void quantize_row_q8_0_avx2(const float *src, void *dst, int64_t n);
+void quantize_row_q8_1_avx2(const float *src, void *dst, int64_t n);
+void quantize_row_q8_K_avx2(const float *src, void *dst, int64_t n);
+void quantize_row_q8_0_avx512(const float *src, void *dst, int64_t n);
+void quantize_row_q8_1_avx512(const float *src, void *dst, int64_t n);
+void quantize_row_q8_K_avx512(const float *src, void *dst, int64_t n);
+
 /* activation types (quantize + dequantize only) */
 void quantize_row_q8_1_ref(const float *src, void *dst, int64_t n);
 void dequantize_row_q8_1_ref(const void *src, float *dst, int64_t n);

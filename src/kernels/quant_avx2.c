@@ -29,6 +29,11 @@ DOT4(q4_K, q8_K)
 DOT4(q5_K, q8_K)
 DOT4(q6_K, q8_K)
 
+/* ==== activations ========================================================== */
+void quantize_row_q8_0_avx2(const float *x, void *y, int64_t n) { t_quantize_q8_0(x, y, n); }
+void quantize_row_q8_1_avx2(const float *x, void *y, int64_t n) { t_quantize_q8_1(x, y, n); }
+void quantize_row_q8_K_avx2(const float *x, void *y, int64_t n) { t_quantize_q8_K(x, y, n); }
+
 /* ==== dequantize ============================================================ */
 void dequantize_row_q4_0_avx2(const void *s, float *d, int64_t n) { t_dequant_q4_0(s, d, n); }
 void dequantize_row_q8_0_avx2(const void *s, float *d, int64_t n) { t_dequant_q8_0(s, d, n); }

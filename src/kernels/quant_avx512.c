@@ -81,16 +81,68 @@ float vec_dot_q4_K_q8_K_avx512(int64_t n, const void *w, const void *a) { return
 float vec_dot_q5_K_q8_K_avx512(int64_t n, const void *w, const void *a) { return t_dot_q5_K(n, w, a); }
 float vec_dot_q6_K_q8_K_avx512(int64_t n, const void *w, const void *a) { return t_dot_q6_K(n, w, a); }
 
-/* ==== 4 rows at once (prefill) ============================================== */
+/* ==== 4 rows at once (prefill) ==============================================
+ * Q8_0 / Q4_0: two blocks per 512-bit register; the weights' magnitudes and
+ * sign mask are made once per block pair and used for all 4 rows (the
+ * activations are negated where the weight is negative). */
+
+static inline void dot4_pairs(const __m512i u, const __mmask64 neg, float wd0, float wd1, const block_q8_0 *const a[4],
+                              int64_t i, __m512 acc[4]) {
+    const __m512i z = _mm512_setzero_si512();
+    for (int k = 0; k < 4; k++) {
+        __m512i y = load2x256(a[k][i].qs, a[k][i + 1].qs);
+        y = _mm512_mask_sub_epi8(y, neg, z, y);
+        __m512i p = _mm512_dpbusd_epi32(z, u, y);
+        acc[k] = _mm512_fmadd_ps(set2_ps(wd0 * h2f(a[k][i].d), wd1 * h2f(a[k][i + 1].d)), _mm512_cvtepi32_ps(p), acc[k]);
+    }
+}
+
+void vec_dot4_q8_0_q8_0_avx512(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
+    quant_f16_table_ready();
+    const block_q8_0 *w = wv;
+    ROWS4(block_q8_0, x, x_stride, nx, a);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    int64_t nb = n / 32, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        const __m512i q = load2x256(w[i].qs, w[i + 1].qs);
+        dot4_pairs(_mm512_abs_epi8(q), _mm512_movepi8_mask(q), h2f(w[i].d), h2f(w[i + 1].d), a, i, acc);
+    }
+    for (int k = 0; k < nx; k++) {
+        out[k] = hsum512(acc[k]);
+        if (i < nb) out[k] += t_dot_q8_0(32, &w[i], &a[k][i]);
+    }
+}
+
+void vec_dot4_q4_0_q8_0_avx512(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
+    quant_f16_table_ready();
+    const block_q4_0 *w = wv;
+    ROWS4(block_q8_0, x, x_stride, nx, a);
+    const __m512i off = _mm512_set1_epi8(8);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    int64_t nb = n / 32, i = 0;
+    for (; i + 1 < nb; i += 2) {
+        __m512i q = _mm512_inserti64x4(_mm512_castsi256_si512(nibbles32(w[i].qs)), nibbles32(w[i + 1].qs), 1);
+        q = _mm512_sub_epi8(q, off);
+        dot4_pairs(_mm512_abs_epi8(q), _mm512_movepi8_mask(q), h2f(w[i].d), h2f(w[i + 1].d), a, i, acc);
+    }
+    for (int k = 0; k < nx; k++) {
+        out[k] = hsum512(acc[k]);
+        if (i < nb) out[k] += t_dot_q4_0(32, &w[i], &a[k][i]);
+    }
+}
+
 #define DOT4(T, A)                                                                                     \
     void vec_dot4_##T##_##A##_avx512(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) { \
         t_dot4_##T(n, w, x, x_stride, nx, out);                                                        \
     }
-DOT4(q4_0, q8_0)
-DOT4(q8_0, q8_0)
 DOT4(q4_K, q8_K)
 DOT4(q5_K, q8_K)
 DOT4(q6_K, q8_K)
+
+/* ==== activations ========================================================== */
+void quantize_row_q8_0_avx512(const float *x, void *y, int64_t n) { t_quantize_q8_0(x, y, n); }
+void quantize_row_q8_1_avx512(const float *x, void *y, int64_t n) { t_quantize_q8_1(x, y, n); }
+void quantize_row_q8_K_avx512(const float *x, void *y, int64_t n) { t_quantize_q8_K(x, y, n); }
 
 /* ==== dequantize ============================================================ */
 void dequantize_row_q4_0_avx512(const void *s, float *d, int64_t n) { t_dequant_q4_0(s, d, n); }

@@ -87,8 +87,14 @@ void hearth_quant_register(hearth_type_traits table[HEARTH_TYPE_COUNT], hearth_i
         /* the AVX-512 kernels use VNNI (vpdpbusd); without it, the AVX2 ones */
         put(table, AVX2, sizeof AVX2 / sizeof AVX2[0]);
         put4(table, DOT4_AVX2, sizeof DOT4_AVX2 / sizeof DOT4_AVX2[0]);
+        table[HEARTH_TYPE_Q8_0].from_float = quantize_row_q8_0_avx2;
+        table[HEARTH_TYPE_Q8_1].from_float = quantize_row_q8_1_avx2;
+        table[HEARTH_TYPE_Q8_K].from_float = quantize_row_q8_K_avx2;
     } else if (isa == HEARTH_ISA_AVX512) {
         put(table, AVX512, sizeof AVX512 / sizeof AVX512[0]);
         put4(table, DOT4_AVX512, sizeof DOT4_AVX512 / sizeof DOT4_AVX512[0]);
+        table[HEARTH_TYPE_Q8_0].from_float = quantize_row_q8_0_avx512;
+        table[HEARTH_TYPE_Q8_1].from_float = quantize_row_q8_1_avx512;
+        table[HEARTH_TYPE_Q8_K].from_float = quantize_row_q8_K_avx512;
     }
 }

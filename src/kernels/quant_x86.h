@@ -18,6 +18,7 @@
 #include "quant.h"
 
 #include <immintrin.h>
+#include <math.h>
 #include <stddef.h>
 
 /* ==== primitives ============================================================ */
@@ -363,7 +364,8 @@ static float t_dot_q6_K(int64_t n, const void *wv, const void *av) {
     for (int k_ = 0; k_ < 4; k_++)                                                          \
         a[k_] = (const T *)((const char *)(x) + (size_t)(k_ < (nx) ? k_ : (nx) - 1) * (x_stride))
 
-static void t_dot4_q4_0(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
+/* (the AVX-512 file has its own 512-bit Q4_0 / Q8_0 versions) */
+__attribute__((unused)) static void t_dot4_q4_0(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
     quant_f16_table_ready();
     const block_q4_0 *w = wv;
     ROWS4(block_q8_0, x, x_stride, nx, a);
@@ -381,7 +383,7 @@ static void t_dot4_q4_0(int64_t n, const void *wv, const void *x, size_t x_strid
     for (int k = 0; k < nx; k++) out[k] = hsum_ps(acc[k]);
 }
 
-static void t_dot4_q8_0(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
+__attribute__((unused)) static void t_dot4_q8_0(int64_t n, const void *wv, const void *x, size_t x_stride, int nx, float *out) {
     quant_f16_table_ready();
     const block_q8_0 *w = wv;
     ROWS4(block_q8_0, x, x_stride, nx, a);
@@ -485,6 +487,96 @@ static void t_dot4_q6_K(int64_t n, const void *wv, const void *x, size_t x_strid
         }
     }
     for (int k = 0; k < nx; k++) out[k] = hsum_ps(acc[k]) - corr[k];
+}
+
+/* ==== quantize the activations (byte-identical to the reference) ==========
+ * Same float operations as quantize_row_q8_*_ref: the block max, d and 1/d
+ * in scalar; x * (1/d) and the rounding in SIMD: roundf (half away from
+ * zero) as trunc plus a step where |x - trunc| >= 0.5 (exact), and Q8_K's
+ * nearest_int (half to even) as vcvtps2dq. */
+
+static inline float hmax_ps(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
+static inline __m256 abs_ps(__m256 v) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), v); }
+
+/* roundf of 8 floats, as int32 */
+static inline __m256i roundf_epi32(__m256 s) {
+    const __m256 t = _mm256_round_ps(s, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+    const __m256 half = _mm256_cmp_ps(abs_ps(_mm256_sub_ps(s, t)), _mm256_set1_ps(0.5f), _CMP_GE_OQ);
+    const __m256 step = _mm256_or_ps(_mm256_and_ps(s, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(1.0f));
+    return _mm256_cvttps_epi32(_mm256_add_ps(t, _mm256_and_ps(half, step)));
+}
+
+/* 4 x 8 int32 (each in -128..127) -> 32 int8 in order */
+static inline __m256i pack32_epi8(__m256i a, __m256i b, __m256i c, __m256i d) {
+    __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+    __m256i q = _mm256_packs_epi16(ab, cd);   /* lane-interleaved: fix the dword order */
+    return _mm256_permutevar8x32_epi32(q, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+/* one 32-float block: d and the 32 quants; returns the sum of the quants */
+static inline int quantize32_q8(const float *x, uint16_t *dh, int8_t *qs, float *dout) {
+    __m256 v[4];
+    __m256 m = _mm256_setzero_ps();
+    for (int k = 0; k < 4; k++) v[k] = _mm256_loadu_ps(x + 8 * k), m = _mm256_max_ps(m, abs_ps(v[k]));
+    const float amax = hmax_ps(m);
+    const float d = amax / 127;
+    const float id = d ? 1.0f / d : 0.0f;
+    *dh = hearth_fp32_to_fp16(d);
+    *dout = d;
+    const __m256 idv = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int k = 0; k < 4; k++) q[k] = roundf_epi32(_mm256_mul_ps(v[k], idv));
+    _mm256_storeu_si256((__m256i *)qs, pack32_epi8(q[0], q[1], q[2], q[3]));
+    return hsum_epi32(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+}
+
+static void t_quantize_q8_0(const float *x, void *dst, int64_t n) {
+    block_q8_0 *y = dst;
+    float d;
+    for (int64_t i = 0; i < n / 32; i++) quantize32_q8(x + 32 * i, &y[i].d, y[i].qs, &d);
+}
+
+static void t_quantize_q8_1(const float *x, void *dst, int64_t n) {
+    block_q8_1 *y = dst;
+    for (int64_t i = 0; i < n / 32; i++) {
+        float d;
+        int sum = quantize32_q8(x + 32 * i, &y[i].d, y[i].qs, &d);
+        y[i].s = hearth_fp32_to_fp16(sum * d);
+    }
+}
+
+static void t_quantize_q8_K(const float *x, void *dst, int64_t n) {
+    block_q8_K *y = dst;
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        __m256 m = _mm256_setzero_ps();
+        for (int k = 0; k < 32; k++) m = _mm256_max_ps(m, abs_ps(_mm256_loadu_ps(x + 8 * k)));
+        const float amax = hmax_ps(m);
+        if (!amax) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        /* the first element of largest magnitude gives the sign */
+        int j = 0;
+        while (fabsf(x[j]) != amax) j++;
+        const float iscale = -127.f / x[j];
+        const __m256 isv = _mm256_set1_ps(iscale);
+        const __m256i top = _mm256_set1_epi32(127);
+        for (int g = 0; g < 8; g++) {
+            __m256i q[4];
+            for (int k = 0; k < 4; k++)
+                q[k] = _mm256_min_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(isv, _mm256_loadu_ps(x + 32 * g + 8 * k))), top);
+            _mm256_storeu_si256((__m256i *)(y[i].qs + 32 * g), pack32_epi8(q[0], q[1], q[2], q[3]));
+            y[i].bsums[2 * g] = (int16_t)hsum_epi32(_mm256_add_epi32(q[0], q[1]));
+            y[i].bsums[2 * g + 1] = (int16_t)hsum_epi32(_mm256_add_epi32(q[2], q[3]));
+        }
+        y[i].d = 1 / iscale;
+    }
 }
 
 /* ==== dequantize (exactly the reference's products: no FMA) ================ */

@@ -163,6 +163,42 @@ TEST(isa_vec_dot4_matches_reference) {
     printf("  vec_dot4 checked for %d type x ISA pairs\n", tested);
 }
 
+/* the activation quantizers of every ISA write the reference's bytes,
+ * rounding ties included */
+TEST(isa_activation_quantizers_byte_identical) {
+    const int64_t n = 256 * 8;
+    float *x = xmalloc(sizeof(float) * n);
+    const uint32_t acts[] = {HEARTH_TYPE_Q8_0, HEARTH_TYPE_Q8_1, HEARTH_TYPE_Q8_K};
+    for (int pass = 0; pass < 4; pass++) {
+        for (int64_t i = 0; i < n; i++) {
+            switch (pass) {
+            case 0: x[i] = gauss(); break;
+            case 1: x[i] = (float)((int)(urand() * 254) - 127) + 0.5f; break;   /* ties at d = 1 */
+            case 2: x[i] = (i % 256 == 0) ? 127.0f : (float)((int)(urand() * 254) - 127) + 0.5f; break;
+            default: x[i] = (i % 64 < 32) ? 0.0f : (i % 7 == 0 ? -3.0f : (i % 5 == 0 ? 3.0f : gauss())); break;
+            }
+        }
+        if (pass == 3) x[300] = 3.0f, x[301] = -3.0f;   /* equal magnitudes, first one gives the sign */
+        for (int k = 0; k < 3; k++) {
+            const hearth_type_traits *ref = hearth_type_traits_isa(acts[k], HEARTH_ISA_REF);
+            size_t sz = hearth_row_size(acts[k], n);
+            uint8_t *want = xmalloc(sz), *got = xmalloc(sz);
+            memset(want, 0, sz), memset(got, 0, sz);
+            ref->from_float(x, want, n);
+            for (int is = 1; is < 3; is++) {
+                const hearth_type_traits *tt = hearth_type_traits_isa(acts[k], ISAS[is]);
+                if (!tt) continue;
+                memset(got, 0, sz);
+                tt->from_float(x, got, n);
+                CHECK_MSG(memcmp(want, got, sz) == 0, "%s %s pass %d: quantized bytes differ from the reference",
+                          hearth_type_get(acts[k])->name, hearth_isa_name(ISAS[is]), pass);
+            }
+            free(want), free(got);
+        }
+    }
+    free(x);
+}
+
 /* ==== round trip ============================================================ */
 
 TEST(round_trip_error_within_format_bounds) {
@@ -385,6 +421,7 @@ int main(int argc, char **argv) {
         printf("ISA %s: %s\n", hearth_isa_name(ISAS[is]), hearth_kernels_isa_supported(ISAS[is]) ? "tested" : "not on this CPU");
     RUN(isa_vec_dot_and_dequantize_match_reference);
     RUN(isa_vec_dot4_matches_reference);
+    RUN(isa_activation_quantizers_byte_identical);
     RUN(round_trip_error_within_format_bounds);
     RUN(reference_files_bit_compatible);
     RUN(matmul_with_quantized_weights);
