@@ -494,7 +494,7 @@ static hearth_status wpm_word(const hearth_vocab *v, const char *w, size_t n, to
             break;
         }
     }
-    if (out->n == start && !tok_ivec_push(out, v->unk)) return HEARTH_ERR_NOMEM;
+    if (out->n == start && v->unk >= 0 && !tok_ivec_push(out, v->unk)) return HEARTH_ERR_NOMEM;
     return HEARTH_OK;
 }
 
