@@ -145,6 +145,14 @@ QUANT_TYPES(QUANT_DECL_AVX512)
 QUANT_DOT4_TYPES(QUANT_DECL_DOT4_AVX2)
 QUANT_DOT4_TYPES(QUANT_DECL_DOT4_AVX512)
 
+/* AVX-VNNI (256-bit vpdpbusd without AVX-512): the types whose dots are
+ * plain byte products; the K-quants scale with vpmaddwd on every ISA */
+#define QUANT_AVXVNNI_TYPES(X) X(q4_0, q8_0) X(q4_1, q8_1) X(q5_0, q8_0) X(q5_1, q8_1) X(q8_0, q8_0)
+#define QUANT_DECL_AVXVNNI(T, A) float vec_dot_##T##_##A##_avxvnni(int64_t n, const void *w, const void *a);
+QUANT_AVXVNNI_TYPES(QUANT_DECL_AVXVNNI)
+void vec_dot4_q4_0_q8_0_avxvnni(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out);
+void vec_dot4_q8_0_q8_0_avxvnni(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out);
+
 /* the activation quantizers in SIMD, byte-identical to the reference */
 void quantize_row_q8_0_avx2(const float *src, void *dst, int64_t n);
 void quantize_row_q8_1_avx2(const float *src, void *dst, int64_t n);

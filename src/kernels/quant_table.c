@@ -74,6 +74,33 @@ static void put(hearth_type_traits table[HEARTH_TYPE_COUNT], const quant_entry *
     }
 }
 
+static void put_avx2(hearth_type_traits table[HEARTH_TYPE_COUNT]) {
+    put(table, AVX2, sizeof AVX2 / sizeof AVX2[0]);
+    put4(table, DOT4_AVX2, sizeof DOT4_AVX2 / sizeof DOT4_AVX2[0]);
+    table[HEARTH_TYPE_Q8_0].from_float = quantize_row_q8_0_avx2;
+    table[HEARTH_TYPE_Q8_1].from_float = quantize_row_q8_1_avx2;
+    table[HEARTH_TYPE_Q8_K].from_float = quantize_row_q8_K_avx2;
+}
+
+/* over the AVX2 set: vpdpbusd for the plain byte dots */
+static void put_avxvnni(hearth_type_traits table[HEARTH_TYPE_COUNT]) {
+    table[HEARTH_TYPE_Q4_0].vec_dot = vec_dot_q4_0_q8_0_avxvnni;
+    table[HEARTH_TYPE_Q4_1].vec_dot = vec_dot_q4_1_q8_1_avxvnni;
+    table[HEARTH_TYPE_Q5_0].vec_dot = vec_dot_q5_0_q8_0_avxvnni;
+    table[HEARTH_TYPE_Q5_1].vec_dot = vec_dot_q5_1_q8_1_avxvnni;
+    table[HEARTH_TYPE_Q8_0].vec_dot = vec_dot_q8_0_q8_0_avxvnni;
+    table[HEARTH_TYPE_Q4_0].vec_dot4 = vec_dot4_q4_0_q8_0_avxvnni;
+    table[HEARTH_TYPE_Q8_0].vec_dot4 = vec_dot4_q8_0_q8_0_avxvnni;
+}
+
+static void put_avx512(hearth_type_traits table[HEARTH_TYPE_COUNT]) {
+    put(table, AVX512, sizeof AVX512 / sizeof AVX512[0]);
+    put4(table, DOT4_AVX512, sizeof DOT4_AVX512 / sizeof DOT4_AVX512[0]);
+    table[HEARTH_TYPE_Q8_0].from_float = quantize_row_q8_0_avx512;
+    table[HEARTH_TYPE_Q8_1].from_float = quantize_row_q8_1_avx512;
+    table[HEARTH_TYPE_Q8_K].from_float = quantize_row_q8_K_avx512;
+}
+
 void hearth_quant_register(hearth_type_traits table[HEARTH_TYPE_COUNT], hearth_isa isa) {
     quant_f16_table_init();
     put(table, REF, sizeof REF / sizeof REF[0]);
@@ -82,19 +109,19 @@ void hearth_quant_register(hearth_type_traits table[HEARTH_TYPE_COUNT], hearth_i
                                                    HEARTH_TYPE_Q8_1};
     table[HEARTH_TYPE_Q8_K] = (hearth_type_traits){dequantize_row_q8_K_ref, quantize_row_q8_K_ref, NULL, NULL,
                                                    HEARTH_TYPE_Q8_K};
-    bool vnni = hearth_cpu_features()->avx512vnni;
-    if (isa == HEARTH_ISA_AVX2 || (isa == HEARTH_ISA_AVX512 && !vnni)) {
-        /* the AVX-512 kernels use VNNI (vpdpbusd); without it, the AVX2 ones */
-        put(table, AVX2, sizeof AVX2 / sizeof AVX2[0]);
-        put4(table, DOT4_AVX2, sizeof DOT4_AVX2 / sizeof DOT4_AVX2[0]);
-        table[HEARTH_TYPE_Q8_0].from_float = quantize_row_q8_0_avx2;
-        table[HEARTH_TYPE_Q8_1].from_float = quantize_row_q8_1_avx2;
-        table[HEARTH_TYPE_Q8_K].from_float = quantize_row_q8_K_avx2;
+    const hearth_cpu *cpu = hearth_cpu_features();
+    if (isa == HEARTH_ISA_AVX2) {
+        put_avx2(table);
+        /* AVX-VNNI where the AVX2 table is the one in use; on a CPU with
+         * AVX-512 VNNI the AVX-512 table is, and the plain AVX2 set stays
+         * here to be tested beside it */
+        if (cpu->avxvnni && !cpu->avx512vnni) put_avxvnni(table);
     } else if (isa == HEARTH_ISA_AVX512) {
-        put(table, AVX512, sizeof AVX512 / sizeof AVX512[0]);
-        put4(table, DOT4_AVX512, sizeof DOT4_AVX512 / sizeof DOT4_AVX512[0]);
-        table[HEARTH_TYPE_Q8_0].from_float = quantize_row_q8_0_avx512;
-        table[HEARTH_TYPE_Q8_1].from_float = quantize_row_q8_1_avx512;
-        table[HEARTH_TYPE_Q8_K].from_float = quantize_row_q8_K_avx512;
+        if (cpu->avx512vnni) {
+            put_avx512(table);
+        } else {   /* the AVX-512 kernels need VNNI (vpdpbusd) */
+            put_avx2(table);
+            if (cpu->avxvnni) put_avxvnni(table);
+        }
     }
 }

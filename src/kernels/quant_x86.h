@@ -1,8 +1,10 @@
 /*
  * quant_x86.h — the 256-bit kernels of the quantized types, written once and
- * compiled twice: by quant_avx2.c (AVX2 + FMA + F16C) and by quant_avx512.c
- * (the same with AVX512-VL/VNNI: vpdpbusd replaces vpmaddubsw + vpmaddwd).
- * Include after defining nothing (AVX2) or QUANT_VNNI (AVX-512 VNNI). All
+ * compiled three times: by quant_avx2.c (AVX2 + FMA + F16C), by
+ * quant_avx512.c (with AVX512-VL/VNNI: vpdpbusd replaces vpmaddubsw +
+ * vpmaddwd) and by quant_avxvnni.c (AVX2 with the VEX-coded AVX-VNNI
+ * vpdpbusd of CPUs without AVX-512). Include after defining nothing (AVX2),
+ * QUANT_VNNI (AVX-512 VNNI) or QUANT_AVXVNNI (AVX-VNNI). All
  * functions are static; the including file exports the ones it uses.
  *
  * Shared idea: the weights' quants are brought to unsigned bytes u (0..63),
@@ -36,8 +38,10 @@ static inline float h2f(uint16_t h) { return quant_f16_table[h]; }
  * (u unsigned bytes, s signed bytes; AVX2 path: u*s pairs must fit int16,
  * true for u <= 128, |s| <= 127) */
 static inline __m256i dot_u8s8(__m256i u, __m256i s) {
-#ifdef QUANT_VNNI
+#if defined(QUANT_VNNI)
     return _mm256_dpbusd_epi32(_mm256_setzero_si256(), u, s);
+#elif defined(QUANT_AVXVNNI)
+    return _mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u, s);
 #else
     return _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), _mm256_set1_epi16(1));
 #endif

@@ -199,6 +199,57 @@ TEST(isa_activation_quantizers_byte_identical) {
     free(x);
 }
 
+/* AVX-VNNI kernels (used on CPUs with AVX-VNNI but not AVX-512 VNNI), called
+ * directly where this CPU has AVX-VNNI */
+TEST(avxvnni_kernels_match_reference) {
+    if (!hearth_cpu_features()->avxvnni || !hearth_cpu_features()->avx2) {
+        printf("  (no AVX-VNNI on this CPU)\n");
+        return;
+    }
+    typedef float (*dot_fn)(int64_t, const void *, const void *);
+    const struct { uint32_t type; dot_fn fn; } cases[] = {
+        {HEARTH_TYPE_Q4_0, vec_dot_q4_0_q8_0_avxvnni}, {HEARTH_TYPE_Q4_1, vec_dot_q4_1_q8_1_avxvnni},
+        {HEARTH_TYPE_Q5_0, vec_dot_q5_0_q8_0_avxvnni}, {HEARTH_TYPE_Q5_1, vec_dot_q5_1_q8_1_avxvnni},
+        {HEARTH_TYPE_Q8_0, vec_dot_q8_0_q8_0_avxvnni},
+    };
+    const int64_t n = 1024 + 96;
+    float *x = xmalloc(sizeof(float) * n), *y = xmalloc(sizeof(float) * n);
+    for (int c = 0; c < 5; c++) {
+        const hearth_type_traits *ref = hearth_type_traits_isa(cases[c].type, HEARTH_ISA_REF);
+        const hearth_type_traits *aref = hearth_type_traits_isa(ref->vec_dot_type, HEARTH_ISA_REF);
+        void *w = xmalloc(hearth_row_size(cases[c].type, n));
+        char *a = xmalloc(hearth_row_size(ref->vec_dot_type, n) * 4);
+        size_t arow = hearth_row_size(ref->vec_dot_type, n);
+        for (int64_t i = 0; i < n; i++) x[i] = gauss();
+        ref->from_float(x, w, n);
+        for (int k = 0; k < 4; k++) {
+            for (int64_t i = 0; i < n; i++) y[i] = gauss();
+            aref->from_float(y, a + k * arow, n);
+        }
+        float want[4], *wd = xmalloc(sizeof(float) * n), *ad = xmalloc(sizeof(float) * n);
+        double mag[4] = {0};   /* tolerance 1e-5 * sum |w_i a_i|, as for the other ISAs */
+        ref->to_float(w, wd, n);
+        for (int k = 0; k < 4; k++) {
+            want[k] = ref->vec_dot(n, w, a + k * arow);
+            aref->to_float(a + k * arow, ad, n);
+            for (int64_t i = 0; i < n; i++) mag[k] += fabs((double)wd[i] * ad[i]);
+        }
+        free(wd), free(ad);
+        float got = cases[c].fn(n, w, a);
+        CHECK_MSG(fabs(got - want[0]) <= 1e-5 * mag[0], "%s avxvnni: %.9g vs %.9g",
+                  hearth_type_get(cases[c].type)->name, got, want[0]);
+        if (cases[c].type == HEARTH_TYPE_Q4_0 || cases[c].type == HEARTH_TYPE_Q8_0) {
+            float out[4];
+            (cases[c].type == HEARTH_TYPE_Q4_0 ? vec_dot4_q4_0_q8_0_avxvnni : vec_dot4_q8_0_q8_0_avxvnni)(n, w, a, arow, 4, out);
+            for (int k = 0; k < 4; k++)
+                CHECK_MSG(fabs(out[k] - want[k]) <= 1e-5 * mag[k], "%s avxvnni dot4 row %d: %.9g vs %.9g",
+                          hearth_type_get(cases[c].type)->name, k, out[k], want[k]);
+        }
+        free(w), free(a);
+    }
+    free(x), free(y);
+}
+
 /* ==== round trip ============================================================ */
 
 TEST(round_trip_error_within_format_bounds) {
@@ -422,6 +473,7 @@ int main(int argc, char **argv) {
     RUN(isa_vec_dot_and_dequantize_match_reference);
     RUN(isa_vec_dot4_matches_reference);
     RUN(isa_activation_quantizers_byte_identical);
+    RUN(avxvnni_kernels_match_reference);
     RUN(round_trip_error_within_format_bounds);
     RUN(reference_files_bit_compatible);
     RUN(matmul_with_quantized_weights);
