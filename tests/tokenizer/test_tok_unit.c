@@ -9,6 +9,7 @@
 #include "hearth/gguf.h"
 #include "hearth/tokenizer.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -323,6 +324,51 @@ TEST(random_text) {
     }
 }
 
+/* one vocab used from several threads at once gives the same ids */
+typedef struct th_arg {
+    const hearth_vocab *v;
+    const char *text;
+    size_t n_ids;
+    int32_t first, last;
+    int ok;
+} th_arg;
+
+static void *th_run(void *p) {
+    th_arg *a = p;
+    hearth_tokenize_params tp = {.add_special = false, .parse_special = false};
+    a->ok = 1;
+    for (int r = 0; r < 20; r++) {
+        int32_t *ids = NULL;
+        size_t n = 0;
+        if (hearth_tokenize(a->v, a->text, strlen(a->text), &tp, &ids, &n) != HEARTH_OK) a->ok = 0;
+        if (r == 0) { a->n_ids = n; a->first = n ? ids[0] : -1; a->last = n ? ids[n - 1] : -1; }
+        else if (n != a->n_ids || (n && (ids[0] != a->first || ids[n - 1] != a->last))) a->ok = 0;
+        free(ids);
+    }
+    return NULL;
+}
+
+TEST(shared_between_threads) {
+    const char *names[] = {"deepseek-llm", "llama-spm"};
+    const char *text = "大型语言模型 Hello world! 1234567 naïve café\n\n  def f(x): return x  # 注释 😀";
+    for (int k = 0; k < 2; k++) {
+        hearth_vocab *v = load(names[k]);
+        if (!v) continue;
+        th_arg a[4];
+        pthread_t t[4];
+        for (int i = 0; i < 4; i++) {
+            a[i] = (th_arg){v, text, 0, 0, 0, 0};
+            CHECK(pthread_create(&t[i], NULL, th_run, &a[i]) == 0);
+        }
+        for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
+        for (int i = 0; i < 4; i++) {
+            CHECK(a[i].ok);
+            CHECK(a[i].n_ids == a[0].n_ids && a[i].first == a[0].first && a[i].last == a[0].last);
+        }
+        hearth_vocab_free(v);
+    }
+}
+
 TEST(load_errors_are_clear) {
     hearth_vocab *v = NULL;
     CHECK(hearth_vocab_load_file("/nonexistent/x.gguf", &v) != HEARTH_OK && v == NULL);
@@ -375,6 +421,7 @@ int main(void) {
     RUN(streaming_never_splits_a_character);
     RUN(invalid_utf8_does_not_crash);
     RUN(random_text);
+    RUN(shared_between_threads);
     RUN(load_errors_are_clear);
     return harness_done();
 }
