@@ -273,7 +273,7 @@ jval jiter_list(jctx *c, jval v) {
 /* ---- arithmetic --------------------------------------------------------------------- */
 static bool isnum(jval v) { return v.t == JV_INT || v.t == JV_FLOAT || v.t == JV_BOOL; }
 static double fnum(jval v) { return v.t == JV_FLOAT ? v.u.f : v.t == JV_INT ? (double)v.u.i : (double)v.u.b; }
-static int64_t inum(jval v) { return v.t == JV_INT ? v.u.i : (int64_t)v.u.b; }
+static int64_t inum(jval v) { return v.t == JV_INT ? v.u.i : v.t == JV_BOOL ? (int64_t)v.u.b : 0; }
 
 static const char *OPSYM[] = {"+", "-", "*", "/", "//", "%", "**", "~"};
 
