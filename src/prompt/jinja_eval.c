@@ -729,19 +729,20 @@ static void exec_for(jctx *c, jframe *f, const jnode *s) {
         }
         items = kept.u.l;
     }
+    /* Each iteration is a fresh scope (Jinja2: a `set` in the body is not
+     * seen by the next iteration); the frame's storage is reused. */
     jframe *lf = jframe_new(c, f);
-    jval outer_loop;
-    int depth = jframe_get(f, "loop", &outer_loop) && outer_loop.t == JV_LOOP ? outer_loop.u.loop->depth + 1 : 1;
     jval lv = {0};
     lv.t = JV_LOOP;
     lv.u.loop = jarena_alloc(&c->ar, sizeof(jloop));
     lv.u.loop->items = items;
-    lv.u.loop->depth = depth;
-    jframe_set(c, lf, "loop", lv);
+    lv.u.loop->depth = 1;   /* > 1 only in recursive loops, which are not supported */
     for (size_t i = 0; i < items->n; i++) {
         jstep(c, 1);
         lv.u.loop->index0 = i;
         c->line = s->line;
+        lf->vars.n = 0;
+        jframe_set(c, lf, "loop", lv);
         assign(c, lf, s->a, items->v[i]);
         jexec_block(c, lf, s->list, s->n);
         if (c->loop_ctl == 1) { c->loop_ctl = 0; break; }

@@ -349,26 +349,53 @@ void jv_float_repr(double f, char *buf, size_t n) {
     snprintf(buf, n, "%s", out);
 }
 
+/* Python's str.isprintable() for one code point, without the Unicode
+ * tables: control, format, separator (except ' ') and private-use ranges. */
+static bool py_printable(uint32_t cp) {
+    if (cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp == 0xad) return false;
+    if (cp == 0x1680 || cp == 0x180e || (cp >= 0x2000 && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202f) ||
+        (cp >= 0x205f && cp <= 0x206f) || cp == 0x3000 || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb) ||
+        (cp >= 0xe000 && cp <= 0xf8ff) || (cp >= 0xd800 && cp <= 0xdfff) || cp >= 0xf0000)
+        return false;
+    return true;
+}
+
 static void repr_str(jctx *c, jbuf *b, const char *p, size_t n) {
     bool has_sq = memchr(p, '\'', n) != NULL, has_dq = memchr(p, '"', n) != NULL;
     char q = has_sq && !has_dq ? '"' : '\'';
     jb_put(c, b, &q, 1);
     size_t run = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n;) {
         unsigned char ch = (unsigned char)p[i];
+        size_t len = 1;
+        uint32_t cp = ch;
+        if (ch >= 0x80) {   /* decode one UTF-8 sequence */
+            int k = (ch & 0xE0) == 0xC0 ? 2 : (ch & 0xF0) == 0xE0 ? 3 : (ch & 0xF8) == 0xF0 ? 4 : 1;
+            if (i + (size_t)k <= n && k > 1) {
+                cp = ch & (0x7F >> k);
+                for (int j = 1; j < k; j++) cp = (cp << 6) | ((unsigned char)p[i + (size_t)j] & 63);
+                len = (size_t)k;
+            }
+        }
         const char *esc = NULL;
-        char tmp[8];
+        char tmp[16];
         if (ch == '\\') esc = "\\\\";
         else if (ch == '\n') esc = "\\n";
         else if (ch == '\r') esc = "\\r";
         else if (ch == '\t') esc = "\\t";
         else if (ch == (unsigned char)q) esc = q == '\'' ? "\\'" : "\\\"";
-        else if (ch < 0x20 || ch == 0x7f) { snprintf(tmp, sizeof tmp, "\\x%02x", ch); esc = tmp; }
+        else if (!py_printable(cp)) {
+            if (cp < 0x100) snprintf(tmp, sizeof tmp, "\\x%02x", cp);
+            else if (cp < 0x10000) snprintf(tmp, sizeof tmp, "\\u%04x", cp);
+            else snprintf(tmp, sizeof tmp, "\\U%08x", cp);
+            esc = tmp;
+        }
         if (esc) {
             jb_put(c, b, p + run, i - run);
             jb_puts(c, b, esc);
-            run = i + 1;
+            run = i + len;
         }
+        i += len;
     }
     jb_put(c, b, p + run, n - run);
     jb_put(c, b, &q, 1);
