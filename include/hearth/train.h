@@ -1,0 +1,197 @@
+/*
+ * train.h — fine-tuning llama-family models on the CPU: LoRA (frozen base
+ * read in its stored type, quantized included, dequantized on the fly per
+ * block of rows) or full fine-tuning (every weight F32), or pretraining a new
+ * small model from scratch (--init).
+ *
+ * The pieces:
+ *   hearth_lora        LoRA weights as plain F32 arrays (per target tensor:
+ *                      A (r, n_in), B (n_out, r), scale alpha/r or alpha/sqrt(r))
+ *                      with a GGUF adapter writer/loader in llama.cpp's layout
+ *   hearth_trainer     the model being trained: forward that saves what the
+ *                      backward needs, backward, AdamW, schedule, checkpoints
+ *   hearth_train_data  JSONL records -> token ids + loss mask
+ *
+ * One step of training, as `hearth train` drives it:
+ *   for each sequence of the step: hearth_trainer_forward_backward()
+ *   (gradients accumulate; loss_scale = 1 / scored tokens of the step)
+ *   hearth_trainer_step()  (clip, AdamW with the scheduled rate, zero grads)
+ * Deterministic for a given seed and thread count.
+ */
+#ifndef HEARTH_TRAIN_H
+#define HEARTH_TRAIN_H
+
+#include "hearth/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ==== LoRA weights ===========================================================
+ * For a base weight W (n_out, n_in) (GGUF ne = {n_in, n_out}):
+ *   y = x W^T + scale * (x A^T) B^T,   scale = alpha / r (rsLoRA: alpha / sqrt(r)) */
+typedef struct hearth_lora_weight {
+    char name[96];        /* base tensor name, e.g. "blk.3.attn_q.weight" */
+    int64_t n_in, n_out;
+    float *a;             /* (r, n_in) row-major, owned */
+    float *b;             /* (n_out, r) row-major, owned */
+} hearth_lora_weight;
+
+typedef struct hearth_lora {
+    int32_t r;
+    float alpha;
+    bool rslora;
+    int32_t n;                /* weights */
+    hearth_lora_weight *w;    /* owned */
+    char arch[32];            /* base architecture ("llama"), may be "" */
+} hearth_lora;
+
+float hearth_lora_scale(const hearth_lora *l);
+/* An empty adapter (n = 0) to which hearth_lora_add() appends zeroed weights. */
+hearth_lora *hearth_lora_create(int32_t r, float alpha, bool rslora);
+hearth_status hearth_lora_add(hearth_lora *l, const char *name, int64_t n_in, int64_t n_out);
+const hearth_lora_weight *hearth_lora_find(const hearth_lora *l, const char *name);
+void hearth_lora_free(hearth_lora *l);   /* NULL is a no-op */
+
+/* GGUF adapter, llama.cpp's layout: general.type = "adapter",
+ * adapter.type = "lora", adapter.lora.alpha (F32); per target tensor
+ * "<name>.lora_a" with ne = {n_in, r} and "<name>.lora_b" with ne = {r, n_out}
+ * (F32). rsLoRA is written by folding sqrt(r) into alpha (llama.cpp scales by
+ * alpha / r) and recorded in hearth.lora.rslora. */
+hearth_status hearth_lora_save_gguf(const hearth_lora *l, const char *path);
+hearth_status hearth_lora_load_gguf(const char *path, hearth_lora **out);
+/* Every adapter tensor names a weight of m with the adapter's shape;
+ * HEARTH_ERR_FORMAT naming the first mismatch otherwise. */
+hearth_status hearth_lora_check_model(const hearth_lora *l, const hearth_model *m);
+
+/* ==== the trainer ============================================================ */
+typedef enum hearth_lr_schedule {
+    HEARTH_LR_COSINE = 0,
+    HEARTH_LR_LINEAR = 1,
+    HEARTH_LR_CONSTANT = 2,
+} hearth_lr_schedule;
+
+typedef struct hearth_train_params {
+    bool full;                 /* every weight trainable (F32); else LoRA */
+    /* LoRA */
+    int32_t lora_r;            /* 8 */
+    float lora_alpha;          /* 32 */
+    float lora_dropout;        /* 0.05, on the LoRA input */
+    bool rslora;               /* scale alpha / sqrt(r) */
+    const char *lora_targets;  /* "q,v" (q,k,v,o,gate,up,down, "all", or globs over tensor names) */
+    const char *lora_layers;   /* "0-3,7"; NULL: all */
+    /* optimizer (AdamW, decoupled weight decay) */
+    float lr;                  /* 2e-4 (LoRA); 1e-3 is common for --init */
+    float beta1, beta2, eps;   /* 0.9, 0.999, 1e-8 */
+    float weight_decay;        /* 0 (not applied to norms and biases) */
+    float grad_clip;           /* 1.0; 0: off */
+    int32_t warmup_steps;      /* 0 */
+    int32_t total_steps;       /* for the decay; 0: constant after warmup */
+    hearth_lr_schedule schedule;
+    float min_lr_ratio;        /* the decay ends at lr * min_lr_ratio (0) */
+    /* run */
+    int32_t n_ctx;             /* longest sequence (512) */
+    int n_threads;             /* 0: all CPUs */
+    uint64_t seed;             /* 42 */
+} hearth_train_params;
+
+hearth_train_params hearth_train_default_params(void);
+
+/* shape of a new model for hearth_trainer_create_init */
+typedef struct hearth_init_params {
+    int32_t n_embd, n_layer, n_head, n_head_kv, n_ff, n_ctx;
+    float rope_base;        /* 10000 */
+    float eps;              /* 1e-5 */
+    bool tied;              /* output = token embedding (true) */
+} hearth_init_params;
+
+typedef struct hearth_trainer hearth_trainer;
+
+/* Trains on m (borrowed; must outlive the trainer). */
+hearth_status hearth_trainer_create(const hearth_model *m, const hearth_train_params *p, hearth_trainer **out);
+/* A new model with random weights (full training implied); the vocabulary
+ * size and tokenizer.* metadata come from tok (borrowed, must outlive the
+ * trainer). */
+hearth_status hearth_trainer_create_init(const hearth_gguf *tok, const hearth_init_params *shape,
+                                         const hearth_train_params *p, hearth_trainer **out);
+void hearth_trainer_free(hearth_trainer *t);   /* NULL is a no-op */
+
+/* Forward + backward over tokens[0..n) (n <= n_ctx + 1): position i predicts
+ * tokens[i+1], scored when mask[i+1] is non-zero (mask NULL: all). Gradients
+ * of loss_scale * (sum of scored losses) accumulate. *loss_sum gets the sum
+ * of scored losses (nats), *n_scored their count. */
+hearth_status hearth_trainer_forward_backward(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n,
+                                              float loss_scale, double *loss_sum, int32_t *n_scored);
+/* Same without gradients and without dropout (evaluation). */
+hearth_status hearth_trainer_eval(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n,
+                                  double *loss_sum, int32_t *n_scored);
+/* Logits (n, n_vocab) of the training forward (no dropout), for checks. */
+hearth_status hearth_trainer_logits(hearth_trainer *t, const int32_t *tokens, int32_t n, float *logits);
+
+/* One optimizer step: global-norm clipping, AdamW at the scheduled rate,
+ * gradients zeroed. *grad_norm (may be NULL) gets the norm before clipping. */
+hearth_status hearth_trainer_step(hearth_trainer *t, float *grad_norm);
+float hearth_trainer_lr(const hearth_trainer *t);   /* rate of the next step */
+int64_t hearth_trainer_steps(const hearth_trainer *t);   /* steps taken */
+int64_t hearth_trainer_n_trainable(const hearth_trainer *t);
+size_t hearth_trainer_memory(const hearth_trainer *t);   /* bytes the trainer allocated */
+int32_t hearth_trainer_n_vocab(const hearth_trainer *t);
+
+/* LoRA mode: the adapter being trained (borrowed; NULL in full mode). */
+const hearth_lora *hearth_trainer_lora(const hearth_trainer *t);
+/* Full / init mode: writes the model as GGUF (matrices and embeddings in
+ * wtype: HEARTH_TYPE_F32 or HEARTH_TYPE_F16; norms F32), metadata copied from
+ * the base model (or the tokenizer file for --init). */
+hearth_status hearth_trainer_save_model(const hearth_trainer *t, const char *path, uint32_t wtype);
+
+/* ==== checkpoints ==============================================================
+ * Trainable weights, AdamW moments, step count, dropout RNG state and the
+ * caller's position (user: up to 8 integers), in one GGUF file written to
+ * path.tmp and renamed over path (a crash never leaves a torn checkpoint). */
+hearth_status hearth_trainer_save_checkpoint(const hearth_trainer *t, const char *path, const int64_t user[8]);
+/* Restores a checkpoint made by the same configuration; a different set of
+ * trainable tensors or shapes is HEARTH_ERR_FORMAT naming the difference. */
+hearth_status hearth_trainer_load_checkpoint(hearth_trainer *t, const char *path, int64_t user[8]);
+
+/* ==== data ==================================================================
+ * JSONL, one record per line (blank lines skipped), each one of:
+ *   {"instruction", "input"?, "output", "system"?}   Alpaca
+ *   {"messages": [{"role", "content"}, ...]}          chat
+ *   {"prompt", "completion"}
+ *   {"text"}                                          plain text (all tokens trained)
+ * Records are rendered with the chat format fmt (Alpaca records with the
+ * standard Alpaca prompt when fmt is alpaca, else as a system/user/assistant
+ * conversation) and tokenized; the loss mask covers the answer tokens (and
+ * the end-of-sequence token that closes them) unless train_on_all. */
+typedef struct hearth_train_example {
+    int32_t *tokens;   /* owned */
+    uint8_t *mask;     /* owned; 1: token is a training target */
+    int32_t n;
+    int32_t line;      /* 1-based line in the file */
+} hearth_train_example;
+
+typedef struct hearth_train_data {
+    hearth_train_example *ex;
+    int32_t n;
+    int32_t n_truncated;   /* records cut to n_ctx + 1 tokens */
+} hearth_train_data;
+
+typedef struct hearth_data_params {
+    bool train_on_all;     /* loss on every token (prompt included) */
+    int32_t n_ctx;         /* records longer than n_ctx + 1 tokens are cut */
+    const char *chat_format;   /* NULL: detect from the model (alpaca for models without a template) */
+} hearth_data_params;
+
+/* Errors name the file and line: "data.jsonl:7: ...". vocab, chat template
+ * and special tokens from m (or from vocab alone when m is NULL: alpaca). */
+hearth_status hearth_train_data_load(const char *path, const hearth_model *m, const hearth_vocab *vocab,
+                                     const hearth_data_params *p, hearth_train_data **out);
+void hearth_train_data_free(hearth_train_data *d);   /* NULL is a no-op */
+/* Moves a fraction (0..1) of the examples, chosen with seed, into *heldout
+ * (NULL when frac is 0 or nothing would be held out); d keeps the rest. */
+hearth_status hearth_train_data_split(hearth_train_data *d, double frac, uint64_t seed, hearth_train_data **heldout);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,696 @@
+/*
+ * model_train.c — the llama-family training forward (saving what the
+ * backward needs) and backward, over a hearth model's weights (frozen, in
+ * their stored type, with LoRA) or over trainable F32 weights (--full,
+ * --init). The forward is the inference forward of src/model/llama.c step by
+ * step (same matmul kernels, RoPE layout, biases, tied output), so its logits
+ * match hearth_decode's.
+ *
+ *   x = token_embd[tokens]
+ *   per layer l (saved in act[l]):
+ *     xn1 = rmsnorm(x_in) * attn_norm
+ *     q, k, v = lin(xn1) (+ LoRA) (+ bias); rope(q), rope(k)
+ *     ao = causal_attention(q, k, v)           (att saved)
+ *     x_mid = x_in + lin_o(ao)
+ *     xn2 = rmsnorm(x_mid) * ffn_norm
+ *     hh = silu(lin_gate(xn2)) * lin_up(xn2)
+ *     x_out = x_mid + lin_down(hh)
+ *   logits = lin_out(rmsnorm(x) * output_norm); loss = masked cross-entropy
+ * The backward reads this list in reverse.
+ */
+#include "train_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+hearth_train_params hearth_train_default_params(void) {
+    hearth_train_params p = {
+        .full = false, .lora_r = 8, .lora_alpha = 32, .lora_dropout = 0.05f, .rslora = false,
+        .lora_targets = "q,v", .lora_layers = NULL, .lr = 2e-4f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
+        .weight_decay = 0, .grad_clip = 1.0f, .warmup_steps = 0, .total_steps = 0, .schedule = HEARTH_LR_COSINE,
+        .min_lr_ratio = 0, .n_ctx = 512, .n_threads = 0, .seed = 42,
+    };
+    return p;
+}
+
+/* ==== allocation ================================================================= */
+static void *talloc(hearth_trainer *t, size_t bytes) {
+    void *p = calloc(1, bytes ? bytes : 1);
+    if (p) t->mem += bytes;
+    return p;
+}
+
+static tmat *layer_mats(tlayer *L, int i) {
+    tmat *m[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
+    return m[i];
+}
+static tvec *layer_vecs(tlayer *L, int i) {
+    tvec *v[5] = {&L->attn_norm, &L->ffn_norm, &L->bq, &L->bk, &L->bv};
+    return v[i];
+}
+
+/* full mode: an owned F32 copy of a frozen matrix, and its gradient */
+static hearth_status make_trainable(hearth_trainer *t, tmat *m) {
+    if (m->w) return HEARTH_OK;
+    size_t n = (size_t)m->in * m->out;
+    m->w = talloc(t, n * 4);
+    m->g = talloc(t, n * 4);
+    if (!m->w || !m->g) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for %s", m->name);
+    if (m->data) {
+        const hearth_type_traits *tt = hearth_type_traits_get(m->type);
+        for (int64_t r = 0; r < m->out; r++)
+            tt->to_float((const char *)m->data + (size_t)r * m->row_bytes, m->w + (size_t)r * m->in, m->in);
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status make_trainable_vec(hearth_trainer *t, tvec *v) {
+    if (!v->w || v->owned) return HEARTH_OK;
+    float *w = talloc(t, (size_t)v->n * 4);
+    v->g = talloc(t, (size_t)v->n * 4);
+    if (!w || !v->g) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for %s", v->name);
+    memcpy(w, v->w, (size_t)v->n * 4);
+    v->w = w;
+    v->owned = true;
+    return HEARTH_OK;
+}
+
+/* activations and scratch for sequences of up to T_max tokens */
+static hearth_status alloc_buffers(hearth_trainer *t) {
+    const thparams *hp = &t->hp;
+    size_t T = (size_t)t->T_max, C = hp->n_embd, F = hp->n_ff, H = hp->n_head, V = hp->n_vocab;
+    size_t qd = H * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    size_t max_in = C > F ? C : F, max_out = V;
+    if (qd > max_in) max_in = qd;
+    t->act = talloc(t, hp->n_layer * sizeof(layer_act));
+    if (!t->act) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
+    for (int l = 0; l < hp->n_layer; l++) {
+        layer_act *A = &t->act[l];
+        A->x_in = talloc(t, T * C * 4), A->xn1 = talloc(t, T * C * 4), A->rstd1 = talloc(t, T * 4);
+        A->q = talloc(t, T * qd * 4), A->k = talloc(t, T * kvd * 4), A->v = talloc(t, T * kvd * 4);
+        A->att = talloc(t, H * T * T * 4), A->ao = talloc(t, T * qd * 4);
+        A->x_mid = talloc(t, T * C * 4), A->xn2 = talloc(t, T * C * 4), A->rstd2 = talloc(t, T * 4);
+        A->gate = talloc(t, T * F * 4), A->up = talloc(t, T * F * 4), A->hh = talloc(t, T * F * 4);
+        if (!A->x_in || !A->xn1 || !A->rstd1 || !A->q || !A->k || !A->v || !A->att || !A->ao || !A->x_mid ||
+            !A->xn2 || !A->rstd2 || !A->gate || !A->up || !A->hh)
+            return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for the activations of %zu tokens", T);
+    }
+    t->x_out = talloc(t, T * C * 4), t->xnf = talloc(t, T * C * 4), t->rstdf = talloc(t, T * 4);
+    t->logits = talloc(t, T * V * 4), t->losses = talloc(t, T * 4), t->dloss = talloc(t, T * 4);
+    t->cs = talloc(t, T * hp->rope.n_rot * 4);
+    t->dx = talloc(t, T * C * 4), t->dxn = talloc(t, T * C * 4);
+    t->dq = talloc(t, T * qd * 4), t->dk = talloc(t, T * kvd * 4), t->dv = talloc(t, T * kvd * 4);
+    t->dao = talloc(t, T * qd * 4);
+    t->dgate = talloc(t, T * F * 4), t->dup = talloc(t, T * F * 4), t->dhh = talloc(t, T * F * 4);
+    size_t tmp_cols = max_in > C ? max_in : C;
+    if (t->lora) {
+        for (int i = 0; i < t->lora->n; i++)
+            if ((size_t)t->lora->w[i].n_out > tmp_cols) tmp_cols = (size_t)t->lora->w[i].n_out;
+    }
+    t->tmp = talloc(t, T * tmp_cols * 4);
+    t->du = talloc(t, T * (t->lora ? (size_t)t->lora->r : 1) * 4);
+    t->dxd = talloc(t, T * max_in * 4);
+    size_t acc_cols = max_in > (size_t)hp->n_embd ? max_in : (size_t)hp->n_embd;
+    t->acc = talloc(t, (size_t)t->nth * T * acc_cols * 4);
+    t->tile = talloc(t, (size_t)t->nth * 8 * (max_in > V ? max_in : V) * 4);
+    t->att_scratch = talloc(t, (size_t)t->nth * T * 4);
+    if (!t->x_out || !t->xnf || !t->rstdf || !t->logits || !t->losses || !t->dloss || !t->cs || !t->dx || !t->dxn ||
+        !t->dq || !t->dk || !t->dv || !t->dao || !t->dgate || !t->dup || !t->dhh || !t->tmp || !t->du || !t->dxd ||
+        !t->acc || !t->tile || !t->att_scratch)
+        return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for buffers of %zu tokens", T);
+    (void)max_out;
+    if (t->lora) {
+        t->lact = talloc(t, (size_t)t->lora->n * sizeof(lora_act));
+        if (!t->lact) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
+        for (int i = 0; i < t->lora->n; i++) {
+            const hearth_lora_weight *w = &t->lora->w[i];
+            lora_act *la = &t->lact[i];
+            la->u = talloc(t, T * t->lora->r * 4);
+            if (t->p.lora_dropout > 0) {
+                la->xd = talloc(t, T * w->n_in * 4);
+                la->keep = talloc(t, T * w->n_in);
+            }
+            if (!la->u || (t->p.lora_dropout > 0 && (!la->xd || !la->keep)))
+                return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for LoRA activations");
+        }
+    }
+    /* matmul scratch: the largest over every weight type and row length */
+    size_t ws = 0, s;
+    const tmat *all[] = {&t->tok_embd, &t->output};
+    for (int i = 0; i < 2; i++)
+        if ((s = hearth_matmul_work_size(all[i]->w ? HEARTH_TYPE_F32 : all[i]->type, (int64_t)T, all[i]->in)) > ws) ws = s;
+    for (int l = 0; l < hp->n_layer; l++)
+        for (int i = 0; i < 7; i++) {
+            const tmat *m = layer_mats(&t->layers[l], i);
+            if ((s = hearth_matmul_work_size(m->w ? HEARTH_TYPE_F32 : m->type, (int64_t)T, m->in)) > ws) ws = s;
+            if ((s = hearth_matmul_work_size(HEARTH_TYPE_F32, (int64_t)T, m->in)) > ws) ws = s;
+        }
+    t->work_size = ws;
+    t->work = ws ? talloc(t, ws) : NULL;
+    if (ws && !t->work) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for matmul scratch");
+    return HEARTH_OK;
+}
+
+/* ==== LoRA set-up ================================================================== */
+static hearth_status setup_lora(hearth_trainer *t) {
+    const hearth_train_params *p = &t->p;
+    if (p->lora_r <= 0 || p->lora_r > 4096)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: LoRA rank %d out of range (1..4096)", p->lora_r);
+    if (p->lora_dropout < 0 || p->lora_dropout >= 1)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: LoRA dropout %g out of range [0, 1)", p->lora_dropout);
+    t->lora = hearth_lora_create(p->lora_r, p->lora_alpha, p->rslora);
+    if (!t->lora) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
+    snprintf(t->lora->arch, sizeof t->lora->arch, "%s", t->hp.arch);
+    t->lora_scale = hearth_lora_scale(t->lora);
+    hearth_status s;
+    for (int l = 0; l < t->hp.n_layer; l++)
+        for (int i = 0; i < 7; i++) {
+            tmat *m = layer_mats(&t->layers[l], i);
+            bool match = false;
+            if ((s = lora_target_match(p->lora_targets, p->lora_layers, m->name, l, &match))) return s;
+            if (!match) continue;
+            if ((s = hearth_lora_add(t->lora, m->name, m->in, m->out))) return s;
+            m->lora = t->lora->n - 1;
+        }
+    if (t->lora->n == 0)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: LoRA targets \"%s\"%s%s match no weight of the model",
+                                p->lora_targets ? p->lora_targets : "", p->lora_layers ? " in layers " : "",
+                                p->lora_layers ? p->lora_layers : "");
+    /* A: kaiming-uniform with a = sqrt(5), as PEFT: U(-1/sqrt(n_in), 1/sqrt(n_in)); B: zeros */
+    for (int i = 0; i < t->lora->n; i++) {
+        hearth_lora_weight *w = &t->lora->w[i];
+        float bound = 1.0f / sqrtf((float)w->n_in);
+        for (int64_t j = 0; j < (int64_t)t->lora->r * w->n_in; j++)
+            w->a[j] = (float)((train_rng_uniform(&t->rng) * 2 - 1) * bound);
+    }
+    t->lg_a = talloc(t, (size_t)t->lora->n * sizeof(float *));
+    t->lg_b = talloc(t, (size_t)t->lora->n * sizeof(float *));
+    if (!t->lg_a || !t->lg_b) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
+    for (int i = 0; i < t->lora->n; i++) {
+        hearth_lora_weight *w = &t->lora->w[i];
+        t->lg_a[i] = talloc(t, (size_t)t->lora->r * w->n_in * 4);
+        t->lg_b[i] = talloc(t, (size_t)t->lora->r * w->n_out * 4);
+        if (!t->lg_a[i] || !t->lg_b[i]) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status finish_create(hearth_trainer *t) {
+    hearth_status s;
+    if (t->full) {
+        if ((s = make_trainable(t, &t->tok_embd))) return s;
+        if (t->tied) {
+            t->output.w = t->tok_embd.w, t->output.g = t->tok_embd.g, t->output.shared = true;
+        } else if ((s = make_trainable(t, &t->output))) {
+            return s;
+        }
+        if ((s = make_trainable_vec(t, &t->output_norm))) return s;
+        for (int l = 0; l < t->hp.n_layer; l++) {
+            for (int i = 0; i < 7; i++)
+                if ((s = make_trainable(t, layer_mats(&t->layers[l], i)))) return s;
+            for (int i = 0; i < 5; i++)
+                if ((s = make_trainable_vec(t, layer_vecs(&t->layers[l], i)))) return s;
+        }
+    } else if ((s = setup_lora(t))) {
+        return s;
+    }
+    if ((s = alloc_buffers(t))) return s;
+    return train_params_build(t);
+}
+
+static hearth_status check_params(const hearth_train_params *p) {
+    if (p->n_ctx < 2 || p->n_ctx > (1 << 20))
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: context %d out of range (2..1048576)", p->n_ctx);
+    if (!(p->lr >= 0) || !(p->beta1 >= 0 && p->beta1 < 1) || !(p->beta2 >= 0 && p->beta2 < 1) || !(p->eps > 0))
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: bad optimizer settings (lr %g, betas %g %g, eps %g)",
+                                p->lr, p->beta1, p->beta2, p->eps);
+    return HEARTH_OK;
+}
+
+hearth_status hearth_trainer_create(const hearth_model *m, const hearth_train_params *p, hearth_trainer **out) {
+    *out = NULL;
+    hearth_train_params dp = hearth_train_default_params();
+    if (!p) p = &dp;
+    hearth_status s = check_params(p);
+    if (s) return s;
+    hearth_trainer *t = calloc(1, sizeof *t);
+    if (!t) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
+    t->p = *p;
+    t->model = m;
+    t->meta = hearth_model_gguf(m);
+    t->full = p->full;
+    t->rng = p->seed;
+    t->pool = hearth_pool_create(p->n_threads);
+    t->nth = hearth_pool_size(t->pool);
+    t->T_max = p->n_ctx;
+    s = tmodel_from_model(m, &t->hp, NULL, NULL, NULL, NULL, NULL);
+    if (!s) {
+        t->layers = talloc(t, (size_t)t->hp.n_layer * sizeof(tlayer));
+        if (!t->layers) s = hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
+    }
+    if (!s) s = tmodel_from_model(m, &t->hp, &t->tok_embd, &t->output_norm, &t->output, t->layers, &t->tied);
+    if (!s && !t->pool) s = hearth_set_error(HEARTH_ERR_NOMEM, "train: cannot start threads");
+    if (!s) s = finish_create(t);
+    if (s) {
+        hearth_trainer_free(t);
+        return s;
+    }
+    *out = t;
+    return HEARTH_OK;
+}
+
+/* ==== a new model (--init) ============================================================ */
+static void init_mat(hearth_trainer *t, tmat *m, const char *name, int64_t in, int64_t out) {
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->type = HEARTH_TYPE_F32;
+    m->in = in, m->out = out;
+    m->row_bytes = (size_t)in * 4;
+    m->lora = -1;
+}
+static void init_vec(tvec *v, const char *name, int64_t n, bool present) {
+    memset(v, 0, sizeof *v);
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->n = present ? n : 0;
+}
+
+hearth_status hearth_trainer_create_init(const hearth_gguf *tok, const hearth_init_params *sh,
+                                         const hearth_train_params *p, hearth_trainer **out) {
+    *out = NULL;
+    hearth_train_params dp = hearth_train_default_params();
+    if (!p) p = &dp;
+    hearth_status s = check_params(p);
+    if (s) return s;
+    int32_t kvh = sh->n_head_kv > 0 ? sh->n_head_kv : sh->n_head;
+    if (sh->n_embd <= 0 || sh->n_layer <= 0 || sh->n_head <= 0 || sh->n_ff <= 0 || sh->n_ctx <= 0 ||
+        sh->n_embd % sh->n_head || sh->n_head % kvh || (sh->n_embd / sh->n_head) % 2)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG,
+                                "train --init: bad shape (dim %d, layers %d, heads %d, kv-heads %d, ffn %d, ctx %d): "
+                                "dim must split into heads of an even size, heads into kv-heads",
+                                sh->n_embd, sh->n_layer, sh->n_head, kvh, sh->n_ff, sh->n_ctx);
+    hearth_gguf_arr toks;
+    if (hearth_gguf_get_arr(tok, "tokenizer.ggml.tokens", &toks) != HEARTH_OK || toks.n == 0 || toks.n > (1u << 24))
+        return hearth_set_error(HEARTH_ERR_FORMAT, "train --init: the tokenizer file has no tokenizer.ggml.tokens");
+    hearth_trainer *t = calloc(1, sizeof *t);
+    if (!t) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
+    t->p = *p;
+    t->p.full = true;
+    t->full = t->init = true;
+    t->meta = tok;
+    t->rng = p->seed;
+    t->tied = sh->tied;
+    t->pool = hearth_pool_create(p->n_threads);
+    t->nth = hearth_pool_size(t->pool);
+    t->T_max = p->n_ctx;
+    thparams *hp = &t->hp;
+    snprintf(hp->arch, sizeof hp->arch, "llama");
+    hp->n_vocab = (int32_t)toks.n;
+    hp->n_ctx_train = sh->n_ctx;
+    hp->n_embd = sh->n_embd, hp->n_layer = sh->n_layer, hp->n_head = sh->n_head, hp->n_head_kv = kvh;
+    hp->head_dim = sh->n_embd / sh->n_head, hp->n_ff = sh->n_ff;
+    hp->eps = sh->eps > 0 ? sh->eps : 1e-5f;
+    hp->rope.n_rot = hp->head_dim;
+    hp->rope.freq_base = sh->rope_base > 0 ? sh->rope_base : 10000.0f;
+    hp->rope.freq_scale = 1, hp->rope.attn_factor = 1, hp->rope.beta_fast = 32, hp->rope.beta_slow = 1;
+    hp->rope.n_ctx_orig = sh->n_ctx;
+    int64_t C = hp->n_embd, qd = (int64_t)hp->n_head * hp->head_dim, kvd = (int64_t)kvh * hp->head_dim;
+    t->layers = talloc(t, (size_t)hp->n_layer * sizeof(tlayer));
+    if (!t->layers || !t->pool) {
+        hearth_trainer_free(t);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
+    }
+    init_mat(t, &t->tok_embd, "token_embd.weight", C, hp->n_vocab);
+    init_mat(t, &t->output, t->tied ? "token_embd.weight" : "output.weight", C, hp->n_vocab);
+    init_vec(&t->output_norm, "output_norm.weight", C, true);
+    for (int l = 0; l < hp->n_layer; l++) {
+        tlayer *L = &t->layers[l];
+        char n[96];
+#define NM(x) (snprintf(n, sizeof n, "blk.%d." x, l), n)
+        init_vec(&L->attn_norm, NM("attn_norm.weight"), C, true);
+        init_vec(&L->ffn_norm, NM("ffn_norm.weight"), C, true);
+        init_vec(&L->bq, NM("attn_q.bias"), qd, false);
+        init_vec(&L->bk, NM("attn_k.bias"), kvd, false);
+        init_vec(&L->bv, NM("attn_v.bias"), kvd, false);
+        init_mat(t, &L->wq, NM("attn_q.weight"), C, qd);
+        init_mat(t, &L->wk, NM("attn_k.weight"), C, kvd);
+        init_mat(t, &L->wv, NM("attn_v.weight"), C, kvd);
+        init_mat(t, &L->wo, NM("attn_output.weight"), qd, C);
+        init_mat(t, &L->gate, NM("ffn_gate.weight"), C, hp->n_ff);
+        init_mat(t, &L->up, NM("ffn_up.weight"), C, hp->n_ff);
+        init_mat(t, &L->down, NM("ffn_down.weight"), hp->n_ff, C);
+#undef NM
+    }
+    /* make_trainable allocates; then the values: N(0, 0.02), residual outputs
+     * scaled by 1/sqrt(2 n_layer) (GPT-2), norms 1 */
+    s = finish_create(t);
+    if (s) {
+        hearth_trainer_free(t);
+        return s;
+    }
+    float std = 0.02f, std_res = 0.02f / sqrtf(2.0f * hp->n_layer);
+    uint64_t r = p->seed ^ 0x5151u;
+    for (size_t i = 0; i < (size_t)C * hp->n_vocab; i++) t->tok_embd.w[i] = (float)(train_rng_normal(&r) * std);
+    if (!t->tied)
+        for (size_t i = 0; i < (size_t)C * hp->n_vocab; i++) t->output.w[i] = (float)(train_rng_normal(&r) * std);
+    for (int64_t i = 0; i < C; i++) t->output_norm.w[i] = 1;
+    for (int l = 0; l < hp->n_layer; l++) {
+        tlayer *L = &t->layers[l];
+        for (int k = 0; k < 7; k++) {
+            tmat *m = layer_mats(L, k);
+            float sd = (m == &L->wo || m == &L->down) ? std_res : std;
+            for (size_t i = 0; i < (size_t)m->in * m->out; i++) m->w[i] = (float)(train_rng_normal(&r) * sd);
+        }
+        for (int64_t i = 0; i < C; i++) L->attn_norm.w[i] = L->ffn_norm.w[i] = 1;
+    }
+    *out = t;
+    return HEARTH_OK;
+}
+
+void hearth_trainer_free(hearth_trainer *t) {
+    if (!t) return;
+    hearth_pool_free(t->pool);
+    tmat *mats[2] = {&t->tok_embd, &t->output};
+    for (int i = 0; i < 2; i++)
+        if (!mats[i]->shared) free(mats[i]->w), free(mats[i]->g);
+    if (t->output_norm.owned) free(t->output_norm.w);
+    free(t->output_norm.g);
+    if (t->layers)
+        for (int l = 0; l < t->hp.n_layer; l++) {
+            for (int i = 0; i < 7; i++) {
+                tmat *m = layer_mats(&t->layers[l], i);
+                free(m->w), free(m->g);
+            }
+            for (int i = 0; i < 5; i++) {
+                tvec *v = layer_vecs(&t->layers[l], i);
+                if (v->owned) free(v->w);
+                free(v->g);
+            }
+        }
+    free(t->layers);
+    if (t->act)
+        for (int l = 0; l < t->hp.n_layer; l++) {
+            layer_act *A = &t->act[l];
+            free(A->x_in), free(A->xn1), free(A->rstd1), free(A->q), free(A->k), free(A->v), free(A->att);
+            free(A->ao), free(A->x_mid), free(A->xn2), free(A->rstd2), free(A->gate), free(A->up), free(A->hh);
+        }
+    free(t->act);
+    if (t->lora) {
+        for (int i = 0; i < t->lora->n; i++) {
+            if (t->lact) free(t->lact[i].xd), free(t->lact[i].keep), free(t->lact[i].u);
+            if (t->lg_a) free(t->lg_a[i]);
+            if (t->lg_b) free(t->lg_b[i]);
+        }
+    }
+    free(t->lact), free(t->lg_a), free(t->lg_b);
+    hearth_lora_free(t->lora);
+    for (int i = 0; i < t->n_params; i++) free(t->params[i].m), free(t->params[i].v);
+    free(t->params);
+    free(t->x_out), free(t->xnf), free(t->rstdf), free(t->logits), free(t->losses), free(t->dloss), free(t->cs);
+    free(t->dx), free(t->dxn), free(t->dq), free(t->dk), free(t->dv), free(t->dao), free(t->dgate), free(t->dup);
+    free(t->dhh), free(t->tmp), free(t->du), free(t->dxd), free(t->acc), free(t->tile), free(t->att_scratch);
+    free(t->work);
+    free(t);
+}
+
+/* ==== linear layers with LoRA ========================================================= */
+static const void *mat_data(const tmat *m, uint32_t *type, size_t *row_bytes) {
+    if (m->w) {
+        *type = HEARTH_TYPE_F32;
+        *row_bytes = (size_t)m->in * 4;
+        return m->w;
+    }
+    *type = m->type;
+    *row_bytes = m->row_bytes;
+    return m->data;
+}
+
+/* y (T, out) = x (T, in) @ W^T + scale * dropout(x) A^T B^T */
+static hearth_status lin_forward(hearth_trainer *t, const tmat *m, float *y, const float *x, int T, bool train) {
+    uint32_t type;
+    size_t rb;
+    const void *W = mat_data(m, &type, &rb);
+    hearth_status s = hearth_matmul(t->pool, y, x, W, type, T, m->in, m->out, t->work);
+    if (s || m->lora < 0) return s;
+    const hearth_lora_weight *lw = &t->lora->w[m->lora];
+    lora_act *la = &t->lact[m->lora];
+    const float *xin = x;
+    la->dropped = train && t->p.lora_dropout > 0;
+    if (la->dropped) {
+        float p = t->p.lora_dropout, inv = 1.0f / (1.0f - p);
+        size_t n = (size_t)T * m->in;
+        for (size_t i = 0; i < n; i++) {
+            la->keep[i] = train_rng_uniform(&t->rng) >= p;
+            la->xd[i] = la->keep[i] ? x[i] * inv : 0.0f;
+        }
+        xin = la->xd;
+    }
+    int r = t->lora->r;
+    if ((s = hearth_matmul(t->pool, la->u, xin, lw->a, HEARTH_TYPE_F32, T, m->in, r, t->work))) return s;
+    if ((s = hearth_matmul(t->pool, t->tmp, la->u, lw->b, HEARTH_TYPE_F32, T, r, m->out, t->work))) return s;
+    size_t n = (size_t)T * m->out;
+    for (size_t i = 0; i < n; i++) y[i] += t->lora_scale * t->tmp[i];
+    return HEARTH_OK;
+}
+
+/* dx (T, in) += dy @ W (+ LoRA path);  trainable W: dW += dy^T x;  LoRA: dA, dB */
+static void lin_backward(hearth_trainer *t, const tmat *m, float *dx, const float *dy, const float *x, int T) {
+    uint32_t type;
+    size_t rb;
+    const void *W = mat_data(m, &type, &rb);
+    if (dx) tk_matmul_dx(t, dx, dy, W, type, rb, T, m->in, m->out);
+    if (m->g) tk_matmul_dw(t, m->g, 1.0f, dy, x, T, m->in, m->out);
+    if (m->lora < 0) return;
+    const hearth_lora_weight *lw = &t->lora->w[m->lora];
+    lora_act *la = &t->lact[m->lora];
+    int r = t->lora->r;
+    const float *xin = la->dropped ? la->xd : x;
+    float sc = t->lora_scale;
+    /* du = scale * dy @ B;  dB += scale * dy^T u;  dA += du^T xin;  dxin = du @ A */
+    memset(t->du, 0, (size_t)T * r * 4);
+    tk_matmul_dx(t, t->du, dy, lw->b, HEARTH_TYPE_F32, (size_t)r * 4, T, r, m->out);
+    for (size_t i = 0; i < (size_t)T * r; i++) t->du[i] *= sc;
+    tk_matmul_dw(t, t->lg_b[m->lora], sc, dy, la->u, T, r, m->out);
+    tk_matmul_dw(t, t->lg_a[m->lora], 1.0f, t->du, xin, T, m->in, r);
+    if (!dx) return;
+    if (!la->dropped) {
+        tk_matmul_dx(t, dx, t->du, lw->a, HEARTH_TYPE_F32, (size_t)m->in * 4, T, m->in, r);
+        return;
+    }
+    size_t n = (size_t)T * m->in;
+    memset(t->dxd, 0, n * 4);
+    tk_matmul_dx(t, t->dxd, t->du, lw->a, HEARTH_TYPE_F32, (size_t)m->in * 4, T, m->in, r);
+    float inv = 1.0f / (1.0f - t->p.lora_dropout);
+    for (size_t i = 0; i < n; i++)
+        if (la->keep[i]) dx[i] += t->dxd[i] * inv;
+}
+
+static void add_bias(float *y, const tvec *b, int T) {
+    if (!b->w) return;
+    for (int t = 0; t < T; t++)
+        for (int64_t i = 0; i < b->n; i++) y[t * b->n + i] += b->w[i];
+}
+static void bias_backward(tvec *b, const float *dy, int T) {
+    if (!b->w || !b->g) return;
+    for (int t = 0; t < T; t++)
+        for (int64_t i = 0; i < b->n; i++) b->g[i] += dy[t * b->n + i];
+}
+
+/* ==== attention and cross-entropy over the pool ========================================= */
+typedef struct att_job {
+    hearth_trainer *t;
+    layer_act *A;
+    int T;
+    bool backward;
+} att_job;
+
+static void att_worker(void *arg, int ith, int nth) {
+    att_job *j = arg;
+    const thparams *hp = &j->t->hp;
+    int64_t g0, g1;
+    hearth_split_rows(hp->n_head_kv, ith, nth, &g0, &g1);
+    if (g0 >= g1) return;
+    layer_act *A = j->A;
+    if (!j->backward)
+        attention_forward_f(A->ao, A->att, A->q, A->k, A->v, j->T, hp->n_head, hp->n_head_kv, hp->head_dim, (int)g0,
+                            (int)g1);
+    else
+        attention_backward_f(j->t->dq, j->t->dk, j->t->dv, j->t->dao, A->q, A->k, A->v, A->att, j->T, hp->n_head,
+                             hp->n_head_kv, hp->head_dim, (int)g0, (int)g1, j->t->att_scratch + (size_t)ith * j->T);
+}
+
+typedef struct ce_job {
+    hearth_trainer *t;
+    const int32_t *targets;
+    int T;
+} ce_job;
+
+static void ce_worker(void *arg, int ith, int nth) {
+    ce_job *j = arg;
+    int64_t t0, t1;
+    hearth_split_rows(j->T, ith, nth, &t0, &t1);
+    int V = j->t->hp.n_vocab;
+    if (t1 > t0)
+        crossentropy_forward_f(j->t->losses + t0, j->t->logits + t0 * V, j->t->logits + t0 * V, j->targets + t0,
+                               (int)(t1 - t0), V);
+}
+
+/* ==== forward ============================================================================= */
+static hearth_status forward(hearth_trainer *t, const int32_t *tokens, int T, bool train) {
+    const thparams *hp = &t->hp;
+    const int C = hp->n_embd, H = hp->n_head, KVH = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff;
+    const int qd = H * hd, kvd = KVH * hd, n_rot = hp->rope.n_rot;
+    hearth_status s;
+    /* token embeddings into layer 0's input */
+    float *x0 = t->act[0].x_in;
+    const hearth_type_traits *et = hearth_type_traits_get(t->tok_embd.type);
+    for (int i = 0; i < T; i++) {
+        if (t->tok_embd.w)
+            memcpy(x0 + (size_t)i * C, t->tok_embd.w + (size_t)tokens[i] * C, (size_t)C * 4);
+        else
+            et->to_float((const char *)t->tok_embd.data + (size_t)tokens[i] * t->tok_embd.row_bytes, x0 + (size_t)i * C, C);
+    }
+    for (int i = 0; i < T; i++) hearth_rope_cache(&hp->rope, i, t->cs + (size_t)i * n_rot);
+
+    for (int l = 0; l < hp->n_layer; l++) {
+        tlayer *L = &t->layers[l];
+        layer_act *A = &t->act[l];
+        float *x_next = l + 1 < hp->n_layer ? t->act[l + 1].x_in : t->x_out;
+        /* attention rmsnorm, q k v (+ bias), RoPE */
+        rmsnorm_forward_f(A->xn1, A->rstd1, A->x_in, L->attn_norm.w, T, C, hp->eps);
+        if ((s = lin_forward(t, &L->wq, A->q, A->xn1, T, train)) || (s = lin_forward(t, &L->wk, A->k, A->xn1, T, train)) ||
+            (s = lin_forward(t, &L->wv, A->v, A->xn1, T, train)))
+            return s;
+        add_bias(A->q, &L->bq, T), add_bias(A->k, &L->bk, T), add_bias(A->v, &L->bv, T);
+        rope_forward_f(A->q, t->cs, T, H, hd, n_rot, hp->rope.neox);
+        rope_forward_f(A->k, t->cs, T, KVH, hd, n_rot, hp->rope.neox);
+        /* causal attention, GQA */
+        att_job aj = {t, A, T, false};
+        hearth_pool_run(t->pool, att_worker, &aj);
+        /* output projection and residual */
+        if ((s = lin_forward(t, &L->wo, t->dxn, A->ao, T, train))) return s;
+        for (size_t i = 0; i < (size_t)T * C; i++) A->x_mid[i] = A->x_in[i] + t->dxn[i];
+        /* ffn rmsnorm, SwiGLU, down projection and residual */
+        rmsnorm_forward_f(A->xn2, A->rstd2, A->x_mid, L->ffn_norm.w, T, C, hp->eps);
+        if ((s = lin_forward(t, &L->gate, A->gate, A->xn2, T, train)) || (s = lin_forward(t, &L->up, A->up, A->xn2, T, train)))
+            return s;
+        swiglu_forward_f(A->hh, A->gate, A->up, (size_t)T * F);
+        if ((s = lin_forward(t, &L->down, t->dxn, A->hh, T, train))) return s;
+        for (size_t i = 0; i < (size_t)T * C; i++) x_next[i] = A->x_mid[i] + t->dxn[i];
+        (void)qd, (void)kvd;
+    }
+    /* final rmsnorm and logits */
+    rmsnorm_forward_f(t->xnf, t->rstdf, t->x_out, t->output_norm.w, T, C, hp->eps);
+    return lin_forward(t, &t->output, t->logits, t->xnf, T, train);
+}
+
+/* ==== backward (t->logits holds the softmax; dloss per token) ================================ */
+static void backward(hearth_trainer *t, const int32_t *tokens, const int32_t *targets, int T) {
+    const thparams *hp = &t->hp;
+    const int C = hp->n_embd, H = hp->n_head, KVH = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff, V = hp->n_vocab;
+    const int qd = H * hd, kvd = KVH * hd, n_rot = hp->rope.n_rot;
+    /* cross-entropy: logits become dlogits in place */
+    for (int i = 0; i < T; i++) {
+        float w = t->dloss[i], *row = t->logits + (size_t)i * V;
+        if (w == 0) {
+            memset(row, 0, (size_t)V * 4);
+            continue;
+        }
+        for (int v = 0; v < V; v++) row[v] *= w;
+        row[targets[i]] -= w;
+    }
+    /* output projection and final rmsnorm */
+    memset(t->dxn, 0, (size_t)T * C * 4);
+    lin_backward(t, &t->output, t->dxn, t->logits, t->xnf, T);
+    memset(t->dx, 0, (size_t)T * C * 4);
+    rmsnorm_backward_f(t->dx, t->output_norm.g, t->dxn, t->x_out, t->output_norm.w, t->rstdf, T, C);
+
+    for (int l = hp->n_layer - 1; l >= 0; l--) {
+        tlayer *L = &t->layers[l];
+        layer_act *A = &t->act[l];
+        /* x_out = x_mid + down(hh): dx flows to x_mid unchanged */
+        memset(t->dhh, 0, (size_t)T * F * 4);
+        lin_backward(t, &L->down, t->dhh, t->dx, A->hh, T);
+        memset(t->dgate, 0, (size_t)T * F * 4);
+        memset(t->dup, 0, (size_t)T * F * 4);
+        swiglu_backward_f(t->dgate, t->dup, t->dhh, A->gate, A->up, (size_t)T * F);
+        memset(t->dxn, 0, (size_t)T * C * 4);
+        lin_backward(t, &L->gate, t->dxn, t->dgate, A->xn2, T);
+        lin_backward(t, &L->up, t->dxn, t->dup, A->xn2, T);
+        rmsnorm_backward_f(t->dx, L->ffn_norm.g, t->dxn, A->x_mid, L->ffn_norm.w, A->rstd2, T, C);
+        /* x_mid = x_in + o(ao) */
+        memset(t->dao, 0, (size_t)T * qd * 4);
+        lin_backward(t, &L->wo, t->dao, t->dx, A->ao, T);
+        memset(t->dq, 0, (size_t)T * qd * 4);
+        memset(t->dk, 0, (size_t)T * kvd * 4);
+        memset(t->dv, 0, (size_t)T * kvd * 4);
+        att_job aj = {t, A, T, true};
+        hearth_pool_run(t->pool, att_worker, &aj);
+        rope_backward_f(t->dq, t->cs, T, H, hd, n_rot, hp->rope.neox);
+        rope_backward_f(t->dk, t->cs, T, KVH, hd, n_rot, hp->rope.neox);
+        bias_backward(&L->bq, t->dq, T), bias_backward(&L->bk, t->dk, T), bias_backward(&L->bv, t->dv, T);
+        memset(t->dxn, 0, (size_t)T * C * 4);
+        lin_backward(t, &L->wq, t->dxn, t->dq, A->xn1, T);
+        lin_backward(t, &L->wk, t->dxn, t->dk, A->xn1, T);
+        lin_backward(t, &L->wv, t->dxn, t->dv, A->xn1, T);
+        rmsnorm_backward_f(t->dx, L->attn_norm.g, t->dxn, A->x_in, L->attn_norm.w, A->rstd1, T, C);
+    }
+    if (t->tok_embd.g) embedding_backward_f(t->tok_embd.g, t->dx, tokens, T, C);
+}
+
+/* ==== public entry points ===================================================================== */
+static hearth_status check_tokens(const hearth_trainer *t, const int32_t *tokens, int32_t n, int32_t max_n) {
+    if (!tokens || n < 1 || n > max_n)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: sequence of %d tokens (1..%d allowed)", n, max_n);
+    for (int32_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= t->hp.n_vocab)
+            return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: token %d at %d outside the vocabulary of %d",
+                                    tokens[i], i, t->hp.n_vocab);
+    return HEARTH_OK;
+}
+
+static hearth_status loss_pass(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n, bool train,
+                               float loss_scale, double *loss_sum, int32_t *n_scored) {
+    *loss_sum = 0;
+    *n_scored = 0;
+    hearth_status s = check_tokens(t, tokens, n, t->T_max + 1);
+    if (s) return s;
+    int T = n - 1;
+    if (T < 1) return HEARTH_OK;
+    if ((s = forward(t, tokens, T, train))) return s;
+    ce_job cj = {t, tokens + 1, T};
+    hearth_pool_run(t->pool, ce_worker, &cj);
+    double sum = 0;
+    int32_t cnt = 0;
+    for (int i = 0; i < T; i++) {
+        bool on = !mask || mask[i + 1];
+        t->dloss[i] = on ? loss_scale : 0.0f;
+        if (on) sum += t->losses[i], cnt++;
+    }
+    *loss_sum = sum;
+    *n_scored = cnt;
+    if (train) backward(t, tokens, tokens + 1, T);
+    return HEARTH_OK;
+}
+
+hearth_status hearth_trainer_forward_backward(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n,
+                                              float loss_scale, double *loss_sum, int32_t *n_scored) {
+    return loss_pass(t, tokens, mask, n, true, loss_scale, loss_sum, n_scored);
+}
+
+hearth_status hearth_trainer_eval(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n,
+                                  double *loss_sum, int32_t *n_scored) {
+    return loss_pass(t, tokens, mask, n, false, 0, loss_sum, n_scored);
+}
+
+hearth_status hearth_trainer_logits(hearth_trainer *t, const int32_t *tokens, int32_t n, float *logits) {
+    hearth_status s = check_tokens(t, tokens, n, t->T_max);
+    if (s || (s = forward(t, tokens, n, false))) return s;
+    memcpy(logits, t->logits, (size_t)n * t->hp.n_vocab * 4);
+    return HEARTH_OK;
+}
+
+const hearth_lora *hearth_trainer_lora(const hearth_trainer *t) { return t->full ? NULL : t->lora; }
+size_t hearth_trainer_memory(const hearth_trainer *t) { return t->mem; }
+int32_t hearth_trainer_n_vocab(const hearth_trainer *t) { return t->hp.n_vocab; }

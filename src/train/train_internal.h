@@ -1,0 +1,134 @@
+/*
+ * train_internal.h — the trainer's model view, activations and helpers,
+ * shared by the files of src/train (not API).
+ *
+ * Weight matrices keep the inference convention: W is (n_out, n_in), rows of
+ * n_in elements (GGUF ne = {n_in, n_out}), y = x W^T. A frozen matrix is read
+ * in its stored type (data/type); a trainable one has an owned F32 copy w and
+ * its gradient g.
+ */
+#ifndef HEARTH_TRAIN_INTERNAL_H
+#define HEARTH_TRAIN_INTERNAL_H
+
+#include "hearth/kernels.h"
+#include "hearth/train.h"
+#include "train_ops.h"
+
+/* ==== weights ================================================================= */
+typedef struct tmat {
+    char name[96];
+    const void *data;     /* frozen view (borrowed) or NULL */
+    uint32_t type;
+    int64_t in, out;
+    size_t row_bytes;
+    float *w, *g;         /* trainable copy and gradient, or NULL */
+    bool shared;          /* w/g borrowed from another tmat (tied output) */
+    int lora;             /* index into the adapter's weights, -1: none */
+} tmat;
+
+typedef struct tvec {
+    char name[96];
+    float *w;             /* values (borrowed when frozen, owned when trainable), NULL: absent */
+    float *g;             /* gradient or NULL */
+    int64_t n;
+    bool owned;
+} tvec;
+
+typedef struct tlayer {
+    tvec attn_norm, ffn_norm, bq, bk, bv;
+    tmat wq, wk, wv, wo, gate, up, down;
+} tlayer;
+
+typedef struct thparams {
+    char arch[32];
+    int32_t n_vocab, n_ctx_train, n_embd, n_layer, n_head, n_head_kv, head_dim, n_ff;
+    float eps;
+    hearth_rope rope;
+} thparams;
+
+/* model_access.c: hyper-parameters and frozen weight views of a loaded model */
+hearth_status tmodel_from_model(const hearth_model *m, thparams *hp, tmat *tok_embd, tvec *output_norm, tmat *output,
+                                tlayer *layers, bool *tied);
+
+/* ==== per-layer saved activations ================================================ */
+typedef struct lora_act {
+    bool dropped;    /* the last forward used xd */
+    float *xd;       /* (T, in) dropped-out input */
+    uint8_t *keep;   /* (T, in) dropout mask or NULL */
+    float *u;        /* (T, r) xd A^T */
+} lora_act;
+
+typedef struct layer_act {
+    float *x_in;          /* (T, C) residual in */
+    float *xn1, *rstd1;   /* (T, C), (T) */
+    float *q, *k, *v;     /* after bias and RoPE */
+    float *att;           /* (H, T, T) */
+    float *ao;            /* (T, q_dim) */
+    float *x_mid;         /* (T, C) residual after attention */
+    float *xn2, *rstd2;
+    float *gate, *up, *hh;   /* (T, F) */
+} layer_act;
+
+/* ==== the optimizer's parameter list ================================================ */
+typedef struct tparam {
+    char name[112];
+    float *w, *g;
+    size_t n;
+    bool decay;
+    float *m, *v;   /* AdamW moments (owned by the trainer) */
+} tparam;
+
+struct hearth_trainer {
+    hearth_train_params p;
+    const hearth_model *model;   /* NULL for --init */
+    const hearth_gguf *meta;     /* metadata source for saving a model */
+    thparams hp;
+    bool full, tied, init;
+    tmat tok_embd, output;
+    tvec output_norm;
+    tlayer *layers;
+    hearth_lora *lora;
+    float lora_scale;
+    float **lg_a, **lg_b;   /* per adapter weight: gradients of A and B */
+    /* optimizer */
+    tparam *params;
+    int n_params;
+    int64_t step;
+    uint64_t rng;
+    /* run-time */
+    hearth_pool *pool;
+    int nth;
+    int32_t T_max;
+    void *work;
+    size_t work_size;
+    layer_act *act;
+    lora_act *lact;      /* per adapter weight */
+    float *x_out, *xnf, *rstdf, *logits, *losses, *dloss, *cs;
+    /* gradient scratch */
+    float *dx, *dxn, *dq, *dk, *dv, *dao, *dgate, *dup, *dhh, *tmp, *du, *dxd;
+    float *acc;          /* (nth, T, max in) per-thread accumulators */
+    float *tile;         /* (nth, 8, max in) dequantized weight rows */
+    float *att_scratch;  /* (nth, T) */
+    size_t mem;
+};
+
+/* ==== kernels (kernels_train.c) =================================================== */
+/* dx (T, K) += dy (T, N) @ W (N, K), W rows of any type (dequantized per tile) */
+void tk_matmul_dx(hearth_trainer *t, float *dx, const float *dy, const void *W, uint32_t wtype, size_t row_bytes,
+                  int64_t T, int64_t K, int64_t N);
+/* dW (N, K) += alpha * dy^T (N, T) @ x (T, K) */
+void tk_matmul_dw(hearth_trainer *t, float *dW, float alpha, const float *dy, const float *x, int64_t T, int64_t K,
+                  int64_t N);
+
+/* ==== helpers ======================================================================= */
+uint64_t train_rng_next(uint64_t *s);           /* splitmix64 */
+double train_rng_uniform(uint64_t *s);          /* [0, 1) */
+double train_rng_normal(uint64_t *s);
+/* lora.c: does tensor `name` of layer `layer` match the targets ("q,v",
+ * "all", globs) and layers ("0-3,7", NULL: all)? Bad specs: HEARTH_ERR_INVALID_ARG. */
+hearth_status lora_target_match(const char *targets, const char *layers, const char *name, int layer, bool *out);
+/* optim.c */
+hearth_status train_params_build(hearth_trainer *t);
+float train_lr_at(const hearth_train_params *p, int64_t step);
+
+#endif
