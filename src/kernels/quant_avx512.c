@@ -6,6 +6,8 @@
  * products.
  */
 #define QUANT_VNNI 1
+/* some 256-bit bodies are replaced by 512-bit ones below */
+#pragma GCC diagnostic ignored "-Wunused-function"
 #include "quant_x86.h"
 
 /* ==== 512-bit Q8_0 / Q4_0 =================================================== */
@@ -71,12 +73,14 @@ float vec_dot_q4_0_q8_0_avx512(int64_t n, const void *wv, const void *av) {
     return sum;
 }
 
-/* ==== 256-bit bodies with VNNI ============================================== */
+/* ==== 256-bit bodies with VNNI (Q4_1, Q5_*, Q2_K, Q3_K) ============================================== */
 float vec_dot_q4_1_q8_1_avx512(int64_t n, const void *w, const void *a) { return t_dot_q4_1(n, w, a); }
 float vec_dot_q5_0_q8_0_avx512(int64_t n, const void *w, const void *a) { return t_dot_q5_0(n, w, a); }
 float vec_dot_q5_1_q8_1_avx512(int64_t n, const void *w, const void *a) { return t_dot_q5_1(n, w, a); }
 float vec_dot_q2_K_q8_K_avx512(int64_t n, const void *w, const void *a) { return t_dot_q2_K(n, w, a); }
 float vec_dot_q3_K_q8_K_avx512(int64_t n, const void *w, const void *a) { return t_dot_q3_K(n, w, a); }
+/* (single rows of Q4_K..Q6_K: the 256-bit bodies measured faster than the
+ * 512-bit ones, whose vpermw scale spreading only pays over 4 rows) */
 float vec_dot_q4_K_q8_K_avx512(int64_t n, const void *w, const void *a) { return t_dot_q4_K(n, w, a); }
 float vec_dot_q5_K_q8_K_avx512(int64_t n, const void *w, const void *a) { return t_dot_q5_K(n, w, a); }
 float vec_dot_q6_K_q8_K_avx512(int64_t n, const void *w, const void *a) { return t_dot_q6_K(n, w, a); }
@@ -131,13 +135,135 @@ void vec_dot4_q4_0_q8_0_avx512(int64_t n, const void *wv, const void *x, size_t 
     }
 }
 
-#define DOT4(T, A)                                                                                     \
-    void vec_dot4_##T##_##A##_avx512(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) { \
-        t_dot4_##T(n, w, x, x_stride, nx, out);                                                        \
+/* K-quants: 64 weights (two or four sub-blocks) per 512-bit register; the
+ * per-sub-block scales are spread over the int16 lanes with vpermw */
+
+/* int16 lane j of chunk c takes scale IDX[c][j]: Q4_K/Q5_K chunks are 2
+ * sub-blocks of 32 (lanes 0-15, 16-31), Q6_K chunks 4 sub-blocks of 16 */
+static const uint16_t IDX_K45[4][32] = {
+    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3},
+    {4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5},
+    {6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7},
+};
+static const uint16_t IDX_K6[4][32] = {
+    {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3},
+    {4, 4, 4, 4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7},
+    {8, 8, 8, 8, 8, 8, 8, 8, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11, 11, 11, 11, 11, 11, 11},
+    {12, 12, 12, 12, 12, 12, 12, 12, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15},
+};
+
+static inline __m512i scales_for(__m256i s16, const uint16_t idx[32]) {
+    return _mm512_permutexvar_epi16(_mm512_loadu_si512(idx), _mm512_castsi256_si512(s16));
+}
+
+static inline __m512i join256(__m256i lo, __m256i hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+}
+
+static inline int hsum512_epi32(__m512i v) {
+    return hsum_epi32(_mm256_add_epi32(_mm512_castsi512_si256(v), _mm512_extracti64x4_epi64(v, 1)));
+}
+
+/* nr activation rows (4: vec_dot4; a single row is faster with the 256-bit body) */
+static inline __attribute__((always_inline)) void dotn_q45_K_512(int nr, int64_t n, const uint8_t *base, size_t bsize, size_t off_qs,
+                                  ptrdiff_t off_qh, const void *x, size_t x_stride, int nx, float *out) {
+    quant_f16_table_ready();
+    ROWS4(block_q8_K, x, x_stride, nx, a);
+    const __m256i m4 = _mm256_set1_epi8(15), b4 = _mm256_set1_epi8(0x10);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    float summ[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const uint8_t *blk = base + (size_t)i * bsize;
+        uint16_t wd, wdmin;
+        memcpy(&wd, blk, 2), memcpy(&wdmin, blk + 2, 2);
+        const __m128i sm = k4_scales_mins(blk + 4);
+        const __m128i mins16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+        const __m256i s16 = _mm256_cvtepu8_epi16(sm);
+        __m512i u[4], scv[4];
+        __m256i hbits = off_qh >= 0 ? load256(blk + off_qh) : _mm256_setzero_si256();
+        for (int c = 0; c < 4; c++) {
+            const __m256i q = load256(blk + off_qs + 32 * c);
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            if (off_qh >= 0) {
+                lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(hbits, 4), b4));
+                hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(hbits, 3), b4));
+                hbits = _mm256_srli_epi16(hbits, 2);
+            }
+            u[c] = join256(lo, hi);
+            scv[c] = scales_for(s16, IDX_K45[c]);
+        }
+        const float d = h2f(wd), dmin = h2f(wdmin);
+        for (int k = 0; k < nr; k++) {
+            const block_q8_K *y = &a[k][i];
+            __m512i isum = _mm512_madd_epi16(_mm512_maddubs_epi16(u[0], _mm512_loadu_si512(y->qs)), scv[0]);
+            for (int c = 1; c < 4; c++)
+                isum = _mm512_add_epi32(
+                    isum, _mm512_madd_epi16(_mm512_maddubs_epi16(u[c], _mm512_loadu_si512(y->qs + 64 * c)), scv[c]));
+            const __m256i bs = load256(y->bsums);
+            __m128i pm = _mm_madd_epi16(mins16, _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1)));
+            pm = _mm_add_epi32(pm, _mm_shuffle_epi32(pm, 0x4e));
+            pm = _mm_add_epi32(pm, _mm_shuffle_epi32(pm, 0xb1));
+            acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(y->d * d), _mm512_cvtepi32_ps(isum), acc[k]);
+            summ[k] += (y->d * dmin) * _mm_cvtsi128_si32(pm);
+        }
     }
-DOT4(q4_K, q8_K)
-DOT4(q5_K, q8_K)
-DOT4(q6_K, q8_K)
+    for (int k = 0; k < nx; k++) out[k] = hsum512(acc[k]) - summ[k];
+}
+
+void vec_dot4_q4_K_q8_K_avx512(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) {
+    dotn_q45_K_512(4, n, w, sizeof(block_q4_K), offsetof(block_q4_K, qs), -1, x, x_stride, nx, out);
+}
+
+void vec_dot4_q5_K_q8_K_avx512(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) {
+    dotn_q45_K_512(4, n, w, sizeof(block_q5_K), offsetof(block_q5_K, qs), (ptrdiff_t)offsetof(block_q5_K, qh), x,
+                   x_stride, nx, out);
+}
+
+
+
+static inline __attribute__((always_inline)) void dotn_q6_K_512(int nr, int64_t n, const void *wv, const void *x, size_t x_stride, int nx,
+                                 float *out) {
+    quant_f16_table_ready();
+    const block_q6_K *w = wv;
+    ROWS4(block_q8_K, x, x_stride, nx, a);
+    const __m256i m4 = _mm256_set1_epi8(15), m2h = _mm256_set1_epi8(0x30);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    float corr[4] = {0, 0, 0, 0};
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const __m256i s16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[i].scales));
+        __m512i u[4], scv[4];
+        for (int h = 0; h < 2; h++) {
+            const __m256i l0 = load256(w[i].ql + 64 * h), l1 = load256(w[i].ql + 64 * h + 32);
+            const __m256i qh = load256(w[i].qh + 32 * h);
+            u[2 * h] = join256(_mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 4), m2h)),
+                               _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_and_si256(_mm256_slli_epi16(qh, 2), m2h)));
+            u[2 * h + 1] = join256(
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4), _mm256_and_si256(qh, m2h)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                _mm256_and_si256(_mm256_srli_epi16(qh, 2), m2h)));
+        }
+        for (int m = 0; m < 4; m++) scv[m] = scales_for(s16, IDX_K6[m]);
+        const float d = h2f(w[i].d);
+        for (int k = 0; k < nr; k++) {
+            const block_q8_K *y = &a[k][i];
+            __m512i isum = _mm512_madd_epi16(_mm512_maddubs_epi16(u[0], _mm512_loadu_si512(y->qs)), scv[0]);
+            for (int m = 1; m < 4; m++)
+                isum = _mm512_add_epi32(
+                    isum, _mm512_madd_epi16(_mm512_maddubs_epi16(u[m], _mm512_loadu_si512(y->qs + 64 * m)), scv[m]));
+            const int off = hsum_epi32(_mm256_madd_epi16(s16, load256(y->bsums)));   /* q = u - 32 */
+            const float dd = y->d * d;
+            acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(dd), _mm512_cvtepi32_ps(isum), acc[k]);
+            corr[k] += dd * (32 * off);
+        }
+    }
+    for (int k = 0; k < nx; k++) out[k] = hsum512(acc[k]) - corr[k];
+}
+
+void vec_dot4_q6_K_q8_K_avx512(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) {
+    dotn_q6_K_512(4, n, w, x, x_stride, nx, out);
+}
+
 
 /* ==== activations ========================================================== */
 void quantize_row_q8_0_avx512(const float *x, void *y, int64_t n) { t_quantize_q8_0(x, y, n); }
