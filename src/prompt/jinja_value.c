@@ -25,7 +25,10 @@ void *jarena_alloc(jarena *ar, size_t n) {
     }
     jchunk *c = ar->head;
     if (!c || c->size - c->used < n) {
-        size_t sz = n > 65536 - sizeof(jchunk) ? n : 65536 - sizeof(jchunk);
+        /* chunks grow geometrically: 4 KiB first (small renders stay small), up to 1 MiB */
+        size_t want = c ? (c->size + sizeof(jchunk)) * 2 : 4096;
+        if (want > (1u << 20)) want = 1u << 20;
+        size_t sz = n > want - sizeof(jchunk) ? n : want - sizeof(jchunk);
         c = malloc(sizeof(jchunk) + sz);
         if (!c) {
             ar->errmsg = "out of memory";
@@ -35,7 +38,7 @@ void *jarena_alloc(jarena *ar, size_t n) {
         c->size = sz;
         c->used = 0;
         /* big one-off blocks go behind the head so the head keeps its free space */
-        if (ar->head && sz > 65536 - sizeof(jchunk)) {
+        if (ar->head && sz > want - sizeof(jchunk)) {
             c->next = ar->head->next;
             ar->head->next = c;
         } else {
