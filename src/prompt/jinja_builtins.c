@@ -8,6 +8,7 @@
 
 #include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,14 +47,13 @@ static bool u_space(uint32_t cp) {
            cp == 0x3000;
 }
 
+static locale_t g_utf8_locale;
+static pthread_once_t g_utf8_once = PTHREAD_ONCE_INIT;
+static void utf8_locale_init(void) { g_utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
+/* C.UTF-8 for case mapping beyond ASCII; (locale_t)0 where unavailable (ASCII only then) */
 static locale_t utf8_locale(void) {
-    static locale_t loc;
-    static int tried;
-    if (!tried) {   /* benign race: newlocale is idempotent */
-        loc = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0);
-        tried = 1;
-    }
-    return loc;
+    pthread_once(&g_utf8_once, utf8_locale_init);
+    return g_utf8_locale;
 }
 static uint32_t u_upper(uint32_t cp) {
     if (cp < 0x80) return cp >= 'a' && cp <= 'z' ? cp - 32 : cp;

@@ -9,6 +9,7 @@
 #include "hearth/gguf.h"
 #include "hearth/jinja.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -229,6 +230,39 @@ TEST(strftime_now_real_clock) {
     free(out);
 }
 
+/* ---- one parsed template, many threads rendering at once --------------------------------- */
+typedef struct thr_arg { const hearth_jinja_template *t; int id; int bad; } thr_arg;
+
+static void *render_thread(void *p) {
+    thr_arg *a = p;
+    char ctx[128], want[128];
+    snprintf(ctx, sizeof ctx, "{\"id\": %d, \"xs\": [\"a\", \"\u00e9\", \"c\"]}", a->id);
+    snprintf(want, sizeof want, "%d:A,\xc3\x89,C|3", a->id);
+    for (int i = 0; i < 300; i++) {
+        char *out = NULL;
+        if (hearth_jinja_render_json(a->t, ctx, strlen(ctx), NULL, &out, NULL) != HEARTH_OK || strcmp(out, want) != 0) a->bad++;
+        free(out);
+    }
+    return NULL;
+}
+
+TEST(concurrent_renders) {
+    const char *src = "{{ id }}:{{ xs|map('upper')|join(',') }}|{% set ns = namespace(n=0) %}{% for x in xs %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.n }}";
+    hearth_jinja_template *t = NULL;
+    CHECK_EQ_INT(hearth_jinja_parse(src, strlen(src), &t), HEARTH_OK);
+    pthread_t th[4];
+    thr_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (thr_arg){t, i, 0};
+        pthread_create(&th[i], NULL, render_thread, &args[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        CHECK_EQ_INT(args[i].bad, 0);
+    }
+    hearth_jinja_free(t);
+}
+
 /* ---- the command: -m reads tokenizer.chat_template from a GGUF ------------------------------ */
 static void write_text(const char *path, const char *s) {
     FILE *f = fopen(path, "wb");
@@ -314,6 +348,7 @@ int main(void) {
     RUN(cjson_context_and_chat_helper);
     RUN(template_reuse_is_stateless);
     RUN(strftime_now_real_clock);
+    RUN(concurrent_renders);
     RUN(cli_model_template_and_errors);
     return harness_done();
 }
