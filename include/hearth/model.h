@@ -75,6 +75,20 @@ hearth_status hearth_context_truncate(hearth_context *c, int32_t n_past);
  * all_logits: keep logits for every token; else only for the last. */
 hearth_status hearth_decode(hearth_context *c, const int32_t *tokens, int32_t n, bool all_logits);
 
+/* Batched decode: one forward pass over the tokens of n_seq sequences, each
+ * its own context (its own KV cache and positions): sequence i runs
+ * tokens[i][0..n[i]) at positions cs[i]'s n_past .. as hearth_decode would,
+ * but every weight matrix is read once for all of them. n[i] may be 0 (the
+ * sequence takes no part; its outputs are untouched). The lead cs[0] lends
+ * its thread pool and activation buffers: at most its n_batch tokens go
+ * through one pass (more are processed in rounds), and no context may be
+ * longer than the lead's. All contexts must be of the same model, distinct,
+ * and used by no other thread during the call. On failure no n_past changes.
+ * Afterwards each context's hearth_get_logits* / embeddings are as after a
+ * hearth_decode of its own tokens. hearth_decode is a batch of one. */
+hearth_status hearth_decode_batch(hearth_context *const *cs, const int32_t *const *tokens, const int32_t *n,
+                                  int n_seq, bool all_logits);
+
 /* Logits of the last decode: n_vocab floats for its last token, or, after
  * all_logits, row i (0 <= i < n) of the n tokens. Borrowed; valid until the
  * next decode. */
