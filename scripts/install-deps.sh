@@ -9,6 +9,8 @@ PKGS=(
   build-essential cmake pkg-config
   libpcre2-dev        # tokenizer pre-tokenizer regexes (Unicode properties, JIT)
   libcjson-dev        # JSON: command output, chat templates' contexts, reference data
+  libmicrohttpd-dev   # hearth serve: HTTP/1.1 server (parsing, chunked streaming, limits, timeouts)
+  nodejs              # server integration tests with the official `openai` npm package
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -17,5 +19,9 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+# npm comes with nodejs from NodeSource; Debian's nodejs needs the npm package
+if ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get install -y -qq --no-install-recommends npm
 fi
 echo "hearth dependencies installed"
