@@ -1,0 +1,332 @@
+/*
+ * cmd_train.c — `hearth train`: LoRA (default), full fine-tuning (--full) or
+ * pretraining a new small model (--init) on a JSONL file. The loop (epochs,
+ * batches, evaluation, checkpoints, progress, Ctrl-C) lives here; the maths
+ * is the library's (hearth/train.h).
+ */
+#include "cli.h"
+#include "hearth/kernels.h"
+#include "hearth/train.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const cmd_train_summary = "fine-tune a model (LoRA or full) or pretrain a small one on JSONL data";
+
+static void usage(void) {
+    printf("usage: hearth train -m BASE.gguf --data FILE.jsonl -o OUT [options]\n"
+           "       hearth train --init --tokenizer TOK.gguf --data FILE.jsonl -o OUT.gguf [shape] [options]\n\n"
+           "LoRA by default: the base model stays frozen (read in its stored type) and OUT\n"
+           "is a GGUF LoRA adapter (llama.cpp layout). --full trains every weight and\n"
+           "writes a model; --init starts a new model from random weights.\n\n"
+           "data (one JSON object per line):\n"
+           "  {\"instruction\",\"input\"?,\"output\",\"system\"?}  {\"messages\":[{\"role\",\"content\"}..]}\n"
+           "  {\"prompt\",\"completion\"}  {\"text\"}\n"
+           "  the loss covers the answer tokens only, unless --train-on-all\n\n"
+           "  -m, --model FILE        base model (default: the built-in model)\n"
+           "  --data FILE             training records (JSONL)\n"
+           "  -o, --out FILE          adapter (LoRA) or model (--full, --init) to write\n"
+           "  --lora-r N              LoRA rank (8)\n"
+           "  --lora-alpha X          LoRA alpha (32); scale alpha/r\n"
+           "  --rslora                scale alpha/sqrt(r)\n"
+           "  --lora-dropout X        dropout on the LoRA input (0.05)\n"
+           "  --lora-targets LIST     q,k,v,o,gate,up,down, all, or globs over tensor names (q,v)\n"
+           "  --lora-layers LIST      layers to adapt, e.g. 0-3,7 (all)\n"
+           "  --full                  full fine-tuning (F32 weights in memory)\n"
+           "  --epochs N              passes over the data (1)\n"
+           "  --max-steps N           stop after N optimizer steps (0: no limit)\n"
+           "  --stop-after N          act as if interrupted after step N (checkpoint, exit 130)\n"
+           "  --lr X                  peak learning rate (2e-4 LoRA, 1e-4 --full, 1e-3 --init)\n"
+           "  --schedule S            cosine, linear or constant (cosine)\n"
+           "  --warmup N              warmup steps (0)\n"
+           "  --weight-decay X        AdamW decoupled weight decay (0)\n"
+           "  --grad-clip X           clip the global gradient norm (1.0; 0: off)\n"
+           "  --batch B               sequences per micro-batch (1)\n"
+           "  --grad-accum G          micro-batches per optimizer step (1)\n"
+           "  --ctx C                 longest sequence; longer records are cut (512)\n"
+           "  --eval-split F          fraction held out for evaluation each epoch (0.1; 0: none)\n"
+           "  --seed S                data order, held-out split, initialisation, dropout (42)\n"
+           "  --train-on-all          loss on every token, prompts included\n"
+           "  --chat-format NAME      render records with this format (default: from the model)\n"
+           "  --checkpoint FILE       checkpoint path (OUT.ckpt)\n"
+           "  --checkpoint-every N    write a checkpoint every N steps (0: only on Ctrl-C)\n"
+           "  --resume FILE           continue from a checkpoint\n"
+           "  --out-type f32|f16      weights of a written model (f16)\n"
+           "  -t, --threads N         threads (all CPUs)\n"
+           "  -q, --quiet             no progress\n\n"
+           "--init shape: --tokenizer FILE.gguf (tokenizer.* copied) --dim N --layers N --heads N\n"
+           "              [--kv-heads N] --ffn N [--ctx N] [--untied]\n");
+}
+
+static volatile sig_atomic_t g_stop = 0;
+static void on_sigint(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+/* epoch e's order of the n training examples: a seeded shuffle */
+static void epoch_order(int32_t *ord, int32_t n, uint64_t seed, int64_t e) {
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + (uint64_t)e * 0xbf58476d1ce4e5b9ull + 1;
+    for (int32_t i = 0; i < n; i++) ord[i] = i;
+    for (int32_t i = n - 1; i > 0; i--) {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        int32_t j = (int32_t)(s % (uint64_t)(i + 1)), x = ord[i];
+        ord[i] = ord[j], ord[j] = x;
+    }
+}
+
+static int64_t scored(const hearth_train_example *e) {
+    int64_t k = 0;
+    for (int32_t i = 1; i < e->n; i++) k += e->mask[i] != 0;
+    return k;
+}
+
+static hearth_status evaluate(hearth_trainer *t, const hearth_train_data *d, double *loss) {
+    double sum = 0;
+    int64_t cnt = 0;
+    for (int32_t i = 0; i < d->n; i++) {
+        double ls;
+        int32_t ns;
+        hearth_status s = hearth_trainer_eval(t, d->ex[i].tokens, d->ex[i].mask, d->ex[i].n, &ls, &ns);
+        if (s) return s;
+        sum += ls, cnt += ns;
+    }
+    *loss = cnt ? sum / cnt : 0;
+    return HEARTH_OK;
+}
+
+int cmd_train(int argc, char **argv) {
+    const char *model = NULL, *data = NULL, *out = NULL, *targets = "q,v", *layers = NULL, *ckpt = NULL;
+    const char *resume = NULL, *schedule = "cosine", *out_type = "f16", *tokenizer = NULL, *chat_format = NULL;
+    int64_t r = 8, epochs = 1, batch = 1, accum = 1, ctx = 512, seed = 42, ck_every = 0, threads = 0, warmup = 0;
+    int64_t max_steps = 0, stop_after = 0, dim = 0, n_layers = 0, heads = 0, kv_heads = 0, ffn = 0;
+    double alpha = 32, dropout = 0.05, lr = -1, eval_split = 0.1, wd = 0, clip = 1.0;
+    bool full = false, init = false, rslora = false, all = false, quiet = false, untied = false;
+    cli_args a = cli_args_init("train", argc, argv);
+    while (cli_next(&a)) {
+        if (cli_opt(&a, "-m", "--model", &model)) continue;
+        if (cli_opt(&a, NULL, "--data", &data)) continue;
+        if (cli_opt(&a, "-o", "--out", &out)) continue;
+        if (cli_opt_int(&a, NULL, "--lora-r", &r)) continue;
+        if (cli_opt_float(&a, NULL, "--lora-alpha", &alpha)) continue;
+        if (cli_opt_float(&a, NULL, "--lora-dropout", &dropout)) continue;
+        if (cli_opt(&a, NULL, "--lora-targets", &targets)) continue;
+        if (cli_opt(&a, NULL, "--lora-layers", &layers)) continue;
+        if (cli_flag(&a, NULL, "--rslora")) { rslora = true; continue; }
+        if (cli_flag(&a, NULL, "--full")) { full = true; continue; }
+        if (cli_flag(&a, NULL, "--init")) { init = true; continue; }
+        if (cli_opt_int(&a, NULL, "--epochs", &epochs)) continue;
+        if (cli_opt_int(&a, NULL, "--max-steps", &max_steps)) continue;
+        if (cli_opt_int(&a, NULL, "--stop-after", &stop_after)) continue;
+        if (cli_opt_float(&a, NULL, "--lr", &lr)) continue;
+        if (cli_opt(&a, NULL, "--schedule", &schedule)) continue;
+        if (cli_opt_int(&a, NULL, "--warmup", &warmup)) continue;
+        if (cli_opt_float(&a, NULL, "--weight-decay", &wd)) continue;
+        if (cli_opt_float(&a, NULL, "--grad-clip", &clip)) continue;
+        if (cli_opt_int(&a, NULL, "--batch", &batch)) continue;
+        if (cli_opt_int(&a, NULL, "--grad-accum", &accum)) continue;
+        if (cli_opt_int(&a, "-c", "--ctx", &ctx)) continue;
+        if (cli_opt_float(&a, NULL, "--eval-split", &eval_split)) continue;
+        if (cli_opt_int(&a, NULL, "--seed", &seed)) continue;
+        if (cli_flag(&a, NULL, "--train-on-all")) { all = true; continue; }
+        if (cli_opt(&a, NULL, "--chat-format", &chat_format)) continue;
+        if (cli_opt(&a, NULL, "--checkpoint", &ckpt)) continue;
+        if (cli_opt_int(&a, NULL, "--checkpoint-every", &ck_every)) continue;
+        if (cli_opt(&a, NULL, "--resume", &resume)) continue;
+        if (cli_opt(&a, NULL, "--out-type", &out_type)) continue;
+        if (cli_opt(&a, NULL, "--tokenizer", &tokenizer)) continue;
+        if (cli_opt_int(&a, NULL, "--dim", &dim)) continue;
+        if (cli_opt_int(&a, NULL, "--layers", &n_layers)) continue;
+        if (cli_opt_int(&a, NULL, "--heads", &heads)) continue;
+        if (cli_opt_int(&a, NULL, "--kv-heads", &kv_heads)) continue;
+        if (cli_opt_int(&a, NULL, "--ffn", &ffn)) continue;
+        if (cli_flag(&a, NULL, "--untied")) { untied = true; continue; }
+        if (cli_opt_int(&a, "-t", "--threads", &threads)) continue;
+        if (cli_flag(&a, "-q", "--quiet")) { quiet = true; continue; }
+        if (cli_help(&a)) { usage(); return 0; }
+        return cli_unknown(&a);
+    }
+    if (a.failed) return 2;
+    if (!data) return cli_error("train", "no --data FILE.jsonl given (see hearth train --help)");
+    if (!out) return cli_error("train", "no -o OUT given (see hearth train --help)");
+    if (epochs < 1 || batch < 1 || accum < 1 || r < 1 || ctx < 2 || ck_every < 0 || max_steps < 0 || warmup < 0)
+        return cli_error("train", "--epochs, --batch, --grad-accum, --lora-r must be >= 1, --ctx >= 2, and step "
+                         "counts >= 0");
+    if (!(eval_split >= 0 && eval_split < 1)) return cli_error("train", "--eval-split %g not in [0, 1)", eval_split);
+    uint32_t wtype = HEARTH_TYPE_F16;
+    if (strcmp(out_type, "f32") == 0) wtype = HEARTH_TYPE_F32;
+    else if (strcmp(out_type, "f16") != 0) return cli_error("train", "--out-type %s: expected f32 or f16", out_type);
+    hearth_lr_schedule sched = HEARTH_LR_COSINE;
+    if (strcmp(schedule, "linear") == 0) sched = HEARTH_LR_LINEAR;
+    else if (strcmp(schedule, "constant") == 0) sched = HEARTH_LR_CONSTANT;
+    else if (strcmp(schedule, "cosine") != 0) return cli_error("train", "--schedule %s: cosine, linear or constant", schedule);
+    cli_install_logger();
+
+    /* model or tokenizer */
+    hearth_model *m = NULL;
+    hearth_gguf *tokg = NULL;
+    hearth_vocab *vocab = NULL;
+    if (init) {
+        if (!tokenizer) return cli_error("train", "--init needs --tokenizer FILE.gguf");
+        if (!dim || !n_layers || !heads || !ffn) return cli_error("train", "--init needs --dim, --layers, --heads and --ffn");
+        if (hearth_gguf_open(tokenizer, &tokg) || hearth_vocab_load(tokg, &vocab)) {
+            hearth_gguf_close(tokg);
+            return cli_lib_error("train");
+        }
+    } else {
+        const char *path = cli_model_or_default("train", model);
+        if (!path) return 1;
+        if (hearth_model_load(path, NULL, &m)) return cli_lib_error("train");
+    }
+    int rc = 1;
+    hearth_train_data *train = NULL, *held = NULL;
+    hearth_trainer *t = NULL;
+    int32_t *ord = NULL;
+    hearth_data_params dp = {.train_on_all = all, .n_ctx = (int32_t)ctx, .chat_format = chat_format};
+    if (hearth_train_data_load(data, m, m ? NULL : vocab, &dp, &train) ||
+        hearth_train_data_split(train, eval_split, (uint64_t)seed, &held)) {
+        cli_lib_error("train");
+        goto done;
+    }
+    int64_t per_step = batch * accum, steps_per_epoch = (train->n + per_step - 1) / per_step;
+    int64_t total = steps_per_epoch * epochs;
+    if (max_steps && max_steps < total) total = max_steps;
+
+    hearth_train_params tp = hearth_train_default_params();
+    tp.full = full, tp.lora_r = (int32_t)r, tp.lora_alpha = (float)alpha, tp.lora_dropout = (float)dropout;
+    tp.rslora = rslora, tp.lora_targets = targets, tp.lora_layers = layers;
+    tp.lr = (float)(lr >= 0 ? lr : init ? 1e-3 : full ? 1e-4 : 2e-4);
+    tp.weight_decay = (float)wd, tp.grad_clip = (float)clip, tp.warmup_steps = (int32_t)warmup;
+    tp.total_steps = (int32_t)total, tp.schedule = sched, tp.n_ctx = (int32_t)ctx, tp.n_threads = (int)threads;
+    tp.seed = (uint64_t)seed;
+    hearth_status s;
+    if (init) {
+        hearth_init_params ip = {(int32_t)dim, (int32_t)n_layers, (int32_t)heads, (int32_t)kv_heads, (int32_t)ffn,
+                                 (int32_t)ctx, 10000.0f, 1e-5f, !untied};
+        s = hearth_trainer_create_init(tokg, &ip, &tp, &t);
+    } else {
+        s = hearth_trainer_create(m, &tp, &t);
+    }
+    if (s) {
+        cli_lib_error("train");
+        goto done;
+    }
+    char ckpath[4096];
+    snprintf(ckpath, sizeof ckpath, "%s", ckpt ? ckpt : out);
+    if (!ckpt) strncat(ckpath, ".ckpt", sizeof ckpath - strlen(ckpath) - 1);
+    int64_t pos[8] = {0};   /* epoch, next example index in the epoch, tokens seen */
+    if (resume) {
+        if (hearth_trainer_load_checkpoint(t, resume, pos)) {
+            cli_lib_error("train");
+            goto done;
+        }
+        if (!quiet) fprintf(stderr, "resumed from %s at step %lld (epoch %lld)\n", resume,
+                            (long long)hearth_trainer_steps(t), (long long)pos[0] + 1);
+    }
+    if (!quiet) {
+        fprintf(stderr, "%s: %d training records, %d held out%s; %lld steps of %lld sequences; %lld trainable "
+                "parameters; %.1f MiB allocated; %d threads\n",
+                full || init ? (init ? "init" : "full") : "lora", train->n, held ? held->n : 0,
+                train->n_truncated ? " (some cut to --ctx)" : "", (long long)total, (long long)per_step,
+                (long long)hearth_trainer_n_trainable(t), hearth_trainer_memory(t) / 1048576.0,
+                threads > 0 ? (int)threads : hearth_cpu_count());
+    }
+    signal(SIGINT, on_sigint);
+    ord = malloc((size_t)train->n * sizeof *ord);
+    if (!ord) {
+        cli_error("train", "out of memory");
+        goto done;
+    }
+    bool tty = cli_stderr_tty() && !quiet;
+    double t0 = hearth_time_s(), tok_run = 0;
+    int64_t step0 = hearth_trainer_steps(t);
+    bool interrupted = false;
+    for (int64_t e = pos[0]; e < epochs && !interrupted && hearth_trainer_steps(t) < total; e++) {
+        epoch_order(ord, train->n, (uint64_t)seed, e);
+        for (int64_t i = pos[1]; i < train->n && hearth_trainer_steps(t) < total;) {
+            int64_t n_seq = train->n - i < per_step ? train->n - i : per_step, n_sc = 0, n_tok = 0;
+            for (int64_t k = 0; k < n_seq; k++) n_sc += scored(&train->ex[ord[i + k]]);
+            double lsum = 0;
+            for (int64_t k = 0; k < n_seq && n_sc > 0; k++) {
+                const hearth_train_example *ex = &train->ex[ord[i + k]];
+                double ls;
+                int32_t ns;
+                if (hearth_trainer_forward_backward(t, ex->tokens, ex->mask, ex->n, 1.0f / (float)n_sc, &ls, &ns)) {
+                    cli_lib_error("train");
+                    goto done;
+                }
+                lsum += ls, n_tok += ex->n - 1;
+            }
+            float lr_now = hearth_trainer_lr(t), gn = 0;
+            if (hearth_trainer_step(t, &gn)) {
+                cli_lib_error("train");
+                goto done;
+            }
+            i += n_seq;
+            pos[0] = e, pos[1] = i, pos[2] += n_tok;
+            tok_run += (double)n_tok;
+            int64_t st = hearth_trainer_steps(t);
+            double el = hearth_time_s() - t0, rate = tok_run / (el > 0 ? el : 1);
+            double left = (double)(total - st) * el / (double)(st - step0);
+            double loss = n_sc ? lsum / n_sc : 0;
+            if (tty)
+                fprintf(stderr, "\rstep %lld/%lld  epoch %lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  %.0f s left   ",
+                        (long long)st, (long long)total, (long long)e + 1, loss, lr_now, gn, rate, left);
+            else if (!quiet)
+                fprintf(stderr, "step %lld/%lld epoch %lld loss %.4f lr %.3e grad_norm %.3f tok/s %.1f left_s %.0f\n",
+                        (long long)st, (long long)total, (long long)e + 1, loss, lr_now, gn, rate, left);
+            if (ck_every > 0 && st % ck_every == 0) {
+                if (hearth_trainer_save_checkpoint(t, ckpath, pos)) {
+                    cli_lib_error("train");
+                    goto done;
+                }
+            }
+            if (g_stop || (stop_after > 0 && st == stop_after)) {
+                interrupted = true;
+                break;
+            }
+        }
+        if (interrupted) break;
+        pos[1] = 0;
+        pos[0] = e + 1;
+        if (held && held->n) {
+            double el;
+            if (evaluate(t, held, &el)) {
+                cli_lib_error("train");
+                goto done;
+            }
+            if (tty) fputc('\n', stderr);
+            if (!quiet) fprintf(stderr, "epoch %lld: eval loss %.4f, perplexity %.3f\n", (long long)e + 1, el, exp(el));
+        }
+    }
+    if (tty) fputc('\n', stderr);
+    if (interrupted) {
+        if (hearth_trainer_save_checkpoint(t, ckpath, pos)) {
+            cli_lib_error("train");
+            goto done;
+        }
+        fprintf(stderr, "interrupted: checkpoint saved to %s (continue with --resume %s)\n", ckpath, ckpath);
+        rc = 130;
+        goto done;
+    }
+    s = full || init ? hearth_trainer_save_model(t, out, wtype) : hearth_lora_save_gguf(hearth_trainer_lora(t), out);
+    if (s) {
+        cli_lib_error("train");
+        goto done;
+    }
+    if (!quiet)
+        fprintf(stderr, "wrote %s (%lld steps, %.1f s, %.1f tokens/s)\n", out, (long long)hearth_trainer_steps(t),
+                hearth_time_s() - t0, tok_run / (hearth_time_s() - t0));
+    rc = 0;
+done:
+    free(ord);
+    hearth_trainer_free(t);
+    hearth_train_data_free(train);
+    hearth_train_data_free(held);
+    hearth_model_free(m);
+    hearth_vocab_free(vocab);
+    hearth_gguf_close(tokg);
+    return rc;
+}
