@@ -117,6 +117,70 @@ TEST(isa_vec_dot_and_dequantize_match_reference) {
     }
 }
 
+/* Blocks of random bytes (every quant bit pattern, also ones the quantizers
+ * never write: Q8_0 -128, Q6_K scale -128, 6-bit scales at 63...) with
+ * finite random f16 scales: every ISA agrees with the reference. */
+static uint16_t random_f16(void) {
+    /* sign, exponent 5..20 (about 2^-10 .. 2^5), any mantissa */
+    return (uint16_t)(((urand() < 0.5) << 15) | ((5 + (int)(urand() * 16)) << 10) | (int)(urand() * 1024));
+}
+
+TEST(isa_kernels_on_random_blocks) {
+    /* byte offsets of the f16 fields inside each type's block */
+    static const struct { uint32_t type; int f16[2]; } L[] = {
+        {HEARTH_TYPE_Q4_0, {0, -1}}, {HEARTH_TYPE_Q4_1, {0, 2}}, {HEARTH_TYPE_Q5_0, {0, -1}},
+        {HEARTH_TYPE_Q5_1, {0, 2}},  {HEARTH_TYPE_Q8_0, {0, -1}}, {HEARTH_TYPE_Q2_K, {80, 82}},
+        {HEARTH_TYPE_Q3_K, {108, -1}}, {HEARTH_TYPE_Q4_K, {0, 2}}, {HEARTH_TYPE_Q5_K, {0, 2}},
+        {HEARTH_TYPE_Q6_K, {208, -1}},
+    };
+    const int64_t n = 2048;
+    float *y = xmalloc(sizeof(float) * n), *r0 = xmalloc(sizeof(float) * n), *r1 = xmalloc(sizeof(float) * n);
+    float *ad = xmalloc(sizeof(float) * n);
+    for (int t = 0; t < 10; t++) {
+        const hearth_type_info *ti = hearth_type_get(L[t].type);
+        const hearth_type_traits *ref = hearth_type_traits_isa(L[t].type, HEARTH_ISA_REF);
+        const hearth_type_traits *aref = hearth_type_traits_isa(ref->vec_dot_type, HEARTH_ISA_REF);
+        size_t row = hearth_row_size(L[t].type, n);
+        uint8_t *w = xmalloc(row);
+        void *a = xmalloc(hearth_row_size(ref->vec_dot_type, n));
+        for (int rep = 0; rep < 4; rep++) {
+            for (size_t b = 0; b < row; b++) w[b] = (uint8_t)(urand() * 256);
+            for (int64_t blk = 0; blk < n / ti->block_size; blk++)
+                for (int f = 0; f < 2; f++)
+                    if (L[t].f16[f] >= 0) {
+                        uint16_t h = random_f16();
+                        memcpy(w + blk * ti->type_size + L[t].f16[f], &h, 2);
+                    }
+            for (int64_t i = 0; i < n; i++) y[i] = gauss();
+            aref->from_float(y, a, n);
+            ref->to_float(w, r0, n);
+            aref->to_float(a, ad, n);
+            double mag = 0;
+            for (int64_t i = 0; i < n; i++) mag += fabs((double)r0[i] * ad[i]);
+            float want = ref->vec_dot(n, w, a);
+            for (int is = 1; is < 3; is++) {
+                const hearth_type_traits *tt = hearth_type_traits_isa(L[t].type, ISAS[is]);
+                if (!tt) continue;
+                float got = tt->vec_dot(n, w, a);
+                CHECK_MSG(fabs(got - want) <= 1e-5 * mag, "%s %s random blocks: vec_dot %.9g vs %.9g", ti->name,
+                          hearth_isa_name(ISAS[is]), got, want);
+                tt->to_float(w, r1, n);
+                CHECK_MSG(memcmp(r0, r1, sizeof(float) * n) == 0, "%s %s random blocks: dequantize differs", ti->name,
+                          hearth_isa_name(ISAS[is]));
+                if (tt->vec_dot4) {
+                    float out[4];
+                    tt->vec_dot4(n, w, a, 0, 2, out);   /* the same row twice */
+                    CHECK_MSG(fabs(out[0] - want) <= 1e-5 * mag && fabs(out[1] - want) <= 1e-5 * mag,
+                              "%s %s random blocks: vec_dot4 %.9g %.9g vs %.9g", ti->name, hearth_isa_name(ISAS[is]),
+                              out[0], out[1], want);
+                }
+            }
+        }
+        free(w), free(a);
+    }
+    free(y), free(r0), free(r1), free(ad);
+}
+
 /* vec_dot4 (prefill: up to 4 activation rows per pass over a weight row)
  * against the reference vec_dot of each row, every nx */
 TEST(isa_vec_dot4_matches_reference) {
@@ -472,6 +536,7 @@ int main(int argc, char **argv) {
         printf("ISA %s: %s\n", hearth_isa_name(ISAS[is]), hearth_kernels_isa_supported(ISAS[is]) ? "tested" : "not on this CPU");
     RUN(isa_vec_dot_and_dequantize_match_reference);
     RUN(isa_vec_dot4_matches_reference);
+    RUN(isa_kernels_on_random_blocks);
     RUN(isa_activation_quantizers_byte_identical);
     RUN(avxvnni_kernels_match_reference);
     RUN(round_trip_error_within_format_bounds);
