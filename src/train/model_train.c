@@ -270,10 +270,18 @@ static void init_mat(hearth_trainer *t, tmat *m, const char *name, int64_t in, i
     m->row_bytes = (size_t)in * 4;
     m->lora = -1;
 }
-static void init_vec(tvec *v, const char *name, int64_t n, bool present) {
+/* a trainable vector of ones (absent: w stays NULL); false when out of memory */
+static bool init_vec(hearth_trainer *t, tvec *v, const char *name, int64_t n, bool present) {
     memset(v, 0, sizeof *v);
     snprintf(v->name, sizeof v->name, "%s", name);
-    v->n = present ? n : 0;
+    if (!present) return true;
+    v->n = n;
+    v->w = talloc(t, (size_t)n * 4);
+    v->g = talloc(t, (size_t)n * 4);
+    v->owned = true;
+    if (!v->w || !v->g) return false;
+    for (int64_t i = 0; i < n; i++) v->w[i] = 1;
+    return true;
 }
 
 hearth_status hearth_trainer_create_init(const hearth_gguf *tok, const hearth_init_params *sh,
@@ -323,16 +331,16 @@ hearth_status hearth_trainer_create_init(const hearth_gguf *tok, const hearth_in
     }
     init_mat(t, &t->tok_embd, "token_embd.weight", C, hp->n_vocab);
     init_mat(t, &t->output, t->tied ? "token_embd.weight" : "output.weight", C, hp->n_vocab);
-    init_vec(&t->output_norm, "output_norm.weight", C, true);
+    bool ok = init_vec(t, &t->output_norm, "output_norm.weight", C, true);
     for (int l = 0; l < hp->n_layer; l++) {
         tlayer *L = &t->layers[l];
         char n[96];
 #define NM(x) (snprintf(n, sizeof n, "blk.%d." x, l), n)
-        init_vec(&L->attn_norm, NM("attn_norm.weight"), C, true);
-        init_vec(&L->ffn_norm, NM("ffn_norm.weight"), C, true);
-        init_vec(&L->bq, NM("attn_q.bias"), qd, false);
-        init_vec(&L->bk, NM("attn_k.bias"), kvd, false);
-        init_vec(&L->bv, NM("attn_v.bias"), kvd, false);
+        ok = ok && init_vec(t, &L->attn_norm, NM("attn_norm.weight"), C, true);
+        ok = ok && init_vec(t, &L->ffn_norm, NM("ffn_norm.weight"), C, true);
+        init_vec(t, &L->bq, NM("attn_q.bias"), qd, false);
+        init_vec(t, &L->bk, NM("attn_k.bias"), kvd, false);
+        init_vec(t, &L->bv, NM("attn_v.bias"), kvd, false);
         init_mat(t, &L->wq, NM("attn_q.weight"), C, qd);
         init_mat(t, &L->wk, NM("attn_k.weight"), C, kvd);
         init_mat(t, &L->wv, NM("attn_v.weight"), C, kvd);
@@ -342,9 +350,9 @@ hearth_status hearth_trainer_create_init(const hearth_gguf *tok, const hearth_in
         init_mat(t, &L->down, NM("ffn_down.weight"), hp->n_ff, C);
 #undef NM
     }
-    /* make_trainable allocates; then the values: N(0, 0.02), residual outputs
-     * scaled by 1/sqrt(2 n_layer) (GPT-2), norms 1 */
-    s = finish_create(t);
+    /* make_trainable allocates the matrices; then the values: N(0, 0.02),
+     * residual outputs scaled by 1/sqrt(2 n_layer) (GPT-2); norms are 1 */
+    s = ok ? finish_create(t) : hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
     if (s) {
         hearth_trainer_free(t);
         return s;
@@ -354,7 +362,6 @@ hearth_status hearth_trainer_create_init(const hearth_gguf *tok, const hearth_in
     for (size_t i = 0; i < (size_t)C * hp->n_vocab; i++) t->tok_embd.w[i] = (float)(train_rng_normal(&r) * std);
     if (!t->tied)
         for (size_t i = 0; i < (size_t)C * hp->n_vocab; i++) t->output.w[i] = (float)(train_rng_normal(&r) * std);
-    for (int64_t i = 0; i < C; i++) t->output_norm.w[i] = 1;
     for (int l = 0; l < hp->n_layer; l++) {
         tlayer *L = &t->layers[l];
         for (int k = 0; k < 7; k++) {
@@ -362,7 +369,6 @@ hearth_status hearth_trainer_create_init(const hearth_gguf *tok, const hearth_in
             float sd = (m == &L->wo || m == &L->down) ? std_res : std;
             for (size_t i = 0; i < (size_t)m->in * m->out; i++) m->w[i] = (float)(train_rng_normal(&r) * sd);
         }
-        for (int64_t i = 0; i < C; i++) L->attn_norm.w[i] = L->ffn_norm.w[i] = 1;
     }
     *out = t;
     return HEARTH_OK;
