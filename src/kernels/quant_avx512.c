@@ -17,6 +17,11 @@ static inline __m512i load2x256(const void *lo, const void *hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(load256(lo)), load256(hi), 1);
 }
 
+/* the 32 nibbles of two Q4_0 blocks (low nibbles then high, per block) */
+static inline __m512i join2_nibbles(const uint8_t *qs0, const uint8_t *qs1) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(nibbles32(qs0)), nibbles32(qs1), 1);
+}
+
 /* lanes 0..7 = a, lanes 8..15 = b */
 static inline __m512 set2_ps(float a, float b) {
     __m512d lo = _mm512_castps_pd(_mm512_castps256_ps512(_mm256_set1_ps(a)));
@@ -29,47 +34,52 @@ static inline float hsum512(__m512 v) {
     return hsum_ps(_mm256_add_ps(lo, hi));
 }
 
-/* sum w*a over signed bytes: (w ^ 0x80) is w + 128 as an unsigned byte, so
- * sum w*a = dpbusd(w ^ 0x80, a) - 128 * dpbusd(1, a) */
+/* sum w*a over signed bytes: |w| times a negated where w < 0 (AVX-512 has
+ * no vpsignb); two blocks per register, two registers per step */
+static inline __m512i dot_s8s8_512(__m512i w, __m512i a) {
+    const __m512i z = _mm512_setzero_si512();
+    return _mm512_dpbusd_epi32(z, _mm512_abs_epi8(w), _mm512_mask_sub_epi8(a, _mm512_movepi8_mask(w), z, a));
+}
+
 float vec_dot_q8_0_q8_0_avx512(int64_t n, const void *wv, const void *av) {
     quant_f16_table_ready();
     const block_q8_0 *w = wv;
     const block_q8_0 *a = av;
-    const __m512i flip = _mm512_set1_epi8((char)0x80), ones = _mm512_set1_epi8(1), z = _mm512_setzero_si512();
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int64_t nb = n / 32, i = 0;
-    for (; i + 1 < nb; i += 2) {
-        __m512i wq = load2x256(w[i].qs, w[i + 1].qs), aq = load2x256(a[i].qs, a[i + 1].qs);
-        __m512i p = _mm512_dpbusd_epi32(z, _mm512_xor_si512(wq, flip), aq);
-        __m512i s = _mm512_dpbusd_epi32(z, ones, aq);
-        p = _mm512_sub_epi32(p, _mm512_slli_epi32(s, 7));
-        acc = _mm512_fmadd_ps(set2_ps(h2f(w[i].d) * h2f(a[i].d), h2f(w[i + 1].d) * h2f(a[i + 1].d)),
-                              _mm512_cvtepi32_ps(p), acc);
+    for (; i + 3 < nb; i += 4) {
+        __m512i p0 = dot_s8s8_512(load2x256(w[i].qs, w[i + 1].qs), load2x256(a[i].qs, a[i + 1].qs));
+        __m512i p1 = dot_s8s8_512(load2x256(w[i + 2].qs, w[i + 3].qs), load2x256(a[i + 2].qs, a[i + 3].qs));
+        acc0 = _mm512_fmadd_ps(set2_ps(h2f(w[i].d) * h2f(a[i].d), h2f(w[i + 1].d) * h2f(a[i + 1].d)),
+                               _mm512_cvtepi32_ps(p0), acc0);
+        acc1 = _mm512_fmadd_ps(set2_ps(h2f(w[i + 2].d) * h2f(a[i + 2].d), h2f(w[i + 3].d) * h2f(a[i + 3].d)),
+                               _mm512_cvtepi32_ps(p1), acc1);
     }
-    float sum = hsum512(acc);
-    if (i < nb) sum += t_dot_q8_0(32, &w[i], &a[i]);
+    float sum = hsum512(_mm512_add_ps(acc0, acc1));
+    if (i < nb) sum += t_dot_q8_0(32 * (nb - i), &w[i], &a[i]);
     return sum;
 }
 
-/* nibbles u in 0..15: sum (u-8)*a = dpbusd(u, a) - 8 * dpbusd(1, a) */
+/* nibbles - 8 as signed bytes, then as Q8_0 */
 float vec_dot_q4_0_q8_0_avx512(int64_t n, const void *wv, const void *av) {
     quant_f16_table_ready();
     const block_q4_0 *w = wv;
     const block_q8_0 *a = av;
-    const __m512i ones = _mm512_set1_epi8(1), z = _mm512_setzero_si512();
-    __m512 acc = _mm512_setzero_ps();
+    const __m512i off = _mm512_set1_epi8(8);
+    __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
     int64_t nb = n / 32, i = 0;
-    for (; i + 1 < nb; i += 2) {
-        __m512i u = _mm512_inserti64x4(_mm512_castsi256_si512(nibbles32(w[i].qs)), nibbles32(w[i + 1].qs), 1);
-        __m512i aq = load2x256(a[i].qs, a[i + 1].qs);
-        __m512i p = _mm512_dpbusd_epi32(z, u, aq);
-        __m512i s = _mm512_dpbusd_epi32(z, ones, aq);
-        p = _mm512_sub_epi32(p, _mm512_slli_epi32(s, 3));
-        acc = _mm512_fmadd_ps(set2_ps(h2f(w[i].d) * h2f(a[i].d), h2f(w[i + 1].d) * h2f(a[i + 1].d)),
-                              _mm512_cvtepi32_ps(p), acc);
+    for (; i + 3 < nb; i += 4) {
+        __m512i q0 = _mm512_sub_epi8(join2_nibbles(w[i].qs, w[i + 1].qs), off);
+        __m512i q1 = _mm512_sub_epi8(join2_nibbles(w[i + 2].qs, w[i + 3].qs), off);
+        __m512i p0 = dot_s8s8_512(q0, load2x256(a[i].qs, a[i + 1].qs));
+        __m512i p1 = dot_s8s8_512(q1, load2x256(a[i + 2].qs, a[i + 3].qs));
+        acc0 = _mm512_fmadd_ps(set2_ps(h2f(w[i].d) * h2f(a[i].d), h2f(w[i + 1].d) * h2f(a[i + 1].d)),
+                               _mm512_cvtepi32_ps(p0), acc0);
+        acc1 = _mm512_fmadd_ps(set2_ps(h2f(w[i + 2].d) * h2f(a[i + 2].d), h2f(w[i + 3].d) * h2f(a[i + 3].d)),
+                               _mm512_cvtepi32_ps(p1), acc1);
     }
-    float sum = hsum512(acc);
-    if (i < nb) sum += t_dot_q4_0(32, &w[i], &a[i]);
+    float sum = hsum512(_mm512_add_ps(acc0, acc1));
+    if (i < nb) sum += t_dot_q4_0(32 * (nb - i), &w[i], &a[i]);
     return sum;
 }
 
