@@ -3,7 +3,8 @@
  * hyper-parameters from metadata, weights as views into the mapping (never
  * copied; only small norm/bias vectors stored in another type are converted
  * to F32), every tensor's presence, type and shape checked, and all problems
- * reported in one message.
+ * reported in one message. BERT encoders (arch "bert") share this path; their
+ * tensors are loaded by bert.c.
  */
 #include "model_internal.h"
 
@@ -19,12 +20,6 @@ hearth_model_params hearth_model_default_params(void) {
 }
 
 /* ==== problem list ============================================================ */
-typedef struct problems {
-    char buf[4096];
-    size_t len;
-    int n;
-} problems;
-
 static void problem(problems *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void problem(problems *p, const char *fmt, ...) {
     p->n++;
@@ -285,6 +280,26 @@ static hearth_status load_tensors(hearth_model *m, problems *pr, problems *missi
     return HEARTH_OK;
 }
 
+/* shared with the other architectures' loaders (model_internal.h) */
+void model_problem(problems *p, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    problem(p, "%s", msg);
+}
+
+void model_get_matrix(hearth_model *m, mweight *w, const char *name, int64_t ne0, int64_t ne1, bool required,
+                      problems *pr, problems *missing) {
+    get_matrix(m, w, name, ne0, ne1, required, pr, missing);
+}
+
+const float *model_get_vector(hearth_model *m, const char *name, int64_t n, bool required, problems *pr,
+                              problems *missing) {
+    return get_vector(m, name, n, required, pr, missing);
+}
+
 /* ==== load / free ============================================================= */
 hearth_status hearth_model_load(const char *path, const hearth_model_params *p, hearth_model **out) {
     *out = NULL;
@@ -304,8 +319,9 @@ hearth_status hearth_model_load(const char *path, const hearth_model_params *p, 
         hearth_model_free(m);
         return hearth_set_error(HEARTH_ERR_FORMAT, "%s: no general.architecture in the metadata", path);
     }
-    if (!((arch.len == 5 && memcmp(arch.ptr, "llama", 5) == 0) || (arch.len == 5 && memcmp(arch.ptr, "qwen2", 5) == 0))) {
-        hearth_set_error(HEARTH_ERR_UNSUPPORTED, "%s: architecture \"%.*s\" is not supported (llama, qwen2)", path,
+    if (!((arch.len == 5 && memcmp(arch.ptr, "llama", 5) == 0) || (arch.len == 5 && memcmp(arch.ptr, "qwen2", 5) == 0) ||
+          (arch.len == 4 && memcmp(arch.ptr, "bert", 4) == 0))) {
+        hearth_set_error(HEARTH_ERR_UNSUPPORTED, "%s: architecture \"%.*s\" is not supported (llama, qwen2, bert)", path,
                          (int)(arch.len > 64 ? 64 : arch.len), arch.ptr);
         hearth_model_free(m);   /* arch points into the mapping: format first */
         return HEARTH_ERR_UNSUPPORTED;
@@ -336,7 +352,8 @@ hearth_status hearth_model_load(const char *path, const hearth_model_params *p, 
     }
     problems pr = {0}, missing = {0};
     s = read_hparams(m, &pr);
-    if (s == HEARTH_OK && !p->vocab_only) s = load_tensors(m, &pr, &missing);
+    if (s == HEARTH_OK && !p->vocab_only)
+        s = strcmp(m->arch, "bert") == 0 ? bert_load(m, &pr, &missing) : load_tensors(m, &pr, &missing);
     if (s != HEARTH_OK) {
         if (missing.n || pr.n) {
             char msg[8300];
@@ -370,6 +387,7 @@ void hearth_model_free(hearth_model *m) {
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
     free(m->layers);
+    bert_free(m->bert);
     free(m->name);
     free(m->chat_template);
     hearth_vocab_free(m->vocab);

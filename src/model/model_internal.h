@@ -52,6 +52,28 @@ struct hearth_model {
     int64_t n_params;
     size_t weight_bytes;
     bool vocab_only;
+    struct mbert *bert;    /* encoder weights (arch "bert", bert.c); NULL for the llama family */
 };
+
+/* ---- loader helpers shared by the architectures (model.c) ----------------
+ * Problems are collected, not returned one by one, so that a bad file is
+ * reported in one message. */
+typedef struct problems {
+    char buf[4096];
+    size_t len;
+    int n;
+} problems;
+
+void model_problem(problems *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* a matrix (ne1 rows of ne0) viewed in the mapping; missing/bad shape noted */
+void model_get_matrix(hearth_model *m, mweight *w, const char *name, int64_t ne0, int64_t ne1, bool required,
+                      problems *pr, problems *missing);
+/* a vector as F32 (converted into an owned buffer when stored otherwise) */
+const float *model_get_vector(hearth_model *m, const char *name, int64_t n, bool required, problems *pr,
+                              problems *missing);
+
+/* ---- BERT encoder (bert.c) ------------------------------------------------ */
+hearth_status bert_load(hearth_model *m, problems *pr, problems *missing);
+void bert_free(struct mbert *b);   /* NULL is a no-op */
 
 #endif

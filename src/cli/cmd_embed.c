@@ -1,0 +1,188 @@
+/*
+ * cmd_embed.c — `hearth embed -m MODEL (-p TEXT | -f FILE) [--json]
+ * [--no-normalize] [--pooling P] [-t N]`: sentence embeddings of one text or
+ * of every non-empty line of a file (see include/hearth/embed.h).
+ *
+ * Output: one line per text, the vector's floats separated by spaces; with
+ * --json one object {"model":..., "dim":n, "data":[{"index":i,
+ * "embedding":[...]}]} (index counts the texts in order, empty lines of FILE
+ * skipped).
+ */
+#include "cli.h"
+#include "hearth/embed.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const cmd_embed_summary = "sentence embeddings of texts (BERT encoders or llama-family models)";
+
+#define CHUNK 256   /* texts per library call */
+
+static void usage(void) {
+    printf("usage: hearth embed -m MODEL.gguf (-p TEXT | -f FILE) [options]\n\n"
+           "Prints the sentence embedding of TEXT, or of every non-empty line of FILE,\n"
+           "one vector per line (floats separated by spaces). BERT-style encoders\n"
+           "(BGE, MiniLM...) pool as the model says; llama-family models take the mean\n"
+           "of their final hidden states. Vectors are L2-normalized.\n\n"
+           "  -m, --model FILE     the model (default: $HEARTH_MODEL or the built-in model)\n"
+           "  -p, --prompt TEXT    the text to embed\n"
+           "  -f, --file FILE      embed each non-empty line of FILE (one text per line)\n"
+           "  --json               print {\"model\":...,\"dim\":N,\"data\":[{\"index\":0,\"embedding\":[...]}]}\n"
+           "  --no-normalize       print the pooled vectors as they are, not L2-normalized\n"
+           "  --pooling P          mean, cls or last (default: the model's own; llama: mean)\n"
+           "  -t, --threads N      threads (default: all CPUs)\n"
+           "  --image FILE         (image embeddings: not supported yet)\n");
+}
+
+static char *read_all(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        if (n == cap) {
+            char *b = realloc(buf, (cap *= 2) + 1);
+            if (!b) { free(buf); buf = NULL; break; }
+            buf = b;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0) break;
+    }
+    if (buf && ferror(f)) { free(buf); buf = NULL; errno = EIO; }
+    fclose(f);
+    if (buf) buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+static void print_vec(const float *v, int32_t n, bool json) {
+    for (int32_t i = 0; i < n; i++) printf(json ? (i ? ",%.9g" : "%.9g") : (i ? " %.9g" : "%.9g"), v[i]);
+}
+
+int cmd_embed(int argc, char **argv) {
+    const char *model = NULL, *prompt = NULL, *file = NULL, *pooling = NULL, *image = NULL;
+    bool json = false, no_norm = false;
+    int64_t threads = 0;
+    cli_args a = cli_args_init("embed", argc, argv);
+    while (cli_next(&a)) {
+        if (cli_opt(&a, "-m", "--model", &model)) continue;
+        if (cli_opt(&a, "-p", "--prompt", &prompt)) continue;
+        if (cli_opt(&a, "-f", "--file", &file)) continue;
+        if (cli_opt(&a, NULL, "--pooling", &pooling)) continue;
+        if (cli_opt(&a, NULL, "--image", &image)) continue;
+        if (cli_opt_int(&a, "-t", "--threads", &threads)) continue;
+        if (cli_flag(&a, NULL, "--json")) { json = true; continue; }
+        if (cli_flag(&a, NULL, "--no-normalize")) { no_norm = true; continue; }
+        if (cli_help(&a)) { usage(); return 0; }
+        return cli_unknown(&a);
+    }
+    if (a.failed) return 2;
+    if (image) return cli_error("embed", "--image: image embeddings are not supported yet (text only: -p or -f)") + 1;
+    if (a.n_pos > 0) return cli_error("embed", "unexpected argument '%s' (the text goes after -p)", a.pos[0]) + 1;
+    if (prompt && file) return cli_error("embed", "give either -p TEXT or -f FILE, not both") + 1;
+    if (!prompt && !file) return cli_error("embed", "nothing to embed: give -p TEXT or -f FILE") + 1;
+    if (threads < 0 || threads > 1024) return cli_error("embed", "--threads %lld: expected 0 .. 1024", (long long)threads) + 1;
+    hearth_embed_params ep = hearth_embed_default_params();
+    ep.normalize = !no_norm;
+    ep.n_threads = (int)threads;
+    if (pooling) {
+        if (strcmp(pooling, "mean") == 0) ep.pooling = HEARTH_POOLING_MEAN;
+        else if (strcmp(pooling, "cls") == 0) ep.pooling = HEARTH_POOLING_CLS;
+        else if (strcmp(pooling, "last") == 0) ep.pooling = HEARTH_POOLING_LAST;
+        else return cli_error("embed", "--pooling '%s': expected mean, cls or last", pooling) + 1;
+    }
+    model = cli_model_or_default("embed", model);
+    if (!model) return 1;
+
+    /* the texts: -p, or the non-empty lines of FILE (a trailing \r dropped) */
+    size_t flen = 0, n = 0, cap = 1;
+    char *buf = NULL;
+    const char **texts = NULL;
+    size_t *lens = NULL, *line_no = NULL;
+    if (file) {
+        buf = read_all(file, &flen);
+        if (!buf) return cli_error("embed", "cannot read '%s': %s", file, strerror(errno));
+        for (size_t i = 0; i < flen; i++) cap += buf[i] == '\n';
+    }
+    texts = malloc(cap * sizeof *texts);
+    lens = malloc(cap * sizeof *lens);
+    line_no = malloc(cap * sizeof *line_no);
+    if (!texts || !lens || !line_no) {
+        free(buf); free(texts); free(lens); free(line_no);
+        return cli_error("embed", "out of memory");
+    }
+    if (file) {
+        size_t line = 0;
+        for (char *p = buf, *end = buf + flen; p < end;) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            char *e = nl ? nl : end;
+            size_t l = (size_t)(e - p);
+            line++;
+            if (l && p[l - 1] == '\r') l--;
+            if (l) texts[n] = p, lens[n] = l, line_no[n++] = line;
+            p = e + 1;
+        }
+        if (n == 0) {
+            free(buf); free(texts); free(lens); free(line_no);
+            return cli_error("embed", "'%s' has no text (every line is empty)", file);
+        }
+    } else {
+        texts[0] = prompt, lens[0] = strlen(prompt), line_no[0] = 0, n = 1;
+    }
+
+    int rc = 0;
+    hearth_model *m = NULL;
+    hearth_embedder *e = NULL;
+    float *out = NULL;
+    if (hearth_model_load(model, NULL, &m) != HEARTH_OK || hearth_embedder_create(m, &ep, &e) != HEARTH_OK) {
+        rc = cli_lib_error("embed");
+        goto done;
+    }
+    int32_t dim = hearth_embedder_n_embd(e);
+    out = malloc((size_t)CHUNK * dim * sizeof *out);
+    if (!out) {
+        rc = cli_error("embed", "out of memory");
+        goto done;
+    }
+    if (json) {
+        printf("{\"model\":");
+        const char *name = hearth_model_name(m);
+        cli_json_str(stdout, name, strlen(name));
+        printf(",\"dim\":%d,\"data\":[", dim);
+    }
+    for (size_t i0 = 0; i0 < n; i0 += CHUNK) {
+        int k = (int)(n - i0 < CHUNK ? n - i0 : CHUNK);
+        if (hearth_embed_batch(e, texts + i0, lens + i0, k, out, (int64_t)k * dim) != HEARTH_OK) {
+            /* name the line: find the first text that fails on its own */
+            for (int i = 0; i < k && file; i++)
+                if (hearth_embed(e, texts[i0 + i], lens[i0 + i], out, dim) != HEARTH_OK) {
+                    if (json) printf("\n");
+                    rc = cli_error("embed", "%s:%zu: %s", file, line_no[i0 + i], hearth_last_error());
+                    goto done;
+                }
+            if (json) printf("\n");
+            rc = cli_lib_error("embed");
+            goto done;
+        }
+        for (int i = 0; i < k; i++) {
+            if (json) {
+                printf("%s{\"index\":%zu,\"embedding\":[", i0 + i ? "," : "", i0 + i);
+                print_vec(out + (size_t)i * dim, dim, true);
+                printf("]}");
+            } else {
+                print_vec(out + (size_t)i * dim, dim, false);
+                printf("\n");
+            }
+        }
+    }
+    if (json) printf("]}\n");
+    if (fflush(stdout) != 0) rc = 1;
+done:
+    free(out);
+    hearth_embedder_free(e);
+    hearth_model_free(m);
+    free(buf); free(texts); free(lens); free(line_no);
+    return rc;
+}
