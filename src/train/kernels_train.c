@@ -20,24 +20,20 @@
 #include <math.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__)
-#define HOT __attribute__((optimize("O3")))
-#else
-#define HOT
-#endif
+#define AXPY_SFX _ref
+#include "axpy_impl.h"
 
-/* y[k] += sum_i a[i] * x[i][k], i < 8 (rows 8 * K apart... given as pointers) */
-HOT static void axpy8(float *restrict y, const float *restrict x, int64_t stride, const float a[8], int64_t K) {
-    const float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3], a4 = a[4], a5 = a[5], a6 = a[6], a7 = a[7];
-    const float *x0 = x, *x1 = x + stride, *x2 = x + 2 * stride, *x3 = x + 3 * stride;
-    const float *x4 = x + 4 * stride, *x5 = x + 5 * stride, *x6 = x + 6 * stride, *x7 = x + 7 * stride;
-    for (int64_t k = 0; k < K; k++)
-        y[k] += a0 * x0[k] + a1 * x1[k] + a2 * x2[k] + a3 * x3[k] + a4 * x4[k] + a5 * x5[k] + a6 * x6[k] +
-                a7 * x7[k];
-}
+typedef void (*axpy8_fn)(float *restrict, const float *restrict, int64_t, const float *, int64_t);
+typedef void (*axpy1_fn)(float *restrict, const float *restrict, float, int64_t);
+static axpy8_fn axpy8 = axpy8_ref;
+static axpy1_fn axpy1 = axpy1_ref;
 
-HOT static void axpy1(float *restrict y, const float *restrict x, float a, int64_t K) {
-    for (int64_t k = 0; k < K; k++) y[k] += a * x[k];
+/* the AVX2 build of the same loops, once, when the kernels use AVX2 or better */
+static void pick_isa(void) {
+    static int done = 0;
+    if (done) return;
+    done = 1;
+    if (!hearth_force_reference() && hearth_kernels_isa() >= HEARTH_ISA_AVX2) axpy8 = axpy8_avx2, axpy1 = axpy1_avx2;
 }
 
 /* ==== dx += dy @ W ================================================================ */
@@ -90,6 +86,7 @@ static void reduce_worker(void *arg, int ith, int nth) {
 
 void tk_matmul_dx(hearth_trainer *t, float *dx, const float *dy, const void *W, uint32_t wtype, size_t row_bytes,
                   int64_t T, int64_t K, int64_t N) {
+    pick_isa();
     int nth = t->nth;
     if (N < 16 * nth) nth = 1;   /* tiny (LoRA B): not worth the split */
     dx_job j = {t, dx, dy, W, hearth_type_traits_get(wtype), row_bytes, T, K, N, nth == 1};
@@ -131,6 +128,7 @@ static void dw_worker(void *arg, int ith, int nth) {
 
 void tk_matmul_dw(hearth_trainer *t, float *dW, float alpha, const float *dy, const float *x, int64_t T, int64_t K,
                   int64_t N) {
+    pick_isa();
     dw_job j = {dW, alpha, dy, x, T, K, N};
     hearth_pool_run(N >= 2 * t->nth ? t->pool : NULL, dw_worker, &j);
 }

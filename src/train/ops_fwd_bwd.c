@@ -9,13 +9,17 @@
 #include <string.h>
 
 #define REAL float
+#define EXP expf
 #define FN(name) name##_f
 #include "ops_impl.h"
 #undef REAL
+#undef EXP
 #undef FN
 
 #define REAL double
+#define EXP exp
 #define FN(name) name##_d
 #include "ops_impl.h"
 #undef REAL
+#undef EXP
 #undef FN

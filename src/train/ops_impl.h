@@ -129,7 +129,7 @@ void FN(attention_forward)(REAL *out, REAL *att, const REAL *q, const REAL *k, c
                 if (a[j] > mx) mx = a[j];
             }
             REAL sum = 0;
-            for (int j = 0; j <= t; j++) sum += (a[j] = (REAL)exp(a[j] - mx));
+            for (int j = 0; j <= t; j++) sum += (a[j] = EXP(a[j] - mx));
             for (int j = 0; j <= t; j++) a[j] /= sum;
             for (int j = t + 1; j < T; j++) a[j] = 0;
             REAL *o = out + t * qs + (size_t)h * hd;
@@ -185,13 +185,13 @@ void FN(attention_backward)(REAL *dq, REAL *dk, REAL *dv, const REAL *dout, cons
 void FN(swiglu_forward)(REAL *out, const REAL *gate, const REAL *up, size_t n) {
     for (size_t i = 0; i < n; i++) {
         REAL g = gate[i];
-        out[i] = g / (1 + (REAL)exp(-g)) * up[i];
+        out[i] = g / (1 + EXP(-g)) * up[i];
     }
 }
 /* dgate += dout * up * sig * (1 + g (1 - sig));  dup += dout * silu(g) */
 void FN(swiglu_backward)(REAL *dgate, REAL *dup, const REAL *dout, const REAL *gate, const REAL *up, size_t n) {
     for (size_t i = 0; i < n; i++) {
-        REAL g = gate[i], sg = 1 / (1 + (REAL)exp(-g));
+        REAL g = gate[i], sg = 1 / (1 + EXP(-g));
         dgate[i] += dout[i] * up[i] * sg * (1 + g * (1 - sg));
         dup[i] += dout[i] * g * sg;
     }
@@ -207,7 +207,7 @@ void FN(crossentropy_forward)(REAL *losses, REAL *probs, const REAL *logits, con
         for (int i = 0; i < V; i++)
             if (l[i] > mx) mx = l[i];
         double sum = 0;
-        for (int i = 0; i < V; i++) sum += (p[i] = (REAL)exp(l[i] - mx));
+        for (int i = 0; i < V; i++) sum += (p[i] = EXP(l[i] - mx));
         for (int i = 0; i < V; i++) p[i] = (REAL)(p[i] / sum);
         losses[t] = (REAL)-log((double)p[targets[t]] > 1e-38 ? (double)p[targets[t]] : 1e-38);
     }

@@ -120,6 +120,12 @@ void tk_matmul_dx(hearth_trainer *t, float *dx, const float *dy, const void *W, 
 void tk_matmul_dw(hearth_trainer *t, float *dW, float alpha, const float *dy, const float *x, int64_t T, int64_t K,
                   int64_t N);
 
+/* the inner loops (axpy_impl.h): y += sum_i a[i] x[i * stride ..], 8 rows; y += a x */
+void axpy8_ref(float *restrict y, const float *restrict x, int64_t stride, const float a[8], int64_t K);
+void axpy1_ref(float *restrict y, const float *restrict x, float a, int64_t K);
+void axpy8_avx2(float *restrict y, const float *restrict x, int64_t stride, const float a[8], int64_t K);
+void axpy1_avx2(float *restrict y, const float *restrict x, float a, int64_t K);
+
 /* ==== helpers ======================================================================= */
 uint64_t train_rng_next(uint64_t *s);           /* splitmix64 */
 double train_rng_uniform(uint64_t *s);          /* [0, 1) */
