@@ -145,9 +145,7 @@ static hearth_status parse_tensor(hearth_safetensors *st, const cJSON *e, hearth
         n *= v;
     }
     size_t esz = dtypes[d].size;
-    if (overflow || n > UINT64_MAX / esz || n * esz > data_size)
-        return hearth_set_error(HEARTH_ERR_FORMAT, "%s: tensor \"%s\": its shape needs more bytes than the file's %llu of data",
-                                L, name, (unsigned long long)data_size);
+    if (!overflow && n > UINT64_MAX / esz) overflow = true;
     uint64_t b, en;
     if (!cJSON_IsArray(of) || cJSON_GetArraySize(of) != 2 || !json_uint(of->child, &b) || !json_uint(of->child->next, &en))
         return hearth_set_error(HEARTH_ERR_FORMAT, "%s: tensor \"%s\": \"data_offsets\" is not [begin, end]", L, name);
@@ -159,6 +157,8 @@ static hearth_status parse_tensor(hearth_safetensors *st, const cJSON *e, hearth
                                 "%s: tensor \"%s\": data_offsets [%llu, %llu] run past the end of the data (%llu bytes; "
                                 "file truncated?)",
                                 L, name, (unsigned long long)b, (unsigned long long)en, (unsigned long long)data_size);
+    if (overflow)
+        return hearth_set_error(HEARTH_ERR_FORMAT, "%s: tensor \"%s\": its shape needs more than 2^64 bytes", L, name);
     if (en - b != n * esz)
         return hearth_set_error(HEARTH_ERR_FORMAT,
                                 "%s: tensor \"%s\": data_offsets [%llu, %llu] hold %llu bytes but %s %s needs %llu", L,

@@ -19,6 +19,7 @@
  *   logits = (rmsnorm(x) * output_norm) @ Wout^T
  */
 #include "model_internal.h"
+#include "adapter_internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -54,6 +55,7 @@ struct hearth_context {
     float *ob_logits;  /* (ob_cap, n_vocab) gathered output rows */
     float *ob_embd;    /* (ob_cap, dim) */
     size_t ob_cap;
+    lora_set *lora;    /* LoRA adapters of this sequence (adapter_apply.c), NULL: none */
 };
 
 hearth_context_params hearth_context_default_params(void) {
@@ -71,6 +73,7 @@ void hearth_context_free(hearth_context *c) {
     free(c->hb); free(c->hb2); free(c->cs); free(c->att); free(c->work);
     free(c->logits); free(c->embd);
     free(c->row_seq); free(c->ob_logits); free(c->ob_embd);
+    lora_set_free(c->lora);
     free(c);
 }
 
@@ -209,6 +212,22 @@ static void attention_worker(void *arg, int ith, int nth) {
 /* Y (R, W.ne1) = X (R, W.ne0) @ W^T over all rows of the batch */
 #define MATMUL(Y, X, W, R) hearth_matmul(c->pool, (Y), (X), (W).data, (W).type, (R), (W).ne0, (W).ne1, c->work)
 
+lora_set **llama_context_lora_slot(hearth_context *c) { return &c->lora; }
+
+/* after projection proj of layer l: each sequence's LoRA adapters on its own
+ * rows, Y (rows, ny) += ... of X (rows, nx) */
+static hearth_status lora_rows(const batch *b, int l, int proj, float *Y, int64_t ny, const float *X, int64_t nx) {
+    hearth_status s = HEARTH_OK;
+    for (int i = 0; i < b->n_seq && !s; i++) {
+        const bseq *sq = &b->seq[i];
+        if (sq->c->lora)
+            s = lora_apply(sq->c->lora, b->lead->pool, l, proj, Y + (size_t)sq->row0 * ny, X + (size_t)sq->row0 * nx,
+                           sq->T);
+    }
+    return s;
+}
+#define LORA(proj, Y, ny, X, nx) lora_rows(b, l, (proj), (Y), (ny), (X), (nx))
+
 /* runs the b->R rows (R <= lead->n_batch); every sequence's KV cache gets its
  * rows at positions pos0 ..; output rows (n_out per sequence, the last ones
  * of its rows) go to its logits/embd at out0 ... n_past advances by T. */
@@ -245,6 +264,9 @@ static hearth_status forward(batch *b) {
         /* q, k, v projections (+ biases), all rows at once */
         if ((s = MATMUL(c->q, c->xb, L->wq, R)) || (s = MATMUL(c->k, c->xb, L->wk, R)) ||
             (s = MATMUL(c->v, c->xb, L->wv, R)))
+            return s;
+        if ((s = LORA(LORA_Q, c->q, q_dim, c->xb, dim)) || (s = LORA(LORA_K, c->k, kv_dim, c->xb, dim)) ||
+            (s = LORA(LORA_V, c->v, kv_dim, c->xb, dim)))
             return s;
         for (int32_t r = 0; r < R; r++) {
             if (L->bq) ops->add(c->q + r * q_dim, c->q + r * q_dim, L->bq, q_dim);
@@ -283,18 +305,20 @@ static hearth_status forward(batch *b) {
         hearth_pool_run((int64_t)R * hp->n_head >= 2 ? c->pool : NULL, attention_worker, &aj);
 
         /* output projection and residual: x += ao @ Wo^T */
-        if ((s = MATMUL(c->xb, c->ao, L->wo, R))) return s;
+        if ((s = MATMUL(c->xb, c->ao, L->wo, R)) || (s = LORA(LORA_O, c->xb, dim, c->ao, q_dim))) return s;
         ops->add(c->x, c->x, c->xb, (int64_t)R * dim);
 
         /* ffn rmsnorm */
         for (int32_t r = 0; r < R; r++) ops->rmsnorm(c->xb + r * dim, c->x + r * dim, L->ffn_norm, dim, hp->eps);
 
         /* SwiGLU: hb = silu(xb @ Wgate^T) * (xb @ Wup^T) */
-        if ((s = MATMUL(c->hb, c->xb, L->w_gate, R)) || (s = MATMUL(c->hb2, c->xb, L->w_up, R))) return s;
+        if ((s = MATMUL(c->hb, c->xb, L->w_gate, R)) || (s = MATMUL(c->hb2, c->xb, L->w_up, R)) ||
+            (s = LORA(LORA_GATE, c->hb, n_ff, c->xb, dim)) || (s = LORA(LORA_UP, c->hb2, n_ff, c->xb, dim)))
+            return s;
         ops->silu_mul(c->hb, c->hb, c->hb2, (int64_t)R * n_ff);
 
         /* down projection and residual: x += hb @ Wdown^T */
-        if ((s = MATMUL(c->xb, c->hb, L->w_down, R))) return s;
+        if ((s = MATMUL(c->xb, c->hb, L->w_down, R)) || (s = LORA(LORA_DOWN, c->xb, dim, c->hb, n_ff))) return s;
         ops->add(c->x, c->x, c->xb, (int64_t)R * dim);
     }
 
@@ -316,6 +340,16 @@ static hearth_status forward(batch *b) {
         if ((s = hearth_matmul(c->pool, logits, embd, m->output.data, m->output.type, n_out, dim, hp->n_vocab,
                                c->work)))
             return s;
+        /* LoRA on the output matrix, per sequence on its output rows */
+        o = 0;
+        for (int i = 0; i < b->n_seq && !s; i++) {
+            const bseq *sq = &b->seq[i];
+            if (sq->c->lora)
+                s = lora_apply(sq->c->lora, c->pool, -1, LORA_OUTPUT, logits + (size_t)o * hp->n_vocab,
+                               embd + (size_t)o * dim, sq->n_out);
+            o += sq->n_out;
+        }
+        if (s) return s;
         if (!direct) {
             o = 0;
             for (int i = 0; i < b->n_seq; i++) {
