@@ -1,9 +1,13 @@
 /*
  * quant_avx512.c — AVX-512 kernels of the quantized types (needs F, BW, VL
- * and VNNI; quant_table.c falls back to the AVX2 set without VNNI). Q8_0 and
- * Q4_0 dot two blocks per 512-bit register; the other types use the 256-bit
- * bodies of quant_x86.h with vpdpbusd (AVX512-VL VNNI) for the int8
- * products.
+ * and VNNI; quant_table.c falls back to the AVX2 set without VNNI):
+ *   - Q8_0 / Q4_0 vec_dot and vec_dot4: two blocks per 512-bit register;
+ *   - Q4_K / Q5_K / Q6_K vec_dot4: 64 weights per 512-bit register, the
+ *     sub-block scales spread over int16 lanes with vpermw;
+ *   - everything else: the 256-bit bodies of quant_x86.h, with vpdpbusd
+ *     (AVX512-VL VNNI) where the int8 products need no per-lane scale.
+ * Single K-quant rows keep the 256-bit bodies: measured faster, since the
+ * scale spreading only pays when 4 activation rows share it.
  */
 #define QUANT_VNNI 1
 /* some 256-bit bodies are replaced by 512-bit ones below */
