@@ -1,0 +1,69 @@
+/*
+ * server.h — `hearth serve`: an OpenAI-compatible HTTP server with continuous
+ * batching (libmicrohttpd).
+ *
+ * Endpoints: POST /v1/chat/completions, POST /v1/completions (streaming with
+ * server-sent events or not), POST /v1/embeddings, GET /v1/models,
+ * GET /health, GET /metrics (Prometheus text format).
+ *
+ * Threads: the server is an explicit component with its own threads — the
+ * HTTP threads of libmicrohttpd (one per connection) parse requests, enqueue
+ * them and stream results; ONE scheduler thread owns every model forward.
+ * Each step of the scheduler runs a single batched forward
+ * (hearth_decode_batch) over all active sequences of a model: prompt chunks
+ * of new requests and the next token of running ones. Sequences join and
+ * leave between steps.
+ *
+ * Memory: every model gets n_parallel slots, each a context of
+ * n_ctx_per_seq tokens (the KV-cache pool is divided evenly among them). A
+ * free slot keeps its cache: a new request with the same model and adapter
+ * reuses the longest cached prefix (e.g. a shared system prompt).
+ *
+ * Lifetime: create, add models, start, ..., stop (graceful: stops accepting,
+ * lets running requests finish for up to drain_s seconds, cancels the rest),
+ * free. The functions are called from one thread.
+ */
+#ifndef HEARTH_SERVER_H
+#define HEARTH_SERVER_H
+
+#include "hearth/hearth.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hearth_server hearth_server;
+
+typedef struct hearth_server_params {
+    const char *host;         /* "127.0.0.1"; an IPv4 address */
+    int port;                 /* 8080; 0: any free port (see hearth_server_port) */
+    int n_threads;            /* forward threads; 0: all CPUs */
+    int n_parallel;           /* slots (sequences decoded together) per model; 4 */
+    int n_ctx_per_seq;        /* context of each slot; 0: the model's, at most 2048 */
+    int n_batch;              /* max tokens per forward step (prompt chunks + decodes); 256 */
+    int queue_max;            /* requests waiting for a slot before 429; 64 */
+    int timeout_s;            /* idle connection timeout, seconds; 60 */
+    int max_connections;      /* concurrent HTTP connections; 256 */
+    size_t max_body;          /* request body limit in bytes (413 above); 4 MiB */
+    double drain_s;           /* graceful stop: how long running requests may finish; 10 */
+} hearth_server_params;
+
+hearth_server_params hearth_server_default_params(void);
+
+hearth_status hearth_server_create(const hearth_server_params *p, hearth_server **out);
+/* Loads a model under name (what requests put in "model"). The first model
+ * added is the default for requests that name none. */
+hearth_status hearth_server_add_model(hearth_server *s, const char *name, const char *path);
+/* Registers a LoRA adapter under name, requested as "base+name". */
+hearth_status hearth_server_add_lora(hearth_server *s, const char *name, const char *path);
+/* Binds and starts the HTTP and scheduler threads. */
+hearth_status hearth_server_start(hearth_server *s);
+int hearth_server_port(const hearth_server *s);   /* the bound port (after start) */
+/* Graceful stop (see above); a no-op when not started. */
+void hearth_server_stop(hearth_server *s);
+void hearth_server_free(hearth_server *s);   /* stops first; NULL is a no-op */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,150 @@
+/*
+ * cmd_serve.c — `hearth serve`: the OpenAI-compatible HTTP server (the work
+ * is in libhearth's server layer; this parses options, waits for SIGTERM or
+ * SIGINT and stops gracefully).
+ */
+#include "cli.h"
+
+#include "hearth/server.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const cmd_serve_summary = "OpenAI-compatible HTTP server with continuous batching";
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: hearth serve [-m MODEL | --model NAME=PATH ...] [options]\n"
+            "\n"
+            "Serves the OpenAI API: POST /v1/chat/completions, /v1/completions, /v1/embeddings;\n"
+            "GET /v1/models, /health, /metrics (Prometheus). Requests pick a model by name\n"
+            "(\"model\": NAME, or NAME+ADAPTER); the first model is the default.\n"
+            "\n"
+            "  -m FILE                   a GGUF model, served under its file name (without .gguf)\n"
+            "      --model NAME=PATH     a model under NAME (repeatable); --model PATH works like -m\n"
+            "      --lora NAME=PATH      register a LoRA adapter (repeatable; requested as MODEL+NAME)\n"
+            "      --host ADDR           IPv4 address to listen on (default 127.0.0.1)\n"
+            "      --port N              port (default 8080; 0: any free port, printed at start)\n"
+            "  -t, --threads N           threads for the forward pass (default: all CPUs)\n"
+            "      --parallel N          sequences decoded together per model (slots; default 4)\n"
+            "      --ctx-per-seq N       context of each slot in tokens (default: the model's, at most 2048)\n"
+            "      --batch N             tokens per forward step, prompt chunks included (default 256)\n"
+            "      --queue N             requests waiting for a slot before 429 (default 64)\n"
+            "      --timeout S           idle connection timeout in seconds (default 60)\n"
+            "      --max-body BYTES      request body limit (default 4194304; 413 above)\n"
+            "      --drain S             on SIGTERM, seconds running requests may finish (default 10)\n");
+}
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+/* "name=path" -> name, path; a bare path is named after its file */
+static void split_spec(const char *spec, char *name, size_t cap, const char **path) {
+    const char *eq = strchr(spec, '=');
+    if (eq && eq != spec) {
+        size_t n = (size_t)(eq - spec) < cap - 1 ? (size_t)(eq - spec) : cap - 1;
+        memcpy(name, spec, n);
+        name[n] = 0;
+        *path = eq + 1;
+        return;
+    }
+    const char *base = strrchr(spec, '/');
+    base = base ? base + 1 : spec;
+    snprintf(name, cap, "%s", base);
+    char *dot = strstr(name, ".gguf");
+    if (dot && dot[5] == 0) *dot = 0;
+    *path = spec;
+}
+
+int cmd_serve(int argc, char **argv) {
+    const char *models[32], *loras[32], *mpath = NULL;
+    int n_models = 0, n_loras = 0;
+    hearth_server_params p = hearth_server_default_params();
+    int64_t port = p.port, threads = 0, parallel = p.n_parallel, ctx = 0, batch = p.n_batch, queue = p.queue_max,
+            timeout = p.timeout_s, max_body = (int64_t)p.max_body;
+    double drain = p.drain_s;
+    const char *spec;
+
+    cli_args a = cli_args_init("serve", argc, argv);
+    while (cli_next(&a)) {
+        if (cli_opt(&a, "-m", NULL, &mpath)) continue;
+        if (cli_opt(&a, NULL, "--model", &spec)) {
+            if (n_models == 32) return cli_error("serve", "at most 32 models"), 2;
+            models[n_models++] = spec;
+            continue;
+        }
+        if (cli_opt(&a, NULL, "--lora", &spec)) {
+            if (n_loras == 32) return cli_error("serve", "at most 32 adapters"), 2;
+            loras[n_loras++] = spec;
+            continue;
+        }
+        if (cli_opt(&a, NULL, "--host", &p.host)) continue;
+        if (cli_opt_int(&a, NULL, "--port", &port)) continue;
+        if (cli_opt_int(&a, "-t", "--threads", &threads)) continue;
+        if (cli_opt_int(&a, NULL, "--parallel", &parallel)) continue;
+        if (cli_opt_int(&a, NULL, "--ctx-per-seq", &ctx)) continue;
+        if (cli_opt_int(&a, NULL, "--batch", &batch)) continue;
+        if (cli_opt_int(&a, NULL, "--queue", &queue)) continue;
+        if (cli_opt_int(&a, NULL, "--timeout", &timeout)) continue;
+        if (cli_opt_int(&a, NULL, "--max-body", &max_body)) continue;
+        if (cli_opt_float(&a, NULL, "--drain", &drain)) continue;
+        if (cli_help(&a)) { usage(stdout); return 0; }
+        return cli_unknown(&a);
+    }
+    if (a.failed) return 2;
+    if (a.n_pos) return cli_error("serve", "unexpected argument '%s'", a.pos[0]), 2;
+    if (port < 0 || port > 65535) return cli_error("serve", "--port must be 0 .. 65535, got %lld", (long long)port), 2;
+    if (threads < 0 || threads > 4096) return cli_error("serve", "-t must be 0 .. 4096"), 2;
+    if (parallel < 1 || parallel > 256) return cli_error("serve", "--parallel must be 1 .. 256"), 2;
+    if (ctx < 0 || ctx > 1 << 20) return cli_error("serve", "--ctx-per-seq must be 0 .. 1048576"), 2;
+    if (batch < 1 || batch > 8192) return cli_error("serve", "--batch must be 1 .. 8192"), 2;
+    if (queue < 1 || queue > 100000) return cli_error("serve", "--queue must be 1 .. 100000"), 2;
+    if (timeout < 1 || timeout > 86400) return cli_error("serve", "--timeout must be 1 .. 86400 seconds"), 2;
+    if (max_body < 1) return cli_error("serve", "--max-body must be positive"), 2;
+    if (!(drain >= 0)) return cli_error("serve", "--drain must be 0 or more"), 2;
+    p.port = (int)port, p.n_threads = (int)threads, p.n_parallel = (int)parallel, p.n_ctx_per_seq = (int)ctx;
+    p.n_batch = (int)batch, p.queue_max = (int)queue, p.timeout_s = (int)timeout, p.max_body = (size_t)max_body;
+    p.drain_s = drain;
+    if (!mpath && n_models == 0 && !(mpath = cli_model_or_default("serve", NULL))) return 1;
+
+    cli_install_logger();
+    hearth_server *s = NULL;
+    int rc = 0;
+    if (hearth_server_create(&p, &s) != HEARTH_OK) return cli_lib_error("serve");
+    char name[128];
+    const char *path;
+    if (mpath) {
+        split_spec(mpath, name, sizeof name, &path);
+        if (hearth_server_add_model(s, name, mpath) != HEARTH_OK) { rc = cli_lib_error("serve"); goto out; }
+    }
+    for (int i = 0; i < n_models; i++) {
+        split_spec(models[i], name, sizeof name, &path);
+        if (hearth_server_add_model(s, name, path) != HEARTH_OK) { rc = cli_lib_error("serve"); goto out; }
+    }
+    for (int i = 0; i < n_loras; i++) {
+        split_spec(loras[i], name, sizeof name, &path);
+        if (hearth_server_add_lora(s, name, path) != HEARTH_OK) { rc = cli_lib_error("serve"); goto out; }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (hearth_server_start(s) != HEARTH_OK) { rc = cli_lib_error("serve"); goto out; }
+    fprintf(stderr, "hearth serve: listening on http://%s:%d (%d slot%s per model)\n", p.host, hearth_server_port(s),
+            p.n_parallel, p.n_parallel == 1 ? "" : "s");
+    fflush(stderr);
+    while (!g_stop) pause();
+    fprintf(stderr, "hearth serve: stopping (finishing running requests)\n");
+    hearth_server_stop(s);
+    fprintf(stderr, "hearth serve: stopped\n");
+out:
+    hearth_server_free(s);
+    return rc;
+}

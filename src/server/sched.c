@@ -1,0 +1,520 @@
+/*
+ * sched.c — the scheduler: continuous batching over a fixed set of slots.
+ *
+ * One thread owns every forward. Each step, for one model (models take
+ * turns):
+ *   1. running sequences whose client went away are dropped (slot freed);
+ *   2. queued sequences move into free slots of their model — the free slot
+ *      whose cached tokens (same adapter) share the longest prefix with the
+ *      prompt, whose K/V are then kept (prefix reuse);
+ *   3. one hearth_decode_batch over every active slot: the next token of each
+ *      generating sequence, then prompt chunks of new ones, up to n_batch
+ *      tokens in all;
+ *   4. every sequence that got logits samples its next token (with the JSON
+ *      constraint when asked), streams its text to the job, and leaves its
+ *      slot when it ends.
+ * Embedding requests run whole in one step, in a free slot.
+ */
+#include "server_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== jobs ======================================================================= */
+srv_job *job_new(void) {
+    srv_job *j = calloc(1, sizeof *j);
+    if (!j) return NULL;
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_cond_init(&j->cv, NULL);
+    atomic_init(&j->refs, 1);
+    j->adapter = -1;
+    j->logprobs = -1;
+    return j;
+}
+
+void job_unref(srv_job *j) {
+    if (!j || atomic_fetch_sub(&j->refs, 1) != 1) return;
+    for (int i = 0; i < j->n; i++) free(j->ch[i].text), free(j->ch[i].lps);
+    free(j->ch);
+    for (int i = 0; i < j->n_stop; i++) free(j->stop[i]);
+    free(j->stop);
+    free(j->prompt);
+    free(j->bias);
+    for (int i = 0; i < j->n_inputs; i++) free(j->in_ids[i]);
+    free(j->in_ids);
+    free(j->in_n);
+    free(j->embd);
+    free(j->error);
+    pthread_mutex_destroy(&j->mu);
+    pthread_cond_destroy(&j->cv);
+    free(j);
+}
+
+void choice_append(srv_choice *c, const char *s, size_t n) {
+    if (c->len + n + 1 > c->cap) {
+        size_t cap = (c->cap ? c->cap * 2 : 256) + n;
+        char *t = realloc(c->text, cap);
+        if (!t) return;
+        c->text = t, c->cap = cap;
+    }
+    memcpy(c->text + c->len, s, n);
+    c->len += n;
+    c->text[c->len] = 0;
+}
+
+int sched_enqueue(hearth_server *s, srv_job *j) {
+    int need = j->kind == JOB_EMBED ? 1 : j->n;
+    pthread_mutex_lock(&s->mu);
+    if (atomic_load(&s->stopping)) {
+        pthread_mutex_unlock(&s->mu);
+        return 503;
+    }
+    if (s->q_len + need > s->p.queue_max) {
+        pthread_mutex_unlock(&s->mu);
+        return 429;
+    }
+    j->t_enqueue = hearth_time_s();
+    j->n_running = need;
+    j->n_queued = need;
+    for (int i = 0; i < need; i++) {
+        atomic_fetch_add(&j->refs, 1);
+        s->queue[s->q_len++] = (srv_qent){j, i};
+    }
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+/* ==== finishing ==================================================================== */
+/* one choice ended (job->mu not held); the job is done when all have */
+static void finish_choice(hearth_server *s, srv_job *j, int choice, const char *reason) {
+    pthread_mutex_lock(&j->mu);
+    srv_choice *c = &j->ch[choice];
+    if (!c->finish) {
+        c->finish = reason;
+        if (--j->n_running == 0) {
+            j->done = true;
+            double now = hearth_time_s();
+            int gen = 0;
+            for (int i = 0; i < j->n; i++) gen += j->ch[i].n_gen;
+            if (!atomic_load(&j->cancelled)) {
+                metrics_observe(&s->met, &s->met.latency, now - j->t_enqueue);
+                metrics_tokens(&s->met, j->n_prompt, gen, j->prompt_reused);
+            }
+        }
+    }
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+}
+
+static void job_fail(hearth_server *s, srv_job *j, int choice, const char *msg) {
+    pthread_mutex_lock(&j->mu);
+    if (!j->error) j->error = strdup(msg);
+    pthread_mutex_unlock(&j->mu);
+    finish_choice(s, j, choice, "error");
+}
+
+static void slot_release(hearth_server *s, srv_slot *sl, const char *reason) {
+    if (!sl->j) return;
+    finish_choice(s, sl->j, sl->choice, reason);
+    job_unref(sl->j);
+    sl->j = NULL;
+    sl->t_last_used = hearth_time_s();
+    hearth_sampler_free(sl->smp), sl->smp = NULL;
+    hearth_detok_free(sl->dt), sl->dt = NULL;
+    hearth_stop_matcher_free(sl->stop), sl->stop = NULL;
+    atomic_fetch_sub(&s->slots_busy, 1);
+}
+
+/* ==== the cache of a slot ============================================================ */
+static bool cache_push(hearth_server *s, srv_slot *sl, const int32_t *ids, int n) {
+    if (sl->n_cache + n > sl->cap_cache) {
+        int cap = sl->cap_cache * 2 + n + 64;
+        int32_t *c = realloc(sl->cache, (size_t)cap * sizeof *c);
+        if (!c) return false;
+        sl->cache = c, sl->cap_cache = cap;
+    }
+    memcpy(sl->cache + sl->n_cache, ids, (size_t)n * sizeof *ids);
+    sl->n_cache += n;
+    atomic_fetch_add(&s->kv_used, n);
+    return true;
+}
+
+static void cache_truncate(hearth_server *s, srv_slot *sl, int n) {
+    if (n >= sl->n_cache) return;
+    atomic_fetch_sub(&s->kv_used, sl->n_cache - n);
+    sl->n_cache = n;
+    hearth_context_truncate(sl->ctx, n);
+}
+
+/* ==== starting a sequence in a slot ==================================================== */
+static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j, int choice) {
+    /* keep the longest cached prefix (at most n_prompt - 1: the last prompt
+     * token must run to give logits) */
+    int common = 0;
+    if (sl->adapter == j->adapter)
+        while (common < sl->n_cache && common < j->n_prompt && sl->cache[common] == j->prompt[common]) common++;
+    if (common > j->n_prompt - 1) common = j->n_prompt - 1;
+    cache_truncate(s, sl, common);
+    sl->adapter = j->adapter;
+    hearth_sampler_params sp = j->sp;
+    if (j->n > 1 && sp.seed != HEARTH_SEED_RANDOM) sp.seed += (uint64_t)choice;
+    if (hearth_sampler_create(&sp, &sl->smp) != HEARTH_OK) {
+        job_fail(s, j, choice, hearth_last_error());
+        job_unref(j);
+        return false;
+    }
+    sl->dt = hearth_detok_create(hearth_model_vocab(sm->m), false);
+    sl->stop = hearth_stop_matcher_create((const char *const *)j->stop, (size_t)j->n_stop);
+    if (!sl->dt || !sl->stop) {
+        hearth_sampler_free(sl->smp), sl->smp = NULL;
+        hearth_detok_free(sl->dt), sl->dt = NULL;
+        hearth_stop_matcher_free(sl->stop), sl->stop = NULL;
+        job_fail(s, j, choice, "out of memory");
+        job_unref(j);
+        return false;
+    }
+    jsonc_init(&sl->jc);
+    sl->j = j;
+    sl->choice = choice;
+    sl->n_prompt_done = common;
+    sl->generating = false;
+    sl->n_gen = 0;
+    if (choice == 0) j->prompt_reused = common;
+    atomic_fetch_add(&s->slots_busy, 1);
+    return true;
+}
+
+/* ==== embeddings ========================================================================= */
+static void run_embed(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j) {
+    hearth_context *lead = sm->slots[0].ctx;
+    int dim = hearth_model_n_embd(sm->m);
+    j->dim = dim;
+    j->embd = calloc((size_t)j->n_inputs * dim, sizeof(float));
+    if (!j->embd) { job_fail(s, j, 0, "out of memory"); return; }
+    cache_truncate(s, sl, 0);
+    sl->adapter = -1;
+    for (int i = 0; i < j->n_inputs && !atomic_load(&j->cancelled); i++) {
+        hearth_context *cs[2] = {lead, sl->ctx};
+        const int32_t *toks[2] = {NULL, j->in_ids[i]};
+        int32_t n[2] = {0, j->in_n[i]};
+        int nc = 2;
+        if (sl->ctx == lead) cs[0] = sl->ctx, toks[0] = j->in_ids[i], n[0] = j->in_n[i], nc = 1;
+        hearth_context_truncate(sl->ctx, 0);
+        if (hearth_decode_batch(cs, toks, n, nc, true) != HEARTH_OK) {
+            job_fail(s, j, 0, hearth_last_error());
+            hearth_context_truncate(sl->ctx, 0);
+            return;
+        }
+        /* mean of the final normalized hidden states, then L2-normalized */
+        float *e = j->embd + (size_t)i * dim;
+        for (int t = 0; t < j->in_n[i]; t++) {
+            const float *h = hearth_get_embeddings_ith(sl->ctx, t);
+            for (int d = 0; d < dim; d++) e[d] += h[d];
+        }
+        double norm = 0;
+        for (int d = 0; d < dim; d++) norm += (double)e[d] * e[d];
+        norm = sqrt(norm);
+        for (int d = 0; d < dim; d++) e[d] = norm > 0 ? (float)(e[d] / norm) : 0.0f;
+    }
+    hearth_context_truncate(sl->ctx, 0);
+    finish_choice(s, j, 0, atomic_load(&j->cancelled) ? "cancelled" : "stop");
+}
+
+/* ==== sampling one token ================================================================= */
+static const char *token_piece(srv_model *sm, int32_t id) {
+    if (!sm->pieces) {
+        const hearth_vocab *v = hearth_model_vocab(sm->m);
+        int nv = hearth_model_n_vocab(sm->m);
+        sm->pieces = calloc((size_t)nv, sizeof *sm->pieces);
+        if (!sm->pieces) return "";
+        char buf[256];
+        for (int i = 0; i < nv; i++) {
+            int64_t n = hearth_token_to_piece(v, i, false, buf, sizeof buf - 1);
+            if (n < 0) n = 0;
+            if (n > (int64_t)sizeof buf - 1) n = sizeof buf - 1;
+            buf[n] = 0;
+            sm->pieces[i] = strdup(buf);
+        }
+    }
+    return sm->pieces[id] ? sm->pieces[id] : "";
+}
+
+/* a token the constraint allows: its text keeps the output a valid JSON
+ * prefix (end-of-generation only once the object is complete) */
+static bool json_ok(srv_model *sm, srv_slot *sl, int32_t id) {
+    const char *p = token_piece(sm, id);
+    if (!*p) return false;
+    return jsonc_accepts(&sl->jc, p, strlen(p));
+}
+
+static int32_t sample_token(srv_model *sm, srv_slot *sl, const float *logits) {
+    int nv = hearth_model_n_vocab(sm->m);
+    int32_t id = hearth_sampler_sample(sl->smp, logits, nv);
+    if (!sl->j->json_mode || id < 0 || json_ok(sm, sl, id)) return id;
+    if (!sl->scratch && !(sl->scratch = malloc((size_t)nv * sizeof(float)))) return -1;
+    memcpy(sl->scratch, logits, (size_t)nv * sizeof(float));
+    /* a few redraws without the refused tokens, then mask every token */
+    for (int tries = 0; tries < 8; tries++) {
+        sl->scratch[id] = -INFINITY;
+        id = hearth_sampler_sample(sl->smp, sl->scratch, nv);
+        if (id < 0 || json_ok(sm, sl, id)) return id;
+    }
+    for (int32_t t = 0; t < nv; t++)
+        if (sl->scratch[t] != -INFINITY && !json_ok(sm, sl, t)) sl->scratch[t] = -INFINITY;
+    return hearth_sampler_sample(sl->smp, sl->scratch, nv);
+}
+
+/* the slot's sequence got logits: sample, stream, decide whether it ends */
+static void slot_sample(hearth_server *s, srv_model *sm, srv_slot *sl) {
+    srv_job *j = sl->j;
+    const hearth_vocab *v = hearth_model_vocab(sm->m);
+    const float *logits = hearth_get_logits(sl->ctx);
+    int32_t id = logits ? sample_token(sm, sl, logits) : -1;
+    if (id < 0) {
+        slot_release(s, sl, j->json_mode ? "length" : "stop");
+        return;
+    }
+    hearth_sampler_accept(sl->smp, id);
+    sl->n_gen++;
+    srv_logprob lp = {id, hearth_sampler_last_logprob(sl->smp), 0, {{0}}};
+    if (j->logprobs > 0) lp.n_top = hearth_sampler_last_top(sl->smp, lp.top, j->logprobs > 20 ? 20 : j->logprobs);
+
+    bool eog = hearth_vocab_is_eog(v, id);
+    const char *emit = NULL;
+    size_t n_emit = 0;
+    bool hit = false;
+    if (!eog) {
+        const char *piece;
+        size_t n_piece = hearth_detok_push(sl->dt, id, &piece);
+        if (j->json_mode)
+            for (size_t i = 0; i < n_piece; i++) jsonc_push(&sl->jc, (unsigned char)piece[i]);
+        hit = hearth_stop_matcher_push(sl->stop, piece, n_piece, &emit, &n_emit);
+    }
+    double now = hearth_time_s();
+    pthread_mutex_lock(&j->mu);
+    srv_choice *c = &j->ch[sl->choice];
+    c->n_gen = sl->n_gen;
+    if (j->t_first == 0) {
+        j->t_first = now;
+        metrics_observe(&s->met, &s->met.ttft, now - j->t_enqueue);
+    }
+    if (j->logprobs >= 0 && !eog) {
+        if (c->n_lps == c->cap_lps) {
+            size_t cap = c->cap_lps ? c->cap_lps * 2 : 32;
+            srv_logprob *t = realloc(c->lps, cap * sizeof *t);
+            if (t) c->lps = t, c->cap_lps = cap;
+        }
+        if (c->n_lps < c->cap_lps) c->lps[c->n_lps++] = lp;
+    }
+    if (n_emit) choice_append(c, emit, n_emit);
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+
+    const char *reason = NULL;
+    if (eog || hit || (j->json_mode && sl->jc.done)) reason = "stop";
+    else if (sl->n_gen >= j->max_tokens || hearth_context_n_past(sl->ctx) >= hearth_context_n_ctx(sl->ctx))
+        reason = "length";
+    if (reason) {
+        if (!hit) {
+            /* whatever is held back was not a stop string */
+            const char *tail;
+            size_t n_tail = hearth_detok_flush(sl->dt, &tail);
+            pthread_mutex_lock(&j->mu);
+            if (hearth_stop_matcher_push(sl->stop, tail, n_tail, &emit, &n_emit)) reason = "stop";
+            if (n_emit) choice_append(c, emit, n_emit);
+            hearth_stop_matcher_flush(sl->stop, &emit, &n_emit);
+            if (n_emit) choice_append(c, emit, n_emit);
+            pthread_mutex_unlock(&j->mu);
+        }
+        slot_release(s, sl, reason);
+        return;
+    }
+    sl->generating = true;
+    sl->next_tok = id;
+}
+
+/* ==== one step for one model ================================================================ */
+/* moves queued sequences of model sm into its free slots (s->mu held);
+ * returns an embedding job to run now, if any */
+static srv_job *assign(hearth_server *s, srv_model *sm, srv_slot **embed_slot) {
+    srv_job *embed = NULL;
+    int w = 0;
+    for (int q = 0; q < s->q_len; q++) {
+        srv_qent e = s->queue[q];
+        bool keep = true;
+        if (atomic_load(&e.j->cancelled)) {
+            pthread_mutex_lock(&e.j->mu);
+            e.j->n_queued--;
+            pthread_mutex_unlock(&e.j->mu);
+            finish_choice(s, e.j, e.choice, "cancelled");
+            job_unref(e.j);
+            keep = false;
+        } else if (e.j->model == sm && !embed) {
+            /* the free slot with the longest common prefix; then the least recently used */
+            srv_slot *best = NULL;
+            int best_common = -1;
+            for (int i = 0; i < s->p.n_parallel; i++) {
+                srv_slot *sl = &sm->slots[i];
+                if (sl->j) continue;
+                int common = 0;
+                if (e.j->kind != JOB_EMBED && sl->adapter == e.j->adapter)
+                    while (common < sl->n_cache && common < e.j->n_prompt && sl->cache[common] == e.j->prompt[common])
+                        common++;
+                if (common > best_common || (common == best_common && sl->t_last_used < best->t_last_used))
+                    best = sl, best_common = common;
+            }
+            if (best) {
+                keep = false;
+                pthread_mutex_lock(&e.j->mu);
+                e.j->n_queued--;
+                pthread_mutex_unlock(&e.j->mu);
+                if (e.j->kind == JOB_EMBED) {
+                    embed = e.j;
+                    *embed_slot = best;
+                } else {
+                    slot_start(s, sm, best, e.j, e.choice);
+                }
+            }
+        }
+        if (keep) s->queue[w++] = e;
+    }
+    s->q_len = w;
+    return embed;
+}
+
+/* one batched forward over the active slots of sm; false if nothing ran */
+static bool step(hearth_server *s, srv_model *sm) {
+    int np = s->p.n_parallel;
+    /* 1. drop sequences whose client left */
+    for (int i = 0; i < np; i++)
+        if (sm->slots[i].j && atomic_load(&sm->slots[i].j->cancelled)) slot_release(s, &sm->slots[i], "cancelled");
+    /* 2. queued -> free slots */
+    srv_slot *es = NULL;
+    pthread_mutex_lock(&s->mu);
+    srv_job *embed = assign(s, sm, &es);
+    pthread_mutex_unlock(&s->mu);
+    if (embed) {
+        run_embed(s, sm, es, embed);
+        job_unref(embed);
+        return true;
+    }
+    /* 3. the batch: decode tokens first, then prompt chunks */
+    hearth_context *cs[257];
+    const int32_t *toks[257];
+    int32_t n[257];
+    srv_slot *who[257];
+    int nb = 0, budget = s->p.n_batch;
+    cs[0] = sm->slots[0].ctx, toks[0] = NULL, n[0] = 0, who[0] = NULL;
+    nb = 1;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < np && budget > 0; i++) {
+            srv_slot *sl = &sm->slots[i];
+            if (!sl->j || sl->generating != (pass == 0)) continue;
+            const int32_t *t;
+            int cnt;
+            if (sl->generating) {
+                t = &sl->next_tok, cnt = 1;
+            } else {
+                t = sl->j->prompt + sl->n_prompt_done;
+                cnt = sl->j->n_prompt - sl->n_prompt_done;
+                if (cnt > budget) cnt = budget;
+            }
+            int k = i == 0 ? 0 : nb++;
+            cs[k] = sl->ctx, toks[k] = t, n[k] = cnt, who[k] = sl;
+            budget -= cnt;
+        }
+    if (nb == 1 && n[0] == 0) return false;
+    /* the lead: slot 0 always (its pool and buffers); idle when n[0] == 0 */
+    hearth_status st = hearth_decode_batch(cs, toks, n, nb, false);
+    if (st != HEARTH_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "forward failed: %s", hearth_last_error());
+        for (int k = 0; k < nb; k++)
+            if (who[k] && n[k]) {
+                srv_job *j = who[k]->j;
+                atomic_fetch_add(&j->refs, 1);
+                pthread_mutex_lock(&j->mu);
+                if (!j->error) j->error = strdup(msg);
+                pthread_mutex_unlock(&j->mu);
+                slot_release(s, who[k], "error");
+                cache_truncate(s, who[k], 0);
+                job_unref(j);
+            }
+        return true;
+    }
+    /* 4. the cache grew; sequences with logits sample */
+    for (int k = 0; k < nb; k++) {
+        srv_slot *sl = who[k];
+        if (!sl || !n[k]) continue;
+        cache_push(s, sl, toks[k], n[k]);
+        if (!sl->generating) {
+            sl->n_prompt_done += n[k];
+            if (sl->n_prompt_done < sl->j->n_prompt) continue;
+        }
+        slot_sample(s, sm, sl);
+    }
+    return true;
+}
+
+/* ==== the thread ================================================================================ */
+static bool any_active(hearth_server *s) {
+    for (int m = 0; m < s->n_models; m++)
+        for (int i = 0; i < s->p.n_parallel; i++)
+            if (s->models[m].slots[i].j) return true;
+    return false;
+}
+
+/* cancels everything queued (s->mu held) */
+static void cancel_queue(hearth_server *s) {
+    for (int q = 0; q < s->q_len; q++) {
+        srv_job *j = s->queue[q].j;
+        atomic_store(&j->cancelled, 1);
+        finish_choice(s, j, s->queue[q].choice, "cancelled");
+        job_unref(j);
+    }
+    s->q_len = 0;
+}
+
+void *sched_main(void *arg) {
+    hearth_server *s = arg;
+    int turn = 0;
+    double drain_deadline = 0;
+    for (;;) {
+        int stopping = atomic_load(&s->stopping);
+        if (stopping) {
+            if (drain_deadline == 0) drain_deadline = hearth_time_s() + s->p.drain_s;
+            pthread_mutex_lock(&s->mu);
+            cancel_queue(s);
+            pthread_mutex_unlock(&s->mu);
+            if (stopping >= 2 || hearth_time_s() > drain_deadline)
+                for (int m = 0; m < s->n_models; m++)
+                    for (int i = 0; i < s->p.n_parallel; i++)
+                        if (s->models[m].slots[i].j) {
+                            atomic_store(&s->models[m].slots[i].j->cancelled, 1);
+                            slot_release(s, &s->models[m].slots[i], "cancelled");
+                        }
+            if (!any_active(s)) break;
+        }
+        bool ran = false;
+        for (int k = 0; k < s->n_models && !ran; k++) {
+            int m = (turn + k) % s->n_models;
+            ran = step(s, &s->models[m]);
+        }
+        turn++;
+        if (!ran) {
+            pthread_mutex_lock(&s->mu);
+            if (s->q_len == 0 && !atomic_load(&s->stopping)) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 50 * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+                pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+            }
+            pthread_mutex_unlock(&s->mu);
+        }
+    }
+    return NULL;
+}

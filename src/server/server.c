@@ -1,0 +1,170 @@
+/*
+ * server.c — the server's lifetime: settings, the model registry (each
+ * model with its slots), adapters, start and graceful stop.
+ */
+#include "server_internal.h"
+
+#include "hearth/jinja.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+hearth_server_params hearth_server_default_params(void) {
+    hearth_server_params p = {.host = "127.0.0.1", .port = 8080, .n_threads = 0, .n_parallel = 4,
+                              .n_ctx_per_seq = 0, .n_batch = 256, .queue_max = 64, .timeout_s = 60,
+                              .max_connections = 256, .max_body = 4u << 20, .drain_s = 10};
+    return p;
+}
+
+hearth_status hearth_server_create(const hearth_server_params *pp, hearth_server **out) {
+    *out = NULL;
+    hearth_server_params p = pp ? *pp : hearth_server_default_params();
+    if (!p.host) p.host = "127.0.0.1";
+    if (p.n_parallel < 1 || p.n_parallel > 256)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: --parallel %d (1 .. 256)", p.n_parallel);
+    if (p.port < 0 || p.port > 65535) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: --port %d", p.port);
+    if (p.n_ctx_per_seq < 0 || p.n_batch < 1 || p.queue_max < 1 || p.timeout_s < 1 || p.max_connections < 1 ||
+        p.max_body < 1)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG,
+                                "serve: settings out of range (ctx-per-seq %d, batch %d, queue %d, timeout %d, "
+                                "connections %d)",
+                                p.n_ctx_per_seq, p.n_batch, p.queue_max, p.timeout_s, p.max_connections);
+    hearth_server *s = calloc(1, sizeof *s);
+    if (!s) return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+    s->p = p;
+    s->queue = calloc((size_t)p.queue_max, sizeof *s->queue);
+    if (!s->queue) {
+        free(s);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    metrics_init(&s->met);
+    *out = s;
+    return HEARTH_OK;
+}
+
+static void model_clear(hearth_server *s, srv_model *sm) {
+    for (int i = 0; sm->slots && i < s->p.n_parallel; i++) {
+        hearth_context_free(sm->slots[i].ctx);
+        free(sm->slots[i].cache);
+        free(sm->slots[i].scratch);
+    }
+    free(sm->slots);
+    if (sm->pieces) {
+        for (int i = 0; i < hearth_model_n_vocab(sm->m); i++) free(sm->pieces[i]);
+        free(sm->pieces);
+    }
+    hearth_model_free(sm->m);
+}
+
+hearth_status hearth_server_add_model(hearth_server *s, const char *name, const char *path) {
+    if (s->started) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: models are added before start");
+    if (!name || !*name || strlen(name) >= sizeof s->models[0].name || strchr(name, '+'))
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: model name '%s' (1..127 characters, no '+')",
+                                name ? name : "");
+    for (int i = 0; i < s->n_models; i++)
+        if (!strcmp(s->models[i].name, name))
+            return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: two models named '%s'", name);
+    srv_model sm;
+    memset(&sm, 0, sizeof sm);
+    snprintf(sm.name, sizeof sm.name, "%s", name);
+    hearth_status st = hearth_model_load(path, NULL, &sm.m);
+    if (st) return st;
+    if (s->p.n_ctx_per_seq == 0) {
+        int n = hearth_model_n_ctx_train(sm.m);
+        s->p.n_ctx_per_seq = n > 0 && n < 2048 ? n : 2048;
+    }
+    sm.slots = calloc((size_t)s->p.n_parallel, sizeof *sm.slots);
+    if (!sm.slots) {
+        hearth_model_free(sm.m);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+    }
+    for (int i = 0; i < s->p.n_parallel; i++) {
+        /* slot 0 leads every batch: it has the threads and batch-sized buffers */
+        hearth_context_params cp = hearth_context_default_params();
+        cp.n_ctx = s->p.n_ctx_per_seq;
+        cp.n_batch = i == 0 ? s->p.n_batch : 1;
+        cp.n_threads = i == 0 ? s->p.n_threads : 1;
+        sm.slots[i].idx = i;
+        sm.slots[i].adapter = -1;
+        if ((st = hearth_context_create(sm.m, &cp, &sm.slots[i].ctx))) {
+            model_clear(s, &sm);
+            return st;
+        }
+    }
+    const char *tmpl = hearth_model_chat_template(sm.m);
+    if (tmpl) {
+        hearth_jinja_template *t = NULL;
+        sm.has_template = hearth_jinja_parse(tmpl, strlen(tmpl), &t) == HEARTH_OK;
+        hearth_jinja_free(t);
+    }
+    sm.fmt = hearth_chat_format_detect(sm.m);
+    srv_model *ms = realloc(s->models, (size_t)(s->n_models + 1) * sizeof *ms);
+    if (!ms) {
+        model_clear(s, &sm);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+    }
+    s->models = ms;
+    s->models[s->n_models++] = sm;
+    s->kv_total += s->p.n_parallel * s->p.n_ctx_per_seq;
+    return HEARTH_OK;
+}
+
+hearth_status hearth_server_add_lora(hearth_server *s, const char *name, const char *path) {
+    if (!name || !*name || strlen(name) >= sizeof s->loras[0].name || strchr(name, '+'))
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: adapter name '%s' (1..127 characters, no '+')",
+                                name ? name : "");
+    if (access(path, R_OK) != 0) return hearth_set_error(HEARTH_ERR_IO, "serve: adapter %s cannot be read", path);
+    srv_lora *l = realloc(s->loras, (size_t)(s->n_loras + 1) * sizeof *l);
+    if (!l) return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+    s->loras = l;
+    snprintf(l[s->n_loras].name, sizeof l->name, "%s", name);
+    l[s->n_loras].path = strdup(path);
+    s->n_loras++;
+    return HEARTH_OK;
+}
+
+hearth_status hearth_server_start(hearth_server *s) {
+    if (s->started) return HEARTH_OK;
+    if (s->n_models == 0) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: no model was added");
+    hearth_status st = http_start(s);
+    if (st) return st;
+    if (pthread_create(&s->sched_thread, NULL, sched_main, s) != 0) {
+        http_stop(s);
+        return hearth_set_error(HEARTH_ERR_INTERNAL, "serve: cannot start the scheduler thread");
+    }
+    s->started = true;
+    return HEARTH_OK;
+}
+
+int hearth_server_port(const hearth_server *s) { return s->port; }
+
+void hearth_server_stop(hearth_server *s) {
+    if (!s || !s->started) return;
+    /* stop accepting; the scheduler cancels the queue, lets running
+     * sequences finish for up to drain_s, cancels the rest and exits */
+    http_quiesce(s);
+    pthread_mutex_lock(&s->mu);
+    atomic_store(&s->stopping, 1);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->sched_thread, NULL);
+    http_stop(s);   /* waits for the connection threads (their jobs are all finished) */
+    s->started = false;
+}
+
+void hearth_server_free(hearth_server *s) {
+    if (!s) return;
+    hearth_server_stop(s);
+    for (int i = 0; i < s->n_models; i++) model_clear(s, &s->models[i]);
+    free(s->models);
+    for (int i = 0; i < s->n_loras; i++) free(s->loras[i].path);
+    free(s->loras);
+    free(s->queue);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+}

@@ -1,0 +1,232 @@
+/*
+ * server_internal.h — what the server's files share: registered models and
+ * their slots, jobs (one HTTP request each) and the queue, metrics, and the
+ * JSON-output constraint.
+ *
+ * Ownership and threads: a job is reference-counted (the HTTP connection
+ * holds one reference, the scheduler one per queued or running choice); its
+ * output fields are written by the scheduler and read by the HTTP thread
+ * under job->mu. Slots, contexts and samplers belong to the scheduler thread
+ * only. The queue, the stopping flag and the slot gauges are under
+ * server->mu.
+ */
+#ifndef HEARTH_SERVER_INTERNAL_H
+#define HEARTH_SERVER_INTERNAL_H
+
+#include "hearth/generate.h"
+#include "hearth/model.h"
+#include "hearth/sample.h"
+#include "hearth/server.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+/* ==== JSON-output constraint (json_constraint.c) =============================
+ * An incremental JSON validator over bytes: accepts exactly the prefixes of
+ * one JSON object (RFC 8259 values inside), with at most a few consecutive
+ * whitespace bytes. Used to mask tokens whose text would make the output
+ * invalid (response_format {"type":"json_object"}). Plain value type:
+ * copying it snapshots the state. */
+#define JSONC_MAX_DEPTH 48
+typedef struct jsonc {
+    char stack[JSONC_MAX_DEPTH];   /* '{' or '[' per open container */
+    int depth;
+    int st;            /* lexer/parser state (json_constraint.c) */
+    int lit;           /* literal being matched: index into the literal table */
+    int lit_i;         /* bytes of it matched */
+    int hex;           /* \u hex digits still expected */
+    int ws;            /* consecutive whitespace bytes */
+    bool key;          /* the string being read is an object key */
+    bool done;         /* the top-level object is complete */
+} jsonc;
+void jsonc_init(jsonc *j);
+/* Feeds one byte; false (state unspecified) if it makes the text invalid. */
+bool jsonc_push(jsonc *j, unsigned char ch);
+/* true if all n bytes keep the text valid (j unchanged). */
+bool jsonc_accepts(const jsonc *j, const char *s, size_t n);
+
+/* ==== metrics (metrics.c) =========================================== */
+#define MET_N_BUCKETS 12
+typedef struct histogram {
+    uint64_t counts[MET_N_BUCKETS + 1];   /* last: +Inf */
+    double sum;
+    uint64_t n;
+} histogram;
+
+typedef struct metrics {
+    pthread_mutex_t mu;
+    struct { char endpoint[32]; int status; uint64_t n; } req[64];
+    int n_req;
+    uint64_t tokens_in, tokens_out, prefix_reused;
+    histogram ttft, latency;
+} metrics;
+void metrics_init(metrics *m);
+void metrics_request(metrics *m, const char *endpoint, int status);
+void metrics_tokens(metrics *m, int64_t in, int64_t out, int64_t reused);
+void metrics_observe(metrics *m, histogram *h, double seconds);
+/* Prometheus text; malloc'd (caller frees) */
+char *metrics_render(hearth_server *s);
+
+/* ==== models and slots ======================================================= */
+typedef struct srv_job srv_job;
+
+typedef struct srv_slot {
+    int idx;
+    hearth_context *ctx;   /* slot 0's is the model's batch lead (threads, activations) */
+    int32_t *cache;        /* tokens whose K/V are in ctx (n_cache == n_past) */
+    int n_cache, cap_cache;
+    int adapter;           /* adapter of the cached tokens (-1: none) */
+    /* the sequence running in the slot (j == NULL: free) */
+    srv_job *j;
+    int choice;
+    int n_prompt_done;     /* prompt tokens in the cache */
+    bool generating;       /* prompt done: next_tok is to be decoded */
+    int32_t next_tok;
+    int n_gen;
+    hearth_sampler *smp;
+    hearth_detok *dt;
+    hearth_stop_matcher *stop;
+    jsonc jc;
+    float *scratch;        /* n_vocab logits copy for constrained sampling */
+    double t_last_used;
+} srv_slot;
+
+typedef struct srv_model {
+    char name[128];
+    hearth_model *m;
+    srv_slot *slots;       /* n_parallel */
+    char **pieces;         /* token texts (for the JSON constraint), built on first use */
+    hearth_chat_format fmt;
+    bool has_template;
+} srv_model;
+
+typedef struct srv_lora {
+    char name[128];
+    char *path;
+} srv_lora;
+
+/* ==== jobs ===================================================================== */
+typedef struct srv_logprob {
+    int32_t id;
+    float lp;
+    int n_top;
+    hearth_token_logprob top[20];
+} srv_logprob;
+
+typedef struct srv_choice {
+    char *text;            /* emitted text (stop strings cut), NUL-terminated */
+    size_t len, cap, sent; /* sent: bytes already streamed */
+    srv_logprob *lps;
+    size_t n_lps, cap_lps, lps_sent;
+    int n_gen;
+    const char *finish;    /* NULL while running: "stop", "length", "cancelled" */
+    bool started;          /* streaming: the first chunk (role) went out */
+    bool finish_sent;
+} srv_choice;
+
+enum { JOB_CHAT, JOB_COMPLETION, JOB_EMBED };
+
+struct srv_job {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_int refs;
+    atomic_int cancelled;  /* the client went away or the server stops */
+    int kind;
+    bool stream, include_usage;
+    srv_model *model;
+    int adapter;           /* -1: none */
+    char model_name[280];  /* as the request named it (echoed back) */
+    char id[48];
+    long created;
+    /* the prompt */
+    int32_t *prompt;
+    int n_prompt;
+    /* generation settings */
+    hearth_sampler_params sp;
+    hearth_logit_bias *bias;
+    int max_tokens;
+    char **stop;
+    int n_stop;
+    bool json_mode;
+    int logprobs;          /* -1: off; else number of top alternatives */
+    /* output */
+    int n;                 /* choices */
+    srv_choice *ch;
+    int n_running;         /* choices not finished */
+    int n_queued;          /* choices waiting for a slot */
+    bool done;
+    int prompt_reused;     /* prompt tokens found in a slot's cache (first choice) */
+    char *error;           /* set by the scheduler on failure */
+    double t_enqueue, t_first;
+    /* embeddings: inputs and results */
+    int n_inputs;
+    int32_t **in_ids;
+    int *in_n;
+    float *embd;           /* (n_inputs, dim) */
+    int dim;
+};
+
+srv_job *job_new(void);
+void job_unref(srv_job *j);   /* frees at 0 */
+/* appends text to choice c (job->mu held) */
+void choice_append(srv_choice *c, const char *s, size_t n);
+
+/* ==== the server ================================================================ */
+typedef struct srv_qent { srv_job *j; int choice; } srv_qent;
+
+struct hearth_server {
+    hearth_server_params p;
+    srv_model *models;
+    int n_models;
+    srv_lora *loras;
+    int n_loras;
+    struct MHD_Daemon *httpd;
+    int port;
+    pthread_t sched_thread;
+    bool started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;          /* scheduler wakes on new work */
+    srv_qent *queue;            /* FIFO, queue_max entries */
+    int q_len;
+    atomic_int stopping;        /* 1: no new requests; 2: scheduler exits */
+    atomic_int slots_busy;
+    atomic_int kv_used;         /* tokens held in all slots' caches */
+    int kv_total;
+    metrics met;
+};
+
+/* scheduler (sched.c) */
+void *sched_main(void *arg);
+/* Queues every choice of j (takes one reference per choice). Returns 0, or
+ * 429 when the queue is full, 503 when the server is stopping. */
+int sched_enqueue(hearth_server *s, srv_job *j);
+
+/* HTTP (http.c) */
+hearth_status http_start(hearth_server *s);
+void http_stop(hearth_server *s);
+void http_quiesce(hearth_server *s);
+
+/* request parsing and responses (api.c) */
+typedef struct api_error {
+    int status;            /* HTTP status */
+    char message[512];
+    const char *type;      /* "invalid_request_error", "not_found_error", ... */
+    char param[64];        /* the field at fault, "" for none */
+    const char *code;      /* NULL or e.g. "model_not_found" */
+} api_error;
+/* {"error":{...}} in OpenAI's shape; malloc'd */
+char *api_error_body(const api_error *e);
+/* Parses a /v1/chat/completions (kind JOB_CHAT), /v1/completions
+ * (JOB_COMPLETION) or /v1/embeddings (JOB_EMBED) body into a job ready to
+ * queue; NULL with *e filled on a bad request. */
+srv_job *api_parse(hearth_server *s, int kind, const char *body, size_t len, api_error *e);
+/* the whole response of a finished job (non-streaming); malloc'd */
+char *api_response(const srv_job *j);
+/* Streaming: appends to *out the SSE events for what the job produced
+ * since the last call (job->mu held); *end set when the stream is over
+ * (final chunk, usage if asked, "data: [DONE]" written). */
+void api_stream_events(srv_job *j, char **out, size_t *len, size_t *cap, bool *end);
+char *api_models(hearth_server *s);
+
+#endif
