@@ -172,6 +172,7 @@ int cmd_chat(int argc, char **argv) {
     cp.n_ctx = gen_default_ctx(model, (int32_t)n_ctx);
     cp.n_threads = (int)n_threads;
     if (hearth_context_create(model, &cp, &ctx) != HEARTH_OK) { rc = cli_lib_error("chat"); goto out; }
+    if ((rc = gen_apply_lora(&go, model, ctx, "chat")) != 0) goto out;
     const hearth_vocab *vocab = hearth_model_vocab(model);
     int32_t ctx_size = hearth_context_n_ctx(ctx);
 

@@ -110,6 +110,7 @@ int cmd_run(int argc, char **argv) {
     cp.n_ctx = gen_default_ctx(model, (int32_t)n_ctx);
     cp.n_threads = (int)n_threads;
     if (hearth_context_create(model, &cp, &ctx) != HEARTH_OK) { rc = cli_lib_error("run"); goto out; }
+    if ((rc = gen_apply_lora(&go, model, ctx, "run")) != 0) goto out;
 
     hearth_generate_params gp = hearth_generate_default_params();
     gp.sampling = go.sampling;

@@ -93,6 +93,16 @@ bool gen_opts_parse(gen_opts *o, cli_args *a) {
         return true;
     }
     if (cli_opt(a, NULL, "--logit-bias", &s)) return s ? parse_bias(o, a, s) : true;
+    if (cli_opt(a, NULL, "--lora", &s)) {
+        if (!s) return true;
+        if (o->n_lora == GEN_MAX_LORA) {
+            cli_error(a->cmd, "too many --lora adapters (at most %d)", GEN_MAX_LORA);
+            a->failed = true;
+        } else {
+            o->lora[o->n_lora++] = s;
+        }
+        return true;
+    }
     return false;
 }
 
@@ -111,7 +121,29 @@ int gen_opts_check(gen_opts *o, const char *cmd) {
 
 uint64_t gen_seed_used(const gen_opts *o) { return o->sampling.seed; }
 
-void gen_opts_free(gen_opts *o) { (void)o; }
+int gen_apply_lora(gen_opts *o, const hearth_model *m, hearth_context *ctx, const char *cmd) {
+    for (size_t i = 0; i < o->n_lora; i++) {
+        char *path = NULL;
+        if (hearth_adapter_parse_spec(o->lora[i], &path, &o->lora_scale[i]) != HEARTH_OK ||
+            hearth_adapter_load(path, hearth_model_gguf(m), &o->adapters[i]) != HEARTH_OK) {
+            free(path);
+            return cli_lib_error(cmd);
+        }
+        free(path);
+    }
+    if (o->n_lora &&
+        hearth_context_set_adapters(ctx, (const hearth_adapter *const *)o->adapters, o->lora_scale, (int)o->n_lora) !=
+            HEARTH_OK)
+        return cli_lib_error(cmd);
+    return 0;
+}
+
+void gen_opts_free(gen_opts *o) {
+    for (size_t i = 0; i < o->n_lora; i++) {
+        hearth_adapter_free(o->adapters[i]);
+        o->adapters[i] = NULL;
+    }
+}
 
 int32_t gen_default_ctx(const hearth_model *m, int32_t requested) {
     if (requested > 0) return requested;

@@ -7,10 +7,12 @@
 
 #include "cli.h"
 
+#include "hearth/adapter.h"
 #include "hearth/generate.h"
 
 #define GEN_MAX_STOP 32
 #define GEN_MAX_BIAS 64
+#define GEN_MAX_LORA 16
 
 typedef struct gen_opts {
     hearth_sampler_params sampling;
@@ -19,10 +21,17 @@ typedef struct gen_opts {
     size_t n_stop;
     hearth_logit_bias bias[GEN_MAX_BIAS];
     size_t n_bias;
+    const char *lora[GEN_MAX_LORA];     /* --lora FILE[:scale] as given */
+    size_t n_lora;
+    hearth_adapter *adapters[GEN_MAX_LORA];   /* loaded by gen_apply_lora, owned */
+    float lora_scale[GEN_MAX_LORA];
     bool failed;
 } gen_opts;
 
 #define GEN_SAMPLING_HELP                                                                     \
+    "\nadapters:\n"                                                                            \
+    "      --lora FILE[:S]       apply a LoRA adapter at scale S (default 1) without merging:\n" \
+    "                            a GGUF adapter or a PEFT folder (repeatable: adapters add up)\n" \
     "\nsampling (applied in this order; llama.cpp's default chain):\n"                        \
     "      --logit-bias ID=B     add B to token ID's logit (repeatable; B = -inf bans it)\n"   \
     "      --repeat-penalty X    divide positive / multiply negative logits of recent tokens (1.0: off)\n" \
@@ -43,6 +52,9 @@ bool gen_opts_parse(gen_opts *o, cli_args *a);
 /* validates the settings (prints the error); 0 if fine. Resolves seed -1. */
 int gen_opts_check(gen_opts *o, const char *cmd);
 uint64_t gen_seed_used(const gen_opts *o);
+/* loads the --lora adapters (checked against the model) and sets them on
+ * ctx; prints the error and returns 1 on failure, 0 if fine */
+int gen_apply_lora(gen_opts *o, const hearth_model *m, hearth_context *ctx, const char *cmd);
 void gen_opts_free(gen_opts *o);
 
 /* context size for a command: the requested one, else the model's training
