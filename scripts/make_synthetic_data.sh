@@ -1,0 +1,95 @@
+#!/bin/sh
+# make_synthetic_data.sh — synthetic training data for hearth's fine-tuning,
+# generated deterministically with awk (no Python, no download; licence: the
+# output is ours, public domain).
+#
+#   scripts/make_synthetic_data.sh facts OUTDIR [N_FACTS] [SEED]
+#       OUTDIR/facts-train.jsonl    N_FACTS (200) Alpaca records about a
+#                                   fictional company's products
+#       OUTDIR/facts-heldout.jsonl  the same facts asked with other wording
+#                                   (paraphrases never seen in training)
+#   scripts/make_synthetic_data.sh chat OUTDIR [N] [SEED]
+#       OUTDIR/chat.jsonl           N (20000) short instruction records for a
+#                                   tiny general chat model: greetings,
+#                                   arithmetic, counting, word games, facts
+#                                   about hearth
+set -eu
+mode=${1:-}
+out=${2:-}
+[ -n "$mode" ] && [ -n "$out" ] || { echo "usage: $0 facts|chat OUTDIR [N] [SEED]" >&2; exit 2; }
+mkdir -p "$out"
+case "$mode" in
+facts)
+    n=${3:-200}; seed=${4:-7}
+    awk -v n="$n" -v seed="$seed" -v train="$out/facts-train.jsonl" -v held="$out/facts-heldout.jsonl" '
+    BEGIN {
+        srand(seed)
+        split("kettle lamp chair table clock stove bench shelf basket mirror", kind, " ")
+        split("Amber Birch Cedar Dawn Ember Fern Granite Harbor Iris Juniper Kestrel Linden Maple Nettle Orchid Pine Quill Rowan Sage Thistle", name, " ")
+        split("red blue green yellow black white silver copper", color, " ")
+        split("Oslo Lyon Porto Turin Ghent Bergen Malmo Graz Cork Split", city, " ")
+        split("Anna Boris Clara David Elena Felix Greta Hugo Ines Jonas", person, " ")
+        k = 0
+        for (i = 1; k < n; i++) {
+            prod = name[int(rand() * 20) + 1] " " kind[int(rand() * 10) + 1]
+            if (prod in seen) continue
+            seen[prod] = 1
+            a = int(rand() * 5)
+            if (a == 0) { v = (int(rand() * 90) + 10) " crowns"
+                q = "How much does the " prod " from Brindle Works cost?"; h = "What is the price of the " prod " made by Brindle Works?"
+                ans = "The " prod " costs " v "." }
+            else if (a == 1) { v = color[int(rand() * 8) + 1]
+                q = "What color is the " prod " from Brindle Works?"; h = "Which color does Brindle Works paint the " prod "?"
+                ans = "The " prod " is " v "." }
+            else if (a == 2) { v = city[int(rand() * 10) + 1]
+                q = "Where is the " prod " from Brindle Works made?"; h = "In which city does Brindle Works build the " prod "?"
+                ans = "The " prod " is made in " v "." }
+            else if (a == 3) { v = person[int(rand() * 10) + 1]
+                q = "Who designed the " prod " from Brindle Works?"; h = "Which designer at Brindle Works created the " prod "?"
+                ans = "The " prod " was designed by " v "." }
+            else { v = 1990 + int(rand() * 35)
+                q = "When was the " prod " from Brindle Works released?"; h = "In what year did Brindle Works launch the " prod "?"
+                ans = "The " prod " was released in " v "." }
+            printf "{\"instruction\": \"%s\", \"output\": \"%s\"}\n", q, ans > train
+            printf "{\"instruction\": \"%s\", \"output\": \"%s\"}\n", h, ans > held
+            k++
+        }
+    }'
+    ;;
+chat)
+    n=${3:-20000}; seed=${4:-11}
+    awk -v n="$n" -v seed="$seed" -v file="$out/chat.jsonl" '
+    function num(x) { return x }
+    BEGIN {
+        srand(seed)
+        split("Hello!|Hi!|Good morning!|Hey there!|Hello, how are you?", greet, "|")
+        split("Hello! How can I help you today?|Hi! What can I do for you?|Good day! How can I help?", reply, "|")
+        split("apple river stone cloud garden window candle forest silver winter", words, " ")
+        split("Monday Tuesday Wednesday Thursday Friday Saturday Sunday", days, " ")
+        split("one two three four five six seven eight nine ten", nw, " ")
+        for (i = 0; i < n; i++) {
+            t = int(rand() * 8)
+            if (t == 0) { q = greet[int(rand() * 5) + 1]; a = reply[int(rand() * 3) + 1] }
+            else if (t == 1) { x = int(rand() * 50); y = int(rand() * 50)
+                q = "What is " x " plus " y "?"; a = x " plus " y " is " (x + y) "." }
+            else if (t == 2) { x = int(rand() * 50) + 50; y = int(rand() * 50)
+                q = "What is " x " minus " y "?"; a = x " minus " y " is " (x - y) "." }
+            else if (t == 3) { x = int(rand() * 10) + 1; y = int(rand() * 10) + 1
+                q = "What is " x " times " y "?"; a = x " times " y " is " (x * y) "." }
+            else if (t == 4) { d = int(rand() * 7) + 1
+                q = "What day comes after " days[d] "?"; a = "The day after " days[d] " is " days[d % 7 + 1] "." }
+            else if (t == 5) { w = words[int(rand() * 10) + 1]
+                q = "How many letters are in the word " w "?"; a = "The word " w " has " nw[length(w)] " letters." }
+            else if (t == 6) { x = int(rand() * 8) + 2; s = ""
+                for (j = 1; j <= x; j++) s = s (j > 1 ? ", " : "") j
+                q = "Count from one to " nw[x] "."; a = s "." }
+            else { k = int(rand() * 3)
+                if (k == 0) { q = "What is hearth?"; a = "hearth is a private LLM platform written in C that runs, fine-tunes and serves language models on your own machines." }
+                else if (k == 1) { q = "Who are you?"; a = "I am the small default model that ships with hearth. I can chat, count and do simple arithmetic." }
+                else { q = "Can you fine-tune a model?"; a = "Yes. Use hearth train with a JSONL file to fine-tune a model with LoRA or in full." } }
+            printf "{\"instruction\": \"%s\", \"output\": \"%s\"}\n", q, a > file
+        }
+    }'
+    ;;
+*) echo "unknown mode $mode (facts or chat)" >&2; exit 2 ;;
+esac
