@@ -6,7 +6,10 @@
  *     final hidden states, pooled as the model's bert.pooling_type says
  *     (mean when the file says none or nothing);
  *   - llama-family models (llama, qwen2): the final normalized hidden states
- *     (after output_norm) of all tokens, BOS included, mean-pooled.
+ *     (after output_norm) of all tokens, BOS included, mean-pooled (or as
+ *     the file's {arch}.pooling_type says: cls = first token, last = last
+ *     token, for embedding models such as Qwen3-Embedding). Texts may have
+ *     up to min(training context, 4096) tokens.
  * The text is tokenized with the model's special tokens ([CLS] ... [SEP] for
  * BERT, BOS for llama), and the vector is L2-normalized unless asked not to
  * be, as llama.cpp's embedding example computes it.
@@ -32,7 +35,8 @@ extern "C" {
 
 /* llama.cpp's numbering (bert.pooling_type) */
 typedef enum hearth_pooling {
-    HEARTH_POOLING_MODEL = -1,   /* the model's own (BERT: bert.pooling_type; llama: mean) */
+    HEARTH_POOLING_MODEL = -1,   /* the model's own: {arch}.pooling_type (bert.pooling_type...);
+                                    mean when absent or none */
     HEARTH_POOLING_NONE = 0,     /* per-token: not a sentence embedding; refused by hearth_embed */
     HEARTH_POOLING_MEAN = 1,     /* mean over all tokens (specials included) */
     HEARTH_POOLING_CLS = 2,      /* the first token ([CLS] / BOS) */

@@ -166,12 +166,14 @@ static void layernorm(float *y, const float *x, const float *w, const float *b, 
     for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * w[i] + b[i];
 }
 
-/* GELU, tanh approximation (ggml_gelu): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+/* GELU, tanh approximation (ggml_gelu): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
+ * computed as x / (1 + exp(-2u)) (the same function: 0.5 (1 + tanh u) =
+ * sigmoid(2u)), one expf instead of tanhf's expm1f + division */
 static void gelu(float *x, int64_t n) {
-    const float c = 0.7978845608028654f;   /* sqrt(2/pi) */
+    const float c2 = 2.0f * 0.7978845608028654f;   /* 2 sqrt(2/pi) */
     for (int64_t i = 0; i < n; i++) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1.0f + tanhf(c * (v + 0.044715f * v * v * v)));
+        float v = x[i], u = c2 * (v + 0.044715f * v * v * v);
+        x[i] = u < -80.0f ? 0.0f : v / (1.0f + expf(-u));
     }
 }
 

@@ -54,7 +54,13 @@ const char *hearth_pooling_name(hearth_pooling p) {
 bool hearth_model_is_encoder(const hearth_model *m) { return m && m->bert != NULL; }
 
 hearth_pooling hearth_model_pooling(const hearth_model *m) {
-    if (m->bert && m->bert->pooling >= HEARTH_POOLING_MEAN) return (hearth_pooling)m->bert->pooling;
+    if (m->bert) return m->bert->pooling >= HEARTH_POOLING_MEAN ? (hearth_pooling)m->bert->pooling : HEARTH_POOLING_MEAN;
+    /* a llama-family embedding model may say how it pools ({arch}.pooling_type, e.g. 3 = last) */
+    char key[64];
+    int64_t v = -1;
+    snprintf(key, sizeof key, "%s.pooling_type", m->arch);
+    if (hearth_gguf_get_int(m->gguf, key, &v) == HEARTH_OK && v >= HEARTH_POOLING_MEAN && v <= HEARTH_POOLING_LAST)
+        return (hearth_pooling)v;
     return HEARTH_POOLING_MEAN;
 }
 

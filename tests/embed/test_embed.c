@@ -5,7 +5,8 @@
  *   cosine >= 0.999 with llama.cpp's (tests/data/embed/embeddings.json);
  *   the batch form equals one call per text; vectors are unit length, and
  *   --no-normalize / pooling overrides change what they should;
- *   errors: too long, too small an output, pooling none, vocab-only;
+ *   errors: too long, too small an output, pooling none, vocab-only; files
+ *   with a tensor missing or misshapen, or an unknown pooling type;
  *   the `hearth embed` command: --json parses and matches the API, text
  *   output, -f FILE, error exits.
  */
@@ -245,6 +246,55 @@ TEST(errors) {
     }
 }
 
+/* ---- bad files ----------------------------------------------------------------
+ * the BERT file rewritten with one tensor left out or reshaped, or a key set */
+static bool write_variant(const char *out, const char *skip, const char *reshape, const char *key, uint32_t val) {
+    hearth_gguf *g = NULL;
+    if (hearth_gguf_open(BERT, &g) != HEARTH_OK) return false;
+    hearth_gguf_writer *w = hearth_gguf_writer_create();
+    for (int64_t i = 0; i < hearth_gguf_n_kv(g); i++) {
+        hearth_str k = hearth_gguf_kv_key(g, i);
+        if (key && strlen(key) == k.len && memcmp(key, k.ptr, k.len) == 0) continue;
+        hearth_gguf_copy_kv(w, g, i);
+    }
+    if (key) hearth_gguf_set_u32(w, key, val);
+    for (int64_t i = 0; i < hearth_gguf_n_tensors(g); i++) {
+        const hearth_gguf_tensor *t = hearth_gguf_tensor_at(g, i);
+        if (skip && strcmp(t->name, skip) == 0) continue;
+        int64_t ne[4] = {t->ne[0], t->ne[1], t->ne[2], t->ne[3]};
+        if (reshape && strcmp(t->name, reshape) == 0) ne[0] /= 2, ne[1] *= 2;   /* same bytes, wrong shape */
+        hearth_gguf_add_tensor(w, t->name, t->type, t->n_dims, ne, t->data);
+    }
+    bool ok = hearth_gguf_writer_write(w, out) == HEARTH_OK;
+    hearth_gguf_writer_free(w);
+    hearth_gguf_close(g);
+    return ok;
+}
+
+TEST(bad_files) {
+    const char *path = "test_embed_bad.gguf";
+    hearth_model *m = NULL;
+    CHECK(write_variant(path, "blk.1.ffn_up.bias", NULL, NULL, 0));
+    CHECK_EQ_INT(hearth_model_load(path, NULL, &m), HEARTH_ERR_FORMAT);
+    CHECK_MSG(strstr(hearth_last_error(), "missing 1 tensor: blk.1.ffn_up.bias") != NULL, "%s", hearth_last_error());
+    CHECK(m == NULL);
+    CHECK(write_variant(path, NULL, "blk.0.attn_k.weight", NULL, 0));
+    CHECK_EQ_INT(hearth_model_load(path, NULL, &m), HEARTH_ERR_FORMAT);
+    CHECK_MSG(strstr(hearth_last_error(), "blk.0.attn_k.weight has shape [32, 128], expected [64, 64]") != NULL, "%s",
+              hearth_last_error());
+    CHECK(write_variant(path, NULL, NULL, "bert.pooling_type", 7));
+    CHECK_EQ_INT(hearth_model_load(path, NULL, &m), HEARTH_ERR_FORMAT);
+    CHECK_MSG(strstr(hearth_last_error(), "bert.pooling_type 7") != NULL, "%s", hearth_last_error());
+    /* cls pooling from the file is what the embedder uses */
+    CHECK(write_variant(path, NULL, NULL, "bert.pooling_type", 2));
+    CHECK_EQ_INT(hearth_model_load(path, NULL, &m), HEARTH_OK);
+    if (m) {
+        CHECK_EQ_INT(hearth_model_pooling(m), HEARTH_POOLING_CLS);
+        hearth_model_free(m);
+    }
+    remove(path);
+}
+
 /* ---- the command ----------------------------------------------------------- */
 static int run(const char *args, char **out) {
     char cmd[4096];
@@ -349,6 +399,18 @@ TEST(cli_file) {
     for (char *p = out; p && *p; p++) lines += *p == '\n';
     CHECK_EQ_INT(lines, 2);
     free(out);
+    /* a line too long for the model: named by file and line */
+    f = fopen(path, "w");
+    if (f) {
+        fputs("short\n\n", f);
+        for (int i = 0; i < 600; i++) fputs("cat ", f);
+        fputs("\n", f);
+        fclose(f);
+    }
+    char *err = NULL;
+    CHECK_EQ_INT(run_err("-m " BERT " -f test_embed_texts.txt", &err), 1);
+    CHECK_MSG(err && strstr(err, "test_embed_texts.txt:3:") && strstr(err, "602 tokens"), "%s", err ? err : "");
+    free(err);
     remove(path);
 }
 
@@ -391,6 +453,7 @@ int main(void) {
     RUN(batch_rounds);
     RUN(normalize_and_pooling);
     RUN(errors);
+    RUN(bad_files);
     RUN(cli_json);
     RUN(cli_file);
     RUN(cli_errors);
