@@ -135,9 +135,11 @@ QUANT_TYPES(QUANT_DECL_AVX2)
 QUANT_TYPES(QUANT_DECL_AVX512)
 
 /* 4 activation rows at once (prefill): out[k] = vec_dot(n, w, x + k*x_stride)
- * for k < nx <= 4, each weight block decoded once; for the types models use
- * most (the others leave the table's vec_dot4 NULL) */
-#define QUANT_DOT4_TYPES(X) X(q4_0, q8_0) X(q8_0, q8_0) X(q4_K, q8_K) X(q5_K, q8_K) X(q6_K, q8_K)
+ * for k < nx <= 4, each weight block decoded once (AVX2 and AVX-512, all
+ * types but Q4_1 / Q5_1; elsewhere vec_dot4 is NULL and the driver calls
+ * vec_dot) */
+#define QUANT_DOT4_TYPES(X) \
+    X(q4_0, q8_0) X(q5_0, q8_0) X(q8_0, q8_0) X(q2_K, q8_K) X(q3_K, q8_K) X(q4_K, q8_K) X(q5_K, q8_K) X(q6_K, q8_K)
 #define QUANT_DECL_DOT4(T, A, ISA) \
     void vec_dot4_##T##_##A##_##ISA(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out);
 #define QUANT_DECL_DOT4_AVX2(T, A) QUANT_DECL_DOT4(T, A, avx2)

@@ -24,6 +24,9 @@ float vec_dot_q6_K_q8_K_avx2(int64_t n, const void *w, const void *a) { return t
         t_dot4_##T(n, w, x, x_stride, nx, out);                                                        \
     }
 DOT4(q4_0, q8_0)
+DOT4(q5_0, q8_0)
+DOT4(q2_K, q8_K)
+DOT4(q3_K, q8_K)
 DOT4(q8_0, q8_0)
 DOT4(q4_K, q8_K)
 DOT4(q5_K, q8_K)

@@ -284,6 +284,11 @@ void quantize_row_q8_0_avx512(const float *x, void *y, int64_t n) { t_quantize_q
 void quantize_row_q8_1_avx512(const float *x, void *y, int64_t n) { t_quantize_q8_1(x, y, n); }
 void quantize_row_q8_K_avx512(const float *x, void *y, int64_t n) { t_quantize_q8_K(x, y, n); }
 
+/* 256-bit vec_dot4 of the other types */
+void vec_dot4_q5_0_q8_0_avx512(int64_t n, const void *w, const void *x, size_t s, int nx, float *o) { t_dot4_q5_0(n, w, x, s, nx, o); }
+void vec_dot4_q2_K_q8_K_avx512(int64_t n, const void *w, const void *x, size_t s, int nx, float *o) { t_dot4_q2_K(n, w, x, s, nx, o); }
+void vec_dot4_q3_K_q8_K_avx512(int64_t n, const void *w, const void *x, size_t s, int nx, float *o) { t_dot4_q3_K(n, w, x, s, nx, o); }
+
 /* ==== dequantize ============================================================ */
 void dequantize_row_q4_0_avx512(const void *s, float *d, int64_t n) { t_dequant_q4_0(s, d, n); }
 void dequantize_row_q8_0_avx512(const void *s, float *d, int64_t n) { t_dequant_q8_0(s, d, n); }

@@ -53,9 +53,10 @@ typedef struct dot4_entry {
     hearth_vec_dot4_fn fn;
 } dot4_entry;
 #define DOT4_ENTRIES(ISA)                                                                            \
-    {HEARTH_TYPE_Q4_0, vec_dot4_q4_0_q8_0_##ISA}, {HEARTH_TYPE_Q8_0, vec_dot4_q8_0_q8_0_##ISA},      \
-        {HEARTH_TYPE_Q4_K, vec_dot4_q4_K_q8_K_##ISA}, {HEARTH_TYPE_Q5_K, vec_dot4_q5_K_q8_K_##ISA}, \
-        {HEARTH_TYPE_Q6_K, vec_dot4_q6_K_q8_K_##ISA},
+    {HEARTH_TYPE_Q4_0, vec_dot4_q4_0_q8_0_##ISA}, {HEARTH_TYPE_Q5_0, vec_dot4_q5_0_q8_0_##ISA},      \
+        {HEARTH_TYPE_Q8_0, vec_dot4_q8_0_q8_0_##ISA}, {HEARTH_TYPE_Q2_K, vec_dot4_q2_K_q8_K_##ISA}, \
+        {HEARTH_TYPE_Q3_K, vec_dot4_q3_K_q8_K_##ISA}, {HEARTH_TYPE_Q4_K, vec_dot4_q4_K_q8_K_##ISA}, \
+        {HEARTH_TYPE_Q5_K, vec_dot4_q5_K_q8_K_##ISA}, {HEARTH_TYPE_Q6_K, vec_dot4_q6_K_q8_K_##ISA},
 static const dot4_entry DOT4_AVX2[] = {DOT4_ENTRIES(avx2)};
 static const dot4_entry DOT4_AVX512[] = {DOT4_ENTRIES(avx512)};
 
