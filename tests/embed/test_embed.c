@@ -87,6 +87,46 @@ TEST(golden_llama) {
     printf("  worst cosine llama: %.9f\n", w);
 }
 
+/* llama: a text longer than one decode slice (64 tokens) gives the mean of
+ * the hidden states of one hearth_decode over all its tokens */
+TEST(llama_long_text) {
+    hearth_model *m = load(LLAMA);
+    if (!m) return;
+    const char *t = "This License explicitly affirms your unlimited permission to run the unmodified Program. "
+                    "The output from running a covered work is covered by this License only if the output, given its "
+                    "content, constitutes a covered work. This License acknowledges your rights of fair use or other "
+                    "equivalent, as provided by copyright law. You may make, run and propagate covered works that you "
+                    "do not convey, without conditions so long as your license otherwise remains in force.";
+    int32_t *ids = NULL;
+    size_t n = 0;
+    hearth_tokenize_params tp = hearth_tokenize_default_params();
+    CHECK_EQ_INT(hearth_tokenize(hearth_model_vocab(m), t, strlen(t), &tp, &ids, &n), HEARTH_OK);
+    CHECK(n > 64 && n < 200);
+    hearth_context *c = NULL;
+    CHECK_EQ_INT(hearth_context_create(m, NULL, &c), HEARTH_OK);
+    hearth_embedder *e = NULL;
+    CHECK_EQ_INT(hearth_embedder_create(m, NULL, &e), HEARTH_OK);
+    if (c && e && ids) {
+        int dim = hearth_model_n_embd(m);
+        double want[512] = {0};
+        float v[512];
+        CHECK_EQ_INT(hearth_decode(c, ids, (int32_t)n, true), HEARTH_OK);
+        for (size_t i = 0; i < n; i++) {
+            const float *h = hearth_get_embeddings_ith(c, (int32_t)i);
+            CHECK(h != NULL);
+            for (int j = 0; h && j < dim; j++) want[j] += h[j] / (double)n;
+        }
+        CHECK_EQ_INT(hearth_embed(e, t, strlen(t), v, dim), HEARTH_OK);
+        CHECK_EQ_INT(hearth_embedder_last_tokens(e), (int64_t)n);
+        double c1 = cosine(v, want, dim);
+        CHECK_MSG(c1 > 0.99999, "cosine %.8f", c1);
+    }
+    free(ids);
+    hearth_embedder_free(e);
+    hearth_context_free(c);
+    hearth_model_free(m);
+}
+
 /* the batch form = one call per text, for both kinds; also with a small
  * n_batch so that BERT splits the texts over several passes */
 static void batch_equals_single(const char *path, int32_t n_batch) {
@@ -449,6 +489,7 @@ int main(void) {
     }
     RUN(golden_bert);
     RUN(golden_llama);
+    RUN(llama_long_text);
     RUN(batch);
     RUN(batch_rounds);
     RUN(normalize_and_pooling);
