@@ -9,7 +9,7 @@
  *     (after output_norm) of all tokens, BOS included, mean-pooled (or as
  *     the file's {arch}.pooling_type says: cls = first token, last = last
  *     token, for embedding models such as Qwen3-Embedding). Texts may have
- *     up to min(training context, 4096) tokens.
+ *     up to n_ctx tokens (params; default min(training context, 4096)).
  * The text is tokenized with the model's special tokens ([CLS] ... [SEP] for
  * BERT, BOS for llama), and the vector is L2-normalized unless asked not to
  * be, as llama.cpp's embedding example computes it.
@@ -50,6 +50,8 @@ typedef struct hearth_embed_params {
     bool normalize;           /* L2-normalize the result (default true) */
     int n_threads;            /* 0: all online CPUs */
     int32_t n_batch;          /* BERT: most tokens in one pass over several texts; 0: the model's context */
+    int32_t n_ctx;            /* llama family: most tokens per text (sizes the KV cache); 0: the training
+                                 context, at most 4096. BERT: ignored (its position table decides) */
 } hearth_embed_params;
 
 hearth_embed_params hearth_embed_default_params(void);

@@ -36,7 +36,7 @@ struct hearth_embedder {
 };
 
 hearth_embed_params hearth_embed_default_params(void) {
-    hearth_embed_params p = {.pooling = HEARTH_POOLING_MODEL, .normalize = true, .n_threads = 0, .n_batch = 0};
+    hearth_embed_params p = {.pooling = HEARTH_POOLING_MODEL, .normalize = true, .n_threads = 0, .n_batch = 0, .n_ctx = 0};
     return p;
 }
 
@@ -85,7 +85,8 @@ hearth_status hearth_embedder_create(const hearth_model *m, const hearth_embed_p
         return hearth_set_error(HEARTH_ERR_INVALID_ARG,
                                 "embedder: pooling none gives one vector per token, not a sentence embedding "
                                 "(choose mean, cls or last)");
-    if (p->n_batch < 0) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "embedder: negative n_batch %d", p->n_batch);
+    if (p->n_batch < 0 || p->n_ctx < 0)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "embedder: negative n_batch %d or n_ctx %d", p->n_batch, p->n_ctx);
     hearth_embedder *e = calloc(1, sizeof *e);
     if (!e) return hearth_set_error(HEARTH_ERR_NOMEM, "out of memory for an embedder");
     e->m = m;
@@ -104,7 +105,7 @@ hearth_status hearth_embedder_create(const hearth_model *m, const hearth_embed_p
         }
         s = bert_state_init(&e->st, m, e->n_batch, e->pool);
     } else {
-        e->n_ctx = m->hp.n_ctx_train < LLAMA_MAX_CTX ? m->hp.n_ctx_train : LLAMA_MAX_CTX;
+        e->n_ctx = p->n_ctx > 0 ? p->n_ctx : m->hp.n_ctx_train < LLAMA_MAX_CTX ? m->hp.n_ctx_train : LLAMA_MAX_CTX;
         hearth_context_params cp = hearth_context_default_params();
         cp.n_ctx = e->n_ctx;
         cp.n_batch = SLICE;

@@ -121,6 +121,19 @@ TEST(llama_long_text) {
         double c1 = cosine(v, want, dim);
         CHECK_MSG(c1 > 0.99999, "cosine %.8f", c1);
     }
+    /* a smaller n_ctx: the same text is refused with the counts */
+    hearth_embed_params p = hearth_embed_default_params();
+    p.n_ctx = 32;
+    hearth_embedder *e2 = NULL;
+    CHECK_EQ_INT(hearth_embedder_create(m, &p, &e2), HEARTH_OK);
+    if (e2) {
+        float v[512];
+        CHECK_EQ_INT(hearth_embedder_n_ctx(e2), 32);
+        CHECK_EQ_INT(hearth_embed(e2, t, strlen(t), v, 512), HEARTH_ERR_RANGE);
+        CHECK(strstr(hearth_last_error(), "more than the 32") != NULL);
+        CHECK_EQ_INT(hearth_embed(e2, "short", 5, v, 512), HEARTH_OK);
+    }
+    hearth_embedder_free(e2);
     free(ids);
     hearth_embedder_free(e);
     hearth_context_free(c);
