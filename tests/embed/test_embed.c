@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define BERT HEARTH_TEST_DATA "/embed/tiny-bert-bge-mean-f16.gguf"
 #define LLAMA HEARTH_TEST_DATA "/models/licenses-llama-f16.gguf"
@@ -325,7 +326,8 @@ static bool write_variant(const char *out, const char *skip, const char *reshape
 }
 
 TEST(bad_files) {
-    const char *path = "test_embed_bad.gguf";
+    char path[64];
+    snprintf(path, sizeof path, "test_embed_bad_%d.gguf", (int)getpid());   /* two runs may share the folder */
     hearth_model *m = NULL;
     CHECK(write_variant(path, "blk.1.ffn_up.bias", NULL, NULL, 0));
     CHECK_EQ_INT(hearth_model_load(path, NULL, &m), HEARTH_ERR_FORMAT);
@@ -416,14 +418,16 @@ TEST(cli_json) {
 }
 
 TEST(cli_file) {
-    const char *path = "test_embed_texts.txt";
+    char path[64], args[512];
+    snprintf(path, sizeof path, "test_embed_texts_%d.txt", (int)getpid());
     FILE *f = fopen(path, "w");
     CHECK(f != NULL);
     if (!f) return;
     fputs("How do I rotate an API key?\nThe quick brown fox jumps over the lazy dog.\n\n", f);
     fclose(f);
     char *out = NULL;
-    CHECK_EQ_INT(run("-m " BERT " --json -f test_embed_texts.txt", &out), 0);
+    snprintf(args, sizeof args, "-m %s --json -f %s", BERT, path);
+    CHECK_EQ_INT(run(args, &out), 0);
     cJSON *j = out ? cJSON_Parse(out) : NULL;
     CHECK(j != NULL);
     if (j) {
@@ -447,7 +451,8 @@ TEST(cli_file) {
     free(out);
     /* text output: two lines */
     out = NULL;
-    CHECK_EQ_INT(run("-m " BERT " -f test_embed_texts.txt --no-normalize", &out), 0);
+    snprintf(args, sizeof args, "-m %s -f %s --no-normalize", BERT, path);
+    CHECK_EQ_INT(run(args, &out), 0);
     int lines = 0;
     for (char *p = out; p && *p; p++) lines += *p == '\n';
     CHECK_EQ_INT(lines, 2);
@@ -461,8 +466,11 @@ TEST(cli_file) {
         fclose(f);
     }
     char *err = NULL;
-    CHECK_EQ_INT(run_err("-m " BERT " -f test_embed_texts.txt", &err), 1);
-    CHECK_MSG(err && strstr(err, "test_embed_texts.txt:3:") && strstr(err, "602 tokens"), "%s", err ? err : "");
+    snprintf(args, sizeof args, "-m %s -f %s", BERT, path);
+    CHECK_EQ_INT(run_err(args, &err), 1);
+    char where[80];
+    snprintf(where, sizeof where, "%s:3:", path);
+    CHECK_MSG(err && strstr(err, where) && strstr(err, "602 tokens"), "%s", err ? err : "");
     free(err);
     remove(path);
 }
