@@ -93,6 +93,10 @@ static size_t max_work(const hearth_model *m, int64_t T) {
 hearth_status hearth_context_create(const hearth_model *m, const hearth_context_params *p, hearth_context **out) {
     *out = NULL;
     if (m->vocab_only) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "context: model was loaded vocab-only");
+    if (m->bert)
+        return hearth_set_error(HEARTH_ERR_UNSUPPORTED,
+                                "context: %s is an encoder (bert) model: it embeds text (hearth embed) but cannot generate",
+                                m->name);
     hearth_context_params dp = hearth_context_default_params();
     if (!p) p = &dp;
     const mhparams *hp = &m->hp;
