@@ -518,10 +518,22 @@ static void att_worker(void *arg, int ith, int nth) {
     hearth_split_rows(hp->n_head_kv, ith, nth, &g0, &g1);
     if (g0 >= g1) return;
     layer_act *A = j->A;
-    if (!j->backward)
-        attention_forward_f(A->ao, A->att, A->q, A->k, A->v, j->T, hp->n_head, hp->n_head_kv, hp->head_dim, (int)g0,
-                            (int)g1);
-    else
+    if (!j->backward) {
+        /* the inference kernel (bit-identical to hearth_decode with an F32 KV cache); it leaves the
+         * softmax in the att row, which the backward needs */
+        const hearth_ops *ops = hearth_ops_get();
+        int T = j->T, H = hp->n_head, hd = hp->head_dim, group = H / hp->n_head_kv;
+        size_t qs = (size_t)H * hd, ks = (size_t)hp->n_head_kv * hd;
+        float scale = 1.0f / sqrtf((float)hd);
+        for (int h = (int)g0 * group; h < (int)g1 * group; h++)
+            for (int t = 0; t < T; t++) {
+                float *a = A->att + ((size_t)h * T + t) * T;
+                size_t off = (size_t)(h / group) * hd;
+                hearth_attention_head(ops, A->ao + t * qs + (size_t)h * hd, A->q + t * qs + (size_t)h * hd,
+                                      A->k + off, A->v + off, HEARTH_TYPE_F32, t + 1, (int64_t)ks, hd, scale, a);
+                memset(a + t + 1, 0, (size_t)(T - t - 1) * 4);
+            }
+    } else
         attention_backward_f(j->t->dq, j->t->dk, j->t->dv, j->t->dao, A->q, A->k, A->v, A->att, j->T, hp->n_head,
                              hp->n_head_kv, hp->head_dim, (int)g0, (int)g1, j->t->att_scratch + (size_t)ith * j->T);
 }
@@ -543,6 +555,18 @@ static void ce_worker(void *arg, int ith, int nth) {
 }
 
 /* ==== forward ============================================================================= */
+/* out = x * rstd * w with the inference kernel (bit-identical to hearth_decode); rstd kept for the backward */
+static void rmsnorm_fwd(float *out, float *rstd, const float *x, const float *w, int T, int C, float eps) {
+    const hearth_ops *ops = hearth_ops_get();
+    for (int t = 0; t < T; t++) {
+        const float *xt = x + (size_t)t * C;
+        double ss = 0;
+        for (int c = 0; c < C; c++) ss += (double)xt[c] * xt[c];
+        rstd[t] = (float)(1.0 / sqrt(ss / C + eps));
+        ops->rmsnorm(out + (size_t)t * C, xt, w, C, eps);
+    }
+}
+
 static hearth_status forward(hearth_trainer *t, const int32_t *tokens, int T, bool train) {
     const thparams *hp = &t->hp;
     const int C = hp->n_embd, H = hp->n_head, KVH = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff;
@@ -564,13 +588,15 @@ static hearth_status forward(hearth_trainer *t, const int32_t *tokens, int T, bo
         layer_act *A = &t->act[l];
         float *x_next = l + 1 < hp->n_layer ? t->act[l + 1].x_in : t->x_out;
         /* attention rmsnorm, q k v (+ bias), RoPE */
-        rmsnorm_forward_f(A->xn1, A->rstd1, A->x_in, L->attn_norm.w, T, C, hp->eps);
+        rmsnorm_fwd(A->xn1, A->rstd1, A->x_in, L->attn_norm.w, T, C, hp->eps);
         if ((s = lin_forward(t, &L->wq, A->q, A->xn1, T, train)) || (s = lin_forward(t, &L->wk, A->k, A->xn1, T, train)) ||
             (s = lin_forward(t, &L->wv, A->v, A->xn1, T, train)))
             return s;
         add_bias(A->q, &L->bq, T), add_bias(A->k, &L->bk, T), add_bias(A->v, &L->bv, T);
-        rope_forward_f(A->q, t->cs, T, H, hd, n_rot, hp->rope.neox);
-        rope_forward_f(A->k, t->cs, T, KVH, hd, n_rot, hp->rope.neox);
+        for (int i = 0; i < T; i++) {   /* the inference kernel; rope_forward_f is the same maths */
+            hearth_rope_apply(&hp->rope, A->q + (size_t)i * qd, H, hd, t->cs + (size_t)i * n_rot);
+            hearth_rope_apply(&hp->rope, A->k + (size_t)i * kvd, KVH, hd, t->cs + (size_t)i * n_rot);
+        }
         /* causal attention, GQA */
         att_job aj = {t, A, T, false};
         hearth_pool_run(t->pool, att_worker, &aj);
@@ -578,16 +604,15 @@ static hearth_status forward(hearth_trainer *t, const int32_t *tokens, int T, bo
         if ((s = lin_forward(t, &L->wo, t->dxn, A->ao, T, train))) return s;
         for (size_t i = 0; i < (size_t)T * C; i++) A->x_mid[i] = A->x_in[i] + t->dxn[i];
         /* ffn rmsnorm, SwiGLU, down projection and residual */
-        rmsnorm_forward_f(A->xn2, A->rstd2, A->x_mid, L->ffn_norm.w, T, C, hp->eps);
+        rmsnorm_fwd(A->xn2, A->rstd2, A->x_mid, L->ffn_norm.w, T, C, hp->eps);
         if ((s = lin_forward(t, &L->gate, A->gate, A->xn2, T, train)) || (s = lin_forward(t, &L->up, A->up, A->xn2, T, train)))
             return s;
-        swiglu_forward_f(A->hh, A->gate, A->up, (size_t)T * F);
+        hearth_ops_get()->silu_mul(A->hh, A->gate, A->up, (int64_t)T * F);
         if ((s = lin_forward(t, &L->down, t->dxn, A->hh, T, train))) return s;
         for (size_t i = 0; i < (size_t)T * C; i++) x_next[i] = A->x_mid[i] + t->dxn[i];
-        (void)qd, (void)kvd;
     }
     /* final rmsnorm and logits */
-    rmsnorm_forward_f(t->xnf, t->rstdf, t->x_out, t->output_norm.w, T, C, hp->eps);
+    rmsnorm_fwd(t->xnf, t->rstdf, t->x_out, t->output_norm.w, T, C, hp->eps);
     return lin_forward(t, &t->output, t->logits, t->xnf, T, train);
 }
 
