@@ -16,7 +16,7 @@ command -v clang >/dev/null || { echo "fuzz/run.sh: clang is needed (apt-get ins
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHEARTH_FUZZ=ON \
   -DHEARTH_ASAN=ON -DHEARTH_UBSAN=ON -DHEARTH_BUILD_TESTS=OFF >/dev/null
 cmake --build "$build" --target "fuzz_$target" -j2 >/dev/null
-mkdir -p "$root/fuzz/corpus-run/$target"
+mkdir -p "$root/fuzz/corpus-run/$target" "$root/fuzz/corpus/$target"
 exec "$build/fuzz/fuzz_$target" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
   -artifact_prefix="$root/fuzz/crash-$target-" -print_final_stats=1 "$@" \
   "$root/fuzz/corpus-run/$target" "$root/fuzz/corpus/$target"
