@@ -225,6 +225,49 @@ TEST(synthetic_data_script) {
     hearth_model_free(m);
 }
 
+/* the loss mask covers the answers: both assistant turns of a chat record, the completion, all of a text */
+TEST(loss_mask_on_answers) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/mix.jsonl", tmpdir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, {\"role\": \"user\", \"content\": "
+          "\"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello there.\"}, {\"role\": \"user\", \"content\": "
+          "\"Bye\"}, {\"role\": \"assistant\", \"content\": \"Goodbye.\"}]}\n"
+          "{\"prompt\": \"Two and two make\", \"completion\": \" four\"}\n{\"text\": \"plain words\"}\n", f);
+    fclose(f);
+    hearth_model *m = NULL;
+    CHECK(hearth_model_load(MODEL("licenses-llama-f16.gguf"), NULL, &m) == HEARTH_OK);
+    hearth_data_params dp = {.n_ctx = 256};
+    hearth_train_data *d = NULL;
+    CHECK(hearth_train_data_load(path, m, NULL, &dp, &d) == HEARTH_OK);
+    if (d && d->n == 3) {
+        const char *want[3] = {"Hello there.|Goodbye.|", " four</s>|", "<s> plain words</s>|"};
+        for (int r = 0; r < 3; r++) {
+            char got[512] = "";
+            const hearth_train_example *e = &d->ex[r];
+            for (int i = 0; i < e->n; i++) {
+                if (!e->mask[i]) continue;
+                char piece[64];
+                int64_t k = hearth_token_to_piece(hearth_model_vocab(m), e->tokens[i], true, piece, sizeof piece - 1);
+                piece[k > 0 ? k : 0] = 0;
+                strncat(got, piece, sizeof got - strlen(got) - 2);
+                if (i + 1 == e->n || !e->mask[i + 1]) strncat(got, "|", sizeof got - strlen(got) - 1);
+            }
+            /* alpaca rendering of a chat: "### Response:\n<answer>\n\n"; the mask ends with the answer's tokens */
+            char *nl;
+            while ((nl = strstr(got, "\n"))) memmove(nl, nl + 1, strlen(nl));
+            printf("  record %d: loss on \"%s\"\n", r + 1, got);
+            CHECK_MSG(strstr(got, r == 0 ? "Hello there." : want[r]) && (r != 0 || strstr(got, "Goodbye.")) &&
+                          !strstr(got, "Hi") && !strstr(got, "Bye|"),
+                      "record %d: masked text \"%s\"", r + 1, got);
+        }
+    } else {
+        CHECK(d && d->n == 3);
+    }
+    hearth_train_data_free(d);
+    hearth_model_free(m);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hearth-train-test-XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
@@ -232,6 +275,7 @@ int main(void) {
     RUN(cli_resume_is_exact);
     RUN(cli_bad_data);
     RUN(synthetic_data_script);
+    RUN(loss_mask_on_answers);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     if (system(cmd)) {}
