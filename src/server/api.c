@@ -502,10 +502,15 @@ srv_job *api_parse(hearth_server *s, int kind, const char *body, size_t len, api
         bool lp = false;
         if (!get_bool(req, "logprobs", &lp, e) || !get_int(req, "top_logprobs", 0, 20, &top, e)) goto bad;
         j->logprobs = lp ? (int)(top < 0 ? 0 : top) : -1;
+        if (top > 0 && !lp) {
+            fail(e, 400, "top_logprobs", "invalid_value", "'top_logprobs' needs 'logprobs': true");
+            goto bad;
+        }
     } else {
         if (!get_int(req, "logprobs", 0, 5, &top, e)) goto bad;
         j->logprobs = (int)top;
     }
+    j->sp.n_probs = j->logprobs > 0 ? j->logprobs : 0;
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
     if (so && cJSON_IsObject(so) && !get_bool(so, "include_usage", &j->include_usage, e)) goto bad;
     const cJSON *rf = cJSON_GetObjectItemCaseSensitive(req, "response_format");

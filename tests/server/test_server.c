@@ -1,0 +1,485 @@
+/*
+ * test_server.c — `hearth serve` end to end over HTTP (licenses-llama F16
+ * model, a server on a free 127.0.0.1 port, stopped by the test):
+ *   - /health, /v1/models, /metrics (Prometheus text: every sample line is
+ *     `name{labels} value`, the families are typed);
+ *   - /v1/completions at temperature 0 gives exactly `hearth run --temp 0`;
+ *   - chat non-streaming (usage adds up) and streaming (events arrive before
+ *     the stream ends; final usage chunk; data: [DONE]);
+ *   - embeddings: n_embd floats of norm 1, equal for equal inputs, base64;
+ *   - response_format json_object: the output is a JSON object (or a valid
+ *     prefix of one when cut by max_tokens); the validator itself;
+ *   - errors in OpenAI's shape: invalid JSON and bad fields -> 400 naming the
+ *     field, unknown model -> 404, huge body -> 413, full queue -> 429 with
+ *     Retry-After, unknown URL -> 404;
+ *   - a slowloris client (a header byte at a time) does not block others and
+ *     is cut off by the idle timeout;
+ *   - 1,000 requests, many abandoned mid-way, leave no busy slot, an empty
+ *     queue, and the server's RSS within 64 MiB of where it was;
+ *   - SIGTERM during a stream: the stream ends, the server exits 0.
+ */
+#include "harness.h"
+
+#include "http_client.h"
+#include "server/server_internal.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+
+#define MODEL HEARTH_TEST_DATA "/models/licenses-llama-f16.gguf"
+
+static int port;
+static pid_t server_pid;
+
+static cJSON *post_json(const char *path, const char *body, int *status) {
+    http_resp r;
+    if (!http_do(port, "POST", path, body, &r)) {
+        *status = -1;
+        return NULL;
+    }
+    *status = r.status;
+    cJSON *j = cJSON_Parse(r.body);
+    if (!j) fprintf(stderr, "not JSON (%d): %.300s\n", r.status, r.body);
+    http_resp_free(&r);
+    return j;
+}
+
+static const char *jstr(const cJSON *o, const char *path) {
+    /* "a.b.0.c" */
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    const cJSON *x = o;
+    for (char *t = strtok(buf, "."); t && x; t = strtok(NULL, "."))
+        x = (*t >= '0' && *t <= '9') ? cJSON_GetArrayItem(x, atoi(t)) : cJSON_GetObjectItemCaseSensitive(x, t);
+    return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+static double jnum(const cJSON *o, const char *a, const char *b) {
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b) x = cJSON_GetObjectItemCaseSensitive(x, b);
+    return cJSON_IsNumber(x) ? x->valuedouble : -1;
+}
+
+/* ==== basic endpoints ======================================================= */
+TEST(health_models) {
+    http_resp r;
+    CHECK(http_do(port, "GET", "/health", NULL, &r));
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(strstr(r.body, "\"ok\"") != NULL);
+    http_resp_free(&r);
+    CHECK(http_do(port, "GET", "/v1/models", NULL, &r));
+    CHECK_EQ_INT(r.status, 200);
+    cJSON *j = cJSON_Parse(r.body);
+    CHECK(j && !strcmp(jstr(j, "object"), "list"));
+    const char *id = jstr(j, "data.0.id");
+    CHECK_MSG(id && !strcmp(id, "lic"), "first model id %s", id ? id : "(none)");
+    cJSON_Delete(j);
+    http_resp_free(&r);
+    CHECK(http_do(port, "GET", "/v2/nothing", NULL, &r));
+    CHECK_EQ_INT(r.status, 404);
+    http_resp_free(&r);
+}
+
+/* `hearth run --temp 0` and the API at temperature 0 give the same text */
+TEST(greedy_equals_run) {
+    const char *prompt = "Licensor grants You";
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s run -m %s -p '%s' -n 24 --temp 0 -t 2 -c 256 --json 2>/dev/null", HEARTH_BIN, MODEL,
+             prompt);
+    FILE *f = popen(cmd, "r");
+    char out[8192] = {0};
+    size_t n = f ? fread(out, 1, sizeof out - 1, f) : 0;
+    if (f) pclose(f);
+    out[n] = 0;
+    cJSON *run = cJSON_Parse(out);
+    const char *want = jstr(run, "text");
+    CHECK_MSG(want != NULL, "hearth run --json gave: %s", out);
+    if (!want) want = "";
+    char body[512];
+    snprintf(body, sizeof body, "{\"model\":\"lic\",\"prompt\":\"%s\",\"max_tokens\":24,\"temperature\":0}", prompt);
+    int st;
+    cJSON *j = post_json("/v1/completions", body, &st);
+    CHECK_EQ_INT(st, 200);
+    const char *got = jstr(j, "choices.0.text");
+    CHECK_MSG(got && !strcmp(got, want), "API: [%s]\nrun: [%s]", got ? got : "(null)", want);
+    CHECK_EQ_INT(jnum(j, "usage", "completion_tokens"), 24);
+    CHECK_EQ_INT(jnum(j, "usage", "total_tokens"), jnum(j, "usage", "prompt_tokens") + 24);
+    cJSON_Delete(j);
+    cJSON_Delete(run);
+}
+
+TEST(chat_non_streaming) {
+    int st;
+    cJSON *j = post_json("/v1/chat/completions",
+                         "{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},{\"role\":\"user\",\"content\":"
+                         "\"What is a license?\"}],\"max_tokens\":12,\"temperature\":0.7,\"seed\":5,\"n\":2,"
+                         "\"logprobs\":true,\"top_logprobs\":3}",
+                         &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK(jstr(j, "object") && !strcmp(jstr(j, "object"), "chat.completion"));
+    CHECK(jstr(j, "choices.0.message.role") && !strcmp(jstr(j, "choices.0.message.role"), "assistant"));
+    CHECK(jstr(j, "choices.1.message.content") != NULL);
+    const cJSON *lp = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "choices"), 0),
+                                                              "logprobs"), "content");
+    CHECK(cJSON_GetArraySize(lp) > 0);
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(lp, 0), "top_logprobs")), 3);
+    double pt = jnum(j, "usage", "prompt_tokens"), ct = jnum(j, "usage", "completion_tokens");
+    CHECK(pt > 0 && ct > 0 && ct <= 24);
+    CHECK_EQ_INT(jnum(j, "usage", "total_tokens"), pt + ct);
+    cJSON_Delete(j);
+}
+
+TEST(chat_streaming) {
+    int fd = http_connect(port, 60);
+    CHECK(fd >= 0);
+    if (fd < 0) return;
+    CHECK(http_send(fd, "POST", "/v1/chat/completions",
+                    "{\"messages\":[{\"role\":\"user\",\"content\":\"Tell me about licenses\"}],\"max_tokens\":60,"
+                    "\"temperature\":0,\"stream\":true,\"stream_options\":{\"include_usage\":true}}"));
+    /* the first events come before the stream is over */
+    char buf[1 << 16];
+    size_t len = 0;
+    bool early = false;
+    for (;;) {
+        ssize_t r = recv(fd, buf + len, sizeof buf - 1 - len, 0);
+        if (r <= 0) break;
+        len += (size_t)r;
+        buf[len] = 0;
+        if (!early && strstr(buf, "data: {")) {
+            early = true;
+            CHECK_MSG(!strstr(buf, "[DONE]"), "the first event came with the end of the stream");
+        }
+    }
+    close(fd);
+    CHECK(early);
+    CHECK(strstr(buf, "text/event-stream") != NULL);
+    CHECK(strstr(buf, "chat.completion.chunk") != NULL);
+    CHECK(strstr(buf, "\"finish_reason\":\"length\"") != NULL);
+    CHECK(strstr(buf, "\"usage\":{\"prompt_tokens\"") != NULL);
+    CHECK(strstr(buf, "data: [DONE]") != NULL);
+}
+
+TEST(embeddings) {
+    int st;
+    cJSON *j = post_json("/v1/embeddings", "{\"model\":\"lic\",\"input\":[\"the license\",\"the license\",\"patents\"]}",
+                         &st);
+    CHECK_EQ_INT(st, 200);
+    const cJSON *data = cJSON_GetObjectItem(j, "data");
+    CHECK_EQ_INT(cJSON_GetArraySize(data), 3);
+    const cJSON *e0 = cJSON_GetObjectItem(cJSON_GetArrayItem(data, 0), "embedding");
+    const cJSON *e1 = cJSON_GetObjectItem(cJSON_GetArrayItem(data, 1), "embedding");
+    const cJSON *e2 = cJSON_GetObjectItem(cJSON_GetArrayItem(data, 2), "embedding");
+    int d = cJSON_GetArraySize(e0);
+    CHECK(d > 0 && d == cJSON_GetArraySize(e2));
+    double norm = 0, diff01 = 0, diff02 = 0;
+    for (int i = 0; i < d; i++) {
+        double a = cJSON_GetArrayItem(e0, i)->valuedouble;
+        norm += a * a;
+        diff01 += fabs(a - cJSON_GetArrayItem(e1, i)->valuedouble);
+        diff02 += fabs(a - cJSON_GetArrayItem(e2, i)->valuedouble);
+    }
+    CHECK_NEAR(norm, 1.0, 1e-4);
+    CHECK(diff01 < 1e-6);
+    CHECK(diff02 > 1e-3);
+    CHECK(jnum(j, "usage", "prompt_tokens") > 0);
+    cJSON_Delete(j);
+    j = post_json("/v1/embeddings", "{\"input\":\"patents\",\"encoding_format\":\"base64\"}", &st);
+    CHECK_EQ_INT(st, 200);
+    const char *b = jstr(j, "data.0.embedding");
+    CHECK_MSG(b && strlen(b) == (size_t)((d * 4 + 2) / 3 * 4), "base64 of %d floats: %zu chars", d, b ? strlen(b) : 0);
+    cJSON_Delete(j);
+}
+
+TEST(metrics_format) {
+    http_resp r;
+    CHECK(http_do(port, "GET", "/metrics", NULL, &r));
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(strstr(r.head, "text/plain") != NULL);
+    const char *fams[] = {"hearth_requests_total counter", "hearth_time_to_first_token_seconds histogram",
+                          "hearth_request_duration_seconds histogram", "hearth_queue_depth gauge",
+                          "hearth_slots_busy gauge", "hearth_kv_cache_used_tokens gauge",
+                          "hearth_generated_tokens_total counter"};
+    for (size_t i = 0; i < sizeof fams / sizeof *fams; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "# TYPE %s\n", fams[i]);
+        CHECK_MSG(strstr(r.body, want) != NULL, "missing %s", want);
+    }
+    /* every sample line: name{labels} value */
+    int bad = 0, samples = 0;
+    for (char *line = strtok(r.body, "\n"); line; line = strtok(NULL, "\n")) {
+        if (line[0] == '#') continue;
+        samples++;
+        char *sp = strrchr(line, ' ');
+        char *end;
+        if (!sp || (strtod(sp + 1, &end), *end != 0)) bad++;
+        for (char *p = line; p < sp && *p != '{'; p++)
+            if (!(*p == '_' || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9'))) bad++;
+    }
+    CHECK(samples > 10);
+    CHECK_EQ_INT(bad, 0);
+    http_resp_free(&r);
+}
+
+/* ==== JSON mode ============================================================= */
+TEST(json_validator) {
+    const char *ok[] = {"{}", "{\"a\":1}", "{\"a\":[1,-2.5e+3,true,null,\"x\\u00e9\\n\"],\"b\":{\"c\":false}}",
+                        "{ \"a\" : 0.5 }"};
+    const char *bad[] = {"[1]", "{\"a\"}", "{\"a\":01}", "{a:1}", "{\"a\":tru}", "{\"a\":1,}", "{\"a\":\"\x01\"}",
+                         " {}", "{\"a\":1}}", "{\"a\":\"\\x\"}"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        jsonc j;
+        jsonc_init(&j);
+        bool acc = jsonc_accepts(&j, ok[i], strlen(ok[i]));
+        for (size_t k = 0; k < strlen(ok[i]); k++) jsonc_push(&j, (unsigned char)ok[i][k]);
+        CHECK_MSG(acc && j.done, "valid JSON refused or not complete: %s", ok[i]);
+    }
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        jsonc j;
+        jsonc_init(&j);
+        bool acc = jsonc_accepts(&j, bad[i], strlen(bad[i]));
+        for (size_t k = 0; acc && k < strlen(bad[i]); k++) jsonc_push(&j, (unsigned char)bad[i][k]);
+        CHECK_MSG(!acc || !j.done, "invalid JSON accepted as complete: %s", bad[i]);
+    }
+}
+
+TEST(json_mode) {
+    for (int seed = 1; seed <= 3; seed++) {
+        char body[512];
+        snprintf(body, sizeof body,
+                 "{\"messages\":[{\"role\":\"user\",\"content\":\"Reply in JSON\"}],\"max_tokens\":80,\"seed\":%d,"
+                 "\"temperature\":0.8,\"response_format\":{\"type\":\"json_object\"}}",
+                 seed);
+        int st;
+        cJSON *j = post_json("/v1/chat/completions", body, &st);
+        CHECK_EQ_INT(st, 200);
+        const char *text = jstr(j, "choices.0.message.content");
+        const char *fin = jstr(j, "choices.0.finish_reason");
+        CHECK(text && fin);
+        if (!text || !fin) { cJSON_Delete(j); continue; }
+        jsonc v;
+        jsonc_init(&v);
+        CHECK_MSG(jsonc_accepts(&v, text, strlen(text)), "not a JSON prefix: %s", text);
+        if (!strcmp(fin, "stop")) {
+            cJSON *o = cJSON_Parse(text);
+            CHECK_MSG(o && cJSON_IsObject(o), "finished but not a JSON object: %s", text);
+            cJSON_Delete(o);
+        }
+        cJSON_Delete(j);
+    }
+}
+
+/* ==== errors ================================================================== */
+static void check_error(const char *path, const char *body, int want_status, const char *want_param) {
+    int st;
+    cJSON *j = post_json(path, body, &st);
+    CHECK_MSG(st == want_status, "%s %s: status %d, want %d", path, body, st, want_status);
+    const char *msg = jstr(j, "error.message"), *type = jstr(j, "error.type");
+    CHECK_MSG(msg && *msg && type, "%s: no OpenAI-shaped error", body);
+    if (want_param) {
+        const char *p = jstr(j, "error.param");
+        CHECK_MSG(p && !strcmp(p, want_param), "%s: param %s, want %s", body, p ? p : "null", want_param);
+    }
+    cJSON_Delete(j);
+}
+
+TEST(errors) {
+    check_error("/v1/chat/completions", "{\"messages\": [", 400, NULL);
+    check_error("/v1/chat/completions", "[1,2]", 400, NULL);
+    check_error("/v1/chat/completions", "{\"model\":\"gpt-9\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                404, "model");
+    check_error("/v1/chat/completions", "{}", 400, "messages");
+    check_error("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"temperature\":\"hot\"}",
+                400, "temperature");
+    check_error("/v1/chat/completions", "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"max_tokens\":0}", 400,
+                "max_tokens");
+    check_error("/v1/chat/completions", "{\"messages\":[{\"role\":\"wizard\",\"content\":\"x\"}]}", 400,
+                "messages[0].role");
+    check_error("/v1/completions", "{\"prompt\":\"x\",\"logit_bias\":{\"abc\":1}}", 400, "logit_bias");
+    check_error("/v1/completions", "{\"prompt\":\"x\",\"stop\":[1]}", 400, "stop");
+    check_error("/v1/embeddings", "{\"input\":[]}", 400, "input");
+    check_error("/v1/chat/completions", "{\"model\":\"lic+none\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                404, "model");
+    /* a body over --max-body (1 MiB here) */
+    size_t n = 3u << 20;
+    char *big = malloc(n + 1);
+    memset(big, 'a', n);
+    big[n] = 0;
+    memcpy(big, "{\"prompt\":\"", 11);
+    http_resp r;
+    CHECK(http_do(port, "POST", "/v1/completions", big, &r));
+    CHECK_EQ_INT(r.status, 413);
+    CHECK(r.body && strstr(r.body, "\"error\"") != NULL);
+    http_resp_free(&r);
+    free(big);
+}
+
+/* ==== slow and vanishing clients ==================================================== */
+static void *slowloris(void *arg) {
+    int *closed_after = arg;
+    int fd = http_connect(port, 30);
+    const char *req = "POST /v1/completions HTTP/1.1\r\nHost: x\r\n";
+    for (size_t i = 0; i < strlen(req) && i < 6; i++) {
+        send_all(fd, req + i, 1);
+        usleep(500000);
+    }
+    /* then silence: the idle timeout (2 s) must close the connection */
+    double t0 = now_s();
+    char c;
+    ssize_t r = recv(fd, &c, 1, 0);
+    *closed_after = r == 0 || r < 0 ? (int)(now_s() - t0 + 0.5) : -1;
+    close(fd);
+    return NULL;
+}
+
+TEST(slow_client) {
+    pthread_t th;
+    int closed_after = -2;
+    pthread_create(&th, NULL, slowloris, &closed_after);
+    usleep(200000);
+    for (int i = 0; i < 5; i++) {   /* others are served meanwhile */
+        int st;
+        cJSON *j = post_json("/v1/completions", "{\"prompt\":\"The\",\"max_tokens\":4}", &st);
+        CHECK_EQ_INT(st, 200);
+        cJSON_Delete(j);
+    }
+    pthread_join(th, NULL);
+    CHECK_MSG(closed_after >= 0 && closed_after <= 10, "slow connection closed after %d s", closed_after);
+}
+
+static long server_rss_kb(void) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)server_pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6)) kb = atol(line + 6);
+    if (f) fclose(f);
+    return kb;
+}
+
+static long metric(const char *name) {
+    http_resp r;
+    long v = -1;
+    if (!http_do(port, "GET", "/metrics", NULL, &r)) return -1;
+    char want[128];
+    snprintf(want, sizeof want, "\n%s ", name);
+    char *at = strstr(r.body, want);
+    if (at) v = atol(at + strlen(want));
+    http_resp_free(&r);
+    return v;
+}
+
+static void *churn(void *arg) {
+    unsigned seed = (unsigned)(uintptr_t)arg;
+    for (int i = 0; i < 250; i++) {
+        int kind = rand_r(&seed) % 4;
+        int fd = http_connect(port, 30);
+        if (fd < 0) continue;
+        const char *body = kind == 0 ? "{\"prompt\":\"Licensor\",\"max_tokens\":3}"
+                                     : "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":40,"
+                                       "\"stream\":true}";
+        http_send(fd, "POST", kind == 0 ? "/v1/completions" : "/v1/chat/completions", body);
+        if (kind == 0 || kind == 3) {   /* read it all */
+            http_resp r;
+            if (http_read(fd, &r)) http_resp_free(&r);
+        } else if (kind == 1) {         /* read a little, then vanish */
+            char buf[512];
+            recv(fd, buf, sizeof buf, 0);
+        }                               /* kind 2: vanish at once */
+        close(fd);
+    }
+    return NULL;
+}
+
+TEST(thousand_requests_with_disconnects) {
+    churn((void *)(uintptr_t)99);   /* warm-up: 250 requests */
+    long rss0 = server_rss_kb();
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) pthread_create(&th[i], NULL, churn, (void *)(uintptr_t)(i + 1));
+    for (int i = 0; i < 3; i++) pthread_join(th[i], NULL);
+    long busy = -1, queued = -1;
+    for (int i = 0; i < 100 && (busy != 0 || queued != 0); i++) {
+        busy = metric("hearth_slots_busy");
+        queued = metric("hearth_queue_depth");
+        if (busy || queued) usleep(100000);
+    }
+    CHECK_EQ_INT(busy, 0);
+    CHECK_EQ_INT(queued, 0);
+    long rss1 = server_rss_kb();
+    CHECK_MSG(rss0 > 0 && rss1 - rss0 < 64 * 1024, "RSS %ld kB -> %ld kB", rss0, rss1);
+    int st;
+    cJSON *j = post_json("/v1/completions", "{\"prompt\":\"The\",\"max_tokens\":2}", &st);
+    CHECK_EQ_INT(st, 200);
+    cJSON_Delete(j);
+}
+
+/* ==== a full queue, then SIGTERM (a second server: 1 slot, queue of 1) ============== */
+static int port2;
+static void *long_stream(void *arg) {
+    int *ok = arg;
+    int fd = http_connect(port2, 60);
+    http_send(fd, "POST", "/v1/completions", "{\"prompt\":\"The\",\"max_tokens\":200,\"stream\":true}");
+    http_resp r;
+    *ok = http_read(fd, &r) ? (r.status == 200 ? 1 + (strstr(r.body, "data: [DONE]") != NULL) : 10 + r.status) : -1;
+    if (r.head) http_resp_free(&r);
+    close(fd);
+    return NULL;
+}
+
+TEST(queue_full_and_sigterm) {
+    const char *args[] = {"-m", MODEL, "-t", "1", "--parallel", "1", "--queue", "1", "--drain", "30", NULL};
+    pid_t pid;
+    port2 = start_server(HEARTH_BIN, args, &pid);
+    CHECK(port2 > 0);
+    if (port2 <= 0) return;
+    pthread_t th[4];
+    int res[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        pthread_create(&th[i], NULL, long_stream, &res[i]);
+        usleep(100000);
+    }
+    usleep(300000);
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    int done = 0, rejected = 0;
+    for (int i = 0; i < 4; i++) {
+        if (res[i] == 2) done++;
+        if (res[i] == 10 + 429) rejected++;
+    }
+    CHECK_MSG(done >= 1, "no stream ended with [DONE] (%d %d %d %d)", res[0], res[1], res[2], res[3]);
+    CHECK_MSG(rejected >= 1, "no 429 from a full queue (%d %d %d %d)", res[0], res[1], res[2], res[3]);
+    int status = 0;
+    double t0 = now_s();
+    pid_t w = 0;
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && now_s() - t0 < 60) usleep(50000);
+    CHECK_MSG(w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "server exit status %d", status);
+    if (w != pid) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    const char *args[] = {"--model", "lic=" MODEL, "-t", "2", "--parallel", "4", "--timeout", "2", "--max-body",
+                          "1048576", NULL};
+    port = start_server(HEARTH_BIN, args, &server_pid);
+    if (port <= 0) {
+        fprintf(stderr, "the server did not start\n");
+        return 1;
+    }
+    RUN(health_models);
+    RUN(greedy_equals_run);
+    RUN(chat_non_streaming);
+    RUN(chat_streaming);
+    RUN(embeddings);
+    RUN(json_validator);
+    RUN(json_mode);
+    RUN(errors);
+    RUN(slow_client);
+    RUN(thousand_requests_with_disconnects);
+    RUN(metrics_format);
+    kill(server_pid, SIGTERM);
+    int status = 0;
+    waitpid(server_pid, &status, 0);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server exit status %d", status);
+    RUN(queue_full_and_sigterm);
+    return harness_done();
+}
