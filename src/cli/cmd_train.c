@@ -199,7 +199,12 @@ int cmd_train(int argc, char **argv) {
     tp.rslora = rslora, tp.lora_targets = targets, tp.lora_layers = layers;
     tp.lr = (float)(lr >= 0 ? lr : init ? 1e-3 : full ? 1e-4 : 2e-4);
     tp.weight_decay = (float)wd, tp.grad_clip = (float)clip, tp.warmup_steps = (int32_t)warmup;
-    tp.total_steps = (int32_t)total, tp.schedule = sched, tp.n_ctx = (int32_t)ctx, tp.n_threads = (int)threads;
+    /* buffers for the longest record (records are already cut to --ctx + 1 tokens) */
+    int32_t longest = 2;
+    for (int32_t i = 0; i < train->n; i++) longest = train->ex[i].n > longest ? train->ex[i].n : longest;
+    for (int32_t i = 0; held && i < held->n; i++) longest = held->ex[i].n > longest ? held->ex[i].n : longest;
+    tp.total_steps = (int32_t)total, tp.schedule = sched, tp.n_threads = (int)threads;
+    tp.n_ctx = longest - 1 < (int32_t)ctx ? longest - 1 : (int32_t)ctx;
     tp.seed = (uint64_t)seed;
     hearth_status s;
     if (init) {
