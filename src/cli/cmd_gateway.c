@@ -1,0 +1,82 @@
+/*
+ * cmd_gateway.c — `hearth gateway --config FILE`: runs the enterprise gateway
+ * in front of `hearth serve` replicas until SIGTERM or SIGINT.
+ */
+#include "cli.h"
+
+#include "hearth/gateway.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+const char *const cmd_gateway_summary = "API gateway: keys, limits, PII masking, audit, metrics, load balancing";
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: hearth gateway --config FILE.yaml [--port N]\n"
+            "\n"
+            "Serves the OpenAI API of the replicas named in the config behind API keys\n"
+            "(Authorization: Bearer KEY or X-Api-Key: KEY; create them with `hearth keys`),\n"
+            "per-key model access, rate limits and token budgets, the PII policy, a hash-\n"
+            "chained audit record per request, /metrics, and /admin/keys for admin keys.\n"
+            "GET /health needs no key. See docs/readme/gateway.md for the config file.\n"
+            "\n"
+            "  --config FILE    YAML configuration (required)\n"
+            "  --port N         listen port, overriding the config (0: any free port, printed)\n");
+}
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+int cmd_gateway(int argc, char **argv) {
+    const char *config = NULL;
+    int64_t port = -1;
+    cli_args a = cli_args_init("gateway", argc, argv);
+    while (cli_next(&a)) {
+        if (cli_opt(&a, "-c", "--config", &config)) continue;
+        if (cli_opt_int(&a, NULL, "--port", &port)) continue;
+        if (cli_help(&a)) { usage(stdout); return 0; }
+        return cli_unknown(&a);
+    }
+    if (a.failed) return 2;
+    if (a.n_pos) return cli_error("gateway", "unexpected argument '%s'", a.pos[0]);
+    if (!config) {
+        usage(stderr);
+        return 2;
+    }
+    if (port > 65535) return cli_error("gateway", "--port must be 0..65535");
+    cli_install_logger();
+    hearth_gateway_config *c;
+    if (hearth_gateway_config_load(config, &c)) return cli_lib_error("gateway");
+    if (port >= 0) hearth_gateway_config_set_port(c, (int)port);
+    hearth_gateway *g;
+    if (hearth_gateway_create(c, &g)) {
+        hearth_gateway_config_free(c);
+        return cli_lib_error("gateway");
+    }
+    signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    if (hearth_gateway_start(g)) {
+        int rc = cli_lib_error("gateway");
+        hearth_gateway_free(g);
+        hearth_gateway_config_free(c);
+        return rc;
+    }
+    fprintf(stderr, "hearth gateway: listening on port %d\n", hearth_gateway_port(g));
+    printf("port %d\n", hearth_gateway_port(g));
+    fflush(stdout);
+    while (!g_stop) pause();
+    fprintf(stderr, "hearth gateway: stopping\n");
+    hearth_gateway_free(g);
+    hearth_gateway_config_free(c);
+    return 0;
+}

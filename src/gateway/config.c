@@ -1,0 +1,326 @@
+/*
+ * config.c — the gateway's YAML configuration (libyaml's document loader),
+ * validated against a fixed schema: unknown keys, wrong types and bad values
+ * are errors naming the file and line.
+ *
+ *   listen:   {host: 127.0.0.1, port: 8090}
+ *   keys_db:  keys.db
+ *   audit:    {db: audit.db, sync: full|normal, store_text: false}
+ *   upstream: {replicas: [http://127.0.0.1:8081, ...], health_interval_s: 2,
+ *              connect_timeout_ms: 1000, request_timeout_s: 300, max_attempts: 0}
+ *   limits:   {rpm: 0, tpm: 0, max_concurrent: 0, max_body: 4194304, max_connections: 1024}
+ *   pii:      {request: mask, response: mask, keys: {NAME_OR_ID: {request: block, response: allow}}}
+ */
+#include "gateway_internal.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+typedef struct ctx {
+    const char *file;
+    yaml_document_t *doc;
+    hearth_gateway_config *c;
+    char dir[1024];
+} ctx;
+
+/* ==== node helpers ================================================================== */
+static int line_of(yaml_node_t *n) { return n ? (int)n->start_mark.line + 1 : 0; }
+
+static hearth_status bad(ctx *x, yaml_node_t *n, const char *fmt, const char *a, const char *b) {
+    char msg[512];
+    snprintf(msg, sizeof msg, fmt, a, b);
+    return hearth_set_error(HEARTH_ERR_FORMAT, "%s:%d: %s", x->file, line_of(n), msg);
+}
+
+static const char *scalar(yaml_node_t *n) { return (const char *)n->data.scalar.value; }
+
+static hearth_status get_str(ctx *x, yaml_node_t *n, const char *key, char *out, size_t cap) {
+    if (n->type != YAML_SCALAR_NODE) return bad(x, n, "%s must be a string%s", key, "");
+    if (strlen(scalar(n)) >= cap) return bad(x, n, "%s is too long%s", key, "");
+    snprintf(out, cap, "%s", scalar(n));
+    return HEARTH_OK;
+}
+
+static hearth_status get_int(ctx *x, yaml_node_t *n, const char *key, int64_t lo, int64_t hi, int64_t *out) {
+    if (n->type != YAML_SCALAR_NODE) return bad(x, n, "%s must be an integer%s", key, "");
+    const char *s = scalar(n);
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || errno) return bad(x, n, "%s must be an integer, not '%s'", key, s);
+    if (v < lo || v > hi) return bad(x, n, "%s is out of range: %s", key, s);
+    *out = v;
+    return HEARTH_OK;
+}
+
+static hearth_status get_num(ctx *x, yaml_node_t *n, const char *key, double lo, double *out) {
+    if (n->type != YAML_SCALAR_NODE) return bad(x, n, "%s must be a number%s", key, "");
+    const char *s = scalar(n);
+    char *end;
+    double v = strtod(s, &end);
+    if (!*s || *end) return bad(x, n, "%s must be a number, not '%s'", key, s);
+    if (!(v >= lo)) return bad(x, n, "%s is out of range: %s", key, s);
+    *out = v;
+    return HEARTH_OK;
+}
+
+static hearth_status get_bool(ctx *x, yaml_node_t *n, const char *key, bool *out) {
+    if (n->type == YAML_SCALAR_NODE) {
+        const char *s = scalar(n);
+        if (!strcmp(s, "true") || !strcmp(s, "yes") || !strcmp(s, "on")) { *out = true; return HEARTH_OK; }
+        if (!strcmp(s, "false") || !strcmp(s, "no") || !strcmp(s, "off")) { *out = false; return HEARTH_OK; }
+    }
+    return bad(x, n, "%s must be true or false%s", key, "");
+}
+
+static hearth_status get_path(ctx *x, yaml_node_t *n, const char *key, char *out, size_t cap) {
+    char tmp[1024];
+    hearth_status st = get_str(x, n, key, tmp, sizeof tmp);
+    if (st) return st;
+    if (tmp[0] == '/' || !x->dir[0]) snprintf(out, cap, "%s", tmp);
+    else if ((size_t)snprintf(out, cap, "%s/%s", x->dir, tmp) >= cap) return bad(x, n, "%s is too long%s", key, "");
+    return HEARTH_OK;
+}
+
+static hearth_status get_action(ctx *x, yaml_node_t *n, const char *key, gw_pii_action *out) {
+    if (n->type == YAML_SCALAR_NODE) {
+        const char *s = scalar(n);
+        for (int a = GW_PII_ALLOW; a <= GW_PII_BLOCK; a++)
+            if (!strcmp(s, gw_pii_action_str((gw_pii_action)a))) {
+                *out = (gw_pii_action)a;
+                return HEARTH_OK;
+            }
+        return bad(x, n, "%s must be allow, mask, redact or block, not '%s'", key, s);
+    }
+    return bad(x, n, "%s must be allow, mask, redact or block%s", key, "");
+}
+
+#define FOR_PAIRS(x, map, k, v)                                                                             \
+    for (yaml_node_pair_t *p_ = (map)->data.mapping.pairs.start; p_ < (map)->data.mapping.pairs.top; p_++) \
+        for (yaml_node_t *k = yaml_document_get_node((x)->doc, p_->key),                                   \
+                         *v = yaml_document_get_node((x)->doc, p_->value), *once_ = k;                      \
+             once_; once_ = NULL)
+
+static hearth_status want_map(ctx *x, yaml_node_t *n, const char *what) {
+    if (!n || n->type != YAML_MAPPING_NODE) return bad(x, n, "%s must be a mapping (key: value lines)%s", what, "");
+    return HEARTH_OK;
+}
+
+#define TRY(e)                              \
+    do {                                    \
+        hearth_status st_ = (e);            \
+        if (st_) return st_;                \
+    } while (0)
+
+/* ==== sections ====================================================================== */
+static hearth_status sec_listen(ctx *x, yaml_node_t *m) {
+    TRY(want_map(x, m, "listen"));
+    FOR_PAIRS(x, m, k, v) {
+        const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
+        int64_t i;
+        if (!strcmp(key, "host")) TRY(get_str(x, v, "listen.host", x->c->host, sizeof x->c->host));
+        else if (!strcmp(key, "port")) { TRY(get_int(x, v, "listen.port", 0, 65535, &i)); x->c->port = (int)i; }
+        else return bad(x, k, "unknown key '%s' in listen (host, port)%s", key, "");
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status sec_audit(ctx *x, yaml_node_t *m) {
+    TRY(want_map(x, m, "audit"));
+    FOR_PAIRS(x, m, k, v) {
+        const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
+        if (!strcmp(key, "db")) TRY(get_path(x, v, "audit.db", x->c->audit_db, sizeof x->c->audit_db));
+        else if (!strcmp(key, "store_text")) TRY(get_bool(x, v, "audit.store_text", &x->c->audit_store_text));
+        else if (!strcmp(key, "sync")) {
+            char s[16];
+            TRY(get_str(x, v, "audit.sync", s, sizeof s));
+            if (!strcmp(s, "full")) x->c->audit_sync_full = true;
+            else if (!strcmp(s, "normal")) x->c->audit_sync_full = false;
+            else return bad(x, v, "audit.sync must be full or normal, not '%s'%s", s, "");
+        } else return bad(x, k, "unknown key '%s' in audit (db, sync, store_text)%s", key, "");
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status sec_upstream(ctx *x, yaml_node_t *m) {
+    TRY(want_map(x, m, "upstream"));
+    hearth_gateway_config *c = x->c;
+    FOR_PAIRS(x, m, k, v) {
+        const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
+        int64_t i;
+        if (!strcmp(key, "replicas")) {
+            if (v->type != YAML_SEQUENCE_NODE) return bad(x, v, "upstream.replicas must be a list of URLs%s%s", "", "");
+            c->n_replicas = 0;
+            for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+                yaml_node_t *u = yaml_document_get_node(x->doc, *it);
+                if (c->n_replicas == 16) return bad(x, u, "at most 16 replicas%s%s", "", "");
+                char *dst = c->replicas[c->n_replicas];
+                TRY(get_str(x, u, "a replica", dst, sizeof c->replicas[0]));
+                if (strncmp(dst, "http://", 7) && strncmp(dst, "https://", 8))
+                    return bad(x, u, "replica '%s' must be an http:// or https:// URL%s", dst, "");
+                size_t n = strlen(dst);
+                while (n && dst[n - 1] == '/') dst[--n] = 0;
+                c->n_replicas++;
+            }
+        } else if (!strcmp(key, "health_interval_s")) {
+            TRY(get_num(x, v, "upstream.health_interval_s", 0.05, &c->health_interval_s));
+        } else if (!strcmp(key, "connect_timeout_ms")) {
+            TRY(get_int(x, v, "upstream.connect_timeout_ms", 1, 600000, &i)); c->connect_timeout_ms = (int)i;
+        } else if (!strcmp(key, "request_timeout_s")) {
+            TRY(get_int(x, v, "upstream.request_timeout_s", 1, 86400, &i)); c->request_timeout_s = (int)i;
+        } else if (!strcmp(key, "max_attempts")) {
+            TRY(get_int(x, v, "upstream.max_attempts", 0, 16, &i)); c->max_attempts = (int)i;
+        } else {
+            return bad(x, k,
+                       "unknown key '%s' in upstream (replicas, health_interval_s, connect_timeout_ms, "
+                       "request_timeout_s, max_attempts)%s", key, "");
+        }
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status sec_limits(ctx *x, yaml_node_t *m) {
+    TRY(want_map(x, m, "limits"));
+    hearth_gateway_config *c = x->c;
+    FOR_PAIRS(x, m, k, v) {
+        const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
+        int64_t i;
+        if (!strcmp(key, "rpm")) TRY(get_int(x, v, "limits.rpm", 0, INT64_MAX / 2, &c->rpm));
+        else if (!strcmp(key, "tpm")) TRY(get_int(x, v, "limits.tpm", 0, INT64_MAX / 2, &c->tpm));
+        else if (!strcmp(key, "max_concurrent")) TRY(get_int(x, v, "limits.max_concurrent", 0, 1000000, &c->max_concurrent));
+        else if (!strcmp(key, "max_body")) { TRY(get_int(x, v, "limits.max_body", 1024, 1 << 30, &i)); c->max_body = (size_t)i; }
+        else if (!strcmp(key, "max_connections")) { TRY(get_int(x, v, "limits.max_connections", 1, 100000, &i)); c->max_connections = (int)i; }
+        else return bad(x, k, "unknown key '%s' in limits (rpm, tpm, max_concurrent, max_body, max_connections)%s", key, "");
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status pii_policy(ctx *x, yaml_node_t *m, const char *where, gw_pii_policy *p) {
+    TRY(want_map(x, m, where));
+    FOR_PAIRS(x, m, k, v) {
+        const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
+        if (!strcmp(key, "request")) TRY(get_action(x, v, "pii request", &p->request));
+        else if (!strcmp(key, "response")) TRY(get_action(x, v, "pii response", &p->response));
+        else if (!strcmp(key, "keys") && p == &x->c->pii[0]) continue;   /* handled by sec_pii */
+        else return bad(x, k, "unknown key '%s' in %s (request, response)", key, where);
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status sec_pii(ctx *x, yaml_node_t *m) {
+    TRY(pii_policy(x, m, "pii", &x->c->pii[0]));
+    FOR_PAIRS(x, m, k, v) {
+        if (strcmp(scalar(k), "keys")) continue;
+        TRY(want_map(x, v, "pii.keys"));
+        FOR_PAIRS(x, v, kk, vv) {
+            if (x->c->n_pii == 64) return bad(x, kk, "at most 63 per-key PII policies%s%s", "", "");
+            gw_pii_policy *p = &x->c->pii[x->c->n_pii];
+            *p = x->c->pii[0];
+            TRY(get_str(x, kk, "a key name", p->key, sizeof p->key));
+            TRY(pii_policy(x, vv, "a key's pii policy", p));
+            x->c->n_pii++;
+        }
+    }
+    return HEARTH_OK;
+}
+
+/* ==== load ========================================================================== */
+static void defaults(hearth_gateway_config *c) {
+    memset(c, 0, sizeof *c);
+    snprintf(c->host, sizeof c->host, "127.0.0.1");
+    c->port = 8090;
+    c->audit_sync_full = true;
+    c->health_interval_s = 2;
+    c->connect_timeout_ms = 1000;
+    c->request_timeout_s = 300;
+    c->max_body = 4u << 20;
+    c->max_connections = 1024;
+    c->n_pii = 1;
+    c->pii[0].request = GW_PII_ALLOW;
+    c->pii[0].response = GW_PII_ALLOW;
+}
+
+static hearth_status walk(ctx *x) {
+    yaml_node_t *root = yaml_document_get_root_node(x->doc);
+    if (!root) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: the config is empty", x->file);
+    TRY(want_map(x, root, "the config"));
+    bool have_keys = false, have_audit = false;
+    FOR_PAIRS(x, root, k, v) {
+        const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
+        if (!strcmp(key, "listen")) TRY(sec_listen(x, v));
+        else if (!strcmp(key, "keys_db")) { TRY(get_path(x, v, "keys_db", x->c->keys_db, sizeof x->c->keys_db)); have_keys = true; }
+        else if (!strcmp(key, "audit")) { TRY(sec_audit(x, v)); have_audit = x->c->audit_db[0] != 0; }
+        else if (!strcmp(key, "upstream")) TRY(sec_upstream(x, v));
+        else if (!strcmp(key, "limits")) TRY(sec_limits(x, v));
+        else if (!strcmp(key, "pii")) TRY(sec_pii(x, v));
+        else return bad(x, k, "unknown key '%s' (listen, keys_db, audit, upstream, limits, pii)%s", key, "");
+    }
+    if (!have_keys) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: keys_db is required", x->file);
+    if (!have_audit) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: audit.db is required", x->file);
+    if (x->c->n_replicas == 0) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: upstream.replicas needs at least one URL", x->file);
+    return HEARTH_OK;
+}
+
+hearth_status hearth_gateway_config_load(const char *path, hearth_gateway_config **out) {
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) return hearth_set_error(HEARTH_ERR_IO, "cannot open config %s: %s", path, strerror(errno));
+    hearth_gateway_config *c = malloc(sizeof *c);
+    if (!c) {
+        fclose(f);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+    }
+    defaults(c);
+    snprintf(c->path, sizeof c->path, "%s", path);
+    ctx x = {.file = path, .c = c};
+    const char *slash = strrchr(path, '/');
+    if (slash) snprintf(x.dir, sizeof x.dir, "%.*s", (int)(slash - path), path);
+    if (slash == path) snprintf(x.dir, sizeof x.dir, "/");
+
+    yaml_parser_t parser;
+    yaml_document_t doc;
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_file(&parser, f);
+    hearth_status st;
+    if (!yaml_parser_load(&parser, &doc)) {
+        st = hearth_set_error(HEARTH_ERR_FORMAT, "%s:%d: YAML error: %s", path, (int)parser.problem_mark.line + 1,
+                              parser.problem ? parser.problem : "malformed");
+    } else {
+        x.doc = &doc;
+        st = walk(&x);
+        yaml_document_delete(&doc);
+    }
+    yaml_parser_delete(&parser);
+    fclose(f);
+    if (st) {
+        free(c);
+        return st;
+    }
+    *out = c;
+    return HEARTH_OK;
+}
+
+void hearth_gateway_config_free(hearth_gateway_config *c) { free(c); }
+void hearth_gateway_config_set_port(hearth_gateway_config *c, int port) { c->port = port; }
+const char *hearth_gateway_config_keys_db(const hearth_gateway_config *c) { return c->keys_db; }
+const char *hearth_gateway_config_audit_db(const hearth_gateway_config *c) { return c->audit_db; }
+bool hearth_gateway_config_audit_sync_full(const hearth_gateway_config *c) { return c->audit_sync_full; }
+
+const char *gw_pii_action_str(gw_pii_action a) {
+    switch (a) {
+    case GW_PII_ALLOW: return "allow";
+    case GW_PII_MASK: return "mask";
+    case GW_PII_REDACT: return "redact";
+    case GW_PII_BLOCK: return "block";
+    }
+    return "?";
+}
+
+const gw_pii_policy *gw_config_pii(const hearth_gateway_config *c, const hearth_key_info *k) {
+    for (int i = 1; i < c->n_pii; i++)
+        if (k && (!strcmp(c->pii[i].key, k->name) || !strcmp(c->pii[i].key, k->id))) return &c->pii[i];
+    return &c->pii[0];
+}

@@ -1,0 +1,166 @@
+/*
+ * gateway_internal.h — shared pieces of the gateway layer (not API): SQLite
+ * opening, time helpers, the limiter, metrics, the upstream pool and the
+ * parsed configuration.
+ */
+#ifndef HEARTH_GATEWAY_INTERNAL_H
+#define HEARTH_GATEWAY_INTERNAL_H
+
+#include "hearth/gateway.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+/* ==== SQLite ===== */
+/* Opens path read-write (creating it), WAL mode, busy timeout, the given
+ * synchronous level ("FULL"/"NORMAL"), then runs schema. */
+hearth_status gw_db_open(const char *path, const char *sync, const char *schema, sqlite3 **out);
+/* hearth_set_error with sqlite's message; returns HEARTH_ERR_IO. */
+hearth_status gw_db_error(sqlite3 *db, const char *what);
+
+int64_t gw_now_s(void);
+int64_t gw_now_ms(void);
+double gw_mono_s(void);
+
+/* ==== configuration ===== */
+typedef enum gw_pii_action { GW_PII_ALLOW = 0, GW_PII_MASK, GW_PII_REDACT, GW_PII_BLOCK } gw_pii_action;
+const char *gw_pii_action_str(gw_pii_action a);
+
+typedef struct gw_pii_policy {
+    char key[128];              /* key name or id; "" = the default */
+    gw_pii_action request, response;
+} gw_pii_policy;
+
+struct hearth_gateway_config {
+    char path[1024];
+    char host[64];
+    int port;
+    char keys_db[1024];
+    char audit_db[1024];
+    bool audit_sync_full;
+    bool audit_store_text;      /* masked prompt/response text in audit records */
+    int n_replicas;
+    char replicas[16][256];     /* base URLs, "http://127.0.0.1:8081" */
+    double health_interval_s;
+    int connect_timeout_ms;
+    int request_timeout_s;
+    int max_attempts;           /* replicas tried per request; 0 = all */
+    int64_t rpm, tpm, max_concurrent;   /* defaults for keys that set none */
+    size_t max_body;
+    int max_connections;
+    int n_pii;
+    gw_pii_policy pii[64];      /* pii[0] is the default */
+};
+
+const gw_pii_policy *gw_config_pii(const hearth_gateway_config *c, const hearth_key_info *k);
+
+/* ==== limits ===== */
+typedef struct gw_limiter gw_limiter;
+typedef enum gw_limit_result { GW_LIMIT_OK = 0, GW_LIMIT_RPM, GW_LIMIT_TPM, GW_LIMIT_CONCURRENT } gw_limit_result;
+gw_limiter *gw_limiter_new(void);
+void gw_limiter_free(gw_limiter *l);
+/* Admits one request of key k (effective limits given) at monotonic time t:
+ * takes a request token, checks tokens > 0 and concurrency. On refusal
+ * *retry_after gets the seconds until it would pass. On GW_LIMIT_OK the caller
+ * must call gw_limiter_done. */
+gw_limit_result gw_limiter_admit(gw_limiter *l, const char *key_id, int64_t rpm, int64_t tpm, int64_t max_conc,
+                                 double t, int *retry_after);
+/* Ends a request: releases its concurrency slot and charges tokens to the tpm bucket. */
+void gw_limiter_done(gw_limiter *l, const char *key_id, int64_t tokens, double t);
+
+/* ==== metrics ===== */
+typedef struct gw_metrics gw_metrics;
+gw_metrics *gw_metrics_new(void);
+void gw_metrics_free(gw_metrics *m);
+void gw_metrics_request(gw_metrics *m, const char *key_id, const char *model, int status, int64_t tokens_in,
+                        int64_t tokens_out, double latency_s);
+/* Appends the Prometheus text to a malloc'd buffer (the caller appends more and frees). */
+typedef struct gw_buf { char *p; size_t len, cap; } gw_buf;
+void gw_buf_add(gw_buf *b, const char *s, size_t n);
+void gw_buf_printf(gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void gw_metrics_render(gw_metrics *m, gw_buf *out);
+
+/* ==== upstream replicas ===== */
+typedef struct gw_pool gw_pool;
+gw_pool *gw_pool_new(const hearth_gateway_config *c);
+void gw_pool_free(gw_pool *p);
+void gw_pool_start(gw_pool *p);   /* health-check thread */
+void gw_pool_stop(gw_pool *p);
+/* Picks the healthy replica with the fewest requests in flight, skipping those
+ * whose bit is set in tried; -1 if none. Counts it in flight (gw_pool_release). */
+int gw_pool_acquire(gw_pool *p, uint32_t tried);
+void gw_pool_release(gw_pool *p, int i, bool failed);
+const char *gw_pool_url(gw_pool *p, int i);
+int gw_pool_size(gw_pool *p);
+void gw_pool_render(gw_pool *p, gw_buf *out);   /* metrics: up, in flight, failures */
+
+/* ==== PII scrubbing for one request (scrub.c; wraps the PII detectors) ===== */
+typedef struct gw_scrub gw_scrub;
+gw_scrub *gw_scrub_new(void);
+void gw_scrub_free(gw_scrub *s);
+/* Finds personal data in text and applies action: ALLOW leaves it (kinds are
+ * still recorded), MASK puts reversible placeholders (remembered in s), REDACT
+ * puts irreversible ones, BLOCK leaves it (the caller refuses when kinds were
+ * found). Returns a malloc'd copy; NULL on allocation failure. */
+char *gw_scrub_text(gw_scrub *s, const char *text, gw_pii_action action);
+/* Number of personal-data findings so far, and their kinds ("email,phone"). */
+int gw_scrub_found(const gw_scrub *s);
+const char *gw_scrub_kinds(gw_scrub *s);
+/* Restores this request's placeholders in text; malloc'd. */
+char *gw_scrub_unmask(gw_scrub *s, const char *text);
+/* How many trailing bytes of text[0..len) could be the start of a placeholder
+ * (to be held back in a stream until the next piece arrives). */
+size_t gw_scrub_tail(const gw_scrub *s, const char *text, size_t len);
+
+/* ==== the gateway and one request ===== */
+struct hearth_gateway {
+    const hearth_gateway_config *c;
+    hearth_keystore *ks;
+    hearth_audit *au;
+    gw_limiter *lim;
+    gw_metrics *met;
+    gw_pool *pool;
+    struct MHD_Daemon *httpd;
+    int port;
+    pthread_mutex_t curl_mu;    /* pool of idle libcurl handles (kept for connection reuse) */
+    void *curl_idle[256];
+    int n_curl_idle;
+};
+
+typedef struct gw_req {
+    hearth_gateway *g;
+    double t0;                  /* monotonic start */
+    const char *endpoint;
+    char client[64];
+    bool have_key;
+    hearth_key_info key;
+    char model[256], adapter[128];
+    gw_scrub *scrub;
+    char *prompt_masked;        /* what the upstream saw (audit text), malloc'd or NULL */
+    int64_t tokens_in, tokens_out;
+    bool admitted;              /* holds a limiter slot */
+    bool stream, client_wants_usage;
+} gw_req;
+
+void gw_req_free(gw_req *r);   /* NULL is a no-op */
+void *gw_curl_get(hearth_gateway *g);
+void gw_curl_put(hearth_gateway *g, void *h);
+
+/* Writes the audit record, usage, metrics and releases the limiter slot.
+ * Returns false if the audit record could not be written. */
+bool gw_finish(gw_req *r, int status, const char *response_text);
+
+/* Forwards a non-streaming request (body: JSON to send) to a replica, with
+ * retries on others when one fails before answering. *status, *resp (malloc'd)
+ * get the upstream answer; false if no replica answered (resp gets an error). */
+bool gw_proxy_call(hearth_gateway *g, const char *method, const char *path, const char *body, int *status,
+                   char **resp);
+
+/* Streams: returns an MHD response (status in *status) for a request whose
+ * upstream body is body; takes r over (finishes it). */
+struct MHD_Response;
+struct MHD_Response *gw_proxy_stream(gw_req *r, const char *path, const char *body, int *status);
+
+#endif

@@ -1,0 +1,433 @@
+/*
+ * keys.c — the API key store (SQLite): create, list, revoke, rotate, verify,
+ * and per-key usage for token budgets.
+ *
+ * A key is "hk_<id>_<secret>". The row is found by its public id; the secret
+ * is checked by recomputing BLAKE2b-256(secret, key = per-row salt) and
+ * comparing with sodium_memcmp (constant time). A slow password hash is not
+ * needed: the secret is 256 random bits, not something a person chose.
+ */
+#include "gateway_internal.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct hearth_keystore {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+};
+
+#define SALT_LEN 16
+#define HASH_LEN 32
+#define SECRET_LEN 32
+
+static const char *SCHEMA =
+    "CREATE TABLE IF NOT EXISTS keys ("
+    " id TEXT PRIMARY KEY, name TEXT NOT NULL, role INTEGER NOT NULL, models TEXT NOT NULL,"
+    " rpm INTEGER NOT NULL, tpm INTEGER NOT NULL, max_concurrent INTEGER NOT NULL,"
+    " budget_tokens INTEGER NOT NULL, period INTEGER NOT NULL, expires INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
+    " salt BLOB NOT NULL, hash BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS usage ("
+    " key_id TEXT NOT NULL, model TEXT NOT NULL, day INTEGER NOT NULL,"
+    " requests INTEGER NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL,"
+    " PRIMARY KEY (key_id, model, day));";
+
+hearth_key_params hearth_key_default_params(void) {
+    hearth_key_params p;
+    memset(&p, 0, sizeof p);
+    p.role = HEARTH_ROLE_USER;
+    return p;
+}
+
+const char *hearth_key_check_str(hearth_key_check c) {
+    switch (c) {
+    case HEARTH_KEY_VALID: return "valid";
+    case HEARTH_KEY_MALFORMED: return "malformed key";
+    case HEARTH_KEY_UNKNOWN: return "unknown key";
+    case HEARTH_KEY_REVOKED: return "key revoked";
+    case HEARTH_KEY_EXPIRED: return "key expired";
+    }
+    return "?";
+}
+
+/* ==== open / close ================================================================== */
+hearth_status hearth_keystore_open(const char *path, hearth_keystore **out) {
+    *out = NULL;
+    if (sodium_init() < 0) return hearth_set_error(HEARTH_ERR_INTERNAL, "libsodium failed to initialise");
+    sqlite3 *db;
+    hearth_status st = gw_db_open(path, "FULL", SCHEMA, &db);
+    if (st) return st;
+    hearth_keystore *ks = calloc(1, sizeof *ks);
+    if (!ks) {
+        sqlite3_close(db);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+    }
+    ks->db = db;
+    pthread_mutex_init(&ks->mu, NULL);
+    *out = ks;
+    return HEARTH_OK;
+}
+
+void hearth_keystore_free(hearth_keystore *ks) {
+    if (!ks) return;
+    sqlite3_close(ks->db);
+    pthread_mutex_destroy(&ks->mu);
+    free(ks);
+}
+
+/* ==== helpers ======================================================================= */
+static void new_secret(char *secret_b64, size_t cap, unsigned char salt[SALT_LEN], unsigned char hash[HASH_LEN]) {
+    unsigned char raw[SECRET_LEN];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2base64(secret_b64, cap, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_memzero(raw, sizeof raw);
+    randombytes_buf(salt, SALT_LEN);
+    crypto_generichash(hash, HASH_LEN, (const unsigned char *)secret_b64, strlen(secret_b64), salt, SALT_LEN);
+}
+
+static void read_row(sqlite3_stmt *s, hearth_key_info *k) {
+    memset(k, 0, sizeof *k);
+    snprintf(k->id, sizeof k->id, "%s", (const char *)sqlite3_column_text(s, 0));
+    snprintf(k->name, sizeof k->name, "%s", (const char *)sqlite3_column_text(s, 1));
+    k->role = sqlite3_column_int(s, 2) ? HEARTH_ROLE_ADMIN : HEARTH_ROLE_USER;
+    snprintf(k->models, sizeof k->models, "%s", (const char *)sqlite3_column_text(s, 3));
+    k->rpm = sqlite3_column_int64(s, 4);
+    k->tpm = sqlite3_column_int64(s, 5);
+    k->max_concurrent = sqlite3_column_int64(s, 6);
+    k->budget_tokens = sqlite3_column_int64(s, 7);
+    k->period = (hearth_key_period)sqlite3_column_int(s, 8);
+    k->expires = sqlite3_column_int64(s, 9);
+    k->created = sqlite3_column_int64(s, 10);
+    k->revoked = sqlite3_column_int64(s, 11);
+}
+
+#define KEY_COLS "id, name, role, models, rpm, tpm, max_concurrent, budget_tokens, period, expires, created, revoked"
+
+static bool valid_id(const char *id) {
+    if (!id || strlen(id) != HEARTH_KEY_ID_LEN) return false;
+    for (const char *c = id; *c; c++)
+        if (!((*c >= '0' && *c <= '9') || (*c >= 'a' && *c <= 'f'))) return false;
+    return true;
+}
+
+/* ==== create / list / get =========================================================== */
+hearth_status hearth_keys_create(hearth_keystore *ks, const hearth_key_params *p, char *key_out,
+                                 hearth_key_info *info) {
+    if (!p->name || !*p->name) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "a key needs a name");
+    if (strlen(p->name) >= sizeof(((hearth_key_info *)0)->name))
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "key name longer than 127 bytes");
+    if (p->models && strlen(p->models) >= sizeof(((hearth_key_info *)0)->models))
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "model list longer than 1023 bytes");
+    if (p->rpm < 0 || p->tpm < 0 || p->max_concurrent < 0 || p->budget_tokens < 0)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "limits must be >= 0");
+    if (p->budget_tokens > 0 && p->period == HEARTH_PERIOD_NONE)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "a token budget needs a period (day or month)");
+    unsigned char idb[HEARTH_KEY_ID_LEN / 2], salt[SALT_LEN], hash[HASH_LEN];
+    char id[HEARTH_KEY_ID_LEN + 1], secret[64];
+    randombytes_buf(idb, sizeof idb);
+    sodium_bin2hex(id, sizeof id, idb, sizeof idb);
+    new_secret(secret, sizeof secret, salt, hash);
+    pthread_mutex_lock(&ks->mu);
+    sqlite3_stmt *s = NULL;
+    hearth_status st = HEARTH_OK;
+    if (sqlite3_prepare_v2(ks->db,
+                           "INSERT INTO keys (" KEY_COLS ", salt, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,?)", -1,
+                           &s, NULL) != SQLITE_OK) {
+        st = gw_db_error(ks->db, "keys: insert");
+        goto out;
+    }
+    int64_t now = gw_now_s();
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, p->name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 3, p->role == HEARTH_ROLE_ADMIN);
+    sqlite3_bind_text(s, 4, p->models ? p->models : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 5, p->rpm);
+    sqlite3_bind_int64(s, 6, p->tpm);
+    sqlite3_bind_int64(s, 7, p->max_concurrent);
+    sqlite3_bind_int64(s, 8, p->budget_tokens);
+    sqlite3_bind_int(s, 9, (int)p->period);
+    sqlite3_bind_int64(s, 10, p->expires);
+    sqlite3_bind_int64(s, 11, now);
+    sqlite3_bind_blob(s, 12, salt, SALT_LEN, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(s, 13, hash, HASH_LEN, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        st = gw_db_error(ks->db, "keys: insert");
+        goto out;
+    }
+    snprintf(key_out, HEARTH_KEY_MAX, "hk_%s_%s", id, secret);
+    if (info) {
+        pthread_mutex_unlock(&ks->mu);
+        sqlite3_finalize(s);
+        sodium_memzero(secret, sizeof secret);
+        return hearth_keys_get(ks, id, info);
+    }
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ks->mu);
+    sodium_memzero(secret, sizeof secret);
+    return st;
+}
+
+hearth_status hearth_keys_list(hearth_keystore *ks, hearth_key_info **out, size_t *n) {
+    *out = NULL;
+    *n = 0;
+    pthread_mutex_lock(&ks->mu);
+    sqlite3_stmt *s = NULL;
+    hearth_status st = HEARTH_OK;
+    size_t cap = 0;
+    hearth_key_info *v = NULL;
+    if (sqlite3_prepare_v2(ks->db, "SELECT " KEY_COLS " FROM keys ORDER BY created, rowid", -1, &s, NULL) !=
+        SQLITE_OK) {
+        st = gw_db_error(ks->db, "keys: list");
+        goto out;
+    }
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 16;
+            hearth_key_info *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            v = nv;
+        }
+        read_row(s, &v[(*n)++]);
+    }
+    if (rc != SQLITE_DONE) st = gw_db_error(ks->db, "keys: list");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ks->mu);
+    if (st) {
+        free(v);
+        *n = 0;
+    } else {
+        *out = v;
+    }
+    return st;
+}
+
+/* with ks->mu held; also returns salt and hash when wanted */
+static hearth_status get_locked(hearth_keystore *ks, const char *id, hearth_key_info *info,
+                                unsigned char salt[SALT_LEN], unsigned char hash[HASH_LEN]) {
+    sqlite3_stmt *s = NULL;
+    hearth_status st = HEARTH_OK;
+    if (sqlite3_prepare_v2(ks->db, "SELECT " KEY_COLS ", salt, hash FROM keys WHERE id = ?", -1, &s, NULL) !=
+        SQLITE_OK)
+        return gw_db_error(ks->db, "keys: lookup");
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        read_row(s, info);
+        if (salt && hash) {
+            if (sqlite3_column_bytes(s, 12) != SALT_LEN || sqlite3_column_bytes(s, 13) != HASH_LEN) {
+                st = hearth_set_error(HEARTH_ERR_FORMAT, "keys: row %s has a damaged salt or hash", id);
+            } else {
+                memcpy(salt, sqlite3_column_blob(s, 12), SALT_LEN);
+                memcpy(hash, sqlite3_column_blob(s, 13), HASH_LEN);
+            }
+        }
+    } else if (rc == SQLITE_DONE) {
+        st = hearth_set_error(HEARTH_ERR_NOT_FOUND, "no key with id %s", id);
+    } else {
+        st = gw_db_error(ks->db, "keys: lookup");
+    }
+    sqlite3_finalize(s);
+    return st;
+}
+
+hearth_status hearth_keys_get(hearth_keystore *ks, const char *id, hearth_key_info *info) {
+    if (!valid_id(id)) return hearth_set_error(HEARTH_ERR_NOT_FOUND, "no key with id %s (ids are 12 hex digits)", id);
+    pthread_mutex_lock(&ks->mu);
+    hearth_status st = get_locked(ks, id, info, NULL, NULL);
+    pthread_mutex_unlock(&ks->mu);
+    return st;
+}
+
+/* ==== revoke / rotate =============================================================== */
+static hearth_status update_one(hearth_keystore *ks, const char *sql, const char *id, const void *salt,
+                                const void *hash, const char *what) {
+    if (!valid_id(id)) return hearth_set_error(HEARTH_ERR_NOT_FOUND, "no key with id %s (ids are 12 hex digits)", id);
+    pthread_mutex_lock(&ks->mu);
+    sqlite3_stmt *s = NULL;
+    hearth_status st = HEARTH_OK;
+    if (sqlite3_prepare_v2(ks->db, sql, -1, &s, NULL) != SQLITE_OK) {
+        st = gw_db_error(ks->db, what);
+        goto out;
+    }
+    int i = 1;
+    if (salt) {
+        sqlite3_bind_blob(s, i++, salt, SALT_LEN, SQLITE_TRANSIENT);
+        sqlite3_bind_blob(s, i++, hash, HASH_LEN, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_int64(s, i++, gw_now_s());
+    }
+    sqlite3_bind_text(s, i, id, -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(s) != SQLITE_DONE) st = gw_db_error(ks->db, what);
+    else if (sqlite3_changes(ks->db) == 0) st = hearth_set_error(HEARTH_ERR_NOT_FOUND, "no key with id %s", id);
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ks->mu);
+    return st;
+}
+
+hearth_status hearth_keys_revoke(hearth_keystore *ks, const char *id) {
+    hearth_key_info k;
+    hearth_status st = hearth_keys_get(ks, id, &k);
+    if (st || k.revoked) return st;   /* revoking twice is harmless */
+    return update_one(ks, "UPDATE keys SET revoked = ? WHERE id = ?", id, NULL, NULL, "keys: revoke");
+}
+
+hearth_status hearth_keys_rotate(hearth_keystore *ks, const char *id, char *key_out) {
+    hearth_key_info k;
+    hearth_status st = hearth_keys_get(ks, id, &k);
+    if (st) return st;
+    if (k.revoked) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "key %s is revoked; create a new one", id);
+    unsigned char salt[SALT_LEN], hash[HASH_LEN];
+    char secret[64];
+    new_secret(secret, sizeof secret, salt, hash);
+    st = update_one(ks, "UPDATE keys SET salt = ?, hash = ? WHERE id = ?", id, salt, hash, "keys: rotate");
+    if (!st) snprintf(key_out, HEARTH_KEY_MAX, "hk_%s_%s", id, secret);
+    sodium_memzero(secret, sizeof secret);
+    return st;
+}
+
+/* ==== verify ======================================================================== */
+hearth_status hearth_keys_verify(hearth_keystore *ks, const char *key, int64_t now, hearth_key_info *info,
+                                 hearth_key_check *result) {
+    *result = HEARTH_KEY_MALFORMED;
+    if (!key || strncmp(key, "hk_", 3) != 0 || strlen(key) < 3 + HEARTH_KEY_ID_LEN + 2 ||
+        key[3 + HEARTH_KEY_ID_LEN] != '_')
+        return HEARTH_OK;
+    char id[HEARTH_KEY_ID_LEN + 1];
+    memcpy(id, key + 3, HEARTH_KEY_ID_LEN);
+    id[HEARTH_KEY_ID_LEN] = 0;
+    if (!valid_id(id)) return HEARTH_OK;
+    const char *secret = key + 3 + HEARTH_KEY_ID_LEN + 1;
+    unsigned char salt[SALT_LEN], hash[HASH_LEN], got[HASH_LEN];
+    hearth_key_info k;
+    pthread_mutex_lock(&ks->mu);
+    hearth_status st = get_locked(ks, id, &k, salt, hash);
+    pthread_mutex_unlock(&ks->mu);
+    if (st == HEARTH_ERR_NOT_FOUND) {
+        *result = HEARTH_KEY_UNKNOWN;
+        return HEARTH_OK;
+    }
+    if (st) return st;
+    crypto_generichash(got, HASH_LEN, (const unsigned char *)secret, strlen(secret), salt, SALT_LEN);
+    if (sodium_memcmp(got, hash, HASH_LEN) != 0) *result = HEARTH_KEY_UNKNOWN;
+    else if (k.revoked) *result = HEARTH_KEY_REVOKED;
+    else if (k.expires && now >= k.expires) *result = HEARTH_KEY_EXPIRED;
+    else *result = HEARTH_KEY_VALID;
+    if (info && *result == HEARTH_KEY_VALID) *info = k;
+    return HEARTH_OK;
+}
+
+bool hearth_key_allows_model(const hearth_key_info *k, const char *model) {
+    if (!k->models[0]) return true;
+    if (!model || !*model) return false;
+    size_t base_len = strcspn(model, "+");
+    const char *p = k->models;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        const char *e = p + n;
+        while (n && (*p == ' ')) p++, n--;
+        while (n && p[n - 1] == ' ') n--;
+        if ((n == strlen(model) && !memcmp(p, model, n)) || (n == base_len && !memcmp(p, model, n))) return true;
+        p = *e ? e + 1 : e;
+    }
+    return false;
+}
+
+/* ==== usage ========================================================================= */
+static int64_t day_of(int64_t t) { return t / 86400; }
+
+hearth_status hearth_keys_add_usage(hearth_keystore *ks, const char *key_id, const char *model, int64_t now,
+                                    int64_t tokens_in, int64_t tokens_out) {
+    pthread_mutex_lock(&ks->mu);
+    sqlite3_stmt *s = NULL;
+    hearth_status st = HEARTH_OK;
+    if (sqlite3_prepare_v2(ks->db,
+                           "INSERT INTO usage (key_id, model, day, requests, tokens_in, tokens_out)"
+                           " VALUES (?,?,?,1,?,?) ON CONFLICT (key_id, model, day) DO UPDATE SET"
+                           " requests = requests + 1, tokens_in = tokens_in + excluded.tokens_in,"
+                           " tokens_out = tokens_out + excluded.tokens_out",
+                           -1, &s, NULL) != SQLITE_OK) {
+        st = gw_db_error(ks->db, "usage: record");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, model ? model : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 3, day_of(now));
+    sqlite3_bind_int64(s, 4, tokens_in);
+    sqlite3_bind_int64(s, 5, tokens_out);
+    if (sqlite3_step(s) != SQLITE_DONE) st = gw_db_error(ks->db, "usage: record");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ks->mu);
+    return st;
+}
+
+/* start and end (unix seconds, UTC) of the period containing now */
+static void period_bounds(hearth_key_period p, int64_t now, int64_t *start, int64_t *end) {
+    if (p == HEARTH_PERIOD_DAY) {
+        *start = day_of(now) * 86400;
+        *end = *start + 86400;
+        return;
+    }
+    time_t t = (time_t)now;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    *start = (int64_t)timegm(&tm);
+    tm.tm_mon += 1;
+    *end = (int64_t)timegm(&tm);
+}
+
+hearth_status hearth_keys_period_usage(hearth_keystore *ks, const char *key_id, hearth_key_period period,
+                                       int64_t now, int64_t *tokens, int64_t *period_end) {
+    *tokens = 0;
+    if (period_end) *period_end = 0;
+    if (period == HEARTH_PERIOD_NONE) return HEARTH_OK;
+    int64_t start, end;
+    period_bounds(period, now, &start, &end);
+    if (period_end) *period_end = end;
+    pthread_mutex_lock(&ks->mu);
+    sqlite3_stmt *s = NULL;
+    hearth_status st = HEARTH_OK;
+    if (sqlite3_prepare_v2(ks->db,
+                           "SELECT COALESCE(SUM(tokens_in + tokens_out), 0) FROM usage"
+                           " WHERE key_id = ? AND day >= ? AND day < ?",
+                           -1, &s, NULL) != SQLITE_OK) {
+        st = gw_db_error(ks->db, "usage: query");
+        goto out;
+    }
+    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 2, day_of(start));
+    sqlite3_bind_int64(s, 3, day_of(end));
+    if (sqlite3_step(s) == SQLITE_ROW) *tokens = sqlite3_column_int64(s, 0);
+    else st = gw_db_error(ks->db, "usage: query");
+out:
+    sqlite3_finalize(s);
+    pthread_mutex_unlock(&ks->mu);
+    return st;
+}
+
+bool hearth_parse_date(const char *s, int64_t *out) {
+    int y, m, d;
+    char tail;
+    if (!s || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || strlen(s) != 10) return false;
+    if (y < 1970 || m < 1 || m > 12 || d < 1 || d > 31) return false;
+    struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d};
+    time_t t = timegm(&tm);
+    struct tm back;
+    gmtime_r(&t, &back);
+    if (back.tm_mday != d || back.tm_mon != m - 1) return false;   /* 2025-02-30 */
+    *out = (int64_t)t;
+    return true;
+}

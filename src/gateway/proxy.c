@@ -1,0 +1,472 @@
+/*
+ * proxy.c — forwarding to `hearth serve` replicas with libcurl.
+ *
+ * Non-streaming: one blocking call in the connection's thread; a replica that
+ * fails in transport (refused, reset, closed early) is taken out and the
+ * request goes to the next least-busy one — nothing reached the client yet.
+ *
+ * Streaming: a worker thread runs the upstream transfer and turns its
+ * server-sent events into client events (placeholders restored, the usage
+ * chunk dropped when the client did not ask for it); the connection's thread
+ * hands them to libmicrohttpd as they come. Until the first event is passed
+ * on, a failed replica is retried on another; after that, a failure ends the
+ * stream with an error event. The audit record is written before the final
+ * "data: [DONE]"; if it cannot be written the client gets an error event
+ * instead.
+ */
+#include "gateway_internal.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ==== libcurl handles =============================================================== */
+void *gw_curl_get(hearth_gateway *g) {
+    pthread_mutex_lock(&g->curl_mu);
+    CURL *h = g->n_curl_idle ? g->curl_idle[--g->n_curl_idle] : NULL;
+    pthread_mutex_unlock(&g->curl_mu);
+    if (!h) h = curl_easy_init();
+    else curl_easy_reset(h);   /* keeps its open connections */
+    return h;
+}
+
+void gw_curl_put(hearth_gateway *g, void *h) {
+    if (!h) return;
+    pthread_mutex_lock(&g->curl_mu);
+    if (g->n_curl_idle < (int)(sizeof g->curl_idle / sizeof g->curl_idle[0])) {
+        g->curl_idle[g->n_curl_idle++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&g->curl_mu);
+    if (h) curl_easy_cleanup(h);
+}
+
+static void setup(hearth_gateway *g, CURL *h, const char *method, const char *url, const char *body,
+                  struct curl_slist *hdrs) {
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)g->c->connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, (long)g->c->request_timeout_s);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    if (!strcmp(method, "POST")) {
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(body ? strlen(body) : 0));
+    }
+}
+
+static struct curl_slist *json_headers(void) {
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    return curl_slist_append(h, "Expect:");
+}
+
+/* transport failures that mean the replica (not the request) is at fault */
+static bool replica_fault(CURLcode rc) {
+    return rc == CURLE_COULDNT_CONNECT || rc == CURLE_RECV_ERROR || rc == CURLE_SEND_ERROR ||
+           rc == CURLE_GOT_NOTHING || rc == CURLE_PARTIAL_FILE || rc == CURLE_COULDNT_RESOLVE_HOST;
+}
+
+static char *error_json(const char *msg, const char *type, const char *code) {
+    cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(e, "type", type);
+    cJSON_AddStringToObject(e, "code", code);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* ==== non-streaming ================================================================= */
+static size_t collect(char *ptr, size_t size, size_t n, void *user) {
+    gw_buf_add((gw_buf *)user, ptr, size * n);
+    return size * n;
+}
+
+bool gw_proxy_call(hearth_gateway *g, const char *method, const char *path, const char *body, int *status,
+                   char **resp) {
+    int n = gw_pool_size(g->pool);
+    int attempts = g->c->max_attempts > 0 && g->c->max_attempts < n ? g->c->max_attempts : n;
+    uint32_t tried = 0;
+    struct curl_slist *hdrs = json_headers();
+    CURLcode last = CURLE_OK;
+    for (int a = 0; a < attempts; a++) {
+        int i = gw_pool_acquire(g->pool, tried);
+        if (i < 0) break;
+        tried |= 1u << i;
+        char url[512];
+        snprintf(url, sizeof url, "%s%s", gw_pool_url(g->pool, i), path);
+        CURL *h = gw_curl_get(g);
+        gw_buf out = {0};
+        setup(g, h, method, url, body, hdrs);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+        last = curl_easy_perform(h);
+        long code = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        gw_curl_put(g, h);
+        if (last == CURLE_OK && code != 503) {
+            gw_pool_release(g->pool, i, false);
+            curl_slist_free_all(hdrs);
+            *status = (int)code;
+            *resp = out.p ? out.p : strdup("");
+            return true;
+        }
+        free(out.p);
+        gw_pool_release(g->pool, i, last != CURLE_OK && replica_fault(last));
+        if (last != CURLE_OK && !replica_fault(last)) break;   /* e.g. a timeout: do not repeat the work */
+    }
+    curl_slist_free_all(hdrs);
+    char msg[256];
+    snprintf(msg, sizeof msg, "no replica could answer (%s)",
+             last == CURLE_OK ? "all busy or unavailable" : curl_easy_strerror(last));
+    *status = last == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
+    *resp = error_json(msg, "upstream_error", "upstream_unavailable");
+    return false;
+}
+
+/* ==== streaming ===================================================================== */
+typedef struct stream {
+    gw_req *r;
+    char *path, *body;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int refs;                   /* the worker and the MHD response */
+    /* upstream state (worker only) */
+    int replica;
+    bool started;               /* an event was passed to the client */
+    gw_buf in;                  /* upstream bytes not yet split into events */
+    gw_buf text;                /* the response text (masked form) for the audit record */
+    char carry[8][128];         /* per choice: held-back bytes that may start a placeholder */
+    bool done_sent;
+    int64_t chunks;
+    /* shared (under mu) */
+    int status;                 /* 0 until known */
+    gw_buf q;                   /* bytes for the client */
+    size_t q_off;
+    char *err_body;             /* a non-200 answer before any event */
+    bool finished, cancelled;
+} stream;
+
+static void stream_unref(stream *s) {
+    pthread_mutex_lock(&s->mu);
+    int left = --s->refs;
+    pthread_mutex_unlock(&s->mu);
+    if (left) return;
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s->path);
+    free(s->body);
+    free(s->in.p);
+    free(s->text.p);
+    free(s->q.p);
+    free(s->err_body);
+    gw_req_free(s->r);
+    free(s);
+}
+
+static void push(stream *s, const char *data, size_t n) {
+    pthread_mutex_lock(&s->mu);
+    if (s->status == 0) s->status = 200;
+    gw_buf_add(&s->q, data, n);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    s->started = true;
+}
+
+static void push_event(stream *s, const char *json) {
+    gw_buf e = {0};
+    gw_buf_add(&e, "data: ", 6);
+    gw_buf_add(&e, json, strlen(json));
+    gw_buf_add(&e, "\n\n", 2);
+    push(s, e.p, e.len);
+    free(e.p);
+}
+
+/* restores placeholders in a delta, holding back a possible partial one */
+static char *restore_piece(stream *s, int idx, const char *piece, bool flush) {
+    gw_scrub *sc = s->r->scrub;
+    if (idx < 0 || idx >= 8) idx = 0;
+    gw_buf t = {0};
+    gw_buf_add(&t, s->carry[idx], strlen(s->carry[idx]));
+    gw_buf_add(&t, piece, strlen(piece));
+    if (!t.p) return strdup("");
+    size_t keep = flush ? 0 : gw_scrub_tail(sc, t.p, t.len);
+    if (keep >= sizeof s->carry[idx]) keep = 0;
+    memcpy(s->carry[idx], t.p + t.len - keep, keep);
+    s->carry[idx][keep] = 0;
+    t.p[t.len - keep] = 0;
+    char *out = gw_scrub_unmask(sc, t.p);
+    free(t.p);
+    return out;
+}
+
+static void on_event(stream *s, char *ev) {
+    gw_req *r = s->r;
+    /* one event: lines; we act on the data line */
+    char *data = strstr(ev, "data:");
+    if (!data) return;
+    data += 5;
+    while (*data == ' ') data++;
+    if (!strncmp(data, "[DONE]", 6)) {
+        if (r->tokens_out == 0) r->tokens_out = s->chunks;
+        bool ok = gw_finish(r, 200, s->text.p ? s->text.p : "");
+        if (ok) push(s, "data: [DONE]\n\n", 14);
+        else {
+            char *e = error_json("the audit record could not be written; the answer is withheld", "server_error",
+                                 "audit_failed");
+            push_event(s, e);
+            free(e);
+        }
+        s->done_sent = true;
+        return;
+    }
+    cJSON *o = cJSON_Parse(data);
+    if (!o) {
+        push(s, ev, strlen(ev));
+        push(s, "\n\n", 2);
+        return;
+    }
+    const cJSON *u = cJSON_GetObjectItemCaseSensitive(o, "usage");
+    if (cJSON_IsObject(u)) {
+        const cJSON *pt = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
+        const cJSON *ct = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
+        if (cJSON_IsNumber(pt)) r->tokens_in = (int64_t)pt->valuedouble;
+        if (cJSON_IsNumber(ct)) r->tokens_out = (int64_t)ct->valuedouble;
+    }
+    cJSON *choices = cJSON_GetObjectItemCaseSensitive(o, "choices");
+    if (cJSON_IsArray(choices) && cJSON_GetArraySize(choices) == 0 && cJSON_IsObject(u) && !r->client_wants_usage) {
+        cJSON_Delete(o);
+        return;   /* the usage chunk the gateway asked for on its own account */
+    }
+    cJSON *c;
+    cJSON_ArrayForEach(c, choices) {
+        const cJSON *ix = cJSON_GetObjectItemCaseSensitive(c, "index");
+        int idx = cJSON_IsNumber(ix) ? (int)ix->valuedouble : 0;
+        const cJSON *fin = cJSON_GetObjectItemCaseSensitive(c, "finish_reason");
+        bool flush = fin && !cJSON_IsNull(fin);
+        cJSON *delta = cJSON_GetObjectItemCaseSensitive(c, "delta");
+        cJSON *holder = cJSON_IsObject(delta) ? delta : c;
+        const char *field = cJSON_IsObject(delta) ? "content" : "text";
+        cJSON *txt = cJSON_GetObjectItemCaseSensitive(holder, field);
+        if (cJSON_IsString(txt)) {
+            s->chunks++;
+            gw_buf_add(&s->text, txt->valuestring, strlen(txt->valuestring));
+            char *restored = restore_piece(s, idx, txt->valuestring, flush);
+            cJSON_ReplaceItemInObjectCaseSensitive(holder, field, cJSON_CreateString(restored ? restored : ""));
+            free(restored);
+        } else if (flush && s->carry[idx < 0 || idx >= 8 ? 0 : idx][0]) {
+            char *restored = restore_piece(s, idx, "", true);
+            cJSON_AddStringToObject(holder, field, restored ? restored : "");
+            free(restored);
+        }
+    }
+    char *js = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (js) push_event(s, js);
+    free(js);
+}
+
+static size_t stream_write(char *ptr, size_t size, size_t n, void *user) {
+    stream *s = user;
+    size_t len = size * n;
+    pthread_mutex_lock(&s->mu);
+    bool cancelled = s->cancelled;
+    pthread_mutex_unlock(&s->mu);
+    if (cancelled) return 0;
+    gw_buf_add(&s->in, ptr, len);
+    /* split into events at blank lines */
+    for (;;) {
+        char *p = s->in.p;
+        if (!p) break;
+        char *end = strstr(p, "\n\n");
+        size_t sep = 2;
+        char *crlf = strstr(p, "\r\n\r\n");
+        if (crlf && (!end || crlf < end)) {
+            end = crlf;
+            sep = 4;
+        }
+        if (!end) break;
+        *end = 0;
+        if (!s->done_sent) on_event(s, p);
+        size_t used = (size_t)(end - p) + sep;
+        memmove(s->in.p, s->in.p + used, s->in.len - used + 1);
+        s->in.len -= used;
+    }
+    return len;
+}
+
+typedef struct status_probe {
+    stream *s;
+    gw_buf body;                /* non-200 answers are collected whole */
+    long code;
+    CURL *h;
+} status_probe;
+
+static size_t probe_write(char *ptr, size_t size, size_t n, void *user) {
+    status_probe *p = user;
+    if (!p->code) curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &p->code);
+    if (p->code != 200) {
+        gw_buf_add(&p->body, ptr, size * n);
+        return size * n;
+    }
+    return stream_write(ptr, size, n, p->s);
+}
+
+static void finish_stream(stream *s, int status) {
+    pthread_mutex_lock(&s->mu);
+    if (s->status == 0) s->status = status;
+    s->finished = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *stream_main(void *arg) {
+    stream *s = arg;
+    hearth_gateway *g = s->r->g;
+    int n = gw_pool_size(g->pool);
+    int attempts = g->c->max_attempts > 0 && g->c->max_attempts < n ? g->c->max_attempts : n;
+    uint32_t tried = 0;
+    struct curl_slist *hdrs = json_headers();
+    CURLcode last = CURLE_OK;
+    bool answered = false;
+    for (int a = 0; a < attempts && !answered; a++) {
+        int i = gw_pool_acquire(g->pool, tried);
+        if (i < 0) break;
+        tried |= 1u << i;
+        char url[512];
+        snprintf(url, sizeof url, "%s%s", gw_pool_url(g->pool, i), s->path);
+        CURL *h = gw_curl_get(g);
+        status_probe p = {.s = s, .h = h};
+        setup(g, h, "POST", url, s->body, hdrs);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, probe_write);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &p);
+        last = curl_easy_perform(h);
+        if (!p.code) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &p.code);
+        gw_curl_put(g, h);
+        bool fault = last != CURLE_OK && replica_fault(last);
+        gw_pool_release(g->pool, i, fault);
+        if (s->started || s->done_sent) {
+            answered = true;
+            if (!s->done_sent) {
+                /* the replica went away mid-stream: tell the client, do not hang */
+                pthread_mutex_lock(&s->mu);
+                bool gone = s->cancelled;
+                pthread_mutex_unlock(&s->mu);
+                if (!gone) {
+                    char *e = error_json("the model replica failed during the stream; the answer is incomplete",
+                                         "upstream_error", "upstream_failed");
+                    push_event(s, e);
+                    free(e);
+                }
+                if (s->r->tokens_out == 0) s->r->tokens_out = s->chunks;
+                gw_finish(s->r, gone ? 499 : 502, s->text.p ? s->text.p : "");
+            }
+            free(p.body.p);
+            break;
+        }
+        if (last == CURLE_OK && p.code != 200 && p.code != 503) {
+            /* an answer that is not a stream (e.g. 400 from the replica): pass it on */
+            answered = true;
+            pthread_mutex_lock(&s->mu);
+            s->err_body = p.body.p ? p.body.p : strdup("");
+            pthread_mutex_unlock(&s->mu);
+            gw_finish(s->r, (int)p.code, NULL);
+            finish_stream(s, (int)p.code);
+            break;
+        }
+        free(p.body.p);
+        if (last != CURLE_OK && !fault) break;
+    }
+    curl_slist_free_all(hdrs);
+    if (!answered) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "no replica could answer (%s)",
+                 last == CURLE_OK ? "all busy or unavailable" : curl_easy_strerror(last));
+        pthread_mutex_lock(&s->mu);
+        s->err_body = error_json(msg, "upstream_error", "upstream_unavailable");
+        pthread_mutex_unlock(&s->mu);
+        gw_finish(s->r, 502, NULL);
+        finish_stream(s, 502);
+    } else {
+        finish_stream(s, 200);
+    }
+    stream_unref(s);
+    return NULL;
+}
+
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+    (void)pos;
+    stream *s = cls;
+    pthread_mutex_lock(&s->mu);
+    while (s->q.len == s->q_off && !s->finished) pthread_cond_wait(&s->cv, &s->mu);
+    ssize_t n;
+    if (s->q.len > s->q_off) {
+        size_t k = s->q.len - s->q_off;
+        if (k > max) k = max;
+        memcpy(buf, s->q.p + s->q_off, k);
+        s->q_off += k;
+        if (s->q_off == s->q.len) s->q_off = s->q.len = 0;
+        n = (ssize_t)k;
+    } else {
+        n = MHD_CONTENT_READER_END_OF_STREAM;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+static void stream_free_cb(void *cls) {
+    stream *s = cls;
+    pthread_mutex_lock(&s->mu);
+    s->cancelled = true;
+    pthread_mutex_unlock(&s->mu);
+    stream_unref(s);
+}
+
+struct MHD_Response *gw_proxy_stream(gw_req *r, const char *path, const char *body, int *status) {
+    stream *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->r = r;
+    s->path = strdup(path);
+    s->body = strdup(body);
+    s->refs = 2;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    pthread_t t;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&t, &at, stream_main, s) != 0) {
+        pthread_attr_destroy(&at);
+        s->refs = 1;
+        stream_unref(s);
+        return NULL;
+    }
+    pthread_attr_destroy(&at);
+    /* wait until the worker knows whether this is a stream */
+    pthread_mutex_lock(&s->mu);
+    while (s->status == 0) pthread_cond_wait(&s->cv, &s->mu);
+    *status = s->status;
+    char *err = s->err_body;
+    s->err_body = NULL;
+    pthread_mutex_unlock(&s->mu);
+    struct MHD_Response *resp;
+    if (err) {
+        resp = MHD_create_response_from_buffer(strlen(err), err, MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        stream_free_cb(s);
+        return resp;
+    }
+    resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, stream_read, s, stream_free_cb);
+    if (!resp) {
+        stream_free_cb(s);
+        return NULL;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    return resp;
+}
