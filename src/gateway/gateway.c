@@ -524,7 +524,11 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
         gw_buf b = {0};
         gw_metrics_render(g->met, &b);
         gw_pool_render(g->pool, &b);
-        res = send_text(c, 200, b.p, "text/plain; version=0.0.4; charset=utf-8", 0);
+        if (gw_finish(r, 200, NULL)) res = send_text(c, 200, b.p, "text/plain; version=0.0.4; charset=utf-8", 0);
+        else {
+            free(b.p);
+            res = send_text(c, 500, err_body("the audit record could not be written", "server_error", "audit_failed"), NULL, 0);
+        }
     } else if (!strncmp(url, "/admin/keys", 11) && (url[11] == 0 || url[11] == '/')) {
         res = admin(r, c, method, url, cs->body.p);
     } else if ((!strcmp(method, "POST") && (!strcmp(url, "/v1/chat/completions") || !strcmp(url, "/v1/completions") ||
