@@ -110,9 +110,9 @@ int gw_scrub_found(const gw_scrub *s);
 const char *gw_scrub_kinds(gw_scrub *s);
 /* Restores this request's placeholders in text; malloc'd. */
 char *gw_scrub_unmask(gw_scrub *s, const char *text);
-/* How many trailing bytes of text[0..len) could be the start of a placeholder
- * (to be held back in a stream until the next piece arrives). */
-size_t gw_scrub_tail(const gw_scrub *s, const char *text, size_t len);
+/* The request's placeholder mapping (for streaming unmaskers). */
+struct hearth_pii_mapping;
+const struct hearth_pii_mapping *gw_scrub_mapping(const gw_scrub *s);
 
 /* ==== the gateway and one request ===== */
 struct hearth_gateway {

@@ -16,6 +16,8 @@
  */
 #include "gateway_internal.h"
 
+#include "hearth/pii.h"
+
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <microhttpd.h>
@@ -141,7 +143,7 @@ typedef struct stream {
     bool started;               /* an event was passed to the client */
     gw_buf in;                  /* upstream bytes not yet split into events */
     gw_buf text;                /* the response text (masked form) for the audit record */
-    char carry[8][128];         /* per choice: held-back bytes that may start a placeholder */
+    hearth_pii_unmasker *um[8]; /* per choice: restores placeholders split across chunks */
     bool done_sent;
     int64_t chunks;
     /* shared (under mu) */
@@ -165,6 +167,7 @@ static void stream_unref(stream *s) {
     free(s->text.p);
     free(s->q.p);
     free(s->err_body);
+    for (int i = 0; i < 8; i++) hearth_pii_unmasker_free(s->um[i]);
     gw_req_free(s->r);
     free(s);
 }
@@ -189,21 +192,19 @@ static void push_event(stream *s, const char *json) {
 
 /* restores placeholders in a delta, holding back a possible partial one */
 static char *restore_piece(stream *s, int idx, const char *piece, bool flush) {
-    gw_scrub *sc = s->r->scrub;
     if (idx < 0 || idx >= 8) idx = 0;
+    if (!s->um[idx]) s->um[idx] = hearth_pii_unmasker_create(gw_scrub_mapping(s->r->scrub));
+    if (!s->um[idx]) return strdup(piece);
+    const char *out = NULL;
+    size_t n = 0;
     gw_buf t = {0};
-    gw_buf_add(&t, s->carry[idx], strlen(s->carry[idx]));
-    gw_buf_add(&t, piece, strlen(piece));
-    if (!t.p) return strdup("");
-    size_t keep = flush ? 0 : gw_scrub_tail(sc, t.p, t.len);
-    if (keep >= sizeof s->carry[idx]) keep = 0;
-    memcpy(s->carry[idx], t.p + t.len - keep, keep);
-    s->carry[idx][keep] = 0;
-    t.p[t.len - keep] = 0;
-    char *out = gw_scrub_unmask(sc, t.p);
-    free(t.p);
-    return out;
+    if (hearth_pii_unmasker_feed(s->um[idx], piece, strlen(piece), &out, &n) == HEARTH_OK) gw_buf_add(&t, out, n);
+    if (flush && hearth_pii_unmasker_finish(s->um[idx], &out, &n) == HEARTH_OK) gw_buf_add(&t, out, n);
+    return t.p ? t.p : strdup("");
 }
+
+/* bytes still held back for choice idx */
+static bool has_held(stream *s, int idx) { return idx >= 0 && idx < 8 && s->um[idx] != NULL; }
 
 static void on_event(stream *s, char *ev) {
     gw_req *r = s->r;
@@ -259,9 +260,9 @@ static void on_event(stream *s, char *ev) {
             char *restored = restore_piece(s, idx, txt->valuestring, flush);
             cJSON_ReplaceItemInObjectCaseSensitive(holder, field, cJSON_CreateString(restored ? restored : ""));
             free(restored);
-        } else if (flush && s->carry[idx < 0 || idx >= 8 ? 0 : idx][0]) {
+        } else if (flush && has_held(s, idx)) {
             char *restored = restore_piece(s, idx, "", true);
-            cJSON_AddStringToObject(holder, field, restored ? restored : "");
+            if (restored && *restored) cJSON_AddStringToObject(holder, field, restored);
             free(restored);
         }
     }

@@ -297,7 +297,7 @@ static char *chat_body(const char *model, const char *text, bool stream) {
 }
 
 /* the assistant text of a non-streaming answer, or the joined deltas of a stream */
-static char *answer_text(const http_resp *r) {
+__attribute__((unused)) static char *answer_text(const http_resp *r) {
     char *out = calloc(1, 1);
     size_t n = 0;
     if (r->body && !strncmp(r->body, "data:", 5)) {
