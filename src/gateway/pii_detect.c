@@ -391,14 +391,28 @@ static void num_run(const char *t, size_t n, size_t s, size_t e, cands *out) {
         plus = false;
     }
     size_t ds = plus ? s + 1 : s;
-    /* glued to letters (hashes, UUIDs, part numbers) or part of a decimal */
-    if (ds > 0 && (is_alpha((unsigned char)t[ds - 1]) || t[ds - 1] == '_')) return;
-    if (!plus && ds > 1 && t[ds - 1] == '.' && is_digit((unsigned char)t[ds - 2])) return;
     bool x = t[e - 1] == 'X' || t[e - 1] == 'x';
     size_t de = x ? e - 1 : e;
-    if (de < n && (is_alpha((unsigned char)t[de]) || t[de] == '_') && !x) return;
-    if (e + 1 < n && t[e] == '.' && is_digit((unsigned char)t[e + 1])) return;
-
+    /* A first/last group glued to letters (hashes, UUIDs, part numbers) or to
+     * a decimal point and digits ("3.14", "1.2.3") is not part of the run. */
+    bool cut_first = (ds > 0 && (is_alpha((unsigned char)t[ds - 1]) || t[ds - 1] == '_')) ||
+                     (!plus && ds > 1 && t[ds - 1] == '.' && is_digit((unsigned char)t[ds - 2]));
+    bool cut_last = (!x && de < n && (is_alpha((unsigned char)t[de]) || t[de] == '_')) ||
+                    (e + 1 < n && t[e] == '.' && is_digit((unsigned char)t[e + 1]));
+    if (cut_first) {
+        plus = false;
+        while (ds < de && is_digit((unsigned char)t[ds])) ds++;
+        if (ds < de) ds++;   /* the separator */
+        s = ds;
+        if (ds >= de) return;
+    }
+    if (cut_last) {
+        if (x) return;   /* "…X.5": not an ID */
+        while (de > ds && is_digit((unsigned char)t[de - 1])) de--;
+        if (de > ds) de--;   /* the separator */
+        e = de;
+        if (de <= ds) return;
+    }
     int cap = 1;
     for (size_t i = ds; i < de; i++) cap += !is_digit((unsigned char)t[i]);
     group gbuf[64], *g = cap <= 64 ? gbuf : malloc((size_t)cap * sizeof *g);
