@@ -59,7 +59,7 @@ hearth_status hearth_keystore_open(const char *path, hearth_keystore **out) {
     *out = NULL;
     if (sodium_init() < 0) return hearth_set_error(HEARTH_ERR_INTERNAL, "libsodium failed to initialise");
     sqlite3 *db;
-    hearth_status st = gw_db_open(path, "FULL", SCHEMA, &db);
+    hearth_status st = gw_db_open(path, "NORMAL", SCHEMA, &db);   /* usage counters: WAL, no fsync per request */
     if (st) return st;
     hearth_keystore *ks = calloc(1, sizeof *ks);
     if (!ks) {

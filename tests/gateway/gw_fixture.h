@@ -253,7 +253,7 @@ static size_t http_header(char *p, size_t s, size_t n, void *u) {
 }
 
 /* method "GET"/"POST"/"DELETE"; key may be NULL; x_api_key: send as X-Api-Key */
-static http_resp http(int port, const char *method, const char *path, const char *key, bool x_api_key,
+__attribute__((unused)) static http_resp http(int port, const char *method, const char *path, const char *key, bool x_api_key,
                       const char *body) {
     http_resp r = {0};
     r.body = calloc(1, 1);

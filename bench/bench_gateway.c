@@ -1,0 +1,96 @@
+/*
+ * bench_gateway.c — latency the gateway adds: N non-streaming requests paced
+ * at RATE/s over one keep-alive connection, straight to a fake replica and
+ * through `hearth gateway` (key check, limits, PII scan, audit record,
+ * proxy), p50/p99 of each and the difference.
+ *
+ *   bench_gateway [N=5000] [RATE=500] [sync=normal|full]
+ */
+#define HEARTH_BIN_PATH HEARTH_BIN
+#include "../tests/gateway/gw_fixture.h"
+
+#include "hearth/gateway.h"
+
+#include <time.h>
+
+int harness_failures, harness_checks;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static size_t sink(char *p, size_t s, size_t n, void *u) { (void)p; (void)u; return s * n; }
+
+static void run(int port, const char *key, int n, int rate, double *lat) {
+    CURL *h = curl_easy_init();
+    char url[128], auth[200];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", port);
+    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+    hd = curl_slist_append(hd, "Expect:");
+    if (key) { snprintf(auth, sizeof auth, "Authorization: Bearer %s", key); hd = curl_slist_append(hd, auth); }
+    char *body = chat_body("m1", "Summarise the quarterly report for the board in three sentences.", false);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    double t0 = now_s();
+    for (int i = 0; i < n; i++) {
+        double due = t0 + (double)i / rate;
+        while (now_s() < due) usleep(50);
+        double a = now_s();
+        long code = 0;
+        if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        lat[i] = code == 200 ? now_s() - a : 1e9;
+    }
+    free(body);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    qsort(lat, (size_t)n, sizeof *lat, cmp);
+}
+
+int main(int argc, char **argv) {
+    int n = argc > 1 ? atoi(argv[1]) : 5000, rate = argc > 2 ? atoi(argv[2]) : 500;
+    const char *sync = argc > 3 ? argv[3] : "normal";
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    char dir[128], cmd[300], db[200], cfg[200], key[HEARTH_KEY_MAX];
+    snprintf(dir, sizeof dir, "/tmp/hearth-bench-gw-%d", (int)getpid());
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
+    if (system(cmd) != 0) return 1;
+    int rport, gport;
+    pid_t rpid = fake_start(0, &rport);
+    snprintf(db, sizeof db, "%s/keys.db", dir);
+    hearth_keystore *ks;
+    if (hearth_keystore_open(db, &ks)) return 1;
+    hearth_key_params p = hearth_key_default_params();
+    p.name = "bench";
+    hearth_keys_create(ks, &p, key, NULL);
+    hearth_keystore_free(ks);
+    snprintf(cfg, sizeof cfg, "%s/gw.yaml", dir);
+    FILE *f = fopen(cfg, "w");
+    fprintf(f, "keys_db: keys.db\naudit: {db: audit.db, sync: %s}\nupstream: {replicas: [http://127.0.0.1:%d]}\n"
+               "pii: {request: mask}\n", sync, rport);
+    fclose(f);
+    pid_t gpid = gateway_start(cfg, &gport);
+    double *d = malloc(sizeof(double) * (size_t)n), *g = malloc(sizeof(double) * (size_t)n);
+    run(rport, NULL, n / 10, rate, d);   /* warm-up */
+    run(rport, NULL, n, rate, d);
+    run(gport, key, n, rate, g);
+    int p50 = n / 2, p99 = (int)(n * 0.99);
+    printf("requests %d at %d/s, audit sync=%s\n", n, rate, sync);
+    printf("direct : p50 %.3f ms  p99 %.3f ms\n", d[p50] * 1e3, d[p99] * 1e3);
+    printf("gateway: p50 %.3f ms  p99 %.3f ms\n", g[p50] * 1e3, g[p99] * 1e3);
+    printf("added  : p50 %.3f ms  p99 %.3f ms\n", (g[p50] - d[p50]) * 1e3, (g[p99] - d[p99]) * 1e3);
+    stop(gpid, SIGTERM);
+    stop(rpid, SIGKILL);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0) return 1;
+    return 0;
+}
