@@ -58,13 +58,17 @@ static void dx_worker(void *arg, int ith, int nth) {
     for (int64_t n = n0; n < n1; n += 8) {
         int nb = n1 - n < 8 ? (int)(n1 - n) : 8;
         for (int i = 0; i < nb; i++) j->tt->to_float(j->W + (size_t)(n + i) * j->row_bytes, tile + (size_t)i * K, K);
-        for (int64_t t = 0; t < T; t++) {
-            const float *g = j->dy + t * N + n;
-            if (nb == 8) {
-                axpy8(acc + t * K, tile, K, g, K);
-            } else {
-                for (int i = 0; i < nb; i++)
-                    if (g[i] != 0) axpy1(acc + t * K, tile + (size_t)i * K, g[i], K);
+        /* K in chunks of 512 so the 8 tile rows (16 KB) stay in L1 across all T tokens */
+        for (int64_t k0 = 0; k0 < K; k0 += 512) {
+            int64_t kn = K - k0 < 512 ? K - k0 : 512;
+            for (int64_t t = 0; t < T; t++) {
+                const float *g = j->dy + t * N + n;
+                if (nb == 8) {
+                    axpy8(acc + t * K + k0, tile + k0, K, g, kn);
+                } else {
+                    for (int i = 0; i < nb; i++)
+                        if (g[i] != 0) axpy1(acc + t * K + k0, tile + (size_t)i * K + k0, g[i], kn);
+                }
             }
         }
     }
