@@ -84,10 +84,10 @@ static srv_model *find_model(hearth_server *s, const char *name, int *adapter, a
             if (!strcmp(s->loras[i].name, plus + 1)) *adapter = i;
         if (*adapter < 0)
             return fail(e, 404, "model", "model_not_found", "The adapter '%s' does not exist", plus + 1);
-        return fail(e, 400, "model", "adapters_unsupported",
-                    "adapters not supported yet: '%s' is registered but this build cannot apply LoRA adapters at "
-                    "inference",
-                    plus + 1);
+        if (!s->loras[*adapter].fit || !s->loras[*adapter].fit[m - s->models])
+            return fail(e, 404, "model", "model_not_found",
+                        "The adapter '%s' does not fit the model '%s' (its shapes are another model's)", plus + 1,
+                        m->name);
     }
     return m;
 }
@@ -98,6 +98,7 @@ char *api_models(hearth_server *s) {
     long now = (long)time(NULL);
     for (int i = 0; i < s->n_models; i++) {
         for (int a = -1; a < s->n_loras; a++) {
+            if (a >= 0 && (!s->loras[a].fit || !s->loras[a].fit[i])) continue;
             char id[300];
             if (a < 0) snprintf(id, sizeof id, "%s", s->models[i].name);
             else snprintf(id, sizeof id, "%s+%s", s->models[i].name, s->loras[a].name);
@@ -106,7 +107,10 @@ char *api_models(hearth_server *s) {
             cJSON_AddStringToObject(o, "object", "model");
             cJSON_AddNumberToObject(o, "created", (double)now);
             cJSON_AddStringToObject(o, "owned_by", "hearth");
-            cJSON_AddNumberToObject(o, "context_length", s->p.n_ctx_per_seq);
+            if (s->models[i].embed_only)
+                cJSON_AddNumberToObject(o, "context_length", hearth_embedder_n_ctx(s->models[i].emb));
+            else
+                cJSON_AddNumberToObject(o, "context_length", s->p.n_ctx_per_seq);
             cJSON_AddItemToArray(data, o);
         }
     }
@@ -403,17 +407,15 @@ static srv_job *parse_embed(hearth_server *s, srv_job *j, const cJSON *req, api_
         return fail(e, 400, "input", "invalid_value",
                     "'input' must be a non-empty string, an array of strings, or token ids");
     j->in_ids = calloc((size_t)n, sizeof *j->in_ids);
+    j->in_text = calloc((size_t)n, sizeof *j->in_text);
     j->in_n = calloc((size_t)n, sizeof *j->in_n);
-    if (!j->in_ids || !j->in_n) return fail(e, 500, NULL, NULL, "out of memory");
+    if (!j->in_ids || !j->in_text || !j->in_n) return fail(e, 500, NULL, NULL, "out of memory");
     j->n_inputs = n;
     for (int i = 0; i < n; i++) {
         const cJSON *x = items[i];
         if (cJSON_IsString(x) && x->valuestring[0]) {
-            hearth_tokenize_params tp = hearth_tokenize_default_params();
-            size_t nid = 0;
-            if (hearth_tokenize(v, x->valuestring, strlen(x->valuestring), &tp, &j->in_ids[i], &nid) != HEARTH_OK)
-                return fail(e, 400, "input", "invalid_value", "cannot tokenize input %d: %s", i, hearth_last_error());
-            j->in_n[i] = (int)nid;
+            /* tokenized by the embedder, with the model's special tokens */
+            if (!(j->in_text[i] = strdup(x->valuestring))) return fail(e, 500, NULL, NULL, "out of memory");
         } else if (cJSON_IsArray(x) && cJSON_GetArraySize(x) > 0) {
             int m = cJSON_GetArraySize(x), k = 0;
             if (!(j->in_ids[i] = malloc((size_t)m * sizeof(int32_t)))) return fail(e, 500, NULL, NULL, "out of memory");
@@ -429,11 +431,6 @@ static srv_job *parse_embed(hearth_server *s, srv_job *j, const cJSON *req, api_
         } else {
             return fail(e, 400, "input", "invalid_value", "input %d is empty or not a string / token array", i);
         }
-        if (j->in_n[i] == 0) return fail(e, 400, "input", "invalid_value", "input %d has no tokens", i);
-        if (j->in_n[i] > s->p.n_ctx_per_seq)
-            return fail(e, 400, "input", "context_length_exceeded", "input %d is %d tokens; the limit is %d", i,
-                        j->in_n[i], s->p.n_ctx_per_seq);
-        j->n_prompt += j->in_n[i];
     }
     const cJSON *ef = cJSON_GetObjectItemCaseSensitive(req, "encoding_format");
     if (ef && !cJSON_IsNull(ef)) {
@@ -468,6 +465,16 @@ srv_job *api_parse(hearth_server *s, int kind, const char *body, size_t len, api
     }
     const char *mname = model && cJSON_IsString(model) ? model->valuestring : NULL;
     if (!(j->model = find_model(s, mname, &j->adapter, e))) goto bad;
+    if (kind != JOB_EMBED && j->model->embed_only) {
+        fail(e, 400, "model", "model_not_supported",
+             "The model '%s' is an embedding model (an encoder): it serves /v1/embeddings only", j->model->name);
+        goto bad;
+    }
+    if (kind == JOB_EMBED && j->adapter >= 0) {
+        fail(e, 400, "model", "model_not_supported",
+             "embeddings are computed by the base model: request '%s' without the adapter", j->model->name);
+        goto bad;
+    }
     snprintf(j->model_name, sizeof j->model_name, "%s", mname && *mname ? mname : j->model->name);
     j->created = (long)time(NULL);
     static atomic_uint_fast64_t counter;

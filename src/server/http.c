@@ -165,7 +165,9 @@ static enum MHD_Result handle_job(hearth_server *s, struct MHD_Connection *c, co
     pthread_mutex_unlock(&j->mu);
     enum MHD_Result ok;
     if (j->error)
-        ok = simple_error(s, c, endpoint, 500, "server_error", NULL, j->error, 0);
+        ok = simple_error(s, c, endpoint, j->error_status ? j->error_status : 500,
+                          j->error_status && j->error_status < 500 ? "invalid_request_error" : "server_error",
+                          j->error_code, j->error, 0);
     else if (atomic_load(&j->cancelled))
         ok = simple_error(s, c, endpoint, 503, "server_error", "shutting_down", "the request was cancelled: the server is shutting down", 1);
     else

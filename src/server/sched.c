@@ -18,6 +18,7 @@
 #include "server_internal.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,12 @@ void job_unref(srv_job *j) {
     free(j->stop);
     free(j->prompt);
     free(j->bias);
-    for (int i = 0; i < j->n_inputs; i++) free(j->in_ids[i]);
+    for (int i = 0; i < j->n_inputs; i++) {
+        if (j->in_ids) free(j->in_ids[i]);
+        if (j->in_text) free(j->in_text[i]);
+    }
     free(j->in_ids);
+    free(j->in_text);
     free(j->in_n);
     free(j->embd);
     free(j->error);
@@ -159,6 +164,26 @@ static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j
     if (common > j->n_prompt - 1) common = j->n_prompt - 1;
     cache_truncate(s, sl, common);
     sl->adapter = j->adapter;
+    if (sl->applied != j->adapter) {
+        /* the request's adapter on this slot's context (its rows only, inside the batch) */
+        hearth_status st;
+        if (j->adapter >= 0) {
+            const srv_lora *l = &s->loras[j->adapter];
+            const hearth_adapter *a = l->fit[sm - s->models];
+            st = hearth_context_set_adapters(sl->ctx, &a, &l->scale, 1);
+        } else {
+            st = hearth_context_set_adapters(sl->ctx, NULL, NULL, 0);
+        }
+        if (st != HEARTH_OK) {
+            cache_truncate(s, sl, 0);
+            sl->adapter = sl->applied = -1;
+            hearth_context_set_adapters(sl->ctx, NULL, NULL, 0);
+            job_fail(s, j, choice, hearth_last_error());
+            job_unref(j);
+            return false;
+        }
+        sl->applied = j->adapter;
+    }
     hearth_sampler_params sp = j->sp;
     if (j->n > 1 && sp.seed != HEARTH_SEED_RANDOM) sp.seed += (uint64_t)choice;
     if (hearth_sampler_create(&sp, &sl->smp) != HEARTH_OK) {
@@ -187,39 +212,64 @@ static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j
     return true;
 }
 
-/* ==== embeddings ========================================================================= */
-static void run_embed(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j) {
-    hearth_context *lead = sm->slots[0].ctx;
-    int dim = hearth_model_n_embd(sm->m);
-    j->dim = dim;
-    j->embd = calloc((size_t)j->n_inputs * dim, sizeof(float));
-    if (!j->embd) { job_fail(s, j, 0, "out of memory"); return; }
-    cache_truncate(s, sl, 0);
-    sl->adapter = -1;
-    for (int i = 0; i < j->n_inputs && !atomic_load(&j->cancelled); i++) {
-        hearth_context *cs[2] = {lead, sl->ctx};
-        const int32_t *toks[2] = {NULL, j->in_ids[i]};
-        int32_t n[2] = {0, j->in_n[i]};
-        int nc = 2;
-        if (sl->ctx == lead) cs[0] = sl->ctx, toks[0] = j->in_ids[i], n[0] = j->in_n[i], nc = 1;
-        hearth_context_truncate(sl->ctx, 0);
-        if (hearth_decode_batch(cs, toks, n, nc, true) != HEARTH_OK) {
-            job_fail(s, j, 0, hearth_last_error());
-            hearth_context_truncate(sl->ctx, 0);
+/* ==== embeddings =========================================================================
+ * Through the model's embedder (include/hearth/embed.h): a BERT encoder with
+ * its own pooling, a llama-family model mean-pooled over its final
+ * normalized hidden states; L2-normalized. Text inputs are tokenized by the
+ * embedder (with the model's special tokens), so the vectors equal
+ * `hearth embed`'s. */
+static void embed_fail(hearth_server *s, srv_job *j, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void embed_fail(hearth_server *s, srv_job *j, int status, const char *code, const char *fmt, ...) {
+    char msg[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pthread_mutex_lock(&j->mu);
+    j->error_status = status;
+    j->error_code = code;
+    pthread_mutex_unlock(&j->mu);
+    job_fail(s, j, 0, msg);
+}
+
+static void run_embed(hearth_server *s, srv_model *sm, srv_job *j) {
+    if (!sm->emb) {
+        hearth_embed_params ep = hearth_embed_default_params();
+        ep.n_threads = s->p.n_threads;
+        ep.n_ctx = s->p.n_ctx_per_seq;
+        if (hearth_embedder_create(sm->m, &ep, &sm->emb) != HEARTH_OK) {
+            embed_fail(s, j, 500, NULL, "cannot embed with this model: %s", hearth_last_error());
             return;
         }
-        /* mean of the final normalized hidden states, then L2-normalized */
-        float *e = j->embd + (size_t)i * dim;
-        for (int t = 0; t < j->in_n[i]; t++) {
-            const float *h = hearth_get_embeddings_ith(sl->ctx, t);
-            for (int d = 0; d < dim; d++) e[d] += h[d];
-        }
-        double norm = 0;
-        for (int d = 0; d < dim; d++) norm += (double)e[d] * e[d];
-        norm = sqrt(norm);
-        for (int d = 0; d < dim; d++) e[d] = norm > 0 ? (float)(e[d] / norm) : 0.0f;
     }
-    hearth_context_truncate(sl->ctx, 0);
+    int dim = hearth_embedder_n_embd(sm->emb);
+    float *embd = calloc((size_t)j->n_inputs * dim, sizeof(float));
+    if (!embd) { embed_fail(s, j, 500, NULL, "out of memory"); return; }
+    int64_t n_tok = 0;
+    for (int i = 0; i < j->n_inputs && !atomic_load(&j->cancelled); i++) {
+        float *e = embd + (size_t)i * dim;
+        hearth_status st = j->in_text && j->in_text[i]
+                               ? hearth_embed(sm->emb, j->in_text[i], strlen(j->in_text[i]), e, dim)
+                               : hearth_embed_tokens(sm->emb, j->in_ids[i], j->in_n[i], e, dim);
+        if (st != HEARTH_OK) {
+            free(embd);
+            if (st == HEARTH_ERR_RANGE)
+                embed_fail(s, j, 400, "context_length_exceeded", "input %d: %s (the model takes at most %d tokens)", i,
+                           hearth_last_error(), (int)hearth_embedder_n_ctx(sm->emb));
+            else if (st == HEARTH_ERR_INVALID_ARG)
+                embed_fail(s, j, 400, "invalid_value", "input %d: %s", i, hearth_last_error());
+            else
+                embed_fail(s, j, 500, NULL, "input %d: %s", i, hearth_last_error());
+            return;
+        }
+        n_tok += hearth_embedder_last_tokens(sm->emb);
+    }
+    pthread_mutex_lock(&j->mu);
+    j->embd = embd;
+    j->dim = dim;
+    j->n_prompt = (int)n_tok;
+    pthread_mutex_unlock(&j->mu);
     finish_choice(s, j, 0, atomic_load(&j->cancelled) ? "cancelled" : "stop");
 }
 
@@ -339,7 +389,7 @@ static void slot_sample(hearth_server *s, srv_model *sm, srv_slot *sl) {
 /* ==== one step for one model ================================================================ */
 /* moves queued sequences of model sm into its free slots (s->mu held);
  * returns an embedding job to run now, if any */
-static srv_job *assign(hearth_server *s, srv_model *sm, srv_slot **embed_slot) {
+static srv_job *assign(hearth_server *s, srv_model *sm) {
     srv_job *embed = NULL;
     int w = 0;
     for (int q = 0; q < s->q_len; q++) {
@@ -352,7 +402,15 @@ static srv_job *assign(hearth_server *s, srv_model *sm, srv_slot **embed_slot) {
             finish_choice(s, e.j, e.choice, "cancelled");
             job_unref(e.j);
             keep = false;
-        } else if (e.j->model == sm && !embed) {
+        } else if (e.j->model == sm && e.j->kind == JOB_EMBED) {
+            if (!embed) {
+                keep = false;
+                pthread_mutex_lock(&e.j->mu);
+                e.j->n_queued--;
+                pthread_mutex_unlock(&e.j->mu);
+                embed = e.j;
+            }
+        } else if (e.j->model == sm && !embed && sm->slots) {
             /* the free slot with the longest common prefix; then the least recently used */
             srv_slot *best = NULL;
             int best_common = -1;
@@ -360,7 +418,7 @@ static srv_job *assign(hearth_server *s, srv_model *sm, srv_slot **embed_slot) {
                 srv_slot *sl = &sm->slots[i];
                 if (sl->j) continue;
                 int common = 0;
-                if (e.j->kind != JOB_EMBED && sl->adapter == e.j->adapter)
+                if (sl->adapter == e.j->adapter)
                     while (common < sl->n_cache && common < e.j->n_prompt && sl->cache[common] == e.j->prompt[common])
                         common++;
                 if (common > best_common || (common == best_common && sl->t_last_used < best->t_last_used))
@@ -371,12 +429,7 @@ static srv_job *assign(hearth_server *s, srv_model *sm, srv_slot **embed_slot) {
                 pthread_mutex_lock(&e.j->mu);
                 e.j->n_queued--;
                 pthread_mutex_unlock(&e.j->mu);
-                if (e.j->kind == JOB_EMBED) {
-                    embed = e.j;
-                    *embed_slot = best;
-                } else {
-                    slot_start(s, sm, best, e.j, e.choice);
-                }
+                slot_start(s, sm, best, e.j, e.choice);
             }
         }
         if (keep) s->queue[w++] = e;
@@ -389,18 +442,18 @@ static srv_job *assign(hearth_server *s, srv_model *sm, srv_slot **embed_slot) {
 static bool step(hearth_server *s, srv_model *sm) {
     int np = s->p.n_parallel;
     /* 1. drop sequences whose client left */
-    for (int i = 0; i < np; i++)
+    for (int i = 0; i < np && sm->slots; i++)
         if (sm->slots[i].j && atomic_load(&sm->slots[i].j->cancelled)) slot_release(s, &sm->slots[i], "cancelled");
     /* 2. queued -> free slots */
-    srv_slot *es = NULL;
     pthread_mutex_lock(&s->mu);
-    srv_job *embed = assign(s, sm, &es);
+    srv_job *embed = assign(s, sm);
     pthread_mutex_unlock(&s->mu);
     if (embed) {
-        run_embed(s, sm, es, embed);
+        run_embed(s, sm, embed);
         job_unref(embed);
         return true;
     }
+    if (!sm->slots) return false;
     /* 3. the batch: decode tokens first, then prompt chunks */
     hearth_context *cs[257];
     const int32_t *toks[257];
@@ -462,7 +515,7 @@ static bool step(hearth_server *s, srv_model *sm) {
 /* ==== the thread ================================================================================ */
 static bool any_active(hearth_server *s) {
     for (int m = 0; m < s->n_models; m++)
-        for (int i = 0; i < s->p.n_parallel; i++)
+        for (int i = 0; s->models[m].slots && i < s->p.n_parallel; i++)
             if (s->models[m].slots[i].j) return true;
     return false;
 }
@@ -491,7 +544,7 @@ void *sched_main(void *arg) {
             pthread_mutex_unlock(&s->mu);
             if (stopping >= 2 || hearth_time_s() > drain_deadline)
                 for (int m = 0; m < s->n_models; m++)
-                    for (int i = 0; i < s->p.n_parallel; i++)
+                    for (int i = 0; s->models[m].slots && i < s->p.n_parallel; i++)
                         if (s->models[m].slots[i].j) {
                             atomic_store(&s->models[m].slots[i].j->cancelled, 1);
                             slot_release(s, &s->models[m].slots[i], "cancelled");

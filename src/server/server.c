@@ -53,6 +53,7 @@ static void model_clear(hearth_server *s, srv_model *sm) {
         free(sm->slots[i].scratch);
     }
     free(sm->slots);
+    hearth_embedder_free(sm->emb);
     if (sm->pieces) {
         for (int i = 0; i < hearth_model_n_vocab(sm->m); i++) free(sm->pieces[i]);
         free(sm->pieces);
@@ -73,6 +74,25 @@ hearth_status hearth_server_add_model(hearth_server *s, const char *name, const 
     snprintf(sm.name, sizeof sm.name, "%s", name);
     hearth_status st = hearth_model_load(path, NULL, &sm.m);
     if (st) return st;
+    if (hearth_model_is_encoder(sm.m)) {
+        /* an encoder (BERT) only embeds: no slots, its embedder made now so
+         * that a model it cannot run fails at startup */
+        hearth_embed_params ep = hearth_embed_default_params();
+        ep.n_threads = s->p.n_threads;
+        sm.embed_only = true;
+        if ((st = hearth_embedder_create(sm.m, &ep, &sm.emb))) {
+            hearth_model_free(sm.m);
+            return st;
+        }
+        srv_model *ms = realloc(s->models, (size_t)(s->n_models + 1) * sizeof *ms);
+        if (!ms) {
+            model_clear(s, &sm);
+            return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+        }
+        s->models = ms;
+        s->models[s->n_models++] = sm;
+        return HEARTH_OK;
+    }
     if (s->p.n_ctx_per_seq == 0) {
         int n = hearth_model_n_ctx_train(sm.m);
         s->p.n_ctx_per_seq = n > 0 && n < 2048 ? n : 2048;
@@ -90,6 +110,7 @@ hearth_status hearth_server_add_model(hearth_server *s, const char *name, const 
         cp.n_threads = i == 0 ? s->p.n_threads : 1;
         sm.slots[i].idx = i;
         sm.slots[i].adapter = -1;
+        sm.slots[i].applied = -1;
         if ((st = hearth_context_create(sm.m, &cp, &sm.slots[i].ctx))) {
             model_clear(s, &sm);
             return st;
@@ -113,24 +134,68 @@ hearth_status hearth_server_add_model(hearth_server *s, const char *name, const 
     return HEARTH_OK;
 }
 
-hearth_status hearth_server_add_lora(hearth_server *s, const char *name, const char *path) {
+hearth_status hearth_server_add_lora(hearth_server *s, const char *name, const char *spec) {
+    if (s->started) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: adapters are added before start");
     if (!name || !*name || strlen(name) >= sizeof s->loras[0].name || strchr(name, '+'))
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: adapter name '%s' (1..127 characters, no '+')",
                                 name ? name : "");
-    if (access(path, R_OK) != 0) return hearth_set_error(HEARTH_ERR_IO, "serve: adapter %s cannot be read", path);
+    for (int i = 0; i < s->n_loras; i++)
+        if (!strcmp(s->loras[i].name, name))
+            return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: two adapters named '%s'", name);
+    char *path = NULL;
+    float scale = 1.0f;
+    hearth_status st = hearth_adapter_parse_spec(spec ? spec : "", &path, &scale);
+    if (st) return st;
+    if (access(path, R_OK) != 0) {
+        st = hearth_set_error(HEARTH_ERR_IO, "serve: adapter '%s': %s cannot be read", name, path);
+        free(path);
+        return st;
+    }
     srv_lora *l = realloc(s->loras, (size_t)(s->n_loras + 1) * sizeof *l);
-    if (!l) return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+    if (!l) {
+        free(path);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+    }
     s->loras = l;
+    memset(&l[s->n_loras], 0, sizeof *l);
     snprintf(l[s->n_loras].name, sizeof l->name, "%s", name);
-    l[s->n_loras].path = strdup(path);
+    l[s->n_loras].path = path;
+    l[s->n_loras].scale = scale;
     s->n_loras++;
+    return HEARTH_OK;
+}
+
+/* loads every adapter against every generative model; an adapter that fits
+ * none of them is an error (naming the shapes) */
+static hearth_status load_loras(hearth_server *s) {
+    for (int i = 0; i < s->n_loras; i++) {
+        srv_lora *l = &s->loras[i];
+        if (!(l->fit = calloc((size_t)s->n_models, sizeof *l->fit)))
+            return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+        int n_fit = 0;
+        char why[512] = "no generative model is served";
+        for (int m = 0; m < s->n_models; m++) {
+            if (s->models[m].embed_only) continue;
+            if (hearth_adapter_load(l->path, hearth_model_gguf(s->models[m].m), &l->fit[m]) == HEARTH_OK) {
+                n_fit++;
+            } else {
+                l->fit[m] = NULL;
+                if (n_fit == 0) snprintf(why, sizeof why, "%s", hearth_last_error());
+            }
+        }
+        if (n_fit == 0)
+            return hearth_set_error(HEARTH_ERR_FORMAT, "serve: adapter '%s' (%s) fits no served model: %s", l->name,
+                                    l->path, why);
+    }
     return HEARTH_OK;
 }
 
 hearth_status hearth_server_start(hearth_server *s) {
     if (s->started) return HEARTH_OK;
     if (s->n_models == 0) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: no model was added");
-    hearth_status st = http_start(s);
+    hearth_status st = load_loras(s);
+    if (st) return st;
+    st = http_start(s);
     if (st) return st;
     if (pthread_create(&s->sched_thread, NULL, sched_main, s) != 0) {
         http_stop(s);
@@ -161,7 +226,11 @@ void hearth_server_free(hearth_server *s) {
     hearth_server_stop(s);
     for (int i = 0; i < s->n_models; i++) model_clear(s, &s->models[i]);
     free(s->models);
-    for (int i = 0; i < s->n_loras; i++) free(s->loras[i].path);
+    for (int i = 0; i < s->n_loras; i++) {
+        free(s->loras[i].path);
+        for (int m = 0; s->loras[i].fit && m < s->n_models; m++) hearth_adapter_free(s->loras[i].fit[m]);
+        free(s->loras[i].fit);
+    }
     free(s->loras);
     free(s->queue);
     pthread_mutex_destroy(&s->mu);

@@ -13,6 +13,8 @@
 #ifndef HEARTH_SERVER_INTERNAL_H
 #define HEARTH_SERVER_INTERNAL_H
 
+#include "hearth/adapter.h"
+#include "hearth/embed.h"
 #include "hearth/generate.h"
 #include "hearth/model.h"
 #include "hearth/sample.h"
@@ -77,6 +79,7 @@ typedef struct srv_slot {
     int32_t *cache;        /* tokens whose K/V are in ctx (n_cache == n_past) */
     int n_cache, cap_cache;
     int adapter;           /* adapter of the cached tokens (-1: none) */
+    int applied;           /* adapter set on ctx (hearth_context_set_adapters), -1: none */
     /* the sequence running in the slot (j == NULL: free) */
     srv_job *j;
     int choice;
@@ -95,7 +98,9 @@ typedef struct srv_slot {
 typedef struct srv_model {
     char name[128];
     hearth_model *m;
-    srv_slot *slots;       /* n_parallel */
+    srv_slot *slots;       /* n_parallel; NULL for an embedding-only (encoder) model */
+    bool embed_only;       /* an encoder (BERT): /v1/embeddings only */
+    hearth_embedder *emb;  /* embeddings (created on first use for a generative model) */
     char **pieces;         /* token texts (for the JSON constraint), built on first use */
     hearth_chat_format fmt;
     bool has_template;
@@ -104,6 +109,8 @@ typedef struct srv_model {
 typedef struct srv_lora {
     char name[128];
     char *path;
+    float scale;           /* --lora NAME=PATH:SCALE, default 1 */
+    hearth_adapter **fit;  /* (n_models) loaded against each model; NULL where it does not fit */
 } srv_lora;
 
 /* ==== jobs ===================================================================== */
@@ -158,11 +165,14 @@ struct srv_job {
     bool done;
     int prompt_reused;     /* prompt tokens found in a slot's cache (first choice) */
     char *error;           /* set by the scheduler on failure */
+    int error_status;      /* HTTP status of error (0: 500) */
+    const char *error_code;/* OpenAI error code of error, or NULL */
     double t_enqueue, t_first;
     /* embeddings: inputs and results */
     int n_inputs;
-    int32_t **in_ids;
+    int32_t **in_ids;      /* token-id inputs (NULL for a text input) */
     int *in_n;
+    char **in_text;        /* text inputs (NULL for token ids), tokenized by the embedder */
     float *embd;           /* (n_inputs, dim) */
     int dim;
 };

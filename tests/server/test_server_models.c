@@ -1,0 +1,299 @@
+/*
+ * test_server_models.c — `hearth serve` with several models and an adapter:
+ *   - a LoRA adapter made here with the adapter API (random A, nonzero B,
+ *     scale large enough to change greedy output) on tiny-llama-spm, served
+ *     with --lora: /v1/models lists "tiny+ad"; greedy output through the API
+ *     for "tiny+ad" equals `hearth run --temp 0 --lora` and differs from the
+ *     base's; base and adapter requests decoded together in one batch give
+ *     the same texts as alone; a base request after the adapter's filled
+ *     every slot's cache with the same prompt still gets the base's text
+ *     (cached prefixes never cross adapters);
+ *   - an adapter whose shapes fit no served model: the server exits non-zero
+ *     with a message naming the adapter;
+ *   - a BERT encoder served with --model: /v1/embeddings equals
+ *     `hearth embed --json` (cosine >= 0.9999) with usage.prompt_tokens the
+ *     tokenizer's count; chat/completions on it -> 400 saying it is an
+ *     embedding model; a llama model's embeddings equal `hearth embed` too.
+ */
+#include "harness.h"
+
+#include "http_client.h"
+#include "hearth/adapter.h"
+#include "hearth/gguf.h"
+#include "hearth/tokenizer.h"
+
+#include <cjson/cJSON.h>
+#include <pthread.h>
+
+#define TINY HEARTH_TEST_DATA "/models/tiny-llama-spm-f16.gguf"
+#define LIC HEARTH_TEST_DATA "/models/licenses-llama-f16.gguf"
+#define BERT HEARTH_TEST_DATA "/embed/tiny-bert-bge-mean-f16.gguf"
+
+static int port;
+static char adapter_path[256];
+
+static cJSON *post_json(const char *path, const char *body, int *status) {
+    http_resp r;
+    if (!http_do(port, "POST", path, body, &r)) {
+        *status = -1;
+        return NULL;
+    }
+    *status = r.status;
+    cJSON *j = cJSON_Parse(r.body);
+    if (!j) fprintf(stderr, "not JSON (%d): %.300s\n", r.status, r.body);
+    http_resp_free(&r);
+    return j;
+}
+
+static const char *jstr(const cJSON *o, const char *path) {
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    const cJSON *x = o;
+    for (char *t = strtok(buf, "."); t && x; t = strtok(NULL, "."))
+        x = (*t >= '0' && *t <= '9') ? cJSON_GetArrayItem(x, atoi(t)) : cJSON_GetObjectItemCaseSensitive(x, t);
+    return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
+/* stdout of a command (malloc'd) */
+static char *run_cmd(const char *cmd) {
+    FILE *f = popen(cmd, "r");
+    size_t cap = 1 << 20, n = 0;
+    char *out = calloc(cap, 1);
+    if (f) {
+        size_t r;
+        while ((r = fread(out + n, 1, cap - 1 - n, f)) > 0) n += r;
+        pclose(f);
+    }
+    out[n] = 0;
+    return out;
+}
+
+/* ==== the adapter ============================================================== */
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static float urand(void) {   /* uniform in [-1, 1) */
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((rng >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
+}
+
+static bool make_adapter(const char *base, const char *path) {
+    hearth_gguf *g = NULL;
+    if (hearth_gguf_open(base, &g) != HEARTH_OK) return false;
+    hearth_adapter *a = hearth_adapter_create(4, 8.0f, false);   /* scale alpha / r = 2 */
+    bool ok = a != NULL;
+    for (int64_t i = 0; ok && i < hearth_gguf_n_tensors(g); i++) {
+        const hearth_gguf_tensor *t = hearth_gguf_tensor_at(g, i);
+        if (t->n_dims != 2 || !(strstr(t->name, "attn_v.weight") || strstr(t->name, "ffn_down.weight"))) continue;
+        ok = hearth_adapter_add(a, t->name, t->ne[0], t->ne[1]) == HEARTH_OK;
+        if (!ok) break;
+        hearth_adapter_weight *w = &a->w[a->n - 1];
+        float sa = 1.0f / sqrtf((float)w->n_in);
+        for (int64_t k = 0; k < (int64_t)a->r * w->n_in; k++) w->a[k] = urand() * sa * 4.0f;
+        for (int64_t k = 0; k < w->n_out * a->r; k++) w->b[k] = urand() * 0.5f;
+    }
+    ok = ok && a->n > 0 && hearth_adapter_save_gguf(a, path) == HEARTH_OK;
+    if (!ok) fprintf(stderr, "make_adapter: %s\n", hearth_last_error());
+    hearth_adapter_free(a);
+    hearth_gguf_close(g);
+    return ok;
+}
+
+/* ==== generation with an adapter ================================================ */
+static const char *PROMPT = "Hello world, this is";
+
+static char *api_greedy(const char *model, const char *prompt) {
+    char body[512];
+    snprintf(body, sizeof body, "{\"model\":\"%s\",\"prompt\":\"%s\",\"max_tokens\":16,\"temperature\":0}", model,
+             prompt);
+    int st;
+    cJSON *j = post_json("/v1/completions", body, &st);
+    const char *t = st == 200 ? jstr(j, "choices.0.text") : NULL;
+    if (!t) fprintf(stderr, "%s: status %d\n", model, st);
+    char *out = strdup(t ? t : "(error)");
+    cJSON_Delete(j);
+    return out;
+}
+
+static char *run_greedy(const char *lora) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s run -m %s -p '%s' -n 16 --temp 0 -t 1 -c 256 %s%s --json 2>/dev/null", HEARTH_BIN,
+             TINY, PROMPT, lora ? "--lora " : "", lora ? lora : "");
+    char *out = run_cmd(cmd);
+    cJSON *j = cJSON_Parse(out);
+    const char *t = jstr(j, "text");
+    char *r = strdup(t ? t : "(hearth run failed)");
+    if (!t) fprintf(stderr, "hearth run gave: %.300s\n", out);
+    cJSON_Delete(j);
+    free(out);
+    return r;
+}
+
+typedef struct { const char *model; char *text; } greedy_job;
+static void *greedy_thread(void *arg) {
+    greedy_job *g = arg;
+    g->text = api_greedy(g->model, PROMPT);
+    return NULL;
+}
+
+TEST(models_listed) {
+    http_resp r;
+    CHECK(http_do(port, "GET", "/v1/models", NULL, &r));
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(r.body && strstr(r.body, "\"id\":\"tiny\"") && strstr(r.body, "\"id\":\"tiny+ad\"") &&
+          strstr(r.body, "\"id\":\"bge\""));
+    CHECK_MSG(r.body && !strstr(r.body, "bge+ad"), "an encoder listed with an adapter: %s", r.body);
+    http_resp_free(&r);
+}
+
+TEST(adapter_greedy_equals_run) {
+    char *run_base = run_greedy(NULL), *run_ad = run_greedy(adapter_path);
+    char *api_base = api_greedy("tiny", PROMPT), *api_ad = api_greedy("tiny+ad", PROMPT);
+    CHECK_MSG(!strcmp(api_base, run_base), "base: API [%s] run [%s]", api_base, run_base);
+    CHECK_MSG(!strcmp(api_ad, run_ad), "adapter: API [%s] run --lora [%s]", api_ad, run_ad);
+    CHECK_MSG(strcmp(api_ad, api_base) != 0, "the adapter did not change the greedy text [%s]", api_ad);
+
+    /* base and adapter sequences in the same batched steps, twice each:
+     * both slots then hold the adapter's cache of the prompt at some point */
+    greedy_job g[4] = {{"tiny+ad", NULL}, {"tiny", NULL}, {"tiny+ad", NULL}, {"tiny", NULL}};
+    pthread_t th[4];
+    for (int i = 0; i < 4; i++) pthread_create(&th[i], NULL, greedy_thread, &g[i]);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 4; i++) {
+        const char *want = i % 2 ? run_base : run_ad;
+        CHECK_MSG(!strcmp(g[i].text, want), "batched %s: [%s], want [%s]", g[i].model, g[i].text, want);
+        free(g[i].text);
+    }
+    /* every slot's cache holds the prompt under the adapter; the base must
+     * not reuse it */
+    greedy_job h[2] = {{"tiny+ad", NULL}, {"tiny+ad", NULL}};
+    for (int i = 0; i < 2; i++) pthread_create(&th[i], NULL, greedy_thread, &h[i]);
+    for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < 2; i++) free(h[i].text);
+    char *again = api_greedy("tiny", PROMPT);
+    CHECK_MSG(!strcmp(again, run_base), "base after adapter caches: [%s], want [%s]", again, run_base);
+    free(again);
+    free(run_base), free(run_ad), free(api_base), free(api_ad);
+}
+
+/* ==== embeddings ================================================================== */
+static double cosine_vs_cli(const char *model, const char *path, const char *text, int *prompt_tokens) {
+    char body[512];
+    snprintf(body, sizeof body, "{\"model\":\"%s\",\"input\":\"%s\"}", model, text);
+    int st;
+    cJSON *j = post_json("/v1/embeddings", body, &st);
+    CHECK_EQ_INT(st, 200);
+    const cJSON *u = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "usage"), "prompt_tokens");
+    *prompt_tokens = cJSON_IsNumber(u) ? u->valueint : -1;
+    const cJSON *api = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0), "embedding");
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s embed -m %s -p '%s' -t 1 --json 2>/dev/null", HEARTH_BIN, path, text);
+    char *out = run_cmd(cmd);
+    cJSON *c = cJSON_Parse(out);
+    const cJSON *cli = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "data"), 0), "embedding");
+    int n = cJSON_GetArraySize(api);
+    CHECK_MSG(n > 0 && n == cJSON_GetArraySize(cli), "%s: API %d floats, CLI %d (%.200s)", model, n,
+              cJSON_GetArraySize(cli), out);
+    double dot = 0, na = 0, nb = 0;
+    for (int i = 0; i < n && n == cJSON_GetArraySize(cli); i++) {
+        double a = cJSON_GetArrayItem(api, i)->valuedouble, b = cJSON_GetArrayItem(cli, i)->valuedouble;
+        dot += a * b, na += a * a, nb += b * b;
+    }
+    cJSON_Delete(c);
+    cJSON_Delete(j);
+    free(out);
+    return na > 0 && nb > 0 ? dot / sqrt(na * nb) : 0;
+}
+
+static int count_tokens(const char *path, const char *text) {
+    hearth_model *m = NULL;
+    hearth_model_params mp = hearth_model_default_params();
+    mp.vocab_only = true;
+    if (hearth_model_load(path, &mp, &m) != HEARTH_OK) return -1;
+    hearth_tokenize_params tp = hearth_tokenize_default_params();
+    int32_t *ids = NULL;
+    size_t n = 0;
+    int r = hearth_tokenize(hearth_model_vocab(m), text, strlen(text), &tp, &ids, &n) == HEARTH_OK ? (int)n : -1;
+    free(ids);
+    hearth_model_free(m);
+    return r;
+}
+
+TEST(embeddings_bert_and_llama) {
+    const char *text = "the quick brown fox";
+    int pt = 0;
+    double cs = cosine_vs_cli("bge", BERT, text, &pt);
+    CHECK_MSG(cs >= 0.9999, "BERT: cosine(API, hearth embed) = %.6f", cs);
+    int want = count_tokens(BERT, text);
+    CHECK_MSG(want > 2 && pt == want, "BERT usage.prompt_tokens %d, tokenizer %d", pt, want);
+    cs = cosine_vs_cli("tiny", TINY, text, &pt);
+    CHECK_MSG(cs >= 0.9999, "llama: cosine(API, hearth embed) = %.6f", cs);
+    want = count_tokens(TINY, text);
+    CHECK_MSG(want > 1 && pt == want, "llama usage.prompt_tokens %d, tokenizer %d", pt, want);
+    /* token ids as given: usage counts them */
+    int st;
+    cJSON *j = post_json("/v1/embeddings", "{\"model\":\"bge\",\"input\":[[101,2000,2001,102]]}", &st);
+    CHECK_EQ_INT(st, 200);
+    const cJSON *u = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "usage"), "prompt_tokens");
+    CHECK(cJSON_IsNumber(u) && u->valueint == 4);
+    cJSON_Delete(j);
+}
+
+TEST(encoder_refuses_generation) {
+    int st;
+    cJSON *j = post_json("/v1/chat/completions", "{\"model\":\"bge\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+                         &st);
+    CHECK_EQ_INT(st, 400);
+    const char *msg = jstr(j, "error.message");
+    CHECK_MSG(msg && strstr(msg, "embedding model"), "message: %s", msg ? msg : "(none)");
+    cJSON_Delete(j);
+    j = post_json("/v1/completions", "{\"model\":\"bge\",\"prompt\":\"x\"}", &st);
+    CHECK_EQ_INT(st, 400);
+    cJSON_Delete(j);
+    /* an adapter on embeddings, or on a model it does not fit */
+    j = post_json("/v1/embeddings", "{\"model\":\"tiny+ad\",\"input\":\"x\"}", &st);
+    CHECK_EQ_INT(st, 400);
+    cJSON_Delete(j);
+    j = post_json("/v1/embeddings", "{\"model\":\"bge+ad\",\"input\":\"x\"}", &st);
+    CHECK_EQ_INT(st, 404);
+    cJSON_Delete(j);
+}
+
+/* ==== an adapter that fits no model: startup fails ================================ */
+TEST(adapter_shape_mismatch_at_startup) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "%s serve --model lic=%s --lora ad=%s --port 0 2>&1; echo \"exit=$?\"", HEARTH_BIN, LIC,
+             adapter_path);
+    char *out = run_cmd(cmd);
+    CHECK_MSG(strstr(out, "exit=0") == NULL && strstr(out, "exit=") != NULL, "exit: %s", out);
+    CHECK_MSG(strstr(out, "'ad'") && strstr(out, "fits no served model") && !strstr(out, "listening"),
+              "message: %s", out);
+    free(out);
+}
+
+int main(void) {
+    signal(SIGPIPE, SIG_IGN);
+    snprintf(adapter_path, sizeof adapter_path, "/tmp/hearth-test-serve-lora-%d.gguf", (int)getpid());
+    if (!make_adapter(TINY, adapter_path)) return 1;
+    char lora[300];
+    snprintf(lora, sizeof lora, "ad=%s", adapter_path);
+    const char *args[] = {"--model", "tiny=" TINY, "--model", "bge=" BERT, "--lora", lora, "-t", "1", "--parallel",
+                          "2", "--ctx-per-seq", "256", NULL};
+    pid_t pid;
+    port = start_server(HEARTH_BIN, args, &pid);
+    if (port <= 0) {
+        fprintf(stderr, "the server did not start\n");
+        unlink(adapter_path);
+        return 1;
+    }
+    RUN(models_listed);
+    RUN(adapter_greedy_equals_run);
+    RUN(embeddings_bert_and_llama);
+    RUN(encoder_refuses_generation);
+    RUN(adapter_shape_mismatch_at_startup);
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server exit status %d", status);
+    if (getenv("HEARTH_KEEP")) fprintf(stderr, "adapter kept: %s\n", adapter_path);
+    else unlink(adapter_path);
+    return harness_done();
+}
