@@ -161,6 +161,27 @@ TEST(cli_resume_is_exact) {
     free(out);
 }
 
+/* a real Ctrl-C: the run stops after the current step, writes its checkpoint, exits 130; --resume continues */
+TEST(cli_sigint_saves_checkpoint) {
+    char cmd[2048], out_path[512];
+    snprintf(out_path, sizeof out_path, "%s/int.gguf", tmpdir);
+    snprintf(cmd, sizeof cmd,
+             "%s train -m %s --data %s -o %s --epochs 100000 --eval-split 0 -t 1 -q & pid=$!; sleep 2; "
+             "kill -INT $pid; wait $pid",
+             HEARTH_BIN, MODEL("tiny-llama-spm-f16.gguf"), FACTS, out_path);
+    CHECK_EQ_INT(harness_run(cmd, NULL), 130);
+    char ck[600];
+    snprintf(ck, sizeof ck, "%s.ckpt", out_path);
+    CHECK(access(ck, F_OK) == 0);
+    snprintf(cmd, sizeof cmd, "%s train -m %s --data %s -o %s --epochs 1 --eval-split 0 -t 1 --resume %s 2>&1",
+             HEARTH_BIN, MODEL("tiny-llama-spm-f16.gguf"), FACTS, out_path, ck);
+    char *out = NULL;
+    CHECK_EQ_INT(harness_run(cmd, &out), 0);   /* already past epoch 1: writes the adapter at once */
+    CHECK_MSG(out && strstr(out, "resumed from"), "output: %s", out ? out : "");
+    CHECK(access(out_path, F_OK) == 0);
+    free(out);
+}
+
 TEST(cli_bad_data) {
     char path[512], cmd[2048];
     snprintf(path, sizeof path, "%s/bad.jsonl", tmpdir);
@@ -273,6 +294,7 @@ int main(void) {
     if (!mkdtemp(tmpdir)) return 1;
     RUN(lora_memorizes);
     RUN(cli_resume_is_exact);
+    RUN(cli_sigint_saves_checkpoint);
     RUN(cli_bad_data);
     RUN(synthetic_data_script);
     RUN(loss_mask_on_answers);
