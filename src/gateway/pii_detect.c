@@ -285,7 +285,7 @@ hearth_status pii_compile(const char *what, const char *regex, uint32_t flags, p
 
 /* Digit runs: digits joined by single spaces/dashes, optional leading '+',
  * optional trailing check-digit X. Segmented in C (see num_run). */
-static const char RE_NUM[] = "\\+?[0-9]+(?:[ \\-][0-9]+)*(?:[Xx](?![A-Za-z0-9_]))?";
+static const char RE_NUM[] = "\\+?[0-9]++(?:[ \\-][0-9]++)*+(?:[Xx](?![A-Za-z0-9_]))?";
 /* Domain part of an e-mail, anchored on '@'; the local part is found in C. */
 static const char RE_EMAIL[] =
     "@[A-Za-z0-9](?:[A-Za-z0-9\\-]{0,61}[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9\\-]{0,61}[A-Za-z0-9])?)*"
@@ -562,15 +562,22 @@ static hearth_status resolve(const hearth_pii_policy *p, cands *c) {
         if (j == i + 1) {
             c->v[w++] = c->v[i];
         } else {
-            size_t nr = j - i, kept0 = w;
+            /* rank the cluster; keep each candidate whose bytes are still free */
+            size_t nr = j - i, kept0 = w, base = c->v[i].off;
+            unsigned char *occ = calloc(end - base, 1);
+            if (!occ) {
+                free(r);
+                return hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory");
+            }
             for (size_t k = 0; k < nr; k++) r[k] = (ranked){c->v[i + k], p->kinds[c->v[i + k].kind].priority};
             qsort(r, nr, sizeof *r, by_rank);
             for (size_t k = 0; k < nr; k++) {
-                bool clash = false;
-                for (size_t q = kept0; q < w && !clash; q++)
-                    clash = r[k].c.off < c->v[q].off + c->v[q].len && c->v[q].off < r[k].c.off + r[k].c.len;
-                if (!clash) c->v[w++] = r[k].c;
+                unsigned char *o = occ + (r[k].c.off - base);
+                if (memchr(o, 1, r[k].c.len)) continue;
+                memset(o, 1, r[k].c.len);
+                c->v[w++] = r[k].c;
             }
+            free(occ);
             qsort(c->v + kept0, w - kept0, sizeof *c->v, by_start);
         }
         i = j;
