@@ -13,7 +13,9 @@
  *   - a BERT encoder served with --model: /v1/embeddings equals
  *     `hearth embed --json` (cosine >= 0.9999) with usage.prompt_tokens the
  *     tokenizer's count; chat/completions on it -> 400 saying it is an
- *     embedding model; a llama model's embeddings equal `hearth embed` too.
+ *     embedding model; a llama model's embeddings equal `hearth embed` too;
+ *   - a 1-slot server with a queue of 1 answers 429 to the extra streams and,
+ *     on SIGTERM during a stream, finishes it with [DONE] and exits 0.
  */
 #include "harness.h"
 
@@ -269,6 +271,49 @@ TEST(adapter_shape_mismatch_at_startup) {
     free(out);
 }
 
+/* ==== a full queue, then SIGTERM (a second server: 1 slot, queue of 1) ============== */
+static int port2;
+static void *long_stream(void *arg) {
+    int *ok = arg;
+    int fd = http_connect(port2, 60);
+    http_send(fd, "POST", "/v1/completions", "{\"prompt\":\"The\",\"max_tokens\":200,\"stream\":true}");
+    http_resp r;
+    *ok = http_read(fd, &r) ? (r.status == 200 ? 1 + (strstr(r.body, "data: [DONE]") != NULL) : 10 + r.status) : -1;
+    if (r.head) http_resp_free(&r);
+    close(fd);
+    return NULL;
+}
+
+TEST(queue_full_and_sigterm) {
+    const char *args[] = {"-m", LIC, "-t", "1", "--parallel", "1", "--queue", "1", "--drain", "30", NULL};
+    pid_t pid;
+    port2 = start_server(HEARTH_BIN, args, &pid);
+    CHECK(port2 > 0);
+    if (port2 <= 0) return;
+    pthread_t th[4];
+    int res[4] = {0};
+    for (int i = 0; i < 4; i++) {
+        pthread_create(&th[i], NULL, long_stream, &res[i]);
+        usleep(100000);
+    }
+    usleep(300000);
+    kill(pid, SIGTERM);
+    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    int done = 0, rejected = 0;
+    for (int i = 0; i < 4; i++) {
+        if (res[i] == 2) done++;
+        if (res[i] == 10 + 429) rejected++;
+    }
+    CHECK_MSG(done >= 1, "no stream ended with [DONE] (%d %d %d %d)", res[0], res[1], res[2], res[3]);
+    CHECK_MSG(rejected >= 1, "no 429 from a full queue (%d %d %d %d)", res[0], res[1], res[2], res[3]);
+    int status = 0;
+    double t0 = now_s();
+    pid_t w = 0;
+    while ((w = waitpid(pid, &status, WNOHANG)) == 0 && now_s() - t0 < 60) usleep(50000);
+    CHECK_MSG(w == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0, "server exit status %d", status);
+    if (w != pid) kill(pid, SIGKILL), waitpid(pid, NULL, 0);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     snprintf(adapter_path, sizeof adapter_path, "/tmp/hearth-test-serve-lora-%d.gguf", (int)getpid());
@@ -293,6 +338,7 @@ int main(void) {
     int status = 0;
     waitpid(pid, &status, 0);
     CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server exit status %d", status);
+    RUN(queue_full_and_sigterm);
     if (getenv("HEARTH_KEEP")) fprintf(stderr, "adapter kept: %s\n", adapter_path);
     else unlink(adapter_path);
     return harness_done();
