@@ -20,6 +20,9 @@
  *                weight row once per 4 tokens; NULL: the driver calls vec_dot
  *   vec_dot_type the type the activations are converted to before vec_dot
  *                (F32 for F32/F16/BF16 weights)
+ *   gemm4x4      optional: 4 rows of w (w_stride bytes apart) against 4 rows
+ *                of x (x_stride apart) in one register tile, out[4*r + t] =
+ *                vec_dot(w_r, x_t); the matmul driver uses it for prefill
  * A NULL vec_dot means hearth cannot compute with the type.
  *
  * Quantized types (Q4_0 ... Q8_K) register in src/kernels/quant_table.c,
@@ -104,12 +107,16 @@ typedef float (*hearth_vec_dot_fn)(int64_t n, const void *w, const void *x);
 typedef void (*hearth_vec_dot4_fn)(int64_t n, const void *w, const void *x, size_t x_stride, int nx,
                                    float *out);
 
+typedef void (*hearth_gemm4x4_fn)(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride,
+                                  float *out);
+
 typedef struct hearth_type_traits {
     hearth_to_float_fn to_float;
     hearth_from_float_fn from_float;
     hearth_vec_dot_fn vec_dot;
     hearth_vec_dot4_fn vec_dot4;   /* may be NULL */
     uint32_t vec_dot_type;
+    hearth_gemm4x4_fn gemm4x4;     /* may be NULL */
 } hearth_type_traits;
 
 typedef enum hearth_isa {

@@ -105,13 +105,23 @@ static void mm_rows(void *arg, int ith, int nth) {
     /* blocks of W rows small enough to stay in cache while every group of X
      * rows passes over them */
     int64_t rb = (int64_t)(65536 / (j->w_row ? j->w_row : 1));
-    if (rb < 1) rb = 1;
+    rb = (rb + 3) / 4 * 4;   /* whole 4-row tiles */
+    if (rb < 4) rb = 4;
     for (int64_t b0 = r0; b0 < r1; b0 += rb) {
         int64_t b1 = b0 + rb < r1 ? b0 + rb : r1;
         for (int64_t t = 0; t < j->T; t += MM_GROUP) {
             int nx = (int)(j->T - t < MM_GROUP ? j->T - t : MM_GROUP);
             const char *x = j->Xc + (size_t)t * j->xc_row;
-            for (int64_t r = b0; r < b1; r++) {
+            int64_t r = b0;
+            if (j->tt->gemm4x4 && nx == 4) {   /* register tiles of 4 W rows x 4 X rows */
+                for (; r + 4 <= b1; r += 4) {
+                    float out[16];
+                    j->tt->gemm4x4(j->K, j->W + (size_t)r * j->w_row, j->w_row, x, j->xc_row, out);
+                    for (int a = 0; a < 4; a++)
+                        for (int k = 0; k < 4; k++) j->Y[(t + k) * j->N + r + a] = out[4 * a + k];
+                }
+            }
+            for (; r < b1; r++) {
                 const char *w = j->W + (size_t)r * j->w_row;
                 float out[MM_GROUP];
                 if (j->tt->vec_dot4) {

@@ -105,9 +105,9 @@ static void ref_add(float *y, const float *x, const float *b, int64_t n) {
 
 /* ==== registration ======================================================== */
 void kernels_fill_ref(hearth_type_traits t[HEARTH_TYPE_COUNT], hearth_ops *ops) {
-    t[HEARTH_TYPE_F32] = (hearth_type_traits){f32_to_float, f32_from_float, f32_vec_dot, NULL, HEARTH_TYPE_F32};
-    t[HEARTH_TYPE_F16] = (hearth_type_traits){f16_to_float, f16_from_float, f16_vec_dot, NULL, HEARTH_TYPE_F32};
-    t[HEARTH_TYPE_BF16] = (hearth_type_traits){bf16_to_float, bf16_from_float, bf16_vec_dot, NULL, HEARTH_TYPE_F32};
+    t[HEARTH_TYPE_F32] = (hearth_type_traits){f32_to_float, f32_from_float, f32_vec_dot, NULL, HEARTH_TYPE_F32, NULL};
+    t[HEARTH_TYPE_F16] = (hearth_type_traits){f16_to_float, f16_from_float, f16_vec_dot, NULL, HEARTH_TYPE_F32, NULL};
+    t[HEARTH_TYPE_BF16] = (hearth_type_traits){bf16_to_float, bf16_from_float, bf16_vec_dot, NULL, HEARTH_TYPE_F32, NULL};
     ops->rmsnorm = ref_rmsnorm;
     ops->softmax = ref_softmax;
     ops->silu_mul = ref_silu_mul;

@@ -155,6 +155,10 @@ QUANT_AVXVNNI_TYPES(QUANT_DECL_AVXVNNI)
 void vec_dot4_q4_0_q8_0_avxvnni(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out);
 void vec_dot4_q8_0_q8_0_avxvnni(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out);
 
+/* register-tiled 4 weight rows x 4 activation rows (gemm_avx512.c; needs VNNI) */
+void gemm4x4_q4_0_q8_0_avx512(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride, float *out);
+void gemm4x4_q8_0_q8_0_avx512(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride, float *out);
+
 /* the activation quantizers in SIMD, byte-identical to the reference */
 void quantize_row_q8_0_avx2(const float *src, void *dst, int64_t n);
 void quantize_row_q8_1_avx2(const float *src, void *dst, int64_t n);

@@ -71,6 +71,7 @@ static void put(hearth_type_traits table[HEARTH_TYPE_COUNT], const quant_entry *
         t->from_float = e[i].from_float;
         t->vec_dot = e[i].vec_dot;
         t->vec_dot4 = NULL;
+        t->gemm4x4 = NULL;
         t->vec_dot_type = e[i].vec_dot_type;
     }
 }
@@ -100,6 +101,8 @@ static void put_avx512(hearth_type_traits table[HEARTH_TYPE_COUNT]) {
     table[HEARTH_TYPE_Q8_0].from_float = quantize_row_q8_0_avx512;
     table[HEARTH_TYPE_Q8_1].from_float = quantize_row_q8_1_avx512;
     table[HEARTH_TYPE_Q8_K].from_float = quantize_row_q8_K_avx512;
+    table[HEARTH_TYPE_Q4_0].gemm4x4 = gemm4x4_q4_0_q8_0_avx512;
+    table[HEARTH_TYPE_Q8_0].gemm4x4 = gemm4x4_q8_0_q8_0_avx512;
 }
 
 void hearth_quant_register(hearth_type_traits table[HEARTH_TYPE_COUNT], hearth_isa isa) {
@@ -107,9 +110,9 @@ void hearth_quant_register(hearth_type_traits table[HEARTH_TYPE_COUNT], hearth_i
     put(table, REF, sizeof REF / sizeof REF[0]);
     /* Q8_1 and Q8_K exist only as activations: they convert, nothing dots them */
     table[HEARTH_TYPE_Q8_1] = (hearth_type_traits){dequantize_row_q8_1_ref, quantize_row_q8_1_ref, NULL, NULL,
-                                                   HEARTH_TYPE_Q8_1};
+                                                   HEARTH_TYPE_Q8_1, NULL};
     table[HEARTH_TYPE_Q8_K] = (hearth_type_traits){dequantize_row_q8_K_ref, quantize_row_q8_K_ref, NULL, NULL,
-                                                   HEARTH_TYPE_Q8_K};
+                                                   HEARTH_TYPE_Q8_K, NULL};
     const hearth_cpu *cpu = hearth_cpu_features();
     if (isa == HEARTH_ISA_AVX2) {
         put_avx2(table);

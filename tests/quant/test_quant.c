@@ -480,7 +480,8 @@ TEST(reference_files_bit_compatible) {
 /* ==== matmul driver ========================================================= */
 
 TEST(matmul_with_quantized_weights) {
-    const int64_t K = 512, N = 24, T = 3;
+    /* T = 7, N = 26: 4 x 4 register tiles (gemm4x4) and both edges */
+    const int64_t K = 512, N = 26, T = 7;
     float *W = xmalloc(sizeof(float) * K * N), *X = xmalloc(sizeof(float) * K * T);
     float *Wd = xmalloc(sizeof(float) * K), *Y = xmalloc(sizeof(float) * N * T);
     for (int64_t i = 0; i < K * N; i++) W[i] = gauss() * 0.1f;
@@ -530,6 +531,54 @@ static int expect_reference(void) {
     return harness_done();
 }
 
+/* ==== gemm4x4 ================================================================ */
+/* each type's 4 x 4 tile = 16 vec_dots of the same instruction set, within
+ * 1e-5 of sum|w x| (integer sums exact; float order differs); odd and even
+ * block counts, random bytes as weights (every bit pattern) */
+TEST(gemm4x4_matches_vec_dot) {
+    int checked = 0;
+    for (int t = 0; t < NTYPES; t++) {
+        uint32_t type = TYPES[t].type;
+        for (int is = 0; is < 3; is++) {
+            const hearth_type_traits *tt = hearth_type_traits_isa(type, ISAS[is]);
+            if (!tt || !tt->gemm4x4) continue;
+            const hearth_type_traits *vt = hearth_type_traits_isa(tt->vec_dot_type, ISAS[is]);
+            for (int64_t K = 32; K <= 4128; K += K < 256 ? 32 : 1312) {
+                if (K % hearth_type_get(type)->block_size) continue;
+                size_t wrow = hearth_row_size(type, K), xrow = hearth_row_size(tt->vec_dot_type, K);
+                uint8_t *W = xmalloc(wrow * 4), *Xq = xmalloc(xrow * 4);
+                float *X = xmalloc(sizeof(float) * K), *Wf = xmalloc(sizeof(float) * K);
+                for (int r = 0; r < 4; r++) {
+                    for (int64_t i = 0; i < K; i++) Wf[i] = gauss();
+                    hearth_type_traits_isa(type, HEARTH_ISA_REF)->from_float(Wf, W + r * wrow, K);
+                    for (int64_t i = 0; i < K; i++) X[i] = gauss();
+                    vt->from_float(X, Xq + r * xrow, K);
+                }
+                float out[16];
+                tt->gemm4x4(K, W, wrow, Xq, xrow, out);
+                for (int r = 0; r < 4; r++) {
+                    for (int k = 0; k < 4; k++) {
+                        float want = tt->vec_dot(K, W + r * wrow, Xq + k * xrow);
+                        /* scale of the sum: the dot of |dequantized| rows */
+                        float *a = xmalloc(sizeof(float) * K), *b = xmalloc(sizeof(float) * K);
+                        tt->to_float(W + r * wrow, a, K);
+                        vt->to_float(Xq + k * xrow, b, K);
+                        double mag = 0;
+                        for (int64_t i = 0; i < K; i++) mag += fabs((double)a[i] * b[i]);
+                        free(a);
+                        free(b);
+                        CHECK_MSG(fabs(out[4 * r + k] - want) <= 1e-5 * mag + 1e-6, "%s %s K=%lld (%d,%d): %g vs %g",
+                                  TYPES[t].name, hearth_isa_name(ISAS[is]), (long long)K, r, k, out[4 * r + k], want);
+                        checked++;
+                    }
+                }
+                free(W); free(Xq); free(X); free(Wf);
+            }
+        }
+    }
+    printf("  gemm4x4: %d tile entries checked\n", checked);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--expect-reference") == 0) return expect_reference();
     for (int is = 0; is < 3; is++)
@@ -542,5 +591,6 @@ int main(int argc, char **argv) {
     RUN(round_trip_error_within_format_bounds);
     RUN(reference_files_bit_compatible);
     RUN(matmul_with_quantized_weights);
+    RUN(gemm4x4_matches_vec_dot);
     return harness_done();
 }
