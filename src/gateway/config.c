@@ -9,9 +9,13 @@
  *   upstream: {replicas: [http://127.0.0.1:8081, ...], health_interval_s: 2,
  *              connect_timeout_ms: 1000, request_timeout_s: 300, max_attempts: 0}
  *   limits:   {rpm: 0, tpm: 0, max_concurrent: 0, max_body: 4194304, max_connections: 1024}
- *   pii:      {request: mask, response: mask, keys: {NAME_OR_ID: {request: block, response: allow}}}
+ *   pii:      {request: mask, response: mask,
+ *              patterns: {KIND: REGEX, ...}, keywords: {KIND: [WORD, ...] | {words: [...], file: F, whole_word: B}},
+ *              keys: {NAME_OR_ID: {request: block, response: allow, patterns: ..., keywords: ...}}}
  */
 #include "gateway_internal.h"
+
+#include "hearth/pii.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -198,14 +202,111 @@ static hearth_status sec_limits(ctx *x, yaml_node_t *m) {
     return HEARTH_OK;
 }
 
+/* ---- custom PII kinds: checked here (name, regex, words) so errors get a line */
+static hearth_status add_custom(ctx *x, yaml_node_t *at, gw_pii_policy *p, gw_pii_custom *k) {
+    hearth_gateway_config *c = x->c;
+    hearth_pii_policy *probe = hearth_pii_policy_create(HEARTH_PII_ALLOW);
+    hearth_status st = probe ? HEARTH_OK : hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+    for (int i = 0; !st && i < p->n_custom; i++)
+        if (!strcmp(c->custom[p->custom[i]].name, k->name))
+            st = bad(x, at, "custom PII kind '%s' is defined twice%s", k->name, "");
+    if (!st) {
+        st = k->regex ? hearth_pii_policy_add_pattern(probe, k->name, k->regex, HEARTH_PII_ALLOW)
+                      : hearth_pii_policy_add_keywords(probe, k->name, (const char *const *)k->words,
+                                                       (size_t)k->n_words, k->whole_word, HEARTH_PII_ALLOW);
+        if (st) st = bad(x, at, "%s%s", hearth_last_error(), "");
+    }
+    hearth_pii_policy_free(probe);
+    if (!st && (c->n_custom == 64 || p->n_custom == 16)) st = bad(x, at, "too many custom PII kinds (16 per policy, 64 in all)%s%s", "", "");
+    if (st) {
+        free(k->regex);
+        for (int i = 0; i < k->n_words; i++) free(k->words[i]);
+        free(k->words);
+        return st;
+    }
+    c->custom[c->n_custom] = *k;
+    p->custom[p->n_custom++] = c->n_custom++;
+    return HEARTH_OK;
+}
+
+static hearth_status add_word(gw_pii_custom *k, const char *w) {
+    char **nw = realloc(k->words, (size_t)(k->n_words + 1) * sizeof *nw);
+    if (!nw) return hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+    k->words = nw;
+    if (!(k->words[k->n_words] = strdup(w))) return hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+    k->n_words++;
+    return HEARTH_OK;
+}
+
+static hearth_status word_list(ctx *x, yaml_node_t *v, gw_pii_custom *k) {
+    if (v->type != YAML_SEQUENCE_NODE) return bad(x, v, "keywords of '%s' must be a list of words%s", k->name, "");
+    for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+        yaml_node_t *w = yaml_document_get_node(x->doc, *it);
+        if (w->type != YAML_SCALAR_NODE) return bad(x, w, "a keyword of '%s' must be a string%s", k->name, "");
+        TRY(add_word(k, scalar(w)));
+    }
+    return HEARTH_OK;
+}
+
+static hearth_status word_file(ctx *x, yaml_node_t *v, gw_pii_custom *k) {
+    char path[1024];
+    TRY(get_path(x, v, "keywords file", path, sizeof path));
+    FILE *f = fopen(path, "rb");
+    if (!f) return bad(x, v, "cannot open keyword file %s: %s", path, strerror(errno));
+    char line[1024];
+    hearth_status st = HEARTH_OK;
+    while (!st && fgets(line, sizeof line, f)) {
+        size_t n = strcspn(line, "\r\n");
+        line[n] = 0;
+        if (n && line[0] != '#') st = add_word(k, line);
+    }
+    fclose(f);
+    return st;
+}
+
+static hearth_status pii_customs(ctx *x, yaml_node_t *m, bool patterns, gw_pii_policy *p) {
+    TRY(want_map(x, m, patterns ? "pii patterns" : "pii keywords"));
+    FOR_PAIRS(x, m, k, v) {
+        gw_pii_custom kind = {.whole_word = true};
+        TRY(get_str(x, k, "a custom PII kind name", kind.name, sizeof kind.name));
+        hearth_status st = HEARTH_OK;
+        if (patterns) {
+            if (v->type != YAML_SCALAR_NODE) return bad(x, v, "pattern '%s' must be a string (a PCRE2 regex)%s", kind.name, "");
+            if (!(kind.regex = strdup(scalar(v)))) return hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+        } else if (v->type == YAML_SEQUENCE_NODE) {
+            st = word_list(x, v, &kind);
+        } else if (v->type == YAML_MAPPING_NODE) {
+            FOR_PAIRS(x, v, kk, vv) {
+                const char *key = kk->type == YAML_SCALAR_NODE ? scalar(kk) : "?";
+                if (st) break;
+                if (!strcmp(key, "words")) st = word_list(x, vv, &kind);
+                else if (!strcmp(key, "file")) st = word_file(x, vv, &kind);
+                else if (!strcmp(key, "whole_word")) st = get_bool(x, vv, "whole_word", &kind.whole_word);
+                else st = bad(x, kk, "unknown key '%s' in keywords of a kind (words, file, whole_word)%s", key, "");
+            }
+        } else {
+            st = bad(x, v, "keywords of '%s' must be a list of words or {words, file, whole_word}%s", kind.name, "");
+        }
+        if (!st) st = add_custom(x, v, p, &kind);
+        else {
+            for (int i = 0; i < kind.n_words; i++) free(kind.words[i]);
+            free(kind.words);
+        }
+        if (st) return st;
+    }
+    return HEARTH_OK;
+}
+
 static hearth_status pii_policy(ctx *x, yaml_node_t *m, const char *where, gw_pii_policy *p) {
     TRY(want_map(x, m, where));
     FOR_PAIRS(x, m, k, v) {
         const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
         if (!strcmp(key, "request")) TRY(get_action(x, v, "pii request", &p->request));
         else if (!strcmp(key, "response")) TRY(get_action(x, v, "pii response", &p->response));
+        else if (!strcmp(key, "patterns")) TRY(pii_customs(x, v, true, p));
+        else if (!strcmp(key, "keywords")) TRY(pii_customs(x, v, false, p));
         else if (!strcmp(key, "keys") && p == &x->c->pii[0]) continue;   /* handled by sec_pii */
-        else return bad(x, k, "unknown key '%s' in %s (request, response)", key, where);
+        else return bad(x, k, "unknown key '%s' in %s (request, response, patterns, keywords)", key, where);
     }
     return HEARTH_OK;
 }
@@ -295,15 +396,25 @@ hearth_status hearth_gateway_config_load(const char *path, hearth_gateway_config
     }
     yaml_parser_delete(&parser);
     fclose(f);
+    for (int i = 0; !st && i < c->n_pii; i++) st = gw_pii_build(c, &c->pii[i]);
     if (st) {
-        free(c);
+        hearth_gateway_config_free(c);
         return st;
     }
     *out = c;
     return HEARTH_OK;
 }
 
-void hearth_gateway_config_free(hearth_gateway_config *c) { free(c); }
+void hearth_gateway_config_free(hearth_gateway_config *c) {
+    if (!c) return;
+    for (int i = 0; i < c->n_pii; i++) gw_pii_release(&c->pii[i]);
+    for (int i = 0; i < c->n_custom; i++) {
+        free(c->custom[i].regex);
+        for (int j = 0; j < c->custom[i].n_words; j++) free(c->custom[i].words[j]);
+        free(c->custom[i].words);
+    }
+    free(c);
+}
 void hearth_gateway_config_set_port(hearth_gateway_config *c, int port) { c->port = port; }
 const char *hearth_gateway_config_keys_db(const hearth_gateway_config *c) { return c->keys_db; }
 const char *hearth_gateway_config_audit_db(const hearth_gateway_config *c) { return c->audit_db; }

@@ -11,6 +11,8 @@
  */
 #include "gateway_internal.h"
 
+#include "hearth/pii.h"
+
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -272,7 +274,7 @@ static enum MHD_Result admin(gw_req *r, struct MHD_Connection *c, const char *me
 
 /* ==== PII on a request ============================================================== */
 /* applies action to one string item; returns false when it could not */
-static bool scrub_item(gw_req *r, cJSON *holder, const char *field, gw_pii_action action, gw_buf *seen) {
+static bool scrub_item(gw_req *r, cJSON *holder, const char *field, const hearth_pii_policy *action, gw_buf *seen) {
     cJSON *it = cJSON_GetObjectItemCaseSensitive(holder, field);
     if (!cJSON_IsString(it)) return true;
     char *t = gw_scrub_text(r->scrub, it->valuestring, action);
@@ -284,7 +286,7 @@ static bool scrub_item(gw_req *r, cJSON *holder, const char *field, gw_pii_actio
     return true;
 }
 
-static bool scrub_array_strings(gw_req *r, cJSON *arr, gw_pii_action action, gw_buf *seen) {
+static bool scrub_array_strings(gw_req *r, cJSON *arr, const hearth_pii_policy *action, gw_buf *seen) {
     for (cJSON *it = arr ? arr->child : NULL; it; it = it->next) {
         if (!cJSON_IsString(it)) continue;
         char *t = gw_scrub_text(r->scrub, it->valuestring, action);
@@ -298,7 +300,7 @@ static bool scrub_array_strings(gw_req *r, cJSON *arr, gw_pii_action action, gw_
 }
 
 /* the request's text fields: messages[].content (string or parts), prompt, input */
-static bool scrub_request(gw_req *r, cJSON *req, gw_pii_action action) {
+static bool scrub_request(gw_req *r, cJSON *req, const hearth_pii_policy *action) {
     gw_buf seen = {0};
     bool ok = true;
     cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
@@ -323,7 +325,7 @@ static bool scrub_request(gw_req *r, cJSON *req, gw_pii_action action) {
 
 /* the answer's texts: PII the model produced gets the response policy, then this
  * request's placeholders are restored; seen gets the masked text for the audit */
-static bool scrub_response(gw_req *r, cJSON *resp, gw_pii_action action, gw_buf *seen) {
+static bool scrub_response(gw_req *r, cJSON *resp, const gw_pii_policy *pol, gw_buf *seen) {
     cJSON *choices = cJSON_GetObjectItemCaseSensitive(resp, "choices"), *c;
     gw_scrub *model_side = gw_scrub_new();
     if (!model_side) return false;
@@ -333,7 +335,7 @@ static bool scrub_response(gw_req *r, cJSON *resp, gw_pii_action action, gw_buf 
         const char *field = cJSON_IsObject(msg) ? "content" : "text";
         cJSON *t = cJSON_GetObjectItemCaseSensitive(holder, field);
         if (!cJSON_IsString(t)) continue;
-        char *policed = gw_scrub_text(model_side, t->valuestring, action == GW_PII_MASK ? GW_PII_REDACT : action);
+        char *policed = gw_scrub_text(model_side, t->valuestring, pol->resp_pol);
         if (!policed) continue;
         if (seen->len) gw_buf_add(seen, "\n", 1);
         gw_buf_add(seen, policed, strlen(policed));
@@ -342,7 +344,8 @@ static bool scrub_response(gw_req *r, cJSON *resp, gw_pii_action action, gw_buf 
         if (restored) cJSON_ReplaceItemInObjectCaseSensitive(holder, field, cJSON_CreateString(restored));
         free(restored);
     }
-    bool blocked = action == GW_PII_BLOCK && gw_scrub_found(model_side) > 0;
+    bool blocked = pol->response == GW_PII_BLOCK && gw_scrub_found(model_side) > 0;
+    if (blocked) snprintf(r->resp_blocked, sizeof r->resp_blocked, "%s", gw_scrub_kinds(model_side));
     gw_scrub_free(model_side);
     return !blocked;
 }
@@ -409,8 +412,9 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
     r->admitted = true;
     /* PII on the request */
     const gw_pii_policy *pol = gw_config_pii(cf, &r->key);
+    r->pii = pol;
     if (req) {
-        if (!scrub_request(r, req, pol->request)) {
+        if (!scrub_request(r, req, pol->req_pol)) {
             cJSON_Delete(req);
             return fail(r, c, 500, "out of memory", "server_error", NULL, 0);
         }
@@ -465,12 +469,14 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
         const cJSON *ct = cJSON_GetObjectItemCaseSensitive(u, "completion_tokens");
         if (cJSON_IsNumber(pt)) r->tokens_in = (int64_t)pt->valuedouble;
         if (cJSON_IsNumber(ct)) r->tokens_out = (int64_t)ct->valuedouble;
-        if (!scrub_response(r, resp, pol->response, &seen)) {
+        if (!scrub_response(r, resp, pol, &seen)) {
             cJSON_Delete(resp);
             free(answer);
             free(seen.p);
-            return fail(r, c, 502, "the model's answer contained personal data and was withheld",
-                        "upstream_error", "pii_blocked_response", 0);
+            char msg[400];
+            snprintf(msg, sizeof msg, "the model's answer contained personal data (%s) and was withheld",
+                     r->resp_blocked);
+            return fail(r, c, 502, msg, "upstream_error", "pii_blocked_response", 0);
         }
         free(answer);
         answer = cJSON_PrintUnformatted(resp);

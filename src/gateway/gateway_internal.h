@@ -28,9 +28,24 @@ double gw_mono_s(void);
 typedef enum gw_pii_action { GW_PII_ALLOW = 0, GW_PII_MASK, GW_PII_REDACT, GW_PII_BLOCK } gw_pii_action;
 const char *gw_pii_action_str(gw_pii_action a);
 
+/* A custom PII kind from the config: a PCRE2 pattern or a keyword list. */
+typedef struct gw_pii_custom {
+    char name[32];
+    char *regex;                /* malloc'd, or NULL for a keyword list */
+    char **words;               /* malloc'd list (keyword lists) */
+    int n_words;
+    bool whole_word;
+} gw_pii_custom;
+
 typedef struct gw_pii_policy {
     char key[128];              /* key name or id; "" = the default */
     gw_pii_action request, response;
+    int n_custom;               /* indices into the config's custom kinds: the */
+    int custom[16];             /* default's, then the key's own */
+    /* built by config load: the detectors for each side with the action of
+     * that side (request: allow/block scan only, mask, redact; response: scan
+     * only for allow/block, redact for mask/redact) */
+    struct hearth_pii_policy *req_pol, *resp_pol;
 } gw_pii_policy;
 
 struct hearth_gateway_config {
@@ -52,6 +67,8 @@ struct hearth_gateway_config {
     int max_connections;
     int n_pii;
     gw_pii_policy pii[64];      /* pii[0] is the default */
+    int n_custom;
+    gw_pii_custom custom[64];   /* custom PII kinds (patterns, keyword lists) */
 };
 
 const gw_pii_policy *gw_config_pii(const hearth_gateway_config *c, const hearth_key_info *k);
@@ -97,6 +114,7 @@ int gw_pool_size(gw_pool *p);
 void gw_pool_render(gw_pool *p, gw_buf *out);   /* metrics: up, in flight, failures */
 
 /* ==== PII scrubbing for one request (scrub.c; wraps the PII detectors) ===== */
+struct hearth_pii_policy;
 typedef struct gw_scrub gw_scrub;
 gw_scrub *gw_scrub_new(void);
 void gw_scrub_free(gw_scrub *s);
@@ -104,7 +122,7 @@ void gw_scrub_free(gw_scrub *s);
  * still recorded), MASK puts reversible placeholders (remembered in s), REDACT
  * puts irreversible ones, BLOCK leaves it (the caller refuses when kinds were
  * found). Returns a malloc'd copy; NULL on allocation failure. */
-char *gw_scrub_text(gw_scrub *s, const char *text, gw_pii_action action);
+char *gw_scrub_text(gw_scrub *s, const char *text, const struct hearth_pii_policy *pol);
 /* Number of personal-data findings so far, and their kinds ("email,phone"). */
 int gw_scrub_found(const gw_scrub *s);
 const char *gw_scrub_kinds(gw_scrub *s);
@@ -113,6 +131,24 @@ char *gw_scrub_unmask(gw_scrub *s, const char *text);
 /* The request's placeholder mapping (for streaming unmaskers). */
 struct hearth_pii_mapping;
 const struct hearth_pii_mapping *gw_scrub_mapping(const gw_scrub *s);
+/* Builds p->req_pol / p->resp_pol from the actions and custom kinds; errors
+ * (a bad regex) are set with hearth_set_error (PCRE2's message). */
+hearth_status gw_pii_build(const hearth_gateway_config *c, gw_pii_policy *p);
+void gw_pii_release(gw_pii_policy *p);
+
+/* Response-side policy over a stream of text pieces (one per choice): holds
+ * back a bounded tail that may be the start of personal data, so a value split
+ * across chunks is still found. Output text is what the client may see (before
+ * placeholders are restored). */
+typedef struct gw_resp_filter gw_resp_filter;
+gw_resp_filter *gw_resp_filter_new(const struct hearth_pii_policy *pol, bool block);
+void gw_resp_filter_free(gw_resp_filter *f);
+/* Returns malloc'd text safe to emit now (may be ""); flush: end of the text.
+ * *blocked is set when the policy is block and personal data was found: emit
+ * nothing more. NULL on allocation failure. */
+char *gw_resp_filter_feed(gw_resp_filter *f, const char *piece, bool flush, bool *blocked);
+/* Kinds the filter found so far ("email,phone"). */
+const char *gw_resp_filter_kinds(gw_resp_filter *f);
 
 /* ==== the gateway and one request ===== */
 struct hearth_gateway {
@@ -142,6 +178,8 @@ typedef struct gw_req {
     int64_t tokens_in, tokens_out;
     bool admitted;              /* holds a limiter slot */
     bool stream, client_wants_usage;
+    const gw_pii_policy *pii;   /* the key's PII policy */
+    char resp_blocked[256];     /* kinds that made the response policy block */
 } gw_req;
 
 void gw_req_free(gw_req *r);   /* NULL is a no-op */

@@ -144,7 +144,8 @@ typedef struct stream {
     gw_buf in;                  /* upstream bytes not yet split into events */
     gw_buf text;                /* the response text (masked form) for the audit record */
     hearth_pii_unmasker *um[8]; /* per choice: restores placeholders split across chunks */
-    bool done_sent;
+    gw_resp_filter *rf[8];      /* per choice: the response policy over the model's output */
+    bool done_sent, abort_upstream;
     int64_t chunks;
     /* shared (under mu) */
     int status;                 /* 0 until known */
@@ -167,7 +168,10 @@ static void stream_unref(stream *s) {
     free(s->text.p);
     free(s->q.p);
     free(s->err_body);
-    for (int i = 0; i < 8; i++) hearth_pii_unmasker_free(s->um[i]);
+    for (int i = 0; i < 8; i++) {
+        hearth_pii_unmasker_free(s->um[i]);
+        gw_resp_filter_free(s->rf[i]);
+    }
     gw_req_free(s->r);
     free(s);
 }
@@ -204,7 +208,88 @@ static char *restore_piece(stream *s, int idx, const char *piece, bool flush) {
 }
 
 /* bytes still held back for choice idx */
-static bool has_held(stream *s, int idx) { return idx >= 0 && idx < 8 && s->um[idx] != NULL; }
+static bool has_held(stream *s, int idx) {
+    return idx >= 0 && idx < 8 && (s->um[idx] != NULL || s->rf[idx] != NULL);
+}
+
+/* the response policy on a piece of model output (holding back a possible
+ * start of personal data); NULL on allocation failure */
+static char *police(stream *s, int idx, const char *piece, bool flush, bool *blocked) {
+    const gw_pii_policy *pol = s->r->pii;
+    *blocked = false;
+    if (!pol || pol->response == GW_PII_ALLOW) return strdup(piece);
+    if (idx < 0 || idx >= 8) idx = 0;
+    if (!s->rf[idx]) s->rf[idx] = gw_resp_filter_new(pol->resp_pol, pol->response == GW_PII_BLOCK);
+    if (!s->rf[idx]) return NULL;
+    return gw_resp_filter_feed(s->rf[idx], piece, flush, blocked);
+}
+
+/* the response policy found personal data under block: end the stream with an
+ * error event naming the kinds (never the values) and stop the upstream */
+static void block_stream(stream *s, int idx) {
+    gw_req *r = s->r;
+    char msg[400];
+    snprintf(msg, sizeof msg, "the model's answer contained personal data (%s) and was withheld",
+             gw_resp_filter_kinds(s->rf[idx < 0 || idx >= 8 ? 0 : idx]));
+    char *e = error_json(msg, "upstream_error", "pii_blocked_response");
+    if (r->tokens_out == 0) r->tokens_out = s->chunks;
+    if (!gw_finish(r, 502, s->text.p ? s->text.p : "")) {
+        free(e);
+        e = error_json("the audit record could not be written; the answer is withheld", "server_error",
+                       "audit_failed");
+    }
+    push_event(s, e);
+    free(e);
+    s->done_sent = true;
+    s->abort_upstream = true;
+}
+
+/* one piece of a choice: policy, audit text, placeholders restored; NULL when
+ * the stream was ended (blocked) or memory ran out */
+static char *process_piece(stream *s, int idx, const char *piece, bool flush) {
+    bool blocked = false;
+    char *policed = police(s, idx, piece, flush, &blocked);
+    if (blocked) {
+        free(policed);
+        block_stream(s, idx);
+        return NULL;
+    }
+    if (!policed) return NULL;
+    gw_buf_add(&s->text, policed, strlen(policed));
+    char *restored = restore_piece(s, idx, policed, flush);
+    free(policed);
+    return restored;
+}
+
+/* before [DONE]: text still held back by a choice whose stream had no finish_reason */
+static bool flush_held(stream *s) {
+    bool chat = !strcmp(s->r->endpoint, "/v1/chat/completions");
+    for (int i = 0; i < 8; i++) {
+        if (!has_held(s, i)) continue;
+        char *rest = process_piece(s, i, "", true);
+        if (!rest) return false;
+        if (*rest) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "object", chat ? "chat.completion.chunk" : "text_completion");
+            cJSON *arr = cJSON_AddArrayToObject(o, "choices"), *c = cJSON_CreateObject();
+            cJSON_AddNumberToObject(c, "index", i);
+            if (chat) cJSON_AddStringToObject(cJSON_AddObjectToObject(c, "delta"), "content", rest);
+            else cJSON_AddStringToObject(c, "text", rest);
+            cJSON_AddNullToObject(c, "finish_reason");
+            cJSON_AddItemToArray(arr, c);
+            char *js = cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+            if (js) push_event(s, js);
+            free(js);
+        }
+        free(rest);
+        gw_resp_filter_free(s->rf[i]);
+        s->rf[i] = NULL;
+        hearth_pii_unmasker_free(s->um[i]);
+        s->um[i] = NULL;
+    }
+    return true;
+}
 
 static void on_event(stream *s, char *ev) {
     gw_req *r = s->r;
@@ -214,8 +299,10 @@ static void on_event(stream *s, char *ev) {
     data += 5;
     while (*data == ' ') data++;
     if (!strncmp(data, "[DONE]", 6)) {
+        if (!flush_held(s)) return;   /* blocked: the stream has ended */
         if (r->tokens_out == 0) r->tokens_out = s->chunks;
-        bool ok = gw_finish(r, 200, s->text.p ? s->text.p : "");
+        bool keep = r->pii && r->pii->response != GW_PII_ALLOW;
+        bool ok = gw_finish(r, 200, keep ? (s->text.p ? s->text.p : "") : NULL);
         if (ok) push(s, "data: [DONE]\n\n", 14);
         else {
             char *e = error_json("the audit record could not be written; the answer is withheld", "server_error",
@@ -254,17 +341,24 @@ static void on_event(stream *s, char *ev) {
         cJSON *holder = cJSON_IsObject(delta) ? delta : c;
         const char *field = cJSON_IsObject(delta) ? "content" : "text";
         cJSON *txt = cJSON_GetObjectItemCaseSensitive(holder, field);
-        if (cJSON_IsString(txt)) {
-            s->chunks++;
-            gw_buf_add(&s->text, txt->valuestring, strlen(txt->valuestring));
-            char *restored = restore_piece(s, idx, txt->valuestring, flush);
-            cJSON_ReplaceItemInObjectCaseSensitive(holder, field, cJSON_CreateString(restored ? restored : ""));
-            free(restored);
-        } else if (flush && has_held(s, idx)) {
-            char *restored = restore_piece(s, idx, "", true);
-            if (restored && *restored) cJSON_AddStringToObject(holder, field, restored);
-            free(restored);
+        bool has_txt = cJSON_IsString(txt);
+        if (!has_txt && !(flush && has_held(s, idx))) continue;
+        if (has_txt) s->chunks++;
+        char *restored = process_piece(s, idx, has_txt ? txt->valuestring : "", flush);
+        if (!restored) {
+            cJSON_Delete(o);
+            if (!s->done_sent) {   /* out of memory */
+                char *e = error_json("out of memory", "server_error", "internal_error");
+                push_event(s, e);
+                free(e);
+                gw_finish(r, 500, NULL);
+                s->done_sent = s->abort_upstream = true;
+            }
+            return;
         }
+        if (has_txt) cJSON_ReplaceItemInObjectCaseSensitive(holder, field, cJSON_CreateString(restored));
+        else if (*restored) cJSON_AddStringToObject(holder, field, restored);
+        free(restored);
     }
     char *js = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -278,7 +372,7 @@ static size_t stream_write(char *ptr, size_t size, size_t n, void *user) {
     pthread_mutex_lock(&s->mu);
     bool cancelled = s->cancelled;
     pthread_mutex_unlock(&s->mu);
-    if (cancelled) return 0;
+    if (cancelled || s->abort_upstream) return 0;
     gw_buf_add(&s->in, ptr, len);
     /* split into events at blank lines */
     for (;;) {

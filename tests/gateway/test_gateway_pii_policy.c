@@ -1,0 +1,200 @@
+/*
+ * test_gateway_pii_policy.c — the PII policy beyond placeholders: the
+ * response policy (redact / block) applied to model output in plain answers
+ * and in streams where the value is split across chunks (the fake replica
+ * echoes the prompt in 3-byte pieces), and custom PII kinds from the config
+ * (PCRE2 patterns, keyword lists, per key), including config errors that name
+ * the line and PCRE2's message.
+ */
+#include "gw_fixture.h"
+
+#include "hearth/gateway.h"
+
+static char dir[256], cfg[300], keys_db[300];
+static int gw_port, rep_port;
+static pid_t gw_pid, rep_pid;
+static char k_redact[HEARTH_KEY_MAX], k_block[HEARTH_KEY_MAX], k_custom[HEARTH_KEY_MAX], k_plain[HEARTH_KEY_MAX];
+
+static void make_key(hearth_keystore *ks, const char *name, char *out) {
+    hearth_key_params p = hearth_key_default_params();
+    p.name = name;
+    CHECK(hearth_keys_create(ks, &p, out, NULL) == HEARTH_OK);
+}
+
+static http_resp chat(const char *key, const char *text, bool stream) {
+    char *b = chat_body("m1", text, stream);
+    http_resp r = http(gw_port, "POST", "/v1/chat/completions", key, false, b);
+    free(b);
+    return r;
+}
+
+static char *replica_saw(void) {
+    http_resp r = http(rep_port, "GET", "/last", NULL, false, NULL);
+    return r.body;
+}
+
+#define EMAIL "reach.me.please@example-mail.com"
+
+TEST(response_redact_plain_and_streamed) {
+    /* the replica echoes the prompt: the model "produces" the e-mail address */
+    http_resp r = chat(k_redact, "my address is " EMAIL " ok", false);
+    CHECK_EQ_INT(r.status, 200);
+    char *t = answer_text(&r);
+    CHECK_MSG(t && !strstr(t, EMAIL) && strstr(t, "[EMAIL]"), "%s", t ? t : "");
+    free(t);
+    free(r.body);
+    /* streamed in 3-byte pieces: no piece of the address may leave */
+    r = chat(k_redact, "my address is " EMAIL " ok and a long tail so that text is released", true);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_MSG(!strstr(r.body, "@example-mail"), "%s", r.body);
+    CHECK(strstr(r.body, "[DONE]"));
+    t = answer_text(&r);
+    CHECK_STR(t, "You said: my address is [EMAIL] ok and a long tail so that text is released");
+    free(t);
+    free(r.body);
+}
+
+TEST(response_block_streamed) {
+    http_resp r = chat(k_block, "hello, write to " EMAIL " now, then some more words to stream", true);
+    CHECK_EQ_INT(r.status, 200);
+    /* an error event naming the kind, no [DONE], nothing of the address */
+    CHECK_MSG(strstr(r.body, "pii_blocked_response") && strstr(r.body, "(email)"), "%s", r.body);
+    CHECK(!strstr(r.body, "[DONE]"));
+    CHECK_MSG(!strstr(r.body, "reach.me") && !strstr(r.body, "example-mail"), "%s", r.body);
+    char *t = answer_text(&r);
+    CHECK_MSG(!strstr(t, "@"), "%s", t);
+    free(t);
+    free(r.body);
+    /* without personal data the same key streams normally */
+    r = chat(k_block, "nothing personal here", true);
+    CHECK(strstr(r.body, "[DONE]"));
+    t = answer_text(&r);
+    CHECK_STR(t, "You said: nothing personal here");
+    free(t);
+    free(r.body);
+    /* plain answers under block are withheld with the kinds named */
+    r = chat(k_block, "call +8613800138000", false);
+    CHECK_EQ_INT(r.status, 502);
+    CHECK_MSG(strstr(r.body, "phone") && !strstr(r.body, "13800138000"), "%s", r.body);
+    free(r.body);
+}
+
+TEST(custom_patterns_and_keywords) {
+    /* default policy: pattern employee_id masked before the replica sees it */
+    http_resp r = chat(k_plain, "badge EMP-123456 please", false);
+    CHECK_EQ_INT(r.status, 200);
+    char *seen = replica_saw();
+    CHECK_MSG(seen && !strstr(seen, "EMP-123456") && strstr(seen, "[EMPLOYEE_ID_1]"), "%s", seen ? seen : "");
+    free(seen);
+    char *t = answer_text(&r);
+    CHECK_STR(t, "You said: badge EMP-123456 please");   /* restored for the client */
+    free(t);
+    free(r.body);
+    /* the default's keyword list, whole words, case-insensitive */
+    r = chat(k_plain, "about project falcon today", false);
+    seen = replica_saw();
+    CHECK_MSG(seen && !strstr(seen, "falcon") && strstr(seen, "[PROJECT_1]"), "%s", seen ? seen : "");
+    free(seen);
+    free(r.body);
+    r = chat(k_plain, "falconry is not a keyword", false);
+    seen = replica_saw();
+    CHECK_MSG(seen && strstr(seen, "falconry"), "%s", seen ? seen : "");
+    free(seen);
+    free(r.body);
+    /* a key's own pattern, under block: 400 naming the kind */
+    r = chat(k_custom, "ticket TK#99812 is open", false);
+    CHECK_EQ_INT(r.status, 400);
+    CHECK_MSG(strstr(r.body, "ticket") && !strstr(r.body, "99812"), "%s", r.body);
+    free(r.body);
+    /* ... and it inherits the default's kinds */
+    r = chat(k_custom, "badge EMP-654321", false);
+    CHECK_EQ_INT(r.status, 400);
+    CHECK_MSG(strstr(r.body, "employee_id"), "%s", r.body);
+    free(r.body);
+    /* the default policy does not know the key's kind */
+    r = chat(k_plain, "ticket TK#99812 is open", false);
+    CHECK_EQ_INT(r.status, 200);
+    free(r.body);
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+TEST(config_errors_name_the_line) {
+    char p[320];
+    snprintf(p, sizeof p, "%s/bad.yaml", dir);
+    hearth_gateway_config *c = NULL;
+    write_file(p, "keys_db: k.db\naudit: {db: a.db}\nupstream: {replicas: [http://127.0.0.1:1]}\n"
+                  "pii:\n  patterns:\n    ok_kind: 'A[0-9]+'\n    broken: 'EMP-([0-9]{6}'\n");
+    CHECK(hearth_gateway_config_load(p, &c) == HEARTH_ERR_FORMAT);
+    const char *e = hearth_last_error();
+    CHECK_MSG(strstr(e, "bad.yaml:7:") && strstr(e, "broken") && strstr(e, "missing closing parenthesis"), "%s", e);
+    write_file(p, "keys_db: k.db\naudit: {db: a.db}\nupstream: {replicas: [http://127.0.0.1:1]}\n"
+                  "pii:\n  keywords:\n    email: [x]\n");
+    CHECK(hearth_gateway_config_load(p, &c) == HEARTH_ERR_FORMAT);
+    e = hearth_last_error();
+    CHECK_MSG(strstr(e, "bad.yaml:6:") && strstr(e, "email"), "%s", e);
+    write_file(p, "keys_db: k.db\naudit: {db: a.db}\nupstream: {replicas: [http://127.0.0.1:1]}\n"
+                  "pii:\n  keywords:\n    things: {words: [a], colour: red}\n");
+    CHECK(hearth_gateway_config_load(p, &c) == HEARTH_ERR_FORMAT);
+    e = hearth_last_error();
+    CHECK_MSG(strstr(e, "bad.yaml:6:") && strstr(e, "colour"), "%s", e);
+    /* the command reports it too */
+    char cmd[700], *out = NULL;
+    write_file(p, "keys_db: k.db\naudit: {db: a.db}\nupstream: {replicas: [http://127.0.0.1:1]}\n"
+                  "pii:\n  keys:\n    bob:\n      patterns: {x1: '[z-a]'}\n");
+    snprintf(cmd, sizeof cmd, "%s gateway --config %s --port 0 2>&1", HEARTH_BIN, p);
+    CHECK(harness_run(cmd, &out) != 0);
+    CHECK_MSG(out && strstr(out, "bad.yaml:7:") && strstr(out, "x1"), "%s", out ? out : "");
+    free(out);
+}
+
+int main(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    snprintf(dir, sizeof dir, "/tmp/hearth-gw-pii-%d", (int)getpid());
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s && mkdir -p %s", dir, dir);
+    if (system(cmd) != 0) return 1;
+    rep_pid = fake_start(0, &rep_port);
+    CHECK(rep_port > 0);
+    snprintf(keys_db, sizeof keys_db, "%s/keys.db", dir);
+    snprintf(cfg, sizeof cfg, "%s/gateway.yaml", dir);
+    hearth_keystore *ks;
+    CHECK(hearth_keystore_open(keys_db, &ks) == HEARTH_OK);
+    make_key(ks, "redacter", k_redact);
+    make_key(ks, "blocker", k_block);
+    make_key(ks, "custom", k_custom);
+    make_key(ks, "plain", k_plain);
+    hearth_keystore_free(ks);
+    FILE *f = fopen(cfg, "w");
+    fprintf(f,
+            "listen: {host: 127.0.0.1, port: 0}\n"
+            "keys_db: keys.db\n"
+            "audit: {db: audit.db, sync: normal}\n"
+            "upstream:\n  replicas: [http://127.0.0.1:%d]\n  health_interval_s: 0.5\n"
+            "pii:\n  request: mask\n  response: allow\n"
+            "  patterns:\n    employee_id: 'EMP-[0-9]{6}'\n"
+            "  keywords:\n    project: [Falcon, Osprey]\n"
+            "  keys:\n"
+            "    redacter: {request: allow, response: redact}\n"
+            "    blocker: {request: allow, response: block}\n"
+            "    custom:\n      request: block\n      patterns: {ticket: 'TK#[0-9]+'}\n",
+            rep_port);
+    fclose(f);
+    gw_pid = gateway_start(cfg, &gw_port);
+    CHECK_MSG(gw_port > 0, "the gateway did not start");
+    if (gw_port > 0) {
+        RUN(response_redact_plain_and_streamed);
+        RUN(response_block_streamed);
+        RUN(custom_patterns_and_keywords);
+    }
+    RUN(config_errors_name_the_line);
+    stop(gw_pid, SIGTERM);
+    stop(rep_pid, SIGKILL);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (harness_failures == 0 && system(cmd) != 0) return 1;
+    return harness_done();
+}
