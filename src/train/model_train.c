@@ -100,6 +100,7 @@ static hearth_status alloc_buffers(hearth_trainer *t) {
     t->x_out = talloc(t, T * C * 4), t->xnf = talloc(t, T * C * 4), t->rstdf = talloc(t, T * 4);
     t->logits = talloc(t, T * V * 4), t->losses = talloc(t, T * 4), t->dloss = talloc(t, T * 4);
     t->cs = talloc(t, T * hp->rope.n_rot * 4);
+    t->sel = talloc(t, T * 4), t->sel_tgt = talloc(t, T * 4);
     t->dx = talloc(t, T * C * 4), t->dxn = talloc(t, T * C * 4);
     t->dq = talloc(t, T * qd * 4), t->dk = talloc(t, T * kvd * 4), t->dv = talloc(t, T * kvd * 4);
     t->dao = talloc(t, T * qd * 4);
@@ -116,7 +117,7 @@ static hearth_status alloc_buffers(hearth_trainer *t) {
     t->acc = talloc(t, (size_t)t->nth * T * acc_cols * 4);
     t->tile = talloc(t, (size_t)t->nth * 8 * (max_in > V ? max_in : V) * 4);
     t->att_scratch = talloc(t, (size_t)t->nth * T * 4);
-    if (!t->x_out || !t->xnf || !t->rstdf || !t->logits || !t->losses || !t->dloss || !t->cs || !t->dx || !t->dxn ||
+    if (!t->x_out || !t->xnf || !t->rstdf || !t->logits || !t->losses || !t->dloss || !t->cs || !t->sel || !t->sel_tgt || !t->dx || !t->dxn ||
         !t->dq || !t->dk || !t->dv || !t->dao || !t->dgate || !t->dup || !t->dhh || !t->tmp || !t->du || !t->dxd ||
         !t->acc || !t->tile || !t->att_scratch)
         return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for buffers of %zu tokens", T);
@@ -414,6 +415,7 @@ void hearth_trainer_free(hearth_trainer *t) {
     for (int i = 0; i < t->n_params; i++) free(t->params[i].m), free(t->params[i].v);
     free(t->params);
     free(t->x_out), free(t->xnf), free(t->rstdf), free(t->logits), free(t->losses), free(t->dloss), free(t->cs);
+    free(t->sel), free(t->sel_tgt);
     free(t->dx), free(t->dxn), free(t->dq), free(t->dk), free(t->dv), free(t->dao), free(t->dgate), free(t->dup);
     free(t->dhh), free(t->tmp), free(t->du), free(t->dxd), free(t->acc), free(t->tile), free(t->att_scratch);
     free(t->work);
@@ -567,6 +569,10 @@ static void rmsnorm_fwd(float *out, float *rstd, const float *x, const float *w,
     }
 }
 
+/* Logits only for the t->n_sel positions t->sel[] (ascending): the final
+ * normed rows are compacted to the front of xnf, so that logits row j is
+ * position sel[j] (only the scored positions need the vocabulary-wide output
+ * projection, which dominates small models). */
 static hearth_status forward(hearth_trainer *t, const int32_t *tokens, int T, bool train) {
     const thparams *hp = &t->hp;
     const int C = hp->n_embd, H = hp->n_head, KVH = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff;
@@ -613,27 +619,32 @@ static hearth_status forward(hearth_trainer *t, const int32_t *tokens, int T, bo
     }
     /* final rmsnorm and logits */
     rmsnorm_fwd(t->xnf, t->rstdf, t->x_out, t->output_norm.w, T, C, hp->eps);
-    return lin_forward(t, &t->output, t->logits, t->xnf, T, train);
+    for (int j = 0; j < t->n_sel; j++)
+        if (t->sel[j] != j) memcpy(t->xnf + (size_t)j * C, t->xnf + (size_t)t->sel[j] * C, (size_t)C * 4);
+    return lin_forward(t, &t->output, t->logits, t->xnf, t->n_sel, train);
 }
 
-/* ==== backward (t->logits holds the softmax; dloss per token) ================================ */
-static void backward(hearth_trainer *t, const int32_t *tokens, const int32_t *targets, int T) {
+/* ==== backward (t->logits holds the softmax of the selected rows; dloss per selected row) ==== */
+static void backward(hearth_trainer *t, const int32_t *tokens, int T) {
     const thparams *hp = &t->hp;
     const int C = hp->n_embd, H = hp->n_head, KVH = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff, V = hp->n_vocab;
     const int qd = H * hd, kvd = KVH * hd, n_rot = hp->rope.n_rot;
+    const int S = t->n_sel;
     /* cross-entropy: logits become dlogits in place */
-    for (int i = 0; i < T; i++) {
+    for (int i = 0; i < S; i++) {
         float w = t->dloss[i], *row = t->logits + (size_t)i * V;
         if (w == 0) {
             memset(row, 0, (size_t)V * 4);
             continue;
         }
         for (int v = 0; v < V; v++) row[v] *= w;
-        row[targets[i]] -= w;
+        row[t->sel_tgt[i]] -= w;
     }
-    /* output projection and final rmsnorm */
+    /* output projection (selected rows, into tmp) scattered back to their positions, final rmsnorm */
+    memset(t->tmp, 0, (size_t)S * C * 4);
+    lin_backward(t, &t->output, t->tmp, t->logits, t->xnf, S);
     memset(t->dxn, 0, (size_t)T * C * 4);
-    lin_backward(t, &t->output, t->dxn, t->logits, t->xnf, T);
+    for (int j = 0; j < S; j++) memcpy(t->dxn + (size_t)t->sel[j] * C, t->tmp + (size_t)j * C, (size_t)C * 4);
     memset(t->dx, 0, (size_t)T * C * 4);
     rmsnorm_backward_f(t->dx, t->output_norm.g, t->dxn, t->x_out, t->output_norm.w, t->rstdf, T, C);
 
@@ -689,19 +700,21 @@ static hearth_status loss_pass(hearth_trainer *t, const int32_t *tokens, const u
     if (s) return s;
     int T = n - 1;
     if (T < 1) return HEARTH_OK;
+    t->n_sel = 0;
+    for (int i = 0; i < T; i++)
+        if (!mask || mask[i + 1]) t->sel[t->n_sel] = i, t->sel_tgt[t->n_sel++] = tokens[i + 1];
+    if (t->n_sel == 0) return HEARTH_OK;   /* nothing scored: no loss, no gradient */
     if ((s = forward(t, tokens, T, train))) return s;
-    ce_job cj = {t, tokens + 1, T};
+    ce_job cj = {t, t->sel_tgt, t->n_sel};
     hearth_pool_run(t->pool, ce_worker, &cj);
     double sum = 0;
-    int32_t cnt = 0;
-    for (int i = 0; i < T; i++) {
-        bool on = !mask || mask[i + 1];
-        t->dloss[i] = on ? loss_scale : 0.0f;
-        if (on) sum += t->losses[i], cnt++;
+    for (int j = 0; j < t->n_sel; j++) {
+        t->dloss[j] = loss_scale;
+        sum += t->losses[j];
     }
     *loss_sum = sum;
-    *n_scored = cnt;
-    if (train) backward(t, tokens, tokens + 1, T);
+    *n_scored = t->n_sel;
+    if (train) backward(t, tokens, T);
     return HEARTH_OK;
 }
 
@@ -717,7 +730,10 @@ hearth_status hearth_trainer_eval(hearth_trainer *t, const int32_t *tokens, cons
 
 hearth_status hearth_trainer_logits(hearth_trainer *t, const int32_t *tokens, int32_t n, float *logits) {
     hearth_status s = check_tokens(t, tokens, n, t->T_max);
-    if (s || (s = forward(t, tokens, n, false))) return s;
+    if (s) return s;
+    t->n_sel = n;
+    for (int i = 0; i < n; i++) t->sel[i] = i;
+    if ((s = forward(t, tokens, n, false))) return s;
     memcpy(logits, t->logits, (size_t)n * t->hp.n_vocab * 4);
     return HEARTH_OK;
 }

@@ -104,6 +104,8 @@ struct hearth_trainer {
     layer_act *act;
     lora_act *lact;      /* per adapter weight */
     float *x_out, *xnf, *rstdf, *logits, *losses, *dloss, *cs;
+    int32_t *sel, *sel_tgt;   /* (T) positions whose logits are computed (the scored ones) and their targets */
+    int32_t n_sel;
     /* gradient scratch */
     float *dx, *dxn, *dq, *dk, *dv, *dao, *dgate, *dup, *dhh, *tmp, *du, *dxd;
     float *acc;          /* (nth, T, max in) per-thread accumulators */
