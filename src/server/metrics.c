@@ -104,14 +104,14 @@ char *metrics_render(hearth_server *s) {
     hist(&b, "hearth_request_duration_seconds", "Time from a request's arrival to its last token.", &m->latency);
     pthread_mutex_unlock(&m->mu);
     int slots = 0;
-    for (int i = 0; i < s->n_models; i++) slots += s->p.n_parallel;
+    for (int i = 0; i < s->n_models; i++) slots += s->models[i].embed_only ? 0 : s->p.n_parallel;
     sb_printf(&b,
               "# HELP hearth_queue_depth Sequences waiting for a slot.\n# TYPE hearth_queue_depth gauge\n"
               "hearth_queue_depth %d\n"
               "# HELP hearth_slots_busy Slots running a sequence.\n# TYPE hearth_slots_busy gauge\n"
               "hearth_slots_busy %d\n"
-              "# HELP hearth_slots_total Slots (parallel sequences) over all models.\n"
-              "# TYPE hearth_slots_total gauge\nhearth_slots_total %d\n"
+              "# HELP hearth_slots_capacity Slots (parallel sequences) over all models.\n"
+              "# TYPE hearth_slots_capacity gauge\nhearth_slots_capacity %d\n"
               "# HELP hearth_kv_cache_used_tokens Tokens held in the slots' KV caches.\n"
               "# TYPE hearth_kv_cache_used_tokens gauge\nhearth_kv_cache_used_tokens %d\n"
               "# HELP hearth_kv_cache_capacity_tokens Tokens the KV-cache pool holds.\n"

@@ -219,6 +219,23 @@ TEST(metrics_format) {
     CHECK(samples > 10);
     CHECK_EQ_INT(bad, 0);
     http_resp_free(&r);
+    /* Prometheus' own linter, when installed (Debian: prometheus) */
+    if (system("command -v promtool >/dev/null 2>&1") != 0) {
+        fprintf(stderr, "  promtool not found: `promtool check metrics` skipped (apt-get install prometheus)\n");
+        return;
+    }
+    CHECK(http_do(port, "GET", "/metrics", NULL, &r));
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/hearth-test-metrics-%d.txt", (int)getpid());
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) fputs(r.body, f), fclose(f);
+    http_resp_free(&r);
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "promtool check metrics < %s 1>&2", path);
+    int rc = system(cmd);
+    CHECK_MSG(rc == 0, "promtool check metrics flagged the /metrics output (exit %d)", rc);
+    unlink(path);
 }
 
 /* ==== JSON mode ============================================================= */
