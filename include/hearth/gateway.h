@@ -171,6 +171,18 @@ const char *hearth_gateway_config_audit_db(const hearth_gateway_config *c);
 bool hearth_gateway_config_audit_sync_full(const hearth_gateway_config *c);
 /* Overrides the listen port (0: any free port). */
 void hearth_gateway_config_set_port(hearth_gateway_config *c, int port);
+/* Single-node install (upstream.inprocess): the models a `hearth serve` server
+ * inside the gateway's own process should load (the caller — `hearth gateway`
+ * — creates the server with hearth_server_create on 127.0.0.1, port 0, adds
+ * these models, starts it and passes its URL to add_replica before
+ * hearth_gateway_create). parallel/ctx_per_seq/threads: 0 = the server's default. */
+int hearth_gateway_config_inprocess_count(const hearth_gateway_config *c);
+bool hearth_gateway_config_inprocess_model(const hearth_gateway_config *c, int i, const char **name,
+                                           const char **path);
+void hearth_gateway_config_inprocess_params(const hearth_gateway_config *c, int *n_parallel, int *n_ctx_per_seq,
+                                            int *n_threads);
+/* Appends a replica base URL ("http://127.0.0.1:8081"). */
+hearth_status hearth_gateway_config_add_replica(hearth_gateway_config *c, const char *url);
 
 /* Opens the databases and prepares the replicas; c must outlive the gateway. */
 hearth_status hearth_gateway_create(const hearth_gateway_config *c, hearth_gateway **out);

@@ -1,10 +1,14 @@
 /*
  * cmd_gateway.c — `hearth gateway --config FILE`: runs the enterprise gateway
- * in front of `hearth serve` replicas until SIGTERM or SIGINT.
+ * in front of `hearth serve` replicas until SIGTERM or SIGINT. With
+ * upstream.inprocess in the config (a single-node install) the models are
+ * served by a hearth server inside this same process, on an internal
+ * 127.0.0.1 port that only the gateway uses.
  */
 #include "cli.h"
 
 #include "hearth/gateway.h"
+#include "hearth/server.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -22,6 +26,8 @@ static void usage(FILE *f) {
             "per-key model access, rate limits and token budgets, the PII policy, a hash-\n"
             "chained audit record per request, /metrics, and /admin/keys for admin keys.\n"
             "GET /health needs no key. See docs/readme/gateway.md for the config file.\n"
+            "With an upstream.inprocess section ({models: {NAME: PATH}, parallel, ctx_per_seq,\n"
+            "threads}) the models are served inside this process (single-node install).\n"
             "\n"
             "  --config FILE    YAML configuration (required)\n"
             "  --port N         listen port, overriding the config (0: any free port, printed)\n");
@@ -31,6 +37,33 @@ static volatile sig_atomic_t g_stop;
 static void on_signal(int sig) {
     (void)sig;
     g_stop = 1;
+}
+
+/* upstream.inprocess: a hearth server in this process on 127.0.0.1:<any free
+ * port>, added to the config's replicas */
+static hearth_status start_inprocess(hearth_gateway_config *c, hearth_server **out) {
+    hearth_server_params p = hearth_server_default_params();
+    int parallel, ctx, threads;
+    hearth_gateway_config_inprocess_params(c, &parallel, &ctx, &threads);
+    p.host = "127.0.0.1";
+    p.port = 0;
+    if (parallel > 0) p.n_parallel = parallel;
+    if (ctx > 0) p.n_ctx_per_seq = ctx;
+    if (threads > 0) p.n_threads = threads;
+    hearth_status st = hearth_server_create(&p, out);
+    for (int i = 0; !st && i < hearth_gateway_config_inprocess_count(c); i++) {
+        const char *name, *path;
+        hearth_gateway_config_inprocess_model(c, i, &name, &path);
+        st = hearth_server_add_model(*out, name, path);
+    }
+    if (!st) st = hearth_server_start(*out);
+    if (!st) {
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", hearth_server_port(*out));
+        st = hearth_gateway_config_add_replica(c, url);
+        if (!st) fprintf(stderr, "hearth gateway: in-process models served at %s (gateway use only)\n", url);
+    }
+    return st;
 }
 
 int cmd_gateway(int argc, char **argv) {
@@ -54,10 +87,19 @@ int cmd_gateway(int argc, char **argv) {
     hearth_gateway_config *c;
     if (hearth_gateway_config_load(config, &c)) return cli_lib_error("gateway");
     if (port >= 0) hearth_gateway_config_set_port(c, (int)port);
+    hearth_server *srv = NULL;
+    if (hearth_gateway_config_inprocess_count(c) > 0 && start_inprocess(c, &srv)) {
+        int rc = cli_lib_error("gateway");
+        hearth_server_free(srv);
+        hearth_gateway_config_free(c);
+        return rc;
+    }
     hearth_gateway *g;
     if (hearth_gateway_create(c, &g)) {
+        int rc = cli_lib_error("gateway");
+        hearth_server_free(srv);
         hearth_gateway_config_free(c);
-        return cli_lib_error("gateway");
+        return rc;
     }
     signal(SIGPIPE, SIG_IGN);
     struct sigaction sa;
@@ -68,6 +110,7 @@ int cmd_gateway(int argc, char **argv) {
     if (hearth_gateway_start(g)) {
         int rc = cli_lib_error("gateway");
         hearth_gateway_free(g);
+        hearth_server_free(srv);
         hearth_gateway_config_free(c);
         return rc;
     }
@@ -77,6 +120,7 @@ int cmd_gateway(int argc, char **argv) {
     while (!g_stop) pause();
     fprintf(stderr, "hearth gateway: stopping\n");
     hearth_gateway_free(g);
+    hearth_server_free(srv);   /* graceful: running requests may finish */
     hearth_gateway_config_free(c);
     return 0;
 }

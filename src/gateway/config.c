@@ -149,6 +149,34 @@ static hearth_status sec_audit(ctx *x, yaml_node_t *m) {
     return HEARTH_OK;
 }
 
+static hearth_status sec_inprocess(ctx *x, yaml_node_t *m) {
+    TRY(want_map(x, m, "upstream.inprocess"));
+    hearth_gateway_config *c = x->c;
+    FOR_PAIRS(x, m, k, v) {
+        const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
+        int64_t i;
+        if (!strcmp(key, "models")) {
+            TRY(want_map(x, v, "upstream.inprocess.models (NAME: PATH lines)"));
+            FOR_PAIRS(x, v, kk, vv) {
+                if (c->n_inproc == 8) return bad(x, kk, "at most 8 in-process models%s%s", "", "");
+                TRY(get_str(x, kk, "a model name", c->inproc_name[c->n_inproc], sizeof c->inproc_name[0]));
+                TRY(get_path(x, vv, "a model path", c->inproc_path[c->n_inproc], sizeof c->inproc_path[0]));
+                c->n_inproc++;
+            }
+        } else if (!strcmp(key, "parallel")) {
+            TRY(get_int(x, v, "upstream.inprocess.parallel", 1, 256, &i)); c->inproc_parallel = (int)i;
+        } else if (!strcmp(key, "ctx_per_seq")) {
+            TRY(get_int(x, v, "upstream.inprocess.ctx_per_seq", 0, 1 << 20, &i)); c->inproc_ctx = (int)i;
+        } else if (!strcmp(key, "threads")) {
+            TRY(get_int(x, v, "upstream.inprocess.threads", 0, 4096, &i)); c->inproc_threads = (int)i;
+        } else {
+            return bad(x, k, "unknown key '%s' in upstream.inprocess (models, parallel, ctx_per_seq, threads)%s", key, "");
+        }
+    }
+    if (c->n_inproc == 0) return bad(x, m, "upstream.inprocess needs models: {NAME: PATH}%s%s", "", "");
+    return HEARTH_OK;
+}
+
 static hearth_status sec_upstream(ctx *x, yaml_node_t *m) {
     TRY(want_map(x, m, "upstream"));
     hearth_gateway_config *c = x->c;
@@ -177,10 +205,12 @@ static hearth_status sec_upstream(ctx *x, yaml_node_t *m) {
             TRY(get_int(x, v, "upstream.request_timeout_s", 1, 86400, &i)); c->request_timeout_s = (int)i;
         } else if (!strcmp(key, "max_attempts")) {
             TRY(get_int(x, v, "upstream.max_attempts", 0, 16, &i)); c->max_attempts = (int)i;
+        } else if (!strcmp(key, "inprocess")) {
+            TRY(sec_inprocess(x, v));
         } else {
             return bad(x, k,
                        "unknown key '%s' in upstream (replicas, health_interval_s, connect_timeout_ms, "
-                       "request_timeout_s, max_attempts)%s", key, "");
+                       "request_timeout_s, max_attempts, inprocess)%s", key, "");
         }
     }
     return HEARTH_OK;
@@ -361,7 +391,9 @@ static hearth_status walk(ctx *x) {
     }
     if (!have_keys) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: keys_db is required", x->file);
     if (!have_audit) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: audit.db is required", x->file);
-    if (x->c->n_replicas == 0) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: upstream.replicas needs at least one URL", x->file);
+    if (x->c->n_replicas == 0 && x->c->n_inproc == 0)
+        return hearth_set_error(HEARTH_ERR_FORMAT, "%s: upstream.replicas needs at least one URL (or upstream.inprocess)",
+                                x->file);
     return HEARTH_OK;
 }
 
@@ -416,6 +448,32 @@ void hearth_gateway_config_free(hearth_gateway_config *c) {
     free(c);
 }
 void hearth_gateway_config_set_port(hearth_gateway_config *c, int port) { c->port = port; }
+
+int hearth_gateway_config_inprocess_count(const hearth_gateway_config *c) { return c->n_inproc; }
+
+bool hearth_gateway_config_inprocess_model(const hearth_gateway_config *c, int i, const char **name,
+                                           const char **path) {
+    if (i < 0 || i >= c->n_inproc) return false;
+    *name = c->inproc_name[i];
+    *path = c->inproc_path[i];
+    return true;
+}
+
+void hearth_gateway_config_inprocess_params(const hearth_gateway_config *c, int *n_parallel, int *n_ctx_per_seq,
+                                            int *n_threads) {
+    *n_parallel = c->inproc_parallel;
+    *n_ctx_per_seq = c->inproc_ctx;
+    *n_threads = c->inproc_threads;
+}
+
+hearth_status hearth_gateway_config_add_replica(hearth_gateway_config *c, const char *url) {
+    if (c->n_replicas == 16) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "at most 16 replicas");
+    if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8))
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "replica '%s' must be an http:// or https:// URL", url);
+    if (strlen(url) >= sizeof c->replicas[0]) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "replica URL too long");
+    snprintf(c->replicas[c->n_replicas++], sizeof c->replicas[0], "%s", url);
+    return HEARTH_OK;
+}
 const char *hearth_gateway_config_keys_db(const hearth_gateway_config *c) { return c->keys_db; }
 const char *hearth_gateway_config_audit_db(const hearth_gateway_config *c) { return c->audit_db; }
 bool hearth_gateway_config_audit_sync_full(const hearth_gateway_config *c) { return c->audit_sync_full; }

@@ -62,6 +62,10 @@ struct hearth_gateway_config {
     int connect_timeout_ms;
     int request_timeout_s;
     int max_attempts;           /* replicas tried per request; 0 = all */
+    int n_inproc;               /* upstream.inprocess: models served inside the gateway's process */
+    char inproc_name[8][128];
+    char inproc_path[8][1024];
+    int inproc_parallel, inproc_ctx, inproc_threads;
     int64_t rpm, tpm, max_concurrent;   /* defaults for keys that set none */
     size_t max_body;
     int max_connections;

@@ -177,7 +177,7 @@ static void fake_done(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 }
 
 /* forks a fake replica; returns its pid, *port its port */
-static pid_t fake_start(int id, int *port) {
+__attribute__((unused)) static pid_t fake_start(int id, int *port) {
     int fd[2];
     if (pipe(fd) != 0) return -1;
     pid_t pid = fork();
@@ -283,7 +283,7 @@ __attribute__((unused)) static http_resp http(int port, const char *method, cons
     return r;
 }
 
-static char *chat_body(const char *model, const char *text, bool stream) {
+__attribute__((unused)) static char *chat_body(const char *model, const char *text, bool stream) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "model", model);
     cJSON *msgs = cJSON_AddArrayToObject(o, "messages"), *m = cJSON_CreateObject();
