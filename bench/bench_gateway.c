@@ -4,7 +4,12 @@
  * through `hearth gateway` (key check, limits, PII scan, audit record,
  * proxy), p50/p99 of each and the difference.
  *
- *   bench_gateway [N=5000] [RATE=500] [sync=normal|full]
+ *   bench_gateway [N=5000] [RATE=500] [sync=normal|full] [mem]
+ *
+ * With "mem" (memory growth): the gateway's resident set size (VmRSS from
+ * /proc) after 2000 warm-up requests and after N more, unpaced (RATE 0 = as
+ * fast as one client goes), each prompt carrying an e-mail and a phone number
+ * (masked and restored per request).
  */
 #define HEARTH_BIN_PATH HEARTH_BIN
 #include "../tests/gateway/gw_fixture.h"
@@ -28,6 +33,19 @@ static int cmp(const void *a, const void *b) {
 
 static size_t sink(char *p, size_t s, size_t n, void *u) { (void)p; (void)u; return s * n; }
 
+static const char *g_prompt = "Summarise the quarterly report for the board in three sentences.";
+
+static long rss_kb(pid_t pid) {
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "VmRSS:", 6)) kb = atol(line + 6);
+    if (f) fclose(f);
+    return kb;
+}
+
 static void run(int port, const char *key, int n, int rate, double *lat) {
     CURL *h = curl_easy_init();
     char url[128], auth[200];
@@ -35,7 +53,7 @@ static void run(int port, const char *key, int n, int rate, double *lat) {
     struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
     hd = curl_slist_append(hd, "Expect:");
     if (key) { snprintf(auth, sizeof auth, "Authorization: Bearer %s", key); hd = curl_slist_append(hd, auth); }
-    char *body = chat_body("m1", "Summarise the quarterly report for the board in three sentences.", false);
+    char *body = chat_body("m1", g_prompt, false);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -43,8 +61,8 @@ static void run(int port, const char *key, int n, int rate, double *lat) {
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     double t0 = now_s();
     for (int i = 0; i < n; i++) {
-        double due = t0 + (double)i / rate;
-        while (now_s() < due) usleep(50);
+        double due = rate > 0 ? t0 + (double)i / rate : 0;
+        while (rate > 0 && now_s() < due) usleep(50);
         double a = now_s();
         long code = 0;
         if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
@@ -79,6 +97,25 @@ int main(int argc, char **argv) {
                "pii: {request: mask}\n", sync, rport);
     fclose(f);
     pid_t gpid = gateway_start(cfg, &gport);
+    if (argc > 4 && !strcmp(argv[4], "mem")) {
+        g_prompt = "Mail jane.doe@example.com or call +8613800138000 about the quarterly report.";
+        double *w = malloc(sizeof(double) * (size_t)(n > 2000 ? n : 2000));
+        run(gport, key, 2000, rate, w);
+        long before = rss_kb(gpid);
+        double t0 = now_s();
+        run(gport, key, n, rate, w);
+        double secs = now_s() - t0;
+        long after = rss_kb(gpid);
+        int failed = 0;
+        for (int i = 0; i < n; i++) failed += w[i] >= 1e9;
+        printf("memory: %d requests in %.1f s (%d failed), gateway RSS %ld kB after warm-up, %ld kB after (%+ld kB)\n",
+               n, secs, failed, before, after, after - before);
+        free(w);
+        stop(gpid, SIGTERM);
+        stop(rpid, SIGKILL);
+        snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+        return system(cmd) != 0;
+    }
     double *d = malloc(sizeof(double) * (size_t)n), *g = malloc(sizeof(double) * (size_t)n);
     run(rport, NULL, n / 10, rate, d);   /* warm-up */
     run(rport, NULL, n, rate, d);
