@@ -101,13 +101,17 @@ int main(int argc, char **argv) {
         g_prompt = "Mail jane.doe@example.com or call +8613800138000 about the quarterly report.";
         double *w = malloc(sizeof(double) * (size_t)(n > 2000 ? n : 2000));
         run(gport, key, 2000, rate, w);
-        long before = rss_kb(gpid);
+        long before = rss_kb(gpid), q[4];
         double t0 = now_s();
-        run(gport, key, n, rate, w);
-        double secs = now_s() - t0;
-        long after = rss_kb(gpid);
         int failed = 0;
-        for (int i = 0; i < n; i++) failed += w[i] >= 1e9;
+        for (int k = 0; k < 4; k++) {   /* RSS at each quarter: growth vs. caches filling once */
+            run(gport, key, n / 4, rate, w);
+            q[k] = rss_kb(gpid);
+            for (int i = 0; i < n / 4; i++) failed += w[i] >= 1e9;
+        }
+        double secs = now_s() - t0;
+        long after = q[3];
+        printf("RSS at 1/4 .. 4/4: %ld %ld %ld %ld kB\n", q[0], q[1], q[2], q[3]);
         printf("memory: %d requests in %.1f s (%d failed), gateway RSS %ld kB after warm-up, %ld kB after (%+ld kB)\n",
                n, secs, failed, before, after, after - before);
         free(w);
