@@ -164,6 +164,10 @@ typedef struct hearth_gateway hearth_gateway;
 /* Loads and validates a YAML config (see docs/readme/gateway.md); errors name
  * the file and line. Relative paths inside are taken from the config's folder. */
 hearth_status hearth_gateway_config_load(const char *path, hearth_gateway_config **out);
+/* Same, for a gateway whose upstream the caller adds itself
+ * (hearth_gateway_config_add_replica; `hearth serve --gateway-config`):
+ * upstream.replicas may be absent. */
+hearth_status hearth_gateway_config_load_local(const char *path, hearth_gateway_config **out);
 void hearth_gateway_config_free(hearth_gateway_config *c);
 /* The database paths it names (borrowed), and whether audit appends fsync. */
 const char *hearth_gateway_config_keys_db(const hearth_gateway_config *c);

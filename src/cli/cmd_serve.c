@@ -5,6 +5,7 @@
  */
 #include "cli.h"
 
+#include "hearth/gateway.h"
 #include "hearth/server.h"
 
 #include <signal.h>
@@ -36,7 +37,11 @@ static void usage(FILE *f) {
             "      --queue N             requests waiting for a slot before 429 (default 64)\n"
             "      --timeout S           idle connection timeout in seconds (default 60)\n"
             "      --max-body BYTES      request body limit (default 4194304; 413 above)\n"
-            "      --drain S             on SIGTERM, seconds running requests may finish (default 10)\n");
+            "      --drain S             on SIGTERM, seconds running requests may finish (default 10)\n"
+            "      --gateway-config FILE single-node install: put the enterprise gateway (API keys,\n"
+            "                            limits, PII masking, audit log; see hearth gateway) in front,\n"
+            "                            in this process. The gateway listens where FILE says (or on\n"
+            "                            --port); the model server only on an internal 127.0.0.1 port\n");
 }
 
 static volatile sig_atomic_t g_stop;
@@ -70,7 +75,8 @@ int cmd_serve(int argc, char **argv) {
     int64_t port = p.port, threads = 0, parallel = p.n_parallel, ctx = 0, batch = p.n_batch, queue = p.queue_max,
             timeout = p.timeout_s, max_body = (int64_t)p.max_body;
     double drain = p.drain_s;
-    const char *spec;
+    const char *spec, *gw_config = NULL;
+    bool port_given = false;
 
     cli_args a = cli_args_init("serve", argc, argv);
     while (cli_next(&a)) {
@@ -86,7 +92,8 @@ int cmd_serve(int argc, char **argv) {
             continue;
         }
         if (cli_opt(&a, NULL, "--host", &p.host)) continue;
-        if (cli_opt_int(&a, NULL, "--port", &port)) continue;
+        if (cli_opt_int(&a, NULL, "--port", &port)) { port_given = true; continue; }
+        if (cli_opt(&a, NULL, "--gateway-config", &gw_config)) continue;
         if (cli_opt_int(&a, "-t", "--threads", &threads)) continue;
         if (cli_opt_int(&a, NULL, "--parallel", &parallel)) continue;
         if (cli_opt_int(&a, NULL, "--ctx-per-seq", &ctx)) continue;
@@ -115,9 +122,17 @@ int cmd_serve(int argc, char **argv) {
     if (!mpath && n_models == 0 && !(mpath = cli_model_or_default("serve", NULL))) return 1;
 
     cli_install_logger();
+    hearth_gateway_config *gc = NULL;
+    hearth_gateway *g = NULL;
+    if (gw_config) {   /* the gateway takes the public address; the server an internal one */
+        if (hearth_gateway_config_load_local(gw_config, &gc) != HEARTH_OK) return cli_lib_error("serve");
+        if (port_given) hearth_gateway_config_set_port(gc, (int)port);
+        p.host = "127.0.0.1";
+        p.port = 0;
+    }
     hearth_server *s = NULL;
     int rc = 0;
-    if (hearth_server_create(&p, &s) != HEARTH_OK) return cli_lib_error("serve");
+    if (hearth_server_create(&p, &s) != HEARTH_OK) { rc = cli_lib_error("serve"); goto out; }
     char name[128];
     const char *path;
     if (mpath) {
@@ -139,14 +154,30 @@ int cmd_serve(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     if (hearth_server_start(s) != HEARTH_OK) { rc = cli_lib_error("serve"); goto out; }
-    fprintf(stderr, "hearth serve: listening on http://%s:%d (%d slot%s per model)\n", p.host, hearth_server_port(s),
-            p.n_parallel, p.n_parallel == 1 ? "" : "s");
+    fprintf(stderr, "hearth serve: listening on http://%s:%d (%d slot%s per model)%s\n", p.host, hearth_server_port(s),
+            p.n_parallel, p.n_parallel == 1 ? "" : "s", gc ? " for the in-process gateway" : "");
+    if (gc) {
+        char url[64];
+        snprintf(url, sizeof url, "http://127.0.0.1:%d", hearth_server_port(s));
+        if (hearth_gateway_config_add_replica(gc, url) != HEARTH_OK || hearth_gateway_create(gc, &g) != HEARTH_OK ||
+            hearth_gateway_start(g) != HEARTH_OK) {
+            rc = cli_lib_error("serve");
+            goto out;
+        }
+        fprintf(stderr, "hearth serve: gateway listening on port %d\n", hearth_gateway_port(g));
+        printf("port %d\n", hearth_gateway_port(g));
+        fflush(stdout);
+    }
     fflush(stderr);
     while (!g_stop) pause();
     fprintf(stderr, "hearth serve: stopping (finishing running requests)\n");
+    hearth_gateway_free(g);
+    g = NULL;
     hearth_server_stop(s);
     fprintf(stderr, "hearth serve: stopped\n");
 out:
+    hearth_gateway_free(g);
     hearth_server_free(s);
+    hearth_gateway_config_free(gc);
     return rc;
 }

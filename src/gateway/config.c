@@ -28,6 +28,7 @@ typedef struct ctx {
     yaml_document_t *doc;
     hearth_gateway_config *c;
     char dir[1024];
+    bool upstream_optional;   /* the caller supplies the upstream (hearth serve --gateway-config) */
 } ctx;
 
 /* ==== node helpers ================================================================== */
@@ -391,13 +392,13 @@ static hearth_status walk(ctx *x) {
     }
     if (!have_keys) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: keys_db is required", x->file);
     if (!have_audit) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: audit.db is required", x->file);
-    if (x->c->n_replicas == 0 && x->c->n_inproc == 0)
+    if (x->c->n_replicas == 0 && x->c->n_inproc == 0 && !x->upstream_optional)
         return hearth_set_error(HEARTH_ERR_FORMAT, "%s: upstream.replicas needs at least one URL (or upstream.inprocess)",
                                 x->file);
     return HEARTH_OK;
 }
 
-hearth_status hearth_gateway_config_load(const char *path, hearth_gateway_config **out) {
+static hearth_status load(const char *path, bool upstream_optional, hearth_gateway_config **out) {
     *out = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) return hearth_set_error(HEARTH_ERR_IO, "cannot open config %s: %s", path, strerror(errno));
@@ -408,7 +409,7 @@ hearth_status hearth_gateway_config_load(const char *path, hearth_gateway_config
     }
     defaults(c);
     snprintf(c->path, sizeof c->path, "%s", path);
-    ctx x = {.file = path, .c = c};
+    ctx x = {.file = path, .c = c, .upstream_optional = upstream_optional};
     const char *slash = strrchr(path, '/');
     if (slash) snprintf(x.dir, sizeof x.dir, "%.*s", (int)(slash - path), path);
     if (slash == path) snprintf(x.dir, sizeof x.dir, "/");
@@ -435,6 +436,14 @@ hearth_status hearth_gateway_config_load(const char *path, hearth_gateway_config
     }
     *out = c;
     return HEARTH_OK;
+}
+
+hearth_status hearth_gateway_config_load(const char *path, hearth_gateway_config **out) {
+    return load(path, false, out);
+}
+
+hearth_status hearth_gateway_config_load_local(const char *path, hearth_gateway_config **out) {
+    return load(path, true, out);
 }
 
 void hearth_gateway_config_free(hearth_gateway_config *c) {

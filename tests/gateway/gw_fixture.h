@@ -202,7 +202,9 @@ __attribute__((unused)) static pid_t fake_start(int id, int *port) {
 }
 
 /* ==== the gateway process =========================================================== */
-static pid_t gateway_start(const char *config, int *port) {
+/* runs argv (argv[0] = HEARTH_BIN) with stdout on a pipe and reads the
+ * "port N" line it prints once listening; *port = -1 if none came */
+static pid_t start_reading_port(char *const argv[], int *port) {
     int fd[2];
     if (pipe(fd) != 0) return -1;
     pid_t pid = fork();
@@ -210,7 +212,7 @@ static pid_t gateway_start(const char *config, int *port) {
         dup2(fd[1], 1);
         close(fd[0]);
         close(fd[1]);
-        execl(HEARTH_BIN, HEARTH_BIN, "gateway", "--config", config, "--port", "0", (char *)NULL);
+        execv(argv[0], argv);
         _exit(127);
     }
     close(fd[1]);
@@ -221,6 +223,11 @@ static pid_t gateway_start(const char *config, int *port) {
     *port = -1;
     if (sscanf(line, "port %d", port) != 1) *port = -1;
     return pid;
+}
+
+static pid_t gateway_start(const char *config, int *port) {
+    char *const argv[] = {HEARTH_BIN, "gateway", "--config", (char *)config, "--port", "0", NULL};
+    return start_reading_port(argv, port);
 }
 
 static void stop(pid_t pid, int sig) {

@@ -8,8 +8,9 @@
  * - block -> 400 naming the kinds; rpm -> 429 with Retry-After; the audit log
  *   verifies;
  * - fail-over: one of three replicas SIGKILLed during 60 requests, none fails;
- * - in-process mode (upstream.inprocess): the gateway serves the model inside
- *   its own process, with the same policy.
+ * - single node, one process: the gateway serving the model itself
+ *   (upstream.inprocess), and `hearth serve --gateway-config` putting the
+ *   gateway in front of the server, with the same policy.
  */
 #include "gw_fixture.h"
 
@@ -178,19 +179,10 @@ TEST(failover_real_replicas) {
     CHECK_EQ_INT(n_ok, 60);
 }
 
-TEST(inprocess_mode) {
-    char cfg[320];
-    snprintf(cfg, sizeof cfg, "%s/inproc.yaml", dir);
-    FILE *f = fopen(cfg, "w");
-    fprintf(f,
-            "keys_db: keys.db\naudit: {db: audit-inproc.db, sync: normal}\n"
-            "upstream:\n  inprocess:\n    models: {lic: %s}\n    parallel: 1\n    ctx_per_seq: 256\n    threads: 1\n"
-            "pii:\n  request: mask\n  keys:\n    blocker: {request: block}\n",
-            MODEL);
-    fclose(f);
-    int port = -1;
-    pid_t pid = gateway_start(cfg, &port);
-    CHECK_MSG(port > 0, "the in-process gateway did not start");
+/* the single-node policy checks against a gateway on port that serves the
+ * model "lic" in its own process; stops pid, then verifies its audit log */
+static void check_single_node(pid_t pid, int port, const char *audit_name) {
+    CHECK_MSG(port > 0, "the single-node gateway did not start");
     if (port <= 0) {
         stop(pid, SIGKILL);
         return;
@@ -217,8 +209,39 @@ TEST(inprocess_mode) {
     free(b);
     stop(pid, SIGTERM);
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "%s audit verify --db %s/audit-inproc.db >/dev/null 2>&1", HEARTH_BIN, dir);
+    snprintf(cmd, sizeof cmd, "%s audit verify --db %s/%s >/dev/null 2>&1", HEARTH_BIN, dir, audit_name);
     CHECK_EQ_INT(harness_run(cmd, NULL), 0);
+}
+
+/* upstream.inprocess: `hearth gateway` serves the model itself */
+TEST(inprocess_mode) {
+    char cfg[320];
+    snprintf(cfg, sizeof cfg, "%s/inproc.yaml", dir);
+    FILE *f = fopen(cfg, "w");
+    fprintf(f,
+            "keys_db: keys.db\naudit: {db: audit-inproc.db, sync: normal}\n"
+            "upstream:\n  inprocess:\n    models: {lic: %s}\n    parallel: 1\n    ctx_per_seq: 256\n    threads: 1\n"
+            "pii:\n  request: mask\n  keys:\n    blocker: {request: block}\n",
+            MODEL);
+    fclose(f);
+    int port = -1;
+    pid_t pid = gateway_start(cfg, &port);
+    check_single_node(pid, port, "audit-inproc.db");
+}
+
+/* `hearth serve --gateway-config`: the server puts the gateway in front of itself */
+TEST(serve_gateway_config) {
+    char cfg[320];
+    snprintf(cfg, sizeof cfg, "%s/serve-gw.yaml", dir);
+    FILE *f = fopen(cfg, "w");
+    fprintf(f, "keys_db: keys.db\naudit: {db: audit-serve.db, sync: normal}\n"
+               "pii:\n  request: mask\n  keys:\n    blocker: {request: block}\n");
+    fclose(f);
+    char *const argv[] = {HEARTH_BIN, "serve", "--model", "lic=" MODEL, "--gateway-config", cfg, "--port", "0",
+                          "--parallel", "1", "--ctx-per-seq", "256", "-t", "1", NULL};
+    int port = -1;
+    pid_t pid = start_reading_port(argv, &port);
+    check_single_node(pid, port, "audit-serve.db");
 }
 
 static void make_key(hearth_keystore *ks, const char *name, int64_t rpm, char *out) {
@@ -264,7 +287,10 @@ int main(void) {
         stop(gw_pid, SIGTERM);
     }
     for (int i = 0; i < 3; i++) stop(rep_pid[i], SIGKILL);
-    if (masked_text) RUN(inprocess_mode);
+    if (masked_text) {
+        RUN(inprocess_mode);
+        RUN(serve_gateway_config);
+    }
     free(masked_text);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (harness_failures == 0 && system(cmd) != 0) return 1;
