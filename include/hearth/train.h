@@ -5,9 +5,9 @@
  * small model from scratch (--init).
  *
  * The pieces:
- *   hearth_lora        LoRA weights as plain F32 arrays (per target tensor:
- *                      A (r, n_in), B (n_out, r), scale alpha/r or alpha/sqrt(r))
- *                      with a GGUF adapter writer/loader in llama.cpp's layout
+ *   hearth_adapter     LoRA weights (include/hearth/adapter.h: A (r, n_in),
+ *                      B (n_out, r), scale alpha/r or alpha/sqrt(r)), written
+ *                      with hearth_adapter_save() as GGUF or a PEFT folder
  *   hearth_trainer     the model being trained: forward that saves what the
  *                      backward needs, backward, AdamW, schedule, checkpoints
  *   hearth_train_data  JSONL records -> token ids + loss mask
@@ -21,48 +21,12 @@
 #ifndef HEARTH_TRAIN_H
 #define HEARTH_TRAIN_H
 
+#include "hearth/adapter.h"
 #include "hearth/model.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-/* ==== LoRA weights ===========================================================
- * For a base weight W (n_out, n_in) (GGUF ne = {n_in, n_out}):
- *   y = x W^T + scale * (x A^T) B^T,   scale = alpha / r (rsLoRA: alpha / sqrt(r)) */
-typedef struct hearth_lora_weight {
-    char name[96];        /* base tensor name, e.g. "blk.3.attn_q.weight" */
-    int64_t n_in, n_out;
-    float *a;             /* (r, n_in) row-major, owned */
-    float *b;             /* (n_out, r) row-major, owned */
-} hearth_lora_weight;
-
-typedef struct hearth_lora {
-    int32_t r;
-    float alpha;
-    bool rslora;
-    int32_t n;                /* weights */
-    hearth_lora_weight *w;    /* owned */
-    char arch[32];            /* base architecture ("llama"), may be "" */
-} hearth_lora;
-
-float hearth_lora_scale(const hearth_lora *l);
-/* An empty adapter (n = 0) to which hearth_lora_add() appends zeroed weights. */
-hearth_lora *hearth_lora_create(int32_t r, float alpha, bool rslora);
-hearth_status hearth_lora_add(hearth_lora *l, const char *name, int64_t n_in, int64_t n_out);
-const hearth_lora_weight *hearth_lora_find(const hearth_lora *l, const char *name);
-void hearth_lora_free(hearth_lora *l);   /* NULL is a no-op */
-
-/* GGUF adapter, llama.cpp's layout: general.type = "adapter",
- * adapter.type = "lora", adapter.lora.alpha (F32); per target tensor
- * "<name>.lora_a" with ne = {n_in, r} and "<name>.lora_b" with ne = {r, n_out}
- * (F32). rsLoRA is written by folding sqrt(r) into alpha (llama.cpp scales by
- * alpha / r) and recorded in hearth.lora.rslora. */
-hearth_status hearth_lora_save_gguf(const hearth_lora *l, const char *path);
-hearth_status hearth_lora_load_gguf(const char *path, hearth_lora **out);
-/* Every adapter tensor names a weight of m with the adapter's shape;
- * HEARTH_ERR_FORMAT naming the first mismatch otherwise. */
-hearth_status hearth_lora_check_model(const hearth_lora *l, const hearth_model *m);
 
 /* ==== the trainer ============================================================ */
 typedef enum hearth_lr_schedule {
@@ -138,7 +102,7 @@ size_t hearth_trainer_memory(const hearth_trainer *t);   /* bytes the trainer al
 int32_t hearth_trainer_n_vocab(const hearth_trainer *t);
 
 /* LoRA mode: the adapter being trained (borrowed; NULL in full mode). */
-const hearth_lora *hearth_trainer_lora(const hearth_trainer *t);
+const hearth_adapter *hearth_trainer_lora(const hearth_trainer *t);
 /* Full / init mode: writes the model as GGUF (matrices and embeddings in
  * wtype: HEARTH_TYPE_F32 or HEARTH_TYPE_F16; norms F32), metadata copied from
  * the base model (or the tokenizer file for --init). */

@@ -19,7 +19,8 @@ static void usage(void) {
     printf("usage: hearth train -m BASE.gguf --data FILE.jsonl -o OUT [options]\n"
            "       hearth train --init --tokenizer TOK.gguf --data FILE.jsonl -o OUT.gguf [shape] [options]\n\n"
            "LoRA by default: the base model stays frozen (read in its stored type) and OUT\n"
-           "is a GGUF LoRA adapter (llama.cpp layout). --full trains every weight and\n"
+           "is the adapter: OUT.gguf a GGUF LoRA adapter (llama.cpp layout), any other\n"
+           "name (e.g. outdir/) a PEFT folder. --full trains every weight and\n"
            "writes a model; --init starts a new model from random weights.\n\n"
            "data (one JSON object per line):\n"
            "  {\"instruction\",\"input\"?,\"output\",\"system\"?}  {\"messages\":[{\"role\",\"content\"}..]}\n"
@@ -220,6 +221,7 @@ int cmd_train(int argc, char **argv) {
     }
     char ckpath[4096];
     snprintf(ckpath, sizeof ckpath, "%s", ckpt ? ckpt : out);
+    for (size_t l = strlen(ckpath); !ckpt && l > 1 && ckpath[l - 1] == '/'; l--) ckpath[l - 1] = 0;   /* outdir/ -> outdir.ckpt */
     if (!ckpt) strncat(ckpath, ".ckpt", sizeof ckpath - strlen(ckpath) - 1);
     int64_t pos[8] = {0};   /* epoch, next example index in the epoch, tokens seen */
     if (resume) {
@@ -316,7 +318,7 @@ int cmd_train(int argc, char **argv) {
         rc = 130;
         goto done;
     }
-    s = full || init ? hearth_trainer_save_model(t, out, wtype) : hearth_lora_save_gguf(hearth_trainer_lora(t), out);
+    s = full || init ? hearth_trainer_save_model(t, out, wtype) : hearth_adapter_save(hearth_trainer_lora(t), hearth_model_gguf(m), out);
     if (s) {
         cli_lib_error("train");
         goto done;

@@ -1,6 +1,6 @@
 /*
- * lora.c — LoRA weights (plain F32 arrays, see train.h) and the choice of
- * target tensors: short names (q, k, v, o, gate, up, down, all) or globs over
+ * lora.c — the choice of LoRA target tensors (the weights themselves are a
+ * hearth_adapter, include/hearth/adapter.h): short names (q, k, v, o, gate, up, down, all) or globs over
  * tensor names ("blk.*.attn_q.weight"), restricted to a list of layers.
  */
 #include "train_internal.h"
@@ -11,53 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* ==== the weights =============================================================== */
-float hearth_lora_scale(const hearth_lora *l) {
-    if (!l || l->r <= 0) return 0;
-    return l->rslora ? l->alpha / sqrtf((float)l->r) : l->alpha / (float)l->r;
-}
-
-hearth_lora *hearth_lora_create(int32_t r, float alpha, bool rslora) {
-    hearth_lora *l = calloc(1, sizeof *l);
-    if (!l) return NULL;
-    l->r = r, l->alpha = alpha, l->rslora = rslora;
-    return l;
-}
-
-hearth_status hearth_lora_add(hearth_lora *l, const char *name, int64_t n_in, int64_t n_out) {
-    if (n_in <= 0 || n_out <= 0 || strlen(name) >= sizeof l->w[0].name)
-        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "lora: bad weight %s (%lld x %lld)", name, (long long)n_out,
-                                (long long)n_in);
-    hearth_lora_weight *w = realloc(l->w, (size_t)(l->n + 1) * sizeof *w);
-    if (!w) return hearth_set_error(HEARTH_ERR_NOMEM, "lora: out of memory");
-    l->w = w;
-    hearth_lora_weight *x = &w[l->n];
-    memset(x, 0, sizeof *x);
-    snprintf(x->name, sizeof x->name, "%s", name);
-    x->n_in = n_in, x->n_out = n_out;
-    x->a = calloc((size_t)l->r * n_in, 4);
-    x->b = calloc((size_t)l->r * n_out, 4);
-    if (!x->a || !x->b) {
-        free(x->a), free(x->b);
-        return hearth_set_error(HEARTH_ERR_NOMEM, "lora: out of memory for %s", name);
-    }
-    l->n++;
-    return HEARTH_OK;
-}
-
-const hearth_lora_weight *hearth_lora_find(const hearth_lora *l, const char *name) {
-    for (int i = 0; l && i < l->n; i++)
-        if (strcmp(l->w[i].name, name) == 0) return &l->w[i];
-    return NULL;
-}
-
-void hearth_lora_free(hearth_lora *l) {
-    if (!l) return;
-    for (int i = 0; i < l->n; i++) free(l->w[i].a), free(l->w[i].b);
-    free(l->w);
-    free(l);
-}
 
 /* ==== target selection ============================================================= */
 static const char *const SHORT[][2] = {

@@ -126,7 +126,7 @@ static hearth_status alloc_buffers(hearth_trainer *t) {
         t->lact = talloc(t, (size_t)t->lora->n * sizeof(lora_act));
         if (!t->lact) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
         for (int i = 0; i < t->lora->n; i++) {
-            const hearth_lora_weight *w = &t->lora->w[i];
+            const hearth_adapter_weight *w = &t->lora->w[i];
             lora_act *la = &t->lact[i];
             la->u = talloc(t, T * t->lora->r * 4);
             if (t->p.lora_dropout > 0) {
@@ -161,10 +161,12 @@ static hearth_status setup_lora(hearth_trainer *t) {
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: LoRA rank %d out of range (1..4096)", p->lora_r);
     if (p->lora_dropout < 0 || p->lora_dropout >= 1)
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: LoRA dropout %g out of range [0, 1)", p->lora_dropout);
-    t->lora = hearth_lora_create(p->lora_r, p->lora_alpha, p->rslora);
+    t->lora = hearth_adapter_create(p->lora_r, p->lora_alpha, p->rslora);
     if (!t->lora) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
     snprintf(t->lora->arch, sizeof t->lora->arch, "%s", t->hp.arch);
-    t->lora_scale = hearth_lora_scale(t->lora);
+    t->lora->dropout = p->lora_dropout;
+    if (t->model) snprintf(t->lora->base_model, sizeof t->lora->base_model, "%s", hearth_model_name(t->model));
+    t->lora_scale = hearth_adapter_scale(t->lora);
     hearth_status s;
     for (int l = 0; l < t->hp.n_layer; l++)
         for (int i = 0; i < 7; i++) {
@@ -172,7 +174,7 @@ static hearth_status setup_lora(hearth_trainer *t) {
             bool match = false;
             if ((s = lora_target_match(p->lora_targets, p->lora_layers, m->name, l, &match))) return s;
             if (!match) continue;
-            if ((s = hearth_lora_add(t->lora, m->name, m->in, m->out))) return s;
+            if ((s = hearth_adapter_add(t->lora, m->name, m->in, m->out))) return s;
             m->lora = t->lora->n - 1;
         }
     if (t->lora->n == 0)
@@ -181,7 +183,7 @@ static hearth_status setup_lora(hearth_trainer *t) {
                                 p->lora_layers ? p->lora_layers : "");
     /* A: kaiming-uniform with a = sqrt(5), as PEFT: U(-1/sqrt(n_in), 1/sqrt(n_in)); B: zeros */
     for (int i = 0; i < t->lora->n; i++) {
-        hearth_lora_weight *w = &t->lora->w[i];
+        hearth_adapter_weight *w = &t->lora->w[i];
         float bound = 1.0f / sqrtf((float)w->n_in);
         for (int64_t j = 0; j < (int64_t)t->lora->r * w->n_in; j++)
             w->a[j] = (float)((train_rng_uniform(&t->rng) * 2 - 1) * bound);
@@ -190,7 +192,7 @@ static hearth_status setup_lora(hearth_trainer *t) {
     t->lg_b = talloc(t, (size_t)t->lora->n * sizeof(float *));
     if (!t->lg_a || !t->lg_b) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
     for (int i = 0; i < t->lora->n; i++) {
-        hearth_lora_weight *w = &t->lora->w[i];
+        hearth_adapter_weight *w = &t->lora->w[i];
         t->lg_a[i] = talloc(t, (size_t)t->lora->r * w->n_in * 4);
         t->lg_b[i] = talloc(t, (size_t)t->lora->r * w->n_out * 4);
         if (!t->lg_a[i] || !t->lg_b[i]) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
@@ -411,7 +413,7 @@ void hearth_trainer_free(hearth_trainer *t) {
         }
     }
     free(t->lact), free(t->lg_a), free(t->lg_b);
-    hearth_lora_free(t->lora);
+    hearth_adapter_free(t->lora);
     for (int i = 0; i < t->n_params; i++) free(t->params[i].m), free(t->params[i].v);
     free(t->params);
     free(t->x_out), free(t->xnf), free(t->rstdf), free(t->logits), free(t->losses), free(t->dloss), free(t->cs);
@@ -441,7 +443,7 @@ static hearth_status lin_forward(hearth_trainer *t, const tmat *m, float *y, con
     const void *W = mat_data(m, &type, &rb);
     hearth_status s = hearth_matmul(t->pool, y, x, W, type, T, m->in, m->out, t->work);
     if (s || m->lora < 0) return s;
-    const hearth_lora_weight *lw = &t->lora->w[m->lora];
+    const hearth_adapter_weight *lw = &t->lora->w[m->lora];
     lora_act *la = &t->lact[m->lora];
     const float *xin = x;
     la->dropped = train && t->p.lora_dropout > 0;
@@ -470,7 +472,7 @@ static void lin_backward(hearth_trainer *t, const tmat *m, float *dx, const floa
     if (dx) tk_matmul_dx(t, dx, dy, W, type, rb, T, m->in, m->out);
     if (m->g) tk_matmul_dw(t, m->g, 1.0f, dy, x, T, m->in, m->out);
     if (m->lora < 0) return;
-    const hearth_lora_weight *lw = &t->lora->w[m->lora];
+    const hearth_adapter_weight *lw = &t->lora->w[m->lora];
     lora_act *la = &t->lact[m->lora];
     int r = t->lora->r;
     const float *xin = la->dropped ? la->xd : x;
@@ -738,6 +740,6 @@ hearth_status hearth_trainer_logits(hearth_trainer *t, const int32_t *tokens, in
     return HEARTH_OK;
 }
 
-const hearth_lora *hearth_trainer_lora(const hearth_trainer *t) { return t->full ? NULL : t->lora; }
+const hearth_adapter *hearth_trainer_lora(const hearth_trainer *t) { return t->full ? NULL : t->lora; }
 size_t hearth_trainer_memory(const hearth_trainer *t) { return t->mem; }
 int32_t hearth_trainer_n_vocab(const hearth_trainer *t) { return t->hp.n_vocab; }

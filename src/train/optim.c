@@ -34,7 +34,7 @@ hearth_status train_params_build(hearth_trainer *t) {
     if (!t->full) {
         char n[112];
         for (int i = 0; i < t->lora->n && !s; i++) {
-            hearth_lora_weight *w = &t->lora->w[i];
+            hearth_adapter_weight *w = &t->lora->w[i];
             snprintf(n, sizeof n, "%s.lora_a", w->name);
             s = add_param(t, n, w->a, t->lg_a[i], (size_t)t->lora->r * w->n_in, true);
             snprintf(n, sizeof n, "%s.lora_b", w->name);

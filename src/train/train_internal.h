@@ -87,7 +87,7 @@ struct hearth_trainer {
     tmat tok_embd, output;
     tvec output_norm;
     tlayer *layers;
-    hearth_lora *lora;
+    hearth_adapter *lora;
     float lora_scale;
     float **lg_a, **lg_b;   /* per adapter weight: gradients of A and B */
     /* optimizer */

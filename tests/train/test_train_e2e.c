@@ -4,7 +4,7 @@
  *  - LoRA memorizes six Alpaca records (tests/data/train/facts.jsonl): the
  *    mean answer loss falls by a large factor, and greedy decoding from a
  *    record's prompt reproduces its trained answer;
- *  - the adapter written as GGUF loads back with the same weights, fits its
+ *  - the adapter written as GGUF (and as a PEFT folder) loads back with the same weights, fits its
  *    base model, and is refused with a clear error by a model of another
  *    shape;
  *  - `hearth train` interrupted (--stop-after, as Ctrl-C does) and resumed
@@ -100,29 +100,47 @@ TEST(lora_memorizes) {
     /* the adapter as GGUF: same weights back, fits its model, refused by another shape */
     char path[512];
     snprintf(path, sizeof path, "%s/facts-lora.gguf", tmpdir);
-    const hearth_lora *l = hearth_trainer_lora(t);
-    CHECK(hearth_lora_save_gguf(l, path) == HEARTH_OK);
-    hearth_lora *back = NULL;
-    CHECK(hearth_lora_load_gguf(path, &back) == HEARTH_OK);
+    const hearth_adapter *l = hearth_trainer_lora(t);
+    const hearth_gguf *mg = hearth_model_gguf(m);
+    CHECK(hearth_adapter_save(l, mg, path) == HEARTH_OK);
+    hearth_adapter *back = NULL;
+    CHECK(hearth_adapter_load(path, NULL, &back) == HEARTH_OK);
     if (back) {
         CHECK_EQ_INT(back->n, l->n);
         CHECK_EQ_INT(back->r, 16);
-        CHECK_NEAR(hearth_lora_scale(back), hearth_lora_scale(l), 1e-6);
-        const hearth_lora_weight *w = hearth_lora_find(back, "blk.2.ffn_down.weight");
-        const hearth_lora_weight *w0 = hearth_lora_find(l, "blk.2.ffn_down.weight");
+        CHECK_NEAR(hearth_adapter_scale(back), hearth_adapter_scale(l), 1e-6);
+        const hearth_adapter_weight *w = hearth_adapter_find(back, "blk.2.ffn_down.weight");
+        const hearth_adapter_weight *w0 = hearth_adapter_find(l, "blk.2.ffn_down.weight");
         CHECK(w && w0 && w->n_in == 384 && w->n_out == 128);
         if (w && w0) CHECK(memcmp(w->b, w0->b, (size_t)w->n_out * 16 * 4) == 0 && memcmp(w->a, w0->a, (size_t)w->n_in * 16 * 4) == 0);
-        CHECK(hearth_lora_check_model(back, m) == HEARTH_OK);
+        CHECK(hearth_adapter_check(back, mg) == HEARTH_OK);
         hearth_model *other = NULL;
         CHECK(hearth_model_load(MODEL("tiny-llama-spm-f16.gguf"), NULL, &other) == HEARTH_OK);
         if (other) {
-            CHECK(hearth_lora_check_model(back, other) == HEARTH_ERR_FORMAT);
+            CHECK(hearth_adapter_check(back, hearth_model_gguf(other)) == HEARTH_ERR_FORMAT);
             const char *e = hearth_last_error();
             CHECK_MSG(strstr(e, "wrong base model") && strstr(e, "blk.0.attn_q.weight"), "message: %s", e);
         }
         hearth_model_free(other);
     }
-    hearth_lora_free(back);
+    hearth_adapter_free(back);
+    /* a path not ending in .gguf is a PEFT folder: same weights back (Q/K rows permuted and restored) */
+    snprintf(path, sizeof path, "%s/facts-peft/", tmpdir);
+    CHECK(hearth_adapter_save(l, mg, path) == HEARTH_OK);
+    hearth_adapter *peft = NULL;
+    CHECK(hearth_adapter_load(path, mg, &peft) == HEARTH_OK);
+    if (peft) {
+        CHECK_EQ_INT(peft->n, l->n);
+        CHECK_EQ_INT(peft->r, 16);
+        for (int i = 0; i < l->n; i++) {
+            const hearth_adapter_weight *w = hearth_adapter_find(peft, l->w[i].name);
+            CHECK_MSG(w && w->n_in == l->w[i].n_in && w->n_out == l->w[i].n_out &&
+                          memcmp(w->a, l->w[i].a, (size_t)w->n_in * 16 * 4) == 0 &&
+                          memcmp(w->b, l->w[i].b, (size_t)w->n_out * 16 * 4) == 0,
+                      "PEFT round trip of %s", l->w[i].name);
+        }
+    }
+    hearth_adapter_free(peft);
     hearth_trainer_free(t);
     hearth_train_data_free(d);
     hearth_model_free(m);
