@@ -28,18 +28,6 @@ static uint32_t u8_dec(const char *p, size_t n, size_t *len) {
     return s[0];
 }
 
-static size_t u8_enc(char *o, uint32_t cp) {
-    if (cp < 0x80) { o[0] = (char)cp; return 1; }
-    if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 63)); return 2; }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 63)); o[2] = (char)(0x80 | (cp & 63));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 63));
-    o[2] = (char)(0x80 | ((cp >> 6) & 63)); o[3] = (char)(0x80 | (cp & 63));
-    return 4;
-}
-
 /* Python's str.isspace() */
 static bool u_space(uint32_t cp) {
     return (cp >= 9 && cp <= 13) || (cp >= 0x1c && cp <= 0x20) || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
@@ -89,7 +77,7 @@ static jval case_map(jctx *c, jval s, int mode) {
         }
         first = false;
         char tmp[4];
-        jb_put(c, &b, tmp, u8_enc(tmp, o));
+        jb_put(c, &b, tmp, jinja_utf8_put(tmp, o));
         i += len;
     }
     jstep(c, (int64_t)s.u.s.n / 16);
@@ -738,7 +726,7 @@ jval japply_filter(jctx *c, const char *name, jval v, jval *pos, int npos, const
                 uint32_t o = sep ? cp : start ? u_upper(cp) : u_lower(cp);
                 start = sep;
                 char tmp[4];
-                jb_put(c, &b, tmp, u8_enc(tmp, o));
+                jb_put(c, &b, tmp, jinja_utf8_put(tmp, o));
                 i += l;
             }
             return b.p ? jb_val(&b) : jv_strn("", 0);
@@ -1102,7 +1090,7 @@ jval jcall_method(jctx *c, jmethod *m, jval *pos, int npos, const char **kwn, jv
             uint32_t cp = u8_dec(self.u.s.p + i, self.u.s.n - i, &l);
             uint32_t o = u_upper(cp) != cp ? u_upper(cp) : u_lower(cp);
             char tmp[4];
-            jb_put(c, &b, tmp, u8_enc(tmp, o));
+            jb_put(c, &b, tmp, jinja_utf8_put(tmp, o));
             i += l;
         }
         return b.p ? jb_val(&b) : jv_strn("", 0);

@@ -238,4 +238,7 @@ bool japply_test(jctx *c, const char *name, jval v, jval *args, int nargs);
 bool jtest_exists(const char *name);
 bool jfilter_exists(const char *name);
 
+/* UTF-8 encoding of code point cp at o (room for 4 bytes); returns its length (jinja_value.c) */
+size_t jinja_utf8_put(char *o, uint32_t cp);
+
 #endif

@@ -116,18 +116,6 @@ static bool match_word_tag(const char *s, size_t n, size_t i, const char *word, 
 }
 
 /* ---- string literals -------------------------------------------------------- */
-static size_t put_utf8(char *o, uint32_t cp) {
-    if (cp < 0x80) { o[0] = (char)cp; return 1; }
-    if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 63)); return 2; }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 63)); o[2] = (char)(0x80 | (cp & 63));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 63));
-    o[2] = (char)(0x80 | ((cp >> 6) & 63)); o[3] = (char)(0x80 | (cp & 63));
-    return 4;
-}
-
 static int hexval(char ch) {
     if (ch >= '0' && ch <= '9') return ch - '0';
     if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
@@ -179,7 +167,7 @@ static size_t lex_string(lexer *L, size_t i, jtoken *k) {
             if (d != nd || cp > 0x10FFFF) { lx_error(L, j - 2, "bad \\%s escape in string literal", e == 'x' ? "x" : "u"); return 0; }
             j += (size_t)nd;
             char tmp[4];
-            size_t tn = put_utf8(tmp, cp);
+            size_t tn = jinja_utf8_put(tmp, cp);
             /* \u escapes are at most 10 source bytes, giving at most 4 */
             memcpy(o + on, tmp, tn);
             on += tn;

@@ -603,7 +603,8 @@ static void jp_ws(jp *J) {
     while (J->i < J->n && (J->p[J->i] == ' ' || J->p[J->i] == '\t' || J->p[J->i] == '\n' || J->p[J->i] == '\r')) J->i++;
 }
 
-static size_t enc_utf8(char *o, uint32_t cp) {
+/* encodes code point cp as UTF-8 at o (room for 4 bytes); returns its length */
+size_t jinja_utf8_put(char *o, uint32_t cp) {
     if (cp < 0x80) { o[0] = (char)cp; return 1; }
     if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 63)); return 2; }
     if (cp < 0x10000) {
@@ -663,7 +664,7 @@ static jval jp_string(jp *J) {
                 if (lo >= 0xDC00 && lo < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 else J->i = save;
             }
-            on += enc_utf8(o + on, cp);   /* 6 source bytes -> at most 4 */
+            on += jinja_utf8_put(o + on, cp);   /* 6 source bytes -> at most 4 */
             break;
         }
         default: jp_fail(J, "bad escape in string");
