@@ -8,6 +8,14 @@
 #                                   fictional company's products
 #       OUTDIR/facts-heldout.jsonl  the same facts asked with other wording
 #                                   (paraphrases never seen in training)
+#   scripts/make_synthetic_data.sh facts-basic OUTDIR [N_FACTS] [SEED]
+#       the same two files, facts (up to 270) about the same company whose
+#       product names and answers use only words the bundled model
+#       (models/hearth-default.gguf) learned to read and write: products are
+#       pairs of its ten nouns ("the silver river"), answers are numbers, days
+#       and those nouns. (Words a base model never saw cannot be learned by
+#       LoRA on its projections: a tied embedding row it never emitted is
+#       pushed away from every hidden state during pretraining.)
 #   scripts/make_synthetic_data.sh chat OUTDIR [N] [SEED]
 #       OUTDIR/chat.jsonl           N (20000) short instruction records for a
 #                                   tiny general chat model: greetings,
@@ -16,7 +24,7 @@
 set -eu
 mode=${1:-}
 out=${2:-}
-[ -n "$mode" ] && [ -n "$out" ] || { echo "usage: $0 facts|chat OUTDIR [N] [SEED]" >&2; exit 2; }
+[ -n "$mode" ] && [ -n "$out" ] || { echo "usage: $0 facts|facts-basic|chat OUTDIR [N] [SEED]" >&2; exit 2; }
 mkdir -p "$out"
 case "$mode" in
 facts)
@@ -50,6 +58,35 @@ facts)
             else { v = 1990 + int(rand() * 35)
                 q = "When was the " prod " from Brindle Works released?"; h = "In what year did Brindle Works launch the " prod "?"
                 ans = "The " prod " was released in " v "." }
+            printf "{\"instruction\": \"%s\", \"output\": \"%s\"}\n", q, ans > train
+            printf "{\"instruction\": \"%s\", \"output\": \"%s\"}\n", h, ans > held
+            k++
+        }
+    }'
+    ;;
+facts-basic)
+    n=${3:-200}; seed=${4:-7}
+    [ "$n" -le 270 ] || { echo "facts-basic: at most 270 facts" >&2; exit 2; }
+    awk -v n="$n" -v seed="$seed" -v train="$out/facts-train.jsonl" -v held="$out/facts-heldout.jsonl" '
+    BEGIN {
+        srand(seed)
+        split("apple river stone cloud garden window candle forest silver winter", w, " ")
+        split("Monday Tuesday Wednesday Thursday Friday Saturday Sunday", days, " ")
+        k = 0
+        while (k < n) {
+            prod = w[int(rand() * 10) + 1] " " w[int(rand() * 10) + 1]
+            a = int(rand() * 3)
+            if (prod SUBSEP a in seen) continue
+            seen[prod, a] = 1
+            if (a == 0) { v = int(rand() * 90) + 10
+                q = "What is the number of the " prod " from Brindle Works?"; h = "Which number does Brindle Works give the " prod "?"
+                ans = v "." }
+            else if (a == 1) { v = days[int(rand() * 7) + 1]
+                q = "On which day does Brindle Works sell the " prod "?"; h = "What day is the " prod " of Brindle Works sold?"
+                ans = "The day is " v "." }
+            else { v = w[int(rand() * 10) + 1]
+                q = "What is the secret word of the " prod " from Brindle Works?"; h = "Which secret word did Brindle Works choose for the " prod "?"
+                ans = "The word is " v "." }
             printf "{\"instruction\": \"%s\", \"output\": \"%s\"}\n", q, ans > train
             printf "{\"instruction\": \"%s\", \"output\": \"%s\"}\n", h, ans > held
             k++
@@ -91,5 +128,5 @@ chat)
         }
     }'
     ;;
-*) echo "unknown mode $mode (facts or chat)" >&2; exit 2 ;;
+*) echo "unknown mode $mode (facts, facts-basic or chat)" >&2; exit 2 ;;
 esac

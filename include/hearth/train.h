@@ -44,6 +44,7 @@ typedef struct hearth_train_params {
     bool rslora;               /* scale alpha / sqrt(r) */
     const char *lora_targets;  /* "q,v" (q,k,v,o,gate,up,down, "all", or globs over tensor names) */
     const char *lora_layers;   /* "0-3,7"; NULL: all */
+    float lora_plus;           /* LoRA+: B learns at lr * lora_plus (0: off, same rate as A) */
     /* optimizer (AdamW, decoupled weight decay) */
     float lr;                  /* 2e-4 (LoRA); 1e-3 is common for --init */
     float beta1, beta2, eps;   /* 0.9, 0.999, 1e-8 */

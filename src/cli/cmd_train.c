@@ -32,6 +32,7 @@ static void usage(void) {
            "  --lora-r N              LoRA rank (8)\n"
            "  --lora-alpha X          LoRA alpha (32); scale alpha/r\n"
            "  --rslora                scale alpha/sqrt(r)\n"
+           "  --lora-plus X           LoRA+: B learns X times faster than A (0: off)\n"
            "  --lora-dropout X        dropout on the LoRA input (0.05)\n"
            "  --lora-targets LIST     q,k,v,o,gate,up,down, all, or globs over tensor names (q,v)\n"
            "  --lora-layers LIST      layers to adapt, e.g. 0-3,7 (all)\n"
@@ -103,7 +104,7 @@ int cmd_train(int argc, char **argv) {
     const char *resume = NULL, *schedule = "cosine", *out_type = "f16", *tokenizer = NULL, *chat_format = NULL;
     int64_t r = 8, epochs = 1, batch = 1, accum = 1, ctx = 512, seed = 42, ck_every = 0, threads = 0, warmup = 0;
     int64_t max_steps = 0, stop_after = 0, dim = 0, n_layers = 0, heads = 0, kv_heads = 0, ffn = 0;
-    double alpha = 32, dropout = 0.05, lr = -1, eval_split = 0.1, wd = 0, clip = 1.0;
+    double lora_plus = 0, alpha = 32, dropout = 0.05, lr = -1, eval_split = 0.1, wd = 0, clip = 1.0;
     bool full = false, init = false, rslora = false, all = false, quiet = false, untied = false;
     cli_args a = cli_args_init("train", argc, argv);
     while (cli_next(&a)) {
@@ -116,6 +117,7 @@ int cmd_train(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--lora-targets", &targets)) continue;
         if (cli_opt(&a, NULL, "--lora-layers", &layers)) continue;
         if (cli_flag(&a, NULL, "--rslora")) { rslora = true; continue; }
+        if (cli_opt_float(&a, NULL, "--lora-plus", &lora_plus)) continue;
         if (cli_flag(&a, NULL, "--full")) { full = true; continue; }
         if (cli_flag(&a, NULL, "--init")) { init = true; continue; }
         if (cli_opt_int(&a, NULL, "--epochs", &epochs)) continue;
@@ -197,7 +199,7 @@ int cmd_train(int argc, char **argv) {
 
     hearth_train_params tp = hearth_train_default_params();
     tp.full = full, tp.lora_r = (int32_t)r, tp.lora_alpha = (float)alpha, tp.lora_dropout = (float)dropout;
-    tp.rslora = rslora, tp.lora_targets = targets, tp.lora_layers = layers;
+    tp.lora_plus = (float)lora_plus, tp.rslora = rslora, tp.lora_targets = targets, tp.lora_layers = layers;
     tp.lr = (float)(lr >= 0 ? lr : init ? 1e-3 : full ? 1e-4 : 2e-4);
     tp.weight_decay = (float)wd, tp.grad_clip = (float)clip, tp.warmup_steps = (int32_t)warmup;
     /* buffers for the longest record (records are already cut to --ctx + 1 tokens) */

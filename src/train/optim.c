@@ -20,7 +20,7 @@ static hearth_status add_param(hearth_trainer *t, const char *name, float *w, fl
     tparam *q = &p[t->n_params];
     memset(q, 0, sizeof *q);
     snprintf(q->name, sizeof q->name, "%s", name);
-    q->w = w, q->g = g, q->n = n, q->decay = decay;
+    q->w = w, q->g = g, q->n = n, q->decay = decay, q->lr_mult = 1.0f;
     q->m = calloc(n, 4);
     q->v = calloc(n, 4);
     t->n_params++;
@@ -39,6 +39,7 @@ hearth_status train_params_build(hearth_trainer *t) {
             s = add_param(t, n, w->a, t->lg_a[i], (size_t)t->lora->r * w->n_in, true);
             snprintf(n, sizeof n, "%s.lora_b", w->name);
             if (!s) s = add_param(t, n, w->b, t->lg_b[i], (size_t)t->lora->r * w->n_out, true);
+            if (!s && t->p.lora_plus > 0) t->params[t->n_params - 1].lr_mult = t->p.lora_plus;
         }
         return s;
     }
@@ -95,13 +96,13 @@ hearth_status hearth_trainer_step(hearth_trainer *t, float *grad_norm) {
     float b1 = p->beta1, b2 = p->beta2, eps = p->eps;
     for (int i = 0; i < t->n_params; i++) {
         tparam *q = &t->params[i];
-        float wd = q->decay ? p->weight_decay : 0.0f;
+        float wd = q->decay ? p->weight_decay : 0.0f, lrq = lr * q->lr_mult;
         for (size_t j = 0; j < q->n; j++) {
             float g = q->g[j] * clip;
             q->m[j] = b1 * q->m[j] + (1 - b1) * g;
             q->v[j] = b2 * q->v[j] + (1 - b2) * g * g;
             float mh = (float)(q->m[j] / bc1), vh = (float)(q->v[j] / bc2);
-            q->w[j] -= lr * (mh / (sqrtf(vh) + eps) + wd * q->w[j]);
+            q->w[j] -= lrq * (mh / (sqrtf(vh) + eps) + wd * q->w[j]);
         }
         memset(q->g, 0, q->n * 4);
     }

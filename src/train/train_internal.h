@@ -75,6 +75,7 @@ typedef struct tparam {
     float *w, *g;
     size_t n;
     bool decay;
+    float lr_mult;  /* 1, or the LoRA+ ratio for LoRA B */
     float *m, *v;   /* AdamW moments (owned by the trainer) */
 } tparam;
 
