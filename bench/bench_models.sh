@@ -15,6 +15,7 @@
 #   THREADS      thread counts (default "1 2")
 #   TYPES        default "F16 Q8_0 Q4_0 Q4_K_M"
 #   REPS         repetitions per test, best reported (default 2)
+#   SKIP_BUILD   1: use the binaries already in BUILD_DIR (no cmake --build)
 #   LLAMA_BENCH  path of llama.cpp's llama-bench: also run it on the same
 #                files for a side-by-side table (never built by this script)
 set -eu
@@ -27,7 +28,7 @@ THREADS=${THREADS:-"1 2"}
 TYPES=${TYPES:-"F16 Q8_0 Q4_0 Q4_K_M"}
 REPS=${REPS:-2}
 
-cmake --build "$build" --target hearth_cli hearth_make_model bench_bandwidth >/dev/null
+[ "${SKIP_BUILD:-0}" = 1 ] || cmake --build "$build" --target hearth_cli hearth_make_model bench_bandwidth >/dev/null
 f16="$dir/hearth-tinyllama-f16.gguf"
 if [ ! -f "$f16" ]; then
     echo "writing $f16 (random weights, ~2.2 GB)..." >&2
