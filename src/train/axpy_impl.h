@@ -4,6 +4,8 @@
  * (with -mavx2 -mfma, auto-vectorized to 256-bit FMAs). Names get AXPY_SFX.
  * No include guard: included once per instruction set.
  */
+#include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #if defined(__GNUC__) && !defined(__clang__)
@@ -29,3 +31,44 @@ HOT void AXPY_NAME(axpy1)(float *restrict y, const float *restrict x, float a, i
     for (int64_t k = 0; k < K; k++) y[k] += a * x[k];
 }
 
+
+/* dot product with 8 partial sums (a fixed order; vectorizes without -ffast-math) */
+HOT static inline float AXPY_NAME(dot8)(const float *restrict x, const float *restrict y, int64_t K) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8)
+        for (int l = 0; l < 8; l++) acc[l] += x[k + l] * y[k + l];
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; k < K; k++) s += x[k] * y[k];
+    return s;
+}
+
+/* causal GQA attention backward for the heads of KV groups [g0, g1) — the maths of
+ * attention_backward (ops_impl.h), with the head-dimension loops split into
+ * dot products and axpys so that they vectorize */
+HOT void AXPY_NAME(attn_bwd)(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                             const float *v, const float *att, int T, int H, int KVH, int hd, int g0, int g1,
+                             float *scratch) {
+    int group = H / KVH;
+    size_t qs = (size_t)H * hd, ks = (size_t)KVH * hd;
+    float scale = (float)(1.0 / sqrt((double)hd));
+    for (int h = g0 * group; h < g1 * group; h++) {
+        int g = h / group;
+        for (int t = 0; t < T; t++) {
+            const float *a = att + ((size_t)h * T + t) * T;
+            const float *go = dout + t * qs + (size_t)h * hd, *qt = q + t * qs + (size_t)h * hd;
+            float *da = scratch, dsum = 0;
+            for (int j = 0; j <= t; j++) {
+                da[j] = AXPY_NAME(dot8)(go, v + j * ks + (size_t)g * hd, hd);
+                AXPY_NAME(axpy1)(dv + j * ks + (size_t)g * hd, go, a[j], hd);
+                dsum += a[j] * da[j];
+            }
+            float *dqt = dq + t * qs + (size_t)h * hd;
+            for (int j = 0; j <= t; j++) {
+                float dp = a[j] * (da[j] - dsum) * scale;
+                AXPY_NAME(axpy1)(dqt, k + j * ks + (size_t)g * hd, dp, hd);
+                AXPY_NAME(axpy1)(dk + j * ks + (size_t)g * hd, qt, dp, hd);
+            }
+        }
+    }
+}

@@ -27,13 +27,24 @@ typedef void (*axpy8_fn)(float *restrict, const float *restrict, int64_t, const 
 typedef void (*axpy1_fn)(float *restrict, const float *restrict, float, int64_t);
 static axpy8_fn axpy8 = axpy8_ref;
 static axpy1_fn axpy1 = axpy1_ref;
+typedef void (*attn_bwd_fn)(float *, float *, float *, const float *, const float *, const float *, const float *,
+                            const float *, int, int, int, int, int, int, float *);
+static attn_bwd_fn attn_bwd = attn_bwd_ref;
 
 /* the AVX2 build of the same loops, once, when the kernels use AVX2 or better */
 static void pick_isa(void) {
     static int done = 0;
     if (done) return;
     done = 1;
-    if (!hearth_force_reference() && hearth_kernels_isa() >= HEARTH_ISA_AVX2) axpy8 = axpy8_avx2, axpy1 = axpy1_avx2;
+    if (!hearth_force_reference() && hearth_kernels_isa() >= HEARTH_ISA_AVX2)
+        axpy8 = axpy8_avx2, axpy1 = axpy1_avx2, attn_bwd = attn_bwd_avx2;
+}
+
+void tk_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                           const float *v, const float *att, int T, int H, int KVH, int hd, int g0, int g1,
+                           float *scratch) {
+    pick_isa();
+    attn_bwd(dq, dk, dv, dout, q, k, v, att, T, H, KVH, hd, g0, g1, scratch);
 }
 
 /* ==== dx += dy @ W ================================================================ */

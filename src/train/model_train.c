@@ -538,7 +538,7 @@ static void att_worker(void *arg, int ith, int nth) {
                 memset(a + t + 1, 0, (size_t)(T - t - 1) * 4);
             }
     } else
-        attention_backward_f(j->t->dq, j->t->dk, j->t->dv, j->t->dao, A->q, A->k, A->v, A->att, j->T, hp->n_head,
+        tk_attention_backward(j->t->dq, j->t->dk, j->t->dv, j->t->dao, A->q, A->k, A->v, A->att, j->T, hp->n_head,
                              hp->n_head_kv, hp->head_dim, (int)g0, (int)g1, j->t->att_scratch + (size_t)ith * j->T);
 }
 

@@ -128,6 +128,15 @@ void axpy8_ref(float *restrict y, const float *restrict x, int64_t stride, const
 void axpy1_ref(float *restrict y, const float *restrict x, float a, int64_t K);
 void axpy8_avx2(float *restrict y, const float *restrict x, int64_t stride, const float a[8], int64_t K);
 void axpy1_avx2(float *restrict y, const float *restrict x, float a, int64_t K);
+/* attention backward (the maths of attention_backward_f, head-dimension loops vectorized), per ISA */
+void attn_bwd_ref(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v,
+                  const float *att, int T, int H, int KVH, int hd, int g0, int g1, float *scratch);
+void attn_bwd_avx2(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v,
+                   const float *att, int T, int H, int KVH, int hd, int g0, int g1, float *scratch);
+/* the chosen build of attn_bwd */
+void tk_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
+                           const float *v, const float *att, int T, int H, int KVH, int hd, int g0, int g1,
+                           float *scratch);
 
 /* ==== helpers ======================================================================= */
 uint64_t train_rng_next(uint64_t *s);           /* splitmix64 */

@@ -9,10 +9,12 @@
  * (loss(p + h) - loss(p - h)) / 2h for every element, h = 1e-5.
  */
 #include "harness.h"
+#include "train/train_internal.h"
 #include "train/train_ops.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static double urand(void) {   /* uniform in [-1, 1) */
@@ -211,12 +213,50 @@ TEST(grad_crossentropy) {
     free(c.logits), free(c.probs), free(c.losses), free(c.w), free(dl);
 }
 
+/* the vectorized attention backward (kernels_train.c / axpy_impl.h, reference and AVX2 builds) against
+ * attention_backward_f: same maths, other summation order (hd not a multiple of 8: the tails) */
+TEST(attention_backward_fast) {
+    enum { T = 37, H = 4, KVH = 2, HD = 20 };
+    size_t nq = (size_t)T * H * HD, nk = (size_t)T * KVH * HD;
+    float *q = malloc(nq * 4), *k = malloc(nk * 4), *v = malloc(nk * 4), *go = malloc(nq * 4);
+    float *att = calloc((size_t)H * T * T, 4), *scratch = malloc(T * 4);
+    float *ref[3], *got[3];
+    size_t sz[3] = {nq, nk, nk};
+    uint64_t r = 5;
+    for (size_t i = 0; i < nq; i++) q[i] = (float)(train_rng_uniform(&r) - 0.5), go[i] = (float)(train_rng_uniform(&r) - 0.5);
+    for (size_t i = 0; i < nk; i++) k[i] = (float)(train_rng_uniform(&r) - 0.5), v[i] = (float)(train_rng_uniform(&r) - 0.5);
+    for (int h = 0; h < H; h++)   /* causal rows summing to 1 */
+        for (int t = 0; t < T; t++) {
+            float *a = att + ((size_t)h * T + t) * T, sum = 0;
+            for (int j = 0; j <= t; j++) sum += a[j] = (float)train_rng_uniform(&r) + 0.01f;
+            for (int j = 0; j <= t; j++) a[j] /= sum;
+        }
+    for (int i = 0; i < 3; i++) ref[i] = calloc(sz[i], 4), got[i] = calloc(sz[i], 4);
+    attention_backward_f(ref[0], ref[1], ref[2], go, q, k, v, att, T, H, KVH, HD, 0, KVH, scratch);
+    for (int build = 0; build < 2; build++) {
+        if (build == 1 && !hearth_kernels_isa_supported(HEARTH_ISA_AVX2)) break;
+        for (int i = 0; i < 3; i++) memset(got[i], 0, sz[i] * 4);
+        (build ? attn_bwd_avx2 : attn_bwd_ref)(got[0], got[1], got[2], go, q, k, v, att, T, H, KVH, HD, 0, 1, scratch);
+        (build ? attn_bwd_avx2 : attn_bwd_ref)(got[0], got[1], got[2], go, q, k, v, att, T, H, KVH, HD, 1, 2, scratch);
+        double worst = 0;
+        for (int i = 0; i < 3; i++)
+            for (size_t e = 0; e < sz[i]; e++) {
+                double d = fabs((double)got[i][e] - ref[i][e]) / (fabs(ref[i][e]) + 1e-3);
+                if (d > worst) worst = d;
+            }
+        CHECK_MSG(worst < 1e-5, "%s build: worst relative difference %.3g", build ? "AVX2" : "reference", worst);
+    }
+    for (int i = 0; i < 3; i++) free(ref[i]), free(got[i]);
+    free(q), free(k), free(v), free(go), free(att), free(scratch);
+}
+
 int main(void) {
     RUN(grad_embedding);
     RUN(grad_rmsnorm);
     RUN(grad_matmul);
     RUN(grad_rope);
     RUN(grad_attention);
+    RUN(attention_backward_fast);
     RUN(grad_swiglu);
     RUN(grad_crossentropy);
     return harness_done();
