@@ -52,13 +52,6 @@ static void on_sigint(int sig) {
     g_cancel = 1;
 }
 
-static bool stream_out(const char *text, size_t len, void *user) {
-    (void)user;
-    fwrite(text, 1, len, stdout);
-    fflush(stdout);
-    return true;
-}
-
 /* ---- the conversation ---------------------------------------------------- */
 typedef struct convo {
     hearth_chat_message *m;
@@ -266,7 +259,7 @@ int cmd_chat(int argc, char **argv) {
         gp.stop = stops;
         gp.n_stop = n_stops;
         gp.n_reuse = (int32_t)reuse;
-        gp.on_text = stream_out;
+        gp.on_text = gen_stream_stdout;
         gp.cancel = &g_cancel;
         g_cancel = 0;
         g_generating = 1;

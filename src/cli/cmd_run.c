@@ -42,13 +42,6 @@ static void on_sigint(int sig) {
     g_cancel = 1;
 }
 
-static bool stream_out(const char *text, size_t len, void *user) {
-    (void)user;
-    fwrite(text, 1, len, stdout);
-    fflush(stdout);
-    return true;
-}
-
 static void print_ids(const int32_t *ids, size_t n) {
     putchar('[');
     for (size_t i = 0; i < n; i++) printf("%s%d", i ? ", " : "", (int)ids[i]);
@@ -118,7 +111,7 @@ int cmd_run(int argc, char **argv) {
     gp.ignore_eos = ignore_eos;
     gp.stop = go.stop;
     gp.n_stop = go.n_stop;
-    gp.on_text = json ? NULL : stream_out;
+    gp.on_text = json ? NULL : gen_stream_stdout;
     gp.cancel = &g_cancel;
     signal(SIGINT, on_sigint);
 

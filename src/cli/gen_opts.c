@@ -176,3 +176,10 @@ char *gen_read_stream(FILE *f, size_t *len) {
     *len = n;
     return buf;
 }
+
+bool gen_stream_stdout(const char *text, size_t len, void *user) {
+    (void)user;
+    fwrite(text, 1, len, stdout);
+    fflush(stdout);
+    return true;
+}
