@@ -171,4 +171,33 @@ static inline int start_server(const char *bin, const char *const *args, pid_t *
     return port;
 }
 
+/* ---- JSON helpers (the tests link cJSON) ---- */
+#include <cjson/cJSON.h>
+
+/* POSTs body to path; the parsed JSON answer (NULL if none; *status -1 when
+ * the request failed) */
+static inline cJSON *http_post_json(int port, const char *path, const char *body, int *status) {
+    http_resp r;
+    if (!http_do(port, "POST", path, body, &r)) {
+        *status = -1;
+        return NULL;
+    }
+    *status = r.status;
+    cJSON *j = cJSON_Parse(r.body);
+    if (!j) fprintf(stderr, "not JSON (%d): %.300s\n", r.status, r.body);
+    http_resp_free(&r);
+    return j;
+}
+
+/* the string at a dotted path like "choices.0.message.content", or NULL */
+static inline const char *json_path_str(const cJSON *o, const char *path) {
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", path);
+    const cJSON *x = o;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ".", &save); t && x; t = strtok_r(NULL, ".", &save))
+        x = (*t >= '0' && *t <= '9') ? cJSON_GetArrayItem(x, atoi(t)) : cJSON_GetObjectItemCaseSensitive(x, t);
+    return cJSON_IsString(x) ? x->valuestring : NULL;
+}
+
 #endif

@@ -34,27 +34,9 @@
 static int port;
 static char adapter_path[256];
 
-static cJSON *post_json(const char *path, const char *body, int *status) {
-    http_resp r;
-    if (!http_do(port, "POST", path, body, &r)) {
-        *status = -1;
-        return NULL;
-    }
-    *status = r.status;
-    cJSON *j = cJSON_Parse(r.body);
-    if (!j) fprintf(stderr, "not JSON (%d): %.300s\n", r.status, r.body);
-    http_resp_free(&r);
-    return j;
-}
-
-static const char *jstr(const cJSON *o, const char *path) {
-    char buf[128];
-    snprintf(buf, sizeof buf, "%s", path);
-    const cJSON *x = o;
-    for (char *t = strtok(buf, "."); t && x; t = strtok(NULL, "."))
-        x = (*t >= '0' && *t <= '9') ? cJSON_GetArrayItem(x, atoi(t)) : cJSON_GetObjectItemCaseSensitive(x, t);
-    return cJSON_IsString(x) ? x->valuestring : NULL;
-}
+/* the JSON helpers of http_client.h, on this test's server */
+#define post_json(path, body, status) http_post_json(port, (path), (body), (status))
+#define jstr(o, path) json_path_str((o), (path))
 
 /* stdout of a command (malloc'd) */
 static char *run_cmd(const char *cmd) {
