@@ -175,21 +175,17 @@ static hearth_status need(rd *r, uint64_t n, const char *what) {
     return HEARTH_OK;
 }
 
-static hearth_status rd_u32(rd *r, uint32_t *v, const char *what) {
-    hearth_status s = need(r, 4, what);
+/* n little-endian bytes at the read position into v (host is little-endian) */
+static hearth_status rd_bytes(rd *r, void *v, size_t n, const char *what) {
+    hearth_status s = need(r, n, what);
     if (s) return s;
-    memcpy(v, r->g->base + r->pos, 4);
-    r->pos += 4;
+    memcpy(v, r->g->base + r->pos, n);
+    r->pos += n;
     return HEARTH_OK;
 }
 
-static hearth_status rd_u64(rd *r, uint64_t *v, const char *what) {
-    hearth_status s = need(r, 8, what);
-    if (s) return s;
-    memcpy(v, r->g->base + r->pos, 8);
-    r->pos += 8;
-    return HEARTH_OK;
-}
+static hearth_status rd_u32(rd *r, uint32_t *v, const char *what) { return rd_bytes(r, v, 4, what); }
+static hearth_status rd_u64(rd *r, uint64_t *v, const char *what) { return rd_bytes(r, v, 8, what); }
 
 static hearth_status rd_str(rd *r, hearth_str *out, const char *what) {
     size_t at = r->pos;
