@@ -56,6 +56,7 @@ typedef struct hearth_train_params {
     float min_lr_ratio;        /* the decay ends at lr * min_lr_ratio (0) */
     /* run */
     int32_t n_ctx;             /* longest sequence (512) */
+    bool recompute;            /* keep only each layer's input; rebuild the layer in the backward (less memory, ~1/3 more compute) */
     int n_threads;             /* 0: all CPUs */
     uint64_t seed;             /* 42 */
 } hearth_train_params;
@@ -87,6 +88,15 @@ void hearth_trainer_free(hearth_trainer *t);   /* NULL is a no-op */
  * of scored losses (nats), *n_scored their count. */
 hearth_status hearth_trainer_forward_backward(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n,
                                               float loss_scale, double *loss_sum, int32_t *n_scored);
+/* Packed: tokens[0..n) holds n_rec records laid end to end, record k
+ * starting at starts[k] (starts[0] = 0, ascending, < n). Each record attends
+ * only to itself (block-diagonal causal mask) and its RoPE positions start at
+ * 0; the first token of a record is never a target (what the last token of
+ * the previous one would predict), so gradients and loss equal those of
+ * hearth_trainer_forward_backward on each record (within float rounding). */
+hearth_status hearth_trainer_forward_backward_packed(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask,
+                                                     int32_t n, const int32_t *starts, int32_t n_rec,
+                                                     float loss_scale, double *loss_sum, int32_t *n_scored);
 /* Same without gradients and without dropout (evaluation). */
 hearth_status hearth_trainer_eval(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n,
                                   double *loss_sum, int32_t *n_scored);

@@ -48,6 +48,10 @@ static void usage(void) {
            "  --batch B               sequences per micro-batch (1)\n"
            "  --grad-accum G          micro-batches per optimizer step (1)\n"
            "  --ctx C                 longest sequence; longer records are cut (512)\n"
+           "  --pack                  pack several records into each sequence of up to --ctx tokens\n"
+           "                          (each attends only to itself; RoPE restarts per record)\n"
+           "  --recompute             keep only each layer's input, rebuild the rest in the backward\n"
+           "                          (less memory, about a third more compute)\n"
            "  --eval-split F          fraction held out for evaluation each epoch (0.1; 0: none)\n"
            "  --seed S                data order, held-out split, initialisation, dropout (42)\n"
            "  --train-on-all          loss on every token, prompts included\n"
@@ -79,6 +83,23 @@ static void epoch_order(int32_t *ord, int32_t n, uint64_t seed, int64_t e) {
     }
 }
 
+/* the records ord[i..end) of one sequence: one, or (pack) as many as fit in cap tokens */
+static int64_t seq_end(const hearth_train_data *d, const int32_t *ord, int64_t i, bool pack, int64_t cap) {
+    int64_t j = i + 1, n = d->ex[ord[i]].n;
+    while (pack && j < d->n && n + d->ex[ord[j]].n <= cap) n += d->ex[ord[j++]].n;
+    return j;
+}
+
+/* optimizer steps in epoch e (per_step sequences each) */
+static int64_t epoch_steps(const hearth_train_data *d, int32_t *ord, uint64_t seed, int64_t e, bool pack, int64_t cap,
+                           int64_t per_step, int64_t *n_seq) {
+    epoch_order(ord, d->n, seed, e);
+    int64_t k = 0;
+    for (int64_t i = 0; i < d->n; i = seq_end(d, ord, i, pack, cap)) k++;
+    if (n_seq) *n_seq = k;
+    return (k + per_step - 1) / per_step;
+}
+
 static int64_t scored(const hearth_train_example *e) {
     int64_t k = 0;
     for (int32_t i = 1; i < e->n; i++) k += e->mask[i] != 0;
@@ -106,6 +127,7 @@ int cmd_train(int argc, char **argv) {
     int64_t max_steps = 0, stop_after = 0, dim = 0, n_layers = 0, heads = 0, kv_heads = 0, ffn = 0;
     double lora_plus = 0, alpha = 32, dropout = 0.05, lr = -1, eval_split = 0.1, wd = 0, clip = 1.0;
     bool full = false, init = false, rslora = false, all = false, quiet = false, untied = false;
+    bool pack = false, recompute = false;
     cli_args a = cli_args_init("train", argc, argv);
     while (cli_next(&a)) {
         if (cli_opt(&a, "-m", "--model", &model)) continue;
@@ -131,6 +153,8 @@ int cmd_train(int argc, char **argv) {
         if (cli_opt_int(&a, NULL, "--batch", &batch)) continue;
         if (cli_opt_int(&a, NULL, "--grad-accum", &accum)) continue;
         if (cli_opt_int(&a, "-c", "--ctx", &ctx)) continue;
+        if (cli_flag(&a, NULL, "--pack")) { pack = true; continue; }
+        if (cli_flag(&a, NULL, "--recompute")) { recompute = true; continue; }
         if (cli_opt_float(&a, NULL, "--eval-split", &eval_split)) continue;
         if (cli_opt_int(&a, NULL, "--seed", &seed)) continue;
         if (cli_flag(&a, NULL, "--train-on-all")) { all = true; continue; }
@@ -186,15 +210,26 @@ int cmd_train(int argc, char **argv) {
     int rc = 1;
     hearth_train_data *train = NULL, *held = NULL;
     hearth_trainer *t = NULL;
-    int32_t *ord = NULL;
+    int32_t *ord = NULL, *pk_tok = NULL, *pk_start = NULL;
+    uint8_t *pk_mask = NULL;
     hearth_data_params dp = {.train_on_all = all, .n_ctx = (int32_t)ctx, .chat_format = chat_format};
     if (hearth_train_data_load(data, m, m ? NULL : vocab, &dp, &train) ||
         hearth_train_data_split(train, eval_split, (uint64_t)seed, &held)) {
         cli_lib_error("train");
         goto done;
     }
-    int64_t per_step = batch * accum, steps_per_epoch = (train->n + per_step - 1) / per_step;
-    int64_t total = steps_per_epoch * epochs;
+    int64_t per_step = batch * accum, cap = ctx + 1, total = 0, n_seq0 = 0;
+    ord = malloc((size_t)train->n * sizeof *ord);
+    if (pack) {
+        pk_tok = malloc((size_t)cap * sizeof *pk_tok), pk_start = malloc((size_t)cap * sizeof *pk_start);
+        pk_mask = malloc((size_t)cap);
+    }
+    if (!ord || (pack && (!pk_tok || !pk_start || !pk_mask))) {
+        cli_error("train", "out of memory");
+        goto done;
+    }
+    for (int64_t e = 0; e < epochs && (!max_steps || total < max_steps); e++)
+        total += epoch_steps(train, ord, (uint64_t)seed, e, pack, cap, per_step, e == 0 ? &n_seq0 : NULL);
     if (max_steps && max_steps < total) total = max_steps;
 
     hearth_train_params tp = hearth_train_default_params();
@@ -206,9 +241,11 @@ int cmd_train(int argc, char **argv) {
     int32_t longest = 2;
     for (int32_t i = 0; i < train->n; i++) longest = train->ex[i].n > longest ? train->ex[i].n : longest;
     for (int32_t i = 0; held && i < held->n; i++) longest = held->ex[i].n > longest ? held->ex[i].n : longest;
+    if (pack) longest = (int32_t)cap;
     tp.total_steps = (int32_t)total, tp.schedule = sched, tp.n_threads = (int)threads;
     tp.n_ctx = longest - 1 < (int32_t)ctx ? longest - 1 : (int32_t)ctx;
     tp.seed = (uint64_t)seed;
+    tp.recompute = recompute;
     hearth_status s;
     if (init) {
         hearth_init_params ip = {(int32_t)dim, (int32_t)n_layers, (int32_t)heads, (int32_t)kv_heads, (int32_t)ffn,
@@ -241,13 +278,14 @@ int cmd_train(int argc, char **argv) {
                 train->n_truncated ? " (some cut to --ctx)" : "", (long long)total, (long long)per_step,
                 (long long)hearth_trainer_n_trainable(t), hearth_trainer_memory(t) / 1048576.0,
                 threads > 0 ? (int)threads : hearth_cpu_count());
+        if (pack) {
+            int64_t tok = 0;
+            for (int32_t i = 0; i < train->n; i++) tok += train->ex[i].n;
+            fprintf(stderr, "packing: %d records in %lld sequences of up to %lld tokens (%.0f %% full)\n", train->n,
+                    (long long)n_seq0, (long long)cap, 100.0 * (double)tok / ((double)n_seq0 * (double)cap));
+        }
     }
     signal(SIGINT, on_sigint);
-    ord = malloc((size_t)train->n * sizeof *ord);
-    if (!ord) {
-        cli_error("train", "out of memory");
-        goto done;
-    }
     bool tty = cli_stderr_tty() && !quiet;
     double t0 = hearth_time_s(), tok_run = 0;
     int64_t step0 = hearth_trainer_steps(t);
@@ -255,25 +293,44 @@ int cmd_train(int argc, char **argv) {
     for (int64_t e = pos[0]; e < epochs && !interrupted && hearth_trainer_steps(t) < total; e++) {
         epoch_order(ord, train->n, (uint64_t)seed, e);
         for (int64_t i = pos[1]; i < train->n && hearth_trainer_steps(t) < total;) {
-            int64_t n_seq = train->n - i < per_step ? train->n - i : per_step, n_sc = 0, n_tok = 0;
-            for (int64_t k = 0; k < n_seq; k++) n_sc += scored(&train->ex[ord[i + k]]);
+            /* this step's records: per_step sequences of one record each, or of as many as fit (--pack) */
+            int64_t i_end = i, n_sc = 0, n_tok = 0;
+            for (int64_t k = 0; k < per_step && i_end < train->n; k++) i_end = seq_end(train, ord, i_end, pack, cap);
+            for (int64_t k = i; k < i_end; k++) n_sc += scored(&train->ex[ord[k]]);
+            int64_t n_seq = i_end - i;
             double lsum = 0;
-            for (int64_t k = 0; k < n_seq && n_sc > 0; k++) {
-                const hearth_train_example *ex = &train->ex[ord[i + k]];
+            for (int64_t k = i; k < i_end && n_sc > 0;) {
+                int64_t k_end = seq_end(train, ord, k, pack, cap);
+                const hearth_train_example *ex = &train->ex[ord[k]];
                 double ls;
-                int32_t ns;
-                if (hearth_trainer_forward_backward(t, ex->tokens, ex->mask, ex->n, 1.0f / (float)n_sc, &ls, &ns)) {
+                int32_t ns, n = 0, n_rec = 0;
+                if (k_end - k == 1) {
+                    s = hearth_trainer_forward_backward(t, ex->tokens, ex->mask, ex->n, 1.0f / (float)n_sc, &ls, &ns);
+                    n = ex->n;
+                } else {
+                    for (int64_t q = k; q < k_end; q++) {
+                        const hearth_train_example *x = &train->ex[ord[q]];
+                        pk_start[n_rec++] = n;
+                        memcpy(pk_tok + n, x->tokens, (size_t)x->n * sizeof *pk_tok);
+                        memcpy(pk_mask + n, x->mask, (size_t)x->n);
+                        n += x->n;
+                    }
+                    s = hearth_trainer_forward_backward_packed(t, pk_tok, pk_mask, n, pk_start, n_rec,
+                                                               1.0f / (float)n_sc, &ls, &ns);
+                }
+                if (s) {
                     cli_lib_error("train");
                     goto done;
                 }
-                lsum += ls, n_tok += ex->n - 1;
+                lsum += ls, n_tok += n - 1;
+                k = k_end;
             }
             float lr_now = hearth_trainer_lr(t), gn = 0;
             if (hearth_trainer_step(t, &gn)) {
                 cli_lib_error("train");
                 goto done;
             }
-            i += n_seq;
+            i += n_seq;   /* records, not sequences */
             pos[0] = e, pos[1] = i, pos[2] += n_tok;
             tok_run += (double)n_tok;
             int64_t st = hearth_trainer_steps(t);
@@ -330,7 +387,7 @@ int cmd_train(int argc, char **argv) {
                 hearth_time_s() - t0, tok_run / (hearth_time_s() - t0));
     rc = 0;
 done:
-    free(ord);
+    free(ord), free(pk_tok), free(pk_start), free(pk_mask);
     hearth_trainer_free(t);
     hearth_train_data_free(train);
     hearth_train_data_free(held);

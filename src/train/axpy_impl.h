@@ -47,8 +47,8 @@ HOT static inline float AXPY_NAME(dot8)(const float *restrict x, const float *re
  * attention_backward (ops_impl.h), with the head-dimension loops split into
  * dot products and axpys so that they vectorize */
 HOT void AXPY_NAME(attn_bwd)(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
-                             const float *v, const float *att, int T, int H, int KVH, int hd, int g0, int g1,
-                             float *scratch) {
+                             const float *v, const float *att, const int32_t *start, int T, int H, int KVH,
+                             int hd, int g0, int g1, float *scratch) {
     int group = H / KVH;
     size_t qs = (size_t)H * hd, ks = (size_t)KVH * hd;
     float scale = (float)(1.0 / sqrt((double)hd));
@@ -58,13 +58,14 @@ HOT void AXPY_NAME(attn_bwd)(float *dq, float *dk, float *dv, const float *dout,
             const float *a = att + ((size_t)h * T + t) * T;
             const float *go = dout + t * qs + (size_t)h * hd, *qt = q + t * qs + (size_t)h * hd;
             float *da = scratch, dsum = 0;
-            for (int j = 0; j <= t; j++) {
+            int s0 = start ? start[t] : 0;
+            for (int j = s0; j <= t; j++) {
                 da[j] = AXPY_NAME(dot8)(go, v + j * ks + (size_t)g * hd, hd);
                 AXPY_NAME(axpy1)(dv + j * ks + (size_t)g * hd, go, a[j], hd);
                 dsum += a[j] * da[j];
             }
             float *dqt = dq + t * qs + (size_t)h * hd;
-            for (int j = 0; j <= t; j++) {
+            for (int j = s0; j <= t; j++) {
                 float dp = a[j] * (da[j] - dsum) * scale;
                 AXPY_NAME(axpy1)(dqt, k + j * ks + (size_t)g * hd, dp, hd);
                 AXPY_NAME(axpy1)(dk + j * ks + (size_t)g * hd, qt, dp, hd);

@@ -28,7 +28,7 @@ typedef void (*axpy1_fn)(float *restrict, const float *restrict, float, int64_t)
 static axpy8_fn axpy8 = axpy8_ref;
 static axpy1_fn axpy1 = axpy1_ref;
 typedef void (*attn_bwd_fn)(float *, float *, float *, const float *, const float *, const float *, const float *,
-                            const float *, int, int, int, int, int, int, float *);
+                            const float *, const int32_t *, int, int, int, int, int, int, float *);
 static attn_bwd_fn attn_bwd = attn_bwd_ref;
 
 /* the AVX2 build of the same loops, once, when the kernels use AVX2 or better */
@@ -41,10 +41,10 @@ static void pick_isa(void) {
 }
 
 void tk_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
-                           const float *v, const float *att, int T, int H, int KVH, int hd, int g0, int g1,
-                           float *scratch) {
+                           const float *v, const float *att, const int32_t *start, int T, int H, int KVH, int hd,
+                           int g0, int g1, float *scratch) {
     pick_isa();
-    attn_bwd(dq, dk, dv, dout, q, k, v, att, T, H, KVH, hd, g0, g1, scratch);
+    attn_bwd(dq, dk, dv, dout, q, k, v, att, start, T, H, KVH, hd, g0, g1, scratch);
 }
 
 /* ==== dx += dy @ W ================================================================ */

@@ -30,7 +30,7 @@ hearth_train_params hearth_train_default_params(void) {
         .full = false, .lora_r = 8, .lora_alpha = 32, .lora_dropout = 0.05f, .rslora = false,
         .lora_targets = "q,v", .lora_layers = NULL, .lr = 2e-4f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
         .weight_decay = 0, .grad_clip = 1.0f, .warmup_steps = 0, .total_steps = 0, .schedule = HEARTH_LR_COSINE,
-        .min_lr_ratio = 0, .n_ctx = 512, .n_threads = 0, .seed = 42,
+        .min_lr_ratio = 0, .n_ctx = 512, .recompute = false, .n_threads = 0, .seed = 42,
     };
     return p;
 }
@@ -77,26 +77,46 @@ static hearth_status make_trainable_vec(hearth_trainer *t, tvec *v) {
     return HEARTH_OK;
 }
 
-/* activations and scratch for sequences of up to T_max tokens */
+/* one layer's internals (everything but x_in) for T tokens; false when out of memory */
+static bool alloc_layer_internals(hearth_trainer *t, layer_act *A, size_t T) {
+    const thparams *hp = &t->hp;
+    size_t C = hp->n_embd, F = hp->n_ff, H = hp->n_head;
+    size_t qd = H * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
+    A->xn1 = talloc(t, T * C * 4), A->rstd1 = talloc(t, T * 4);
+    A->q = talloc(t, T * qd * 4), A->k = talloc(t, T * kvd * 4), A->v = talloc(t, T * kvd * 4);
+    A->att = talloc(t, H * T * T * 4), A->ao = talloc(t, T * qd * 4);
+    A->x_mid = talloc(t, T * C * 4), A->xn2 = talloc(t, T * C * 4), A->rstd2 = talloc(t, T * 4);
+    A->gate = talloc(t, T * F * 4), A->up = talloc(t, T * F * 4), A->hh = talloc(t, T * F * 4);
+    return A->xn1 && A->rstd1 && A->q && A->k && A->v && A->att && A->ao && A->x_mid && A->xn2 && A->rstd2 &&
+           A->gate && A->up && A->hh;
+}
+
+static void free_layer_internals(layer_act *A) {
+    free(A->xn1), free(A->rstd1), free(A->q), free(A->k), free(A->v), free(A->att);
+    free(A->ao), free(A->x_mid), free(A->xn2), free(A->rstd2), free(A->gate), free(A->up), free(A->hh);
+}
+
+/* activations and scratch for sequences of up to T_max tokens; with recompute
+ * every layer keeps only its input and one set of internals (t->ra) serves all */
 static hearth_status alloc_buffers(hearth_trainer *t) {
     const thparams *hp = &t->hp;
     size_t T = (size_t)t->T_max, C = hp->n_embd, F = hp->n_ff, H = hp->n_head, V = hp->n_vocab;
     size_t qd = H * hp->head_dim, kvd = (size_t)hp->n_head_kv * hp->head_dim;
     size_t max_in = C > F ? C : F, max_out = V;
     if (qd > max_in) max_in = qd;
+    bool rc = t->p.recompute;
     t->act = talloc(t, hp->n_layer * sizeof(layer_act));
     if (!t->act) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
     for (int l = 0; l < hp->n_layer; l++) {
         layer_act *A = &t->act[l];
-        A->x_in = talloc(t, T * C * 4), A->xn1 = talloc(t, T * C * 4), A->rstd1 = talloc(t, T * 4);
-        A->q = talloc(t, T * qd * 4), A->k = talloc(t, T * kvd * 4), A->v = talloc(t, T * kvd * 4);
-        A->att = talloc(t, H * T * T * 4), A->ao = talloc(t, T * qd * 4);
-        A->x_mid = talloc(t, T * C * 4), A->xn2 = talloc(t, T * C * 4), A->rstd2 = talloc(t, T * 4);
-        A->gate = talloc(t, T * F * 4), A->up = talloc(t, T * F * 4), A->hh = talloc(t, T * F * 4);
-        if (!A->x_in || !A->xn1 || !A->rstd1 || !A->q || !A->k || !A->v || !A->att || !A->ao || !A->x_mid ||
-            !A->xn2 || !A->rstd2 || !A->gate || !A->up || !A->hh)
+        A->x_in = talloc(t, T * C * 4);
+        if (!A->x_in || (!rc && !alloc_layer_internals(t, A, T)))
             return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for the activations of %zu tokens", T);
     }
+    if (rc && !alloc_layer_internals(t, &t->ra, T))
+        return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for the activations of %zu tokens", T);
+    t->pos = talloc(t, T * 4), t->start_buf = talloc(t, T * 4);
+    if (!t->pos || !t->start_buf) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
     t->x_out = talloc(t, T * C * 4), t->xnf = talloc(t, T * C * 4), t->rstdf = talloc(t, T * 4);
     t->logits = talloc(t, T * V * 4), t->losses = talloc(t, T * 4), t->dloss = talloc(t, T * 4);
     t->cs = talloc(t, T * hp->rope.n_rot * 4);
@@ -123,15 +143,17 @@ static hearth_status alloc_buffers(hearth_trainer *t) {
         return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for buffers of %zu tokens", T);
     (void)max_out;
     if (t->lora) {
-        t->lact = talloc(t, (size_t)t->lora->n * sizeof(lora_act));
+        /* per adapter weight, or with recompute per slot of a layer (sized for the widest input) */
+        int n_la = rc ? 7 : t->lora->n;
+        t->lact = talloc(t, (size_t)n_la * sizeof(lora_act));
         if (!t->lact) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
-        for (int i = 0; i < t->lora->n; i++) {
-            const hearth_adapter_weight *w = &t->lora->w[i];
+        for (int i = 0; i < n_la; i++) {
+            size_t n_in = rc ? max_in : (size_t)t->lora->w[i].n_in;
             lora_act *la = &t->lact[i];
             la->u = talloc(t, T * t->lora->r * 4);
             if (t->p.lora_dropout > 0) {
-                la->xd = talloc(t, T * w->n_in * 4);
-                la->keep = talloc(t, T * w->n_in);
+                la->xd = talloc(t, T * n_in * 4);
+                la->keep = talloc(t, T * n_in);
             }
             if (!la->u || (t->p.lora_dropout > 0 && (!la->xd || !la->keep)))
                 return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for LoRA activations");
@@ -176,6 +198,7 @@ static hearth_status setup_lora(hearth_trainer *t) {
             if (!match) continue;
             if ((s = hearth_adapter_add(t->lora, m->name, m->in, m->out))) return s;
             m->lora = t->lora->n - 1;
+            m->slot = i;
         }
     if (t->lora->n == 0)
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: LoRA targets \"%s\"%s%s match no weight of the model",
@@ -399,15 +422,14 @@ void hearth_trainer_free(hearth_trainer *t) {
         }
     free(t->layers);
     if (t->act)
-        for (int l = 0; l < t->hp.n_layer; l++) {
-            layer_act *A = &t->act[l];
-            free(A->x_in), free(A->xn1), free(A->rstd1), free(A->q), free(A->k), free(A->v), free(A->att);
-            free(A->ao), free(A->x_mid), free(A->xn2), free(A->rstd2), free(A->gate), free(A->up), free(A->hh);
-        }
+        for (int l = 0; l < t->hp.n_layer; l++) free(t->act[l].x_in), free_layer_internals(&t->act[l]);
     free(t->act);
+    free_layer_internals(&t->ra);
+    free(t->pos), free(t->start_buf);
     if (t->lora) {
+        int n_la = t->p.recompute ? 7 : t->lora->n;
+        for (int i = 0; t->lact && i < n_la; i++) free(t->lact[i].xd), free(t->lact[i].keep), free(t->lact[i].u);
         for (int i = 0; i < t->lora->n; i++) {
-            if (t->lact) free(t->lact[i].xd), free(t->lact[i].keep), free(t->lact[i].u);
             if (t->lg_a) free(t->lg_a[i]);
             if (t->lg_b) free(t->lg_b[i]);
         }
@@ -436,6 +458,11 @@ static const void *mat_data(const tmat *m, uint32_t *type, size_t *row_bytes) {
     return m->data;
 }
 
+/* the LoRA activations of adapted weight m */
+static lora_act *lora_act_of(hearth_trainer *t, const tmat *m) {
+    return &t->lact[t->p.recompute ? m->slot : m->lora];
+}
+
 /* y (T, out) = x (T, in) @ W^T + scale * dropout(x) A^T B^T */
 static hearth_status lin_forward(hearth_trainer *t, const tmat *m, float *y, const float *x, int T, bool train) {
     uint32_t type;
@@ -444,14 +471,16 @@ static hearth_status lin_forward(hearth_trainer *t, const tmat *m, float *y, con
     hearth_status s = hearth_matmul(t->pool, y, x, W, type, T, m->in, m->out, t->work);
     if (s || m->lora < 0) return s;
     const hearth_adapter_weight *lw = &t->lora->w[m->lora];
-    lora_act *la = &t->lact[m->lora];
+    lora_act *la = lora_act_of(t, m);
     const float *xin = x;
     la->dropped = train && t->p.lora_dropout > 0;
     if (la->dropped) {
+        /* each weight's mask from its own stream of this pass, so that a recomputed forward draws the same */
         float p = t->p.lora_dropout, inv = 1.0f / (1.0f - p);
+        uint64_t rng = t->drop_seed ^ ((uint64_t)(m->lora + 1) * 0xd1b54a32d192ed03ull);
         size_t n = (size_t)T * m->in;
         for (size_t i = 0; i < n; i++) {
-            la->keep[i] = train_rng_uniform(&t->rng) >= p;
+            la->keep[i] = train_rng_uniform(&rng) >= p;
             la->xd[i] = la->keep[i] ? x[i] * inv : 0.0f;
         }
         xin = la->xd;
@@ -473,7 +502,7 @@ static void lin_backward(hearth_trainer *t, const tmat *m, float *dx, const floa
     if (m->g) tk_matmul_dw(t, m->g, 1.0f, dy, x, T, m->in, m->out);
     if (m->lora < 0) return;
     const hearth_adapter_weight *lw = &t->lora->w[m->lora];
-    lora_act *la = &t->lact[m->lora];
+    lora_act *la = lora_act_of(t, m);
     int r = t->lora->r;
     const float *xin = la->dropped ? la->xd : x;
     float sc = t->lora_scale;
@@ -529,17 +558,22 @@ static void att_worker(void *arg, int ith, int nth) {
         int T = j->T, H = hp->n_head, hd = hp->head_dim, group = H / hp->n_head_kv;
         size_t qs = (size_t)H * hd, ks = (size_t)hp->n_head_kv * hd;
         float scale = 1.0f / sqrtf((float)hd);
+        const int32_t *st = j->t->start;
         for (int h = (int)g0 * group; h < (int)g1 * group; h++)
             for (int t = 0; t < T; t++) {
                 float *a = A->att + ((size_t)h * T + t) * T;
-                size_t off = (size_t)(h / group) * hd;
+                int s0 = st ? st[t] : 0;   /* a packed record sees keys s0..t only */
+                size_t off = (size_t)s0 * ks + (size_t)(h / group) * hd;
+                memset(a, 0, (size_t)s0 * 4);
                 hearth_attention_head(ops, A->ao + t * qs + (size_t)h * hd, A->q + t * qs + (size_t)h * hd,
-                                      A->k + off, A->v + off, HEARTH_TYPE_F32, t + 1, (int64_t)ks, hd, scale, a);
+                                      A->k + off, A->v + off, HEARTH_TYPE_F32, t - s0 + 1, (int64_t)ks, hd, scale,
+                                      a + s0);
                 memset(a + t + 1, 0, (size_t)(T - t - 1) * 4);
             }
     } else
-        tk_attention_backward(j->t->dq, j->t->dk, j->t->dv, j->t->dao, A->q, A->k, A->v, A->att, j->T, hp->n_head,
-                             hp->n_head_kv, hp->head_dim, (int)g0, (int)g1, j->t->att_scratch + (size_t)ith * j->T);
+        tk_attention_backward(j->t->dq, j->t->dk, j->t->dv, j->t->dao, A->q, A->k, A->v, A->att, j->t->start, j->T,
+                              hp->n_head, hp->n_head_kv, hp->head_dim, (int)g0, (int)g1,
+                              j->t->att_scratch + (size_t)ith * j->T);
 }
 
 typedef struct ce_job {
@@ -571,15 +605,59 @@ static void rmsnorm_fwd(float *out, float *rstd, const float *x, const float *w,
     }
 }
 
-/* Logits only for the t->n_sel positions t->sel[] (ascending): the final
- * normed rows are compacted to the front of xnf, so that logits row j is
- * position sel[j] (only the scored positions need the vocabulary-wide output
- * projection, which dominates small models). */
-static hearth_status forward(hearth_trainer *t, const int32_t *tokens, int T, bool train) {
+/* the internals of layer l (into A, whose x_in is the layer's input) and its output x_next */
+static hearth_status layer_forward(hearth_trainer *t, int l, layer_act *A, float *x_next, int T, bool train) {
     const thparams *hp = &t->hp;
     const int C = hp->n_embd, H = hp->n_head, KVH = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff;
     const int qd = H * hd, kvd = KVH * hd, n_rot = hp->rope.n_rot;
+    tlayer *L = &t->layers[l];
     hearth_status s;
+    /* attention rmsnorm, q k v (+ bias), RoPE */
+    rmsnorm_fwd(A->xn1, A->rstd1, A->x_in, L->attn_norm.w, T, C, hp->eps);
+    if ((s = lin_forward(t, &L->wq, A->q, A->xn1, T, train)) || (s = lin_forward(t, &L->wk, A->k, A->xn1, T, train)) ||
+        (s = lin_forward(t, &L->wv, A->v, A->xn1, T, train)))
+        return s;
+    add_bias(A->q, &L->bq, T), add_bias(A->k, &L->bk, T), add_bias(A->v, &L->bv, T);
+    for (int i = 0; i < T; i++) {   /* the inference kernel; rope_forward_f is the same maths */
+        hearth_rope_apply(&hp->rope, A->q + (size_t)i * qd, H, hd, t->cs + (size_t)i * n_rot);
+        hearth_rope_apply(&hp->rope, A->k + (size_t)i * kvd, KVH, hd, t->cs + (size_t)i * n_rot);
+    }
+    /* causal attention (block-diagonal when packed), GQA */
+    att_job aj = {t, A, T, false};
+    hearth_pool_run(t->pool, att_worker, &aj);
+    /* output projection and residual */
+    if ((s = lin_forward(t, &L->wo, t->dxn, A->ao, T, train))) return s;
+    for (size_t i = 0; i < (size_t)T * C; i++) A->x_mid[i] = A->x_in[i] + t->dxn[i];
+    /* ffn rmsnorm, SwiGLU, down projection and residual */
+    rmsnorm_fwd(A->xn2, A->rstd2, A->x_mid, L->ffn_norm.w, T, C, hp->eps);
+    if ((s = lin_forward(t, &L->gate, A->gate, A->xn2, T, train)) || (s = lin_forward(t, &L->up, A->up, A->xn2, T, train)))
+        return s;
+    hearth_ops_get()->silu_mul(A->hh, A->gate, A->up, (int64_t)T * F);
+    if ((s = lin_forward(t, &L->down, t->dxn, A->hh, T, train))) return s;
+    for (size_t i = 0; i < (size_t)T * C; i++) x_next[i] = A->x_mid[i] + t->dxn[i];
+    return HEARTH_OK;
+}
+
+/* layer l's saved activations: its own, or (recompute) the shared set over its input */
+static layer_act *layer_saved(hearth_trainer *t, int l) {
+    if (!t->p.recompute) return &t->act[l];
+    t->ra.x_in = t->act[l].x_in;
+    return &t->ra;
+}
+
+static float *layer_output(hearth_trainer *t, int l) {
+    return l + 1 < t->hp.n_layer ? t->act[l + 1].x_in : t->x_out;
+}
+
+/* Logits only for the t->n_sel positions t->sel[] (ascending): the final
+ * normed rows are compacted to the front of xnf, so that logits row j is
+ * position sel[j] (only the scored positions need the vocabulary-wide output
+ * projection, which dominates small models). RoPE positions from t->pos. */
+static hearth_status forward(hearth_trainer *t, const int32_t *tokens, int T, bool train) {
+    const thparams *hp = &t->hp;
+    const int C = hp->n_embd, n_rot = hp->rope.n_rot;
+    hearth_status s;
+    if (train) t->drop_seed = train_rng_next(&t->rng);
     /* token embeddings into layer 0's input */
     float *x0 = t->act[0].x_in;
     const hearth_type_traits *et = hearth_type_traits_get(t->tok_embd.type);
@@ -589,36 +667,9 @@ static hearth_status forward(hearth_trainer *t, const int32_t *tokens, int T, bo
         else
             et->to_float((const char *)t->tok_embd.data + (size_t)tokens[i] * t->tok_embd.row_bytes, x0 + (size_t)i * C, C);
     }
-    for (int i = 0; i < T; i++) hearth_rope_cache(&hp->rope, i, t->cs + (size_t)i * n_rot);
-
-    for (int l = 0; l < hp->n_layer; l++) {
-        tlayer *L = &t->layers[l];
-        layer_act *A = &t->act[l];
-        float *x_next = l + 1 < hp->n_layer ? t->act[l + 1].x_in : t->x_out;
-        /* attention rmsnorm, q k v (+ bias), RoPE */
-        rmsnorm_fwd(A->xn1, A->rstd1, A->x_in, L->attn_norm.w, T, C, hp->eps);
-        if ((s = lin_forward(t, &L->wq, A->q, A->xn1, T, train)) || (s = lin_forward(t, &L->wk, A->k, A->xn1, T, train)) ||
-            (s = lin_forward(t, &L->wv, A->v, A->xn1, T, train)))
-            return s;
-        add_bias(A->q, &L->bq, T), add_bias(A->k, &L->bk, T), add_bias(A->v, &L->bv, T);
-        for (int i = 0; i < T; i++) {   /* the inference kernel; rope_forward_f is the same maths */
-            hearth_rope_apply(&hp->rope, A->q + (size_t)i * qd, H, hd, t->cs + (size_t)i * n_rot);
-            hearth_rope_apply(&hp->rope, A->k + (size_t)i * kvd, KVH, hd, t->cs + (size_t)i * n_rot);
-        }
-        /* causal attention, GQA */
-        att_job aj = {t, A, T, false};
-        hearth_pool_run(t->pool, att_worker, &aj);
-        /* output projection and residual */
-        if ((s = lin_forward(t, &L->wo, t->dxn, A->ao, T, train))) return s;
-        for (size_t i = 0; i < (size_t)T * C; i++) A->x_mid[i] = A->x_in[i] + t->dxn[i];
-        /* ffn rmsnorm, SwiGLU, down projection and residual */
-        rmsnorm_fwd(A->xn2, A->rstd2, A->x_mid, L->ffn_norm.w, T, C, hp->eps);
-        if ((s = lin_forward(t, &L->gate, A->gate, A->xn2, T, train)) || (s = lin_forward(t, &L->up, A->up, A->xn2, T, train)))
-            return s;
-        hearth_ops_get()->silu_mul(A->hh, A->gate, A->up, (int64_t)T * F);
-        if ((s = lin_forward(t, &L->down, t->dxn, A->hh, T, train))) return s;
-        for (size_t i = 0; i < (size_t)T * C; i++) x_next[i] = A->x_mid[i] + t->dxn[i];
-    }
+    for (int i = 0; i < T; i++) hearth_rope_cache(&hp->rope, t->pos[i], t->cs + (size_t)i * n_rot);
+    for (int l = 0; l < hp->n_layer; l++)
+        if ((s = layer_forward(t, l, layer_saved(t, l), layer_output(t, l), T, train))) return s;
     /* final rmsnorm and logits */
     rmsnorm_fwd(t->xnf, t->rstdf, t->x_out, t->output_norm.w, T, C, hp->eps);
     for (int j = 0; j < t->n_sel; j++)
@@ -627,10 +678,43 @@ static hearth_status forward(hearth_trainer *t, const int32_t *tokens, int T, bo
 }
 
 /* ==== backward (t->logits holds the softmax of the selected rows; dloss per selected row) ==== */
-static void backward(hearth_trainer *t, const int32_t *tokens, int T) {
+/* t->dx arrives as d(layer output) and leaves as d(layer input) */
+static void layer_backward(hearth_trainer *t, int l, layer_act *A, int T) {
     const thparams *hp = &t->hp;
-    const int C = hp->n_embd, H = hp->n_head, KVH = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff, V = hp->n_vocab;
+    const int C = hp->n_embd, H = hp->n_head, KVH = hp->n_head_kv, hd = hp->head_dim, F = hp->n_ff;
     const int qd = H * hd, kvd = KVH * hd, n_rot = hp->rope.n_rot;
+    tlayer *L = &t->layers[l];
+    /* x_out = x_mid + down(hh): dx flows to x_mid unchanged */
+    memset(t->dhh, 0, (size_t)T * F * 4);
+    lin_backward(t, &L->down, t->dhh, t->dx, A->hh, T);
+    memset(t->dgate, 0, (size_t)T * F * 4);
+    memset(t->dup, 0, (size_t)T * F * 4);
+    swiglu_backward_f(t->dgate, t->dup, t->dhh, A->gate, A->up, (size_t)T * F);
+    memset(t->dxn, 0, (size_t)T * C * 4);
+    lin_backward(t, &L->gate, t->dxn, t->dgate, A->xn2, T);
+    lin_backward(t, &L->up, t->dxn, t->dup, A->xn2, T);
+    rmsnorm_backward_f(t->dx, L->ffn_norm.g, t->dxn, A->x_mid, L->ffn_norm.w, A->rstd2, T, C);
+    /* x_mid = x_in + o(ao) */
+    memset(t->dao, 0, (size_t)T * qd * 4);
+    lin_backward(t, &L->wo, t->dao, t->dx, A->ao, T);
+    memset(t->dq, 0, (size_t)T * qd * 4);
+    memset(t->dk, 0, (size_t)T * kvd * 4);
+    memset(t->dv, 0, (size_t)T * kvd * 4);
+    att_job aj = {t, A, T, true};
+    hearth_pool_run(t->pool, att_worker, &aj);
+    rope_backward_f(t->dq, t->cs, T, H, hd, n_rot, hp->rope.neox);
+    rope_backward_f(t->dk, t->cs, T, KVH, hd, n_rot, hp->rope.neox);
+    bias_backward(&L->bq, t->dq, T), bias_backward(&L->bk, t->dk, T), bias_backward(&L->bv, t->dv, T);
+    memset(t->dxn, 0, (size_t)T * C * 4);
+    lin_backward(t, &L->wq, t->dxn, t->dq, A->xn1, T);
+    lin_backward(t, &L->wk, t->dxn, t->dk, A->xn1, T);
+    lin_backward(t, &L->wv, t->dxn, t->dv, A->xn1, T);
+    rmsnorm_backward_f(t->dx, L->attn_norm.g, t->dxn, A->x_in, L->attn_norm.w, A->rstd1, T, C);
+}
+
+static hearth_status backward(hearth_trainer *t, const int32_t *tokens, int T) {
+    const thparams *hp = &t->hp;
+    const int C = hp->n_embd, V = hp->n_vocab;
     const int S = t->n_sel;
     /* cross-entropy: logits become dlogits in place */
     for (int i = 0; i < S; i++) {
@@ -651,36 +735,17 @@ static void backward(hearth_trainer *t, const int32_t *tokens, int T) {
     rmsnorm_backward_f(t->dx, t->output_norm.g, t->dxn, t->x_out, t->output_norm.w, t->rstdf, T, C);
 
     for (int l = hp->n_layer - 1; l >= 0; l--) {
-        tlayer *L = &t->layers[l];
-        layer_act *A = &t->act[l];
-        /* x_out = x_mid + down(hh): dx flows to x_mid unchanged */
-        memset(t->dhh, 0, (size_t)T * F * 4);
-        lin_backward(t, &L->down, t->dhh, t->dx, A->hh, T);
-        memset(t->dgate, 0, (size_t)T * F * 4);
-        memset(t->dup, 0, (size_t)T * F * 4);
-        swiglu_backward_f(t->dgate, t->dup, t->dhh, A->gate, A->up, (size_t)T * F);
-        memset(t->dxn, 0, (size_t)T * C * 4);
-        lin_backward(t, &L->gate, t->dxn, t->dgate, A->xn2, T);
-        lin_backward(t, &L->up, t->dxn, t->dup, A->xn2, T);
-        rmsnorm_backward_f(t->dx, L->ffn_norm.g, t->dxn, A->x_mid, L->ffn_norm.w, A->rstd2, T, C);
-        /* x_mid = x_in + o(ao) */
-        memset(t->dao, 0, (size_t)T * qd * 4);
-        lin_backward(t, &L->wo, t->dao, t->dx, A->ao, T);
-        memset(t->dq, 0, (size_t)T * qd * 4);
-        memset(t->dk, 0, (size_t)T * kvd * 4);
-        memset(t->dv, 0, (size_t)T * kvd * 4);
-        att_job aj = {t, A, T, true};
-        hearth_pool_run(t->pool, att_worker, &aj);
-        rope_backward_f(t->dq, t->cs, T, H, hd, n_rot, hp->rope.neox);
-        rope_backward_f(t->dk, t->cs, T, KVH, hd, n_rot, hp->rope.neox);
-        bias_backward(&L->bq, t->dq, T), bias_backward(&L->bk, t->dk, T), bias_backward(&L->bv, t->dv, T);
-        memset(t->dxn, 0, (size_t)T * C * 4);
-        lin_backward(t, &L->wq, t->dxn, t->dq, A->xn1, T);
-        lin_backward(t, &L->wk, t->dxn, t->dk, A->xn1, T);
-        lin_backward(t, &L->wv, t->dxn, t->dv, A->xn1, T);
-        rmsnorm_backward_f(t->dx, L->attn_norm.g, t->dxn, A->x_in, L->attn_norm.w, A->rstd1, T, C);
+        layer_act *A = layer_saved(t, l);
+        /* recompute: rebuild the layer's internals from its saved input (same kernels, same dropout
+         * stream: bit-identical to the first forward; it rewrites the layer's output with the same values) */
+        if (t->p.recompute) {
+            hearth_status s = layer_forward(t, l, A, layer_output(t, l), T, true);
+            if (s) return s;
+        }
+        layer_backward(t, l, A, T);
     }
     if (t->tok_embd.g) embedding_backward_f(t->tok_embd.g, t->dx, tokens, T, C);
+    return HEARTH_OK;
 }
 
 /* ==== public entry points ===================================================================== */
@@ -694,17 +759,47 @@ static hearth_status check_tokens(const hearth_trainer *t, const int32_t *tokens
     return HEARTH_OK;
 }
 
-static hearth_status loss_pass(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n, bool train,
-                               float loss_scale, double *loss_sum, int32_t *n_scored) {
+/* positions and record starts of T tokens: one record (starts NULL) or n_rec packed ones */
+static hearth_status set_layout(hearth_trainer *t, int T, const int32_t *starts, int32_t n_rec, int32_t n) {
+    t->start = NULL;
+    if (!starts || n_rec <= 1) {
+        if (starts && (n_rec < 1 || starts[0] != 0))
+            return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: packed records must start at 0 (starts[0] = %d)",
+                                    n_rec < 1 ? -1 : starts[0]);
+        for (int i = 0; i < T; i++) t->pos[i] = i;
+        return HEARTH_OK;
+    }
+    if (starts[0] != 0) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: packed records must start at 0 (starts[0] = %d)", starts[0]);
+    for (int32_t k = 1; k < n_rec; k++)
+        if (starts[k] <= starts[k - 1] || starts[k] >= n)
+            return hearth_set_error(HEARTH_ERR_INVALID_ARG,
+                                    "train: packed record %d starts at %d, after %d and before the end (%d tokens)", k,
+                                    starts[k], starts[k - 1], n);
+    for (int32_t k = 0, i = 0; k < n_rec; k++) {
+        int32_t end = k + 1 < n_rec ? starts[k + 1] : T;
+        for (; i < end && i < T; i++) t->start_buf[i] = starts[k], t->pos[i] = i - starts[k];
+    }
+    t->start = t->start_buf;
+    return HEARTH_OK;
+}
+
+static hearth_status loss_pass(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n,
+                               const int32_t *starts, int32_t n_rec, bool train, float loss_scale, double *loss_sum,
+                               int32_t *n_scored) {
     *loss_sum = 0;
     *n_scored = 0;
     hearth_status s = check_tokens(t, tokens, n, t->T_max + 1);
     if (s) return s;
     int T = n - 1;
     if (T < 1) return HEARTH_OK;
+    if ((s = set_layout(t, T, starts, n_rec, n))) return s;
+    /* position i predicts tokens[i + 1], unless that token opens the next packed record */
     t->n_sel = 0;
-    for (int i = 0; i < T; i++)
-        if (!mask || mask[i + 1]) t->sel[t->n_sel] = i, t->sel_tgt[t->n_sel++] = tokens[i + 1];
+    for (int i = 0, k = 1; i < T; i++) {
+        bool opens = starts && k < n_rec && starts[k] == i + 1;
+        k += opens;
+        if ((!mask || mask[i + 1]) && !opens) t->sel[t->n_sel] = i, t->sel_tgt[t->n_sel++] = tokens[i + 1];
+    }
     if (t->n_sel == 0) return HEARTH_OK;   /* nothing scored: no loss, no gradient */
     if ((s = forward(t, tokens, T, train))) return s;
     ce_job cj = {t, t->sel_tgt, t->n_sel};
@@ -716,23 +811,32 @@ static hearth_status loss_pass(hearth_trainer *t, const int32_t *tokens, const u
     }
     *loss_sum = sum;
     *n_scored = t->n_sel;
-    if (train) backward(t, tokens, T);
+    if (train) return backward(t, tokens, T);
     return HEARTH_OK;
 }
 
 hearth_status hearth_trainer_forward_backward(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n,
                                               float loss_scale, double *loss_sum, int32_t *n_scored) {
-    return loss_pass(t, tokens, mask, n, true, loss_scale, loss_sum, n_scored);
+    return loss_pass(t, tokens, mask, n, NULL, 0, true, loss_scale, loss_sum, n_scored);
+}
+
+hearth_status hearth_trainer_forward_backward_packed(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask,
+                                                     int32_t n, const int32_t *starts, int32_t n_rec,
+                                                     float loss_scale, double *loss_sum, int32_t *n_scored) {
+    if (!starts || n_rec < 1)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: packed sequence without record starts (%d records)", n_rec);
+    return loss_pass(t, tokens, mask, n, starts, n_rec, true, loss_scale, loss_sum, n_scored);
 }
 
 hearth_status hearth_trainer_eval(hearth_trainer *t, const int32_t *tokens, const uint8_t *mask, int32_t n,
                                   double *loss_sum, int32_t *n_scored) {
-    return loss_pass(t, tokens, mask, n, false, 0, loss_sum, n_scored);
+    return loss_pass(t, tokens, mask, n, NULL, 0, false, 0, loss_sum, n_scored);
 }
 
 hearth_status hearth_trainer_logits(hearth_trainer *t, const int32_t *tokens, int32_t n, float *logits) {
     hearth_status s = check_tokens(t, tokens, n, t->T_max);
     if (s) return s;
+    set_layout(t, n, NULL, 0, n);
     t->n_sel = n;
     for (int i = 0; i < n; i++) t->sel[i] = i;
     if ((s = forward(t, tokens, n, false))) return s;

@@ -109,9 +109,11 @@ void FN(rope_backward)(REAL *dx, const float *cs, int T, int H, int hd, int n_ro
 
 /* ==== causal self-attention with GQA, for KV heads [g0, g1) ===================
  * query head h reads KV head h / (H / KVH);  att (H, T, T): row t holds the
- * softmax over positions 0..t (zeros after);  out (T, H*hd). */
-void FN(attention_forward)(REAL *out, REAL *att, const REAL *q, const REAL *k, const REAL *v, int T, int H, int KVH,
-                           int hd, int g0, int g1) {
+ * softmax over positions start[t]..t (zeros elsewhere);  out (T, H*hd).
+ * start (T) or NULL (all 0): the first position of t's record, so that packed
+ * records attend only to themselves (a block-diagonal causal mask). */
+void FN(attention_forward)(REAL *out, REAL *att, const REAL *q, const REAL *k, const REAL *v, const int32_t *start,
+                           int T, int H, int KVH, int hd, int g0, int g1) {
     int group = H / KVH;
     size_t qs = (size_t)H * hd, ks = (size_t)KVH * hd;
     REAL scale = (REAL)(1.0 / sqrt((double)hd));
@@ -121,7 +123,9 @@ void FN(attention_forward)(REAL *out, REAL *att, const REAL *q, const REAL *k, c
             const REAL *qt = q + t * qs + (size_t)h * hd;
             REAL *a = att + ((size_t)h * T + t) * T;
             REAL mx = -INFINITY;
-            for (int j = 0; j <= t; j++) {
+            int s0 = start ? start[t] : 0;
+            for (int j = 0; j < s0; j++) a[j] = 0;
+            for (int j = s0; j <= t; j++) {
                 const REAL *kj = k + j * ks + (size_t)g * hd;
                 REAL s = 0;
                 for (int i = 0; i < hd; i++) s += qt[i] * kj[i];
@@ -129,12 +133,12 @@ void FN(attention_forward)(REAL *out, REAL *att, const REAL *q, const REAL *k, c
                 if (a[j] > mx) mx = a[j];
             }
             REAL sum = 0;
-            for (int j = 0; j <= t; j++) sum += (a[j] = EXP(a[j] - mx));
-            for (int j = 0; j <= t; j++) a[j] /= sum;
+            for (int j = s0; j <= t; j++) sum += (a[j] = EXP(a[j] - mx));
+            for (int j = s0; j <= t; j++) a[j] /= sum;
             for (int j = t + 1; j < T; j++) a[j] = 0;
             REAL *o = out + t * qs + (size_t)h * hd;
             for (int i = 0; i < hd; i++) o[i] = 0;
-            for (int j = 0; j <= t; j++) {
+            for (int j = s0; j <= t; j++) {
                 const REAL *vj = v + j * ks + (size_t)g * hd;
                 for (int i = 0; i < hd; i++) o[i] += a[j] * vj[i];
             }
@@ -143,10 +147,10 @@ void FN(attention_forward)(REAL *out, REAL *att, const REAL *q, const REAL *k, c
 }
 /* datt_j = dout_t . v_j;  dpre_j = att_j (datt_j - sum_i att_i datt_i);
  * dq_t += scale sum_j dpre_j k_j;  dk_j += scale dpre_j q_t;  dv_j += att_j dout_t.
- * scratch: T elements. */
+ * j runs over start[t]..t (start NULL: 0..t).  scratch: T elements. */
 void FN(attention_backward)(REAL *dq, REAL *dk, REAL *dv, const REAL *dout, const REAL *q, const REAL *k,
-                            const REAL *v, const REAL *att, int T, int H, int KVH, int hd, int g0, int g1,
-                            REAL *scratch) {
+                            const REAL *v, const REAL *att, const int32_t *start, int T, int H, int KVH, int hd,
+                            int g0, int g1, REAL *scratch) {
     int group = H / KVH;
     size_t qs = (size_t)H * hd, ks = (size_t)KVH * hd;
     REAL scale = (REAL)(1.0 / sqrt((double)hd));
@@ -156,7 +160,8 @@ void FN(attention_backward)(REAL *dq, REAL *dk, REAL *dv, const REAL *dout, cons
             const REAL *a = att + ((size_t)h * T + t) * T;
             const REAL *go = dout + t * qs + (size_t)h * hd, *qt = q + t * qs + (size_t)h * hd;
             REAL *da = scratch, dsum = 0;
-            for (int j = 0; j <= t; j++) {
+            int s0 = start ? start[t] : 0;
+            for (int j = s0; j <= t; j++) {
                 const REAL *vj = v + j * ks + (size_t)g * hd;
                 REAL *dvj = dv + j * ks + (size_t)g * hd;
                 REAL s = 0;
@@ -168,7 +173,7 @@ void FN(attention_backward)(REAL *dq, REAL *dk, REAL *dv, const REAL *dout, cons
                 dsum += a[j] * s;
             }
             REAL *dqt = dq + t * qs + (size_t)h * hd;
-            for (int j = 0; j <= t; j++) {
+            for (int j = s0; j <= t; j++) {
                 REAL dp = a[j] * (da[j] - dsum) * scale;
                 const REAL *kj = k + j * ks + (size_t)g * hd;
                 REAL *dkj = dk + j * ks + (size_t)g * hd;

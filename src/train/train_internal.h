@@ -24,6 +24,7 @@ typedef struct tmat {
     float *w, *g;         /* trainable copy and gradient, or NULL */
     bool shared;          /* w/g borrowed from another tmat (tied output) */
     int lora;             /* index into the adapter's weights, -1: none */
+    int slot;             /* 0..6: q k v o gate up down within its layer (LoRA activations with --recompute) */
 } tmat;
 
 typedef struct tvec {
@@ -102,8 +103,13 @@ struct hearth_trainer {
     int32_t T_max;
     void *work;
     size_t work_size;
-    layer_act *act;
-    lora_act *lact;      /* per adapter weight */
+    layer_act *act;      /* per layer; with recompute only x_in is allocated */
+    layer_act ra;        /* recompute: one layer's internals, rebuilt from act[l].x_in in the backward */
+    lora_act *lact;      /* per adapter weight (recompute: per slot 0..6, shared by the layers) */
+    uint64_t drop_seed;  /* this pass's dropout stream (drawn from rng once per forward) */
+    int32_t *pos;        /* (T) RoPE position of each token (restarts at 0 per packed record) */
+    int32_t *start;      /* (T) first position of each token's record, or NULL while not packed */
+    int32_t *start_buf;  /* (T) storage for start */
     float *x_out, *xnf, *rstdf, *logits, *losses, *dloss, *cs;
     int32_t *sel, *sel_tgt;   /* (T) positions whose logits are computed (the scored ones) and their targets */
     int32_t n_sel;
@@ -128,15 +134,18 @@ void axpy8_ref(float *restrict y, const float *restrict x, int64_t stride, const
 void axpy1_ref(float *restrict y, const float *restrict x, float a, int64_t K);
 void axpy8_avx2(float *restrict y, const float *restrict x, int64_t stride, const float a[8], int64_t K);
 void axpy1_avx2(float *restrict y, const float *restrict x, float a, int64_t K);
-/* attention backward (the maths of attention_backward_f, head-dimension loops vectorized), per ISA */
+/* attention backward (the maths of attention_backward_f, head-dimension loops vectorized), per ISA;
+ * start (T) or NULL: first position of each position's record (packed sequences) */
 void attn_bwd_ref(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v,
-                  const float *att, int T, int H, int KVH, int hd, int g0, int g1, float *scratch);
+                  const float *att, const int32_t *start, int T, int H, int KVH, int hd, int g0, int g1,
+                  float *scratch);
 void attn_bwd_avx2(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k, const float *v,
-                   const float *att, int T, int H, int KVH, int hd, int g0, int g1, float *scratch);
+                   const float *att, const int32_t *start, int T, int H, int KVH, int hd, int g0, int g1,
+                   float *scratch);
 /* the chosen build of attn_bwd */
 void tk_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
-                           const float *v, const float *att, int T, int H, int KVH, int hd, int g0, int g1,
-                           float *scratch);
+                           const float *v, const float *att, const int32_t *start, int T, int H, int KVH, int hd,
+                           int g0, int g1, float *scratch);
 
 /* ==== helpers ======================================================================= */
 uint64_t train_rng_next(uint64_t *s);           /* splitmix64 */

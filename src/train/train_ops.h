@@ -21,11 +21,11 @@
                             int K, int N);                                                                         \
     void rope_forward##S(REAL *x, const float *cs, int T, int H, int hd, int n_rot, bool neox);                    \
     void rope_backward##S(REAL *dx, const float *cs, int T, int H, int hd, int n_rot, bool neox);                  \
-    void attention_forward##S(REAL *out, REAL *att, const REAL *q, const REAL *k, const REAL *v, int T, int H,     \
-                              int KVH, int hd, int g0, int g1);                                                    \
+    void attention_forward##S(REAL *out, REAL *att, const REAL *q, const REAL *k, const REAL *v,                   \
+                              const int32_t *start, int T, int H, int KVH, int hd, int g0, int g1);                \
     void attention_backward##S(REAL *dq, REAL *dk, REAL *dv, const REAL *dout, const REAL *q, const REAL *k,       \
-                               const REAL *v, const REAL *att, int T, int H, int KVH, int hd, int g0, int g1,      \
-                               REAL *scratch);                                                                     \
+                               const REAL *v, const REAL *att, const int32_t *start, int T, int H, int KVH,        \
+                               int hd, int g0, int g1, REAL *scratch);                                             \
     void swiglu_forward##S(REAL *out, const REAL *gate, const REAL *up, size_t n);                                 \
     void swiglu_backward##S(REAL *dgate, REAL *dup, const REAL *dout, const REAL *gate, const REAL *up, size_t n); \
     void crossentropy_forward##S(REAL *losses, REAL *probs, const REAL *logits, const int32_t *targets, int T,     \

@@ -141,10 +141,10 @@ TEST(grad_rope) {
 }
 
 /* ==== attention (causal, GQA 4 query heads on 2 KV heads) ============================ */
-typedef struct { double *out, *att, *q, *k, *v, *R; int T, H, KVH, hd; } att_ctx;
+typedef struct { double *out, *att, *q, *k, *v, *R; const int32_t *start; int T, H, KVH, hd; } att_ctx;
 static double att_loss(void *c_) {
     att_ctx *c = c_;
-    attention_forward_d(c->out, c->att, c->q, c->k, c->v, c->T, c->H, c->KVH, c->hd, 0, c->KVH);
+    attention_forward_d(c->out, c->att, c->q, c->k, c->v, c->start, c->T, c->H, c->KVH, c->hd, 0, c->KVH);
     return dotR(c->out, c->R, (size_t)c->T * c->H * c->hd);
 }
 TEST(grad_attention) {
@@ -162,11 +162,47 @@ TEST(grad_attention) {
             if (t < 4) CHECK(c.att[(h * 5 + t) * 5 + 4] == 0);
         }
     /* two halves of the KV heads, as threads would split them */
-    attention_backward_d(dq, dk, dv, c.R, c.q, c.k, c.v, c.att, c.T, c.H, c.KVH, c.hd, 0, 1, scratch);
-    attention_backward_d(dq, dk, dv, c.R, c.q, c.k, c.v, c.att, c.T, c.H, c.KVH, c.hd, 1, 2, scratch);
+    attention_backward_d(dq, dk, dv, c.R, c.q, c.k, c.v, c.att, NULL, c.T, c.H, c.KVH, c.hd, 0, 1, scratch);
+    attention_backward_d(dq, dk, dv, c.R, c.q, c.k, c.v, c.att, NULL, c.T, c.H, c.KVH, c.hd, 1, 2, scratch);
     fd_check("attention dq", c.q, dq, nq, att_loss, &c);
     fd_check("attention dk", c.k, dk, nk, att_loss, &c);
     fd_check("attention dv", c.v, dv, nk, att_loss, &c);
+    free(c.q), free(c.k), free(c.v), free(c.out), free(c.att), free(c.R), free(dq), free(dk), free(dv);
+}
+
+/* packed records (positions 0-2, 3-4, 5-7): the block-diagonal causal mask. The saved softmax is
+ * zero outside each record's block, the output of a record equals attention over that record alone,
+ * and the backward matches central differences (no gradient crosses records). */
+TEST(grad_attention_packed) {
+    enum { T = 8, H = 4, KVH = 2, HD = 3 };
+    static const int32_t start[T] = {0, 0, 0, 3, 3, 5, 5, 5};
+    att_ctx c = {.T = T, .H = H, .KVH = KVH, .hd = HD, .start = start};
+    size_t nq = (size_t)T * H * HD, nk = (size_t)T * KVH * HD;
+    c.q = rnd(nq), c.k = rnd(nk), c.v = rnd(nk), c.out = zeros(nq), c.att = zeros((size_t)H * T * T), c.R = rnd(nq);
+    double *dq = zeros(nq), *dk = zeros(nk), *dv = zeros(nk), scratch[T];
+    att_loss(&c);
+    for (int h = 0; h < H; h++)
+        for (int t = 0; t < T; t++) {
+            double s = 0;
+            for (int j = 0; j < T; j++) {
+                double a = c.att[((size_t)h * T + t) * T + j];
+                s += a;
+                if (j < start[t] || j > t) CHECK_MSG(a == 0, "att[h %d][t %d][j %d] = %g outside the record", h, t, j, a);
+            }
+            CHECK_NEAR(s, 1.0, 1e-12);
+        }
+    /* the second record (positions 3, 4) alone, unpacked, gives the same output rows */
+    {
+        size_t qs = (size_t)H * HD, ks = (size_t)KVH * HD;
+        double out2[2 * H * HD], att2[H * 2 * 2];
+        attention_forward_d(out2, att2, c.q + 3 * qs, c.k + 3 * ks, c.v + 3 * ks, NULL, 2, H, KVH, HD, 0, KVH);
+        for (size_t i = 0; i < 2 * qs; i++) CHECK_NEAR(out2[i], c.out[3 * qs + i], 1e-14);
+    }
+    attention_backward_d(dq, dk, dv, c.R, c.q, c.k, c.v, c.att, start, T, H, KVH, HD, 0, 1, scratch);
+    attention_backward_d(dq, dk, dv, c.R, c.q, c.k, c.v, c.att, start, T, H, KVH, HD, 1, 2, scratch);
+    fd_check("packed attention dq", c.q, dq, nq, att_loss, &c);
+    fd_check("packed attention dk", c.k, dk, nk, att_loss, &c);
+    fd_check("packed attention dv", c.v, dv, nk, att_loss, &c);
     free(c.q), free(c.k), free(c.v), free(c.out), free(c.att), free(c.R), free(dq), free(dk), free(dv);
 }
 
@@ -232,19 +268,35 @@ TEST(attention_backward_fast) {
             for (int j = 0; j <= t; j++) a[j] /= sum;
         }
     for (int i = 0; i < 3; i++) ref[i] = calloc(sz[i], 4), got[i] = calloc(sz[i], 4);
-    attention_backward_f(ref[0], ref[1], ref[2], go, q, k, v, att, T, H, KVH, HD, 0, KVH, scratch);
-    for (int build = 0; build < 2; build++) {
-        if (build == 1 && !hearth_kernels_isa_supported(HEARTH_ISA_AVX2)) break;
-        for (int i = 0; i < 3; i++) memset(got[i], 0, sz[i] * 4);
-        (build ? attn_bwd_avx2 : attn_bwd_ref)(got[0], got[1], got[2], go, q, k, v, att, T, H, KVH, HD, 0, 1, scratch);
-        (build ? attn_bwd_avx2 : attn_bwd_ref)(got[0], got[1], got[2], go, q, k, v, att, T, H, KVH, HD, 1, 2, scratch);
-        double worst = 0;
-        for (int i = 0; i < 3; i++)
-            for (size_t e = 0; e < sz[i]; e++) {
-                double d = fabs((double)got[i][e] - ref[i][e]) / (fabs(ref[i][e]) + 1e-3);
-                if (d > worst) worst = d;
-            }
-        CHECK_MSG(worst < 1e-5, "%s build: worst relative difference %.3g", build ? "AVX2" : "reference", worst);
+    /* unpacked, then three packed records (0-11, 12-29, 30-36; their att rows hold zeros outside) */
+    int32_t start[T];
+    for (int t = 0; t < T; t++) start[t] = t < 12 ? 0 : t < 30 ? 12 : 30;
+    for (int packed = 0; packed < 2; packed++) {
+        const int32_t *st = packed ? start : NULL;
+        if (packed)
+            for (int h = 0; h < H; h++)
+                for (int t = 0; t < T; t++) {
+                    float *a = att + ((size_t)h * T + t) * T, sum = 0;
+                    for (int j = 0; j < start[t]; j++) a[j] = 0;
+                    for (int j = start[t]; j <= t; j++) sum += a[j];
+                    for (int j = start[t]; j <= t; j++) a[j] /= sum;
+                }
+        for (int i = 0; i < 3; i++) memset(ref[i], 0, sz[i] * 4);
+        attention_backward_f(ref[0], ref[1], ref[2], go, q, k, v, att, st, T, H, KVH, HD, 0, KVH, scratch);
+        for (int build = 0; build < 2; build++) {
+            if (build == 1 && !hearth_kernels_isa_supported(HEARTH_ISA_AVX2)) break;
+            for (int i = 0; i < 3; i++) memset(got[i], 0, sz[i] * 4);
+            (build ? attn_bwd_avx2 : attn_bwd_ref)(got[0], got[1], got[2], go, q, k, v, att, st, T, H, KVH, HD, 0, 1, scratch);
+            (build ? attn_bwd_avx2 : attn_bwd_ref)(got[0], got[1], got[2], go, q, k, v, att, st, T, H, KVH, HD, 1, 2, scratch);
+            double worst = 0;
+            for (int i = 0; i < 3; i++)
+                for (size_t e = 0; e < sz[i]; e++) {
+                    double d = fabs((double)got[i][e] - ref[i][e]) / (fabs(ref[i][e]) + 1e-3);
+                    if (d > worst) worst = d;
+                }
+            CHECK_MSG(worst < 1e-5, "%s build%s: worst relative difference %.3g", build ? "AVX2" : "reference",
+                      packed ? " (packed)" : "", worst);
+        }
     }
     for (int i = 0; i < 3; i++) free(ref[i]), free(got[i]);
     free(q), free(k), free(v), free(go), free(att), free(scratch);
@@ -256,6 +308,7 @@ int main(void) {
     RUN(grad_matmul);
     RUN(grad_rope);
     RUN(grad_attention);
+    RUN(grad_attention_packed);
     RUN(attention_backward_fast);
     RUN(grad_swiglu);
     RUN(grad_crossentropy);
