@@ -156,6 +156,20 @@ hearth_status hearth_matmul(hearth_pool *pool, float *Y, const float *X, const v
 hearth_status hearth_matmul_isa(hearth_pool *pool, float *Y, const float *X, const void *W, uint32_t wtype,
                                 int64_t T, int64_t K, int64_t N, void *work, hearth_isa isa);
 
+/* ---- packed weights (src/kernels/packed.c) ---------------------------------
+ * Q4_0 and Q8_0 matrices repacked in groups of 4 rows for AVX-512 VNNI
+ * register tiles (decode and prefill alike; same results as hearth_matmul up
+ * to float summation order). Supported when the active kernels are AVX-512
+ * with VNNI, K is a multiple of 32 and N of 4, and HEARTH_NO_REPACK is not
+ * set. P holds hearth_pack_size() bytes written by hearth_pack() from the
+ * matrix W (N rows of K); work holds hearth_matmul_packed_work_size(). */
+bool hearth_pack_supported(uint32_t type, int64_t K, int64_t N);
+size_t hearth_pack_size(uint32_t type, int64_t K, int64_t N);
+void hearth_pack(uint32_t type, const void *W, int64_t K, int64_t N, void *P);
+size_t hearth_matmul_packed_work_size(int64_t T, int64_t K);
+hearth_status hearth_matmul_packed(hearth_pool *pool, float *Y, const float *X, const void *P, uint32_t type,
+                                   int64_t T, int64_t K, int64_t N, void *work);
+
 /* ---- ops ------------------------------------------------------------------ */
 typedef struct hearth_ops {
     /* y = x / sqrt(mean(x^2) + eps) * w   (y may equal x) */

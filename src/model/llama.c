@@ -77,19 +77,6 @@ void hearth_context_free(hearth_context *c) {
     free(c);
 }
 
-static size_t max_work(const hearth_model *m, int64_t T) {
-    const mhparams *hp = &m->hp;
-    size_t w = 0, s;
-    for (int l = 0; l < hp->n_layer; l++) {
-        const mlayer *L = &m->layers[l];
-        const mweight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < 7; i++)
-            if ((s = hearth_matmul_work_size(ws[i]->type, T, ws[i]->ne0)) > w) w = s;
-    }
-    if ((s = hearth_matmul_work_size(m->output.type, T, hp->n_embd)) > w) w = s;
-    return w;
-}
-
 hearth_status hearth_context_create(const hearth_model *m, const hearth_context_params *p, hearth_context **out) {
     *out = NULL;
     if (m->vocab_only) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "context: model was loaded vocab-only");
@@ -126,7 +113,8 @@ hearth_status hearth_context_create(const hearth_model *m, const hearth_context_
     c->hb2 = malloc(T * hp->n_ff * 4);
     c->cs = malloc(T * hp->rope.n_rot * 4);
     c->att = malloc((size_t)nth * c->n_ctx * 4);
-    c->work_size = max_work(m, (int64_t)T);
+    model_pack((hearth_model *)m);   /* inference's packed weights, once per model (unpacked if out of memory) */
+    c->work_size = model_matmul_work_size(m, (int64_t)T);
     c->work = c->work_size ? malloc(c->work_size) : NULL;
     c->out_cap = 1;
     c->logits = malloc((size_t)hp->n_vocab * 4);
@@ -214,7 +202,7 @@ static void attention_worker(void *arg, int ith, int nth) {
 
 /* ==== forward ===================================================================== */
 /* Y (R, W.ne1) = X (R, W.ne0) @ W^T over all rows of the batch */
-#define MATMUL(Y, X, W, R) hearth_matmul(c->pool, (Y), (X), (W).data, (W).type, (R), (W).ne0, (W).ne1, c->work)
+#define MATMUL(Y, X, W, R) model_matmul(c->pool, (Y), (X), &(W), (R), c->work)
 
 lora_set **llama_context_lora_slot(hearth_context *c) { return &c->lora; }
 
@@ -341,9 +329,7 @@ static hearth_status forward(batch *b) {
             for (int32_t t = sq->T - sq->n_out; t < sq->T; t++, o++)
                 ops->rmsnorm(embd + (size_t)o * dim, c->x + (size_t)(sq->row0 + t) * dim, m->output_norm, dim, hp->eps);
         }
-        if ((s = hearth_matmul(c->pool, logits, embd, m->output.data, m->output.type, n_out, dim, hp->n_vocab,
-                               c->work)))
-            return s;
+        if ((s = model_matmul(c->pool, logits, embd, &m->output, n_out, c->work))) return s;
         /* LoRA on the output matrix, per sequence on its output rows */
         o = 0;
         for (int i = 0; i < b->n_seq && !s; i++) {

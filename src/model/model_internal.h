@@ -9,12 +9,15 @@
 #include "hearth/kernels.h"
 #include "hearth/model.h"
 
+#include <pthread.h>
+
 /* a weight matrix: rows of ne[0] elements of `type`, ne[1] rows */
 typedef struct mweight {
     const void *data;   /* borrowed from the mapping */
     uint32_t type;
     int64_t ne0, ne1;
     size_t row_bytes;
+    void *packed;       /* owned repacked copy for inference (hearth_pack), or NULL */
 } mweight;
 
 typedef struct mlayer {
@@ -53,7 +56,18 @@ struct hearth_model {
     size_t weight_bytes;
     bool vocab_only;
     struct mbert *bert;    /* encoder weights (arch "bert", bert.c); NULL for the llama family */
+    pthread_mutex_t pack_mu;   /* model_pack: once per model */
+    bool packed;
 };
+
+/* repacks the matrices that hearth_pack_supported() accepts (once; the first
+ * inference context calls it); false: out of memory (the model stays usable
+ * unpacked) */
+bool model_pack(hearth_model *m);
+/* Y = X @ W^T through the packed copy when there is one */
+hearth_status model_matmul(hearth_pool *pool, float *Y, const float *X, const mweight *w, int64_t T, void *work);
+/* scratch model_matmul needs for T rows of any of the model's matrices */
+size_t model_matmul_work_size(const hearth_model *m, int64_t T);
 
 /* ---- loader helpers shared by the architectures (model.c) ----------------
  * Problems are collected, not returned one by one, so that a bad file is

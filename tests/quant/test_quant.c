@@ -579,6 +579,72 @@ TEST(gemm4x4_matches_vec_dot) {
     printf("  gemm4x4: %d tile entries checked\n", checked);
 }
 
+/* ==== packed weights ========================================================== */
+/* hearth_matmul_packed = hearth_matmul of the reference kernels, within 1e-5
+ * of sum|w x| (the integer block sums are exact; only the float order
+ * differs): Q4_0 and Q8_0, random bytes as weights (every bit pattern),
+ * T = 1 .. 9 (every tile width and the T chunking), N with and without a
+ * 4-row last unit, K with full and partial chunks of 4 blocks */
+TEST(packed_matmul_matches_reference) {
+    static const uint32_t types[] = {HEARTH_TYPE_Q4_0, HEARTH_TYPE_Q8_0};
+    static const int64_t Ks[] = {32, 96, 128, 160, 2048};
+    static const int64_t Ns[] = {4, 8, 12, 20, 64};
+    if (!hearth_pack_supported(HEARTH_TYPE_Q4_0, 128, 8)) {
+        printf("  packed weights: not supported here (no AVX-512 VNNI, or HEARTH_NO_REPACK), skipped\n");
+        CHECK(!hearth_pack_supported(HEARTH_TYPE_Q8_0, 128, 8));
+        return;
+    }
+    CHECK(!hearth_pack_supported(HEARTH_TYPE_Q4_K, 256, 8));   /* only Q4_0 / Q8_0 */
+    CHECK(!hearth_pack_supported(HEARTH_TYPE_Q4_0, 128, 6));   /* whole 4-row groups */
+    CHECK(!hearth_pack_supported(HEARTH_TYPE_Q4_0, 48, 8));    /* whole blocks */
+    int checked = 0;
+    for (int ti = 0; ti < 2; ti++)
+        for (int ki = 0; ki < 5; ki++)
+            for (int ni = 0; ni < 5; ni++) {
+                const uint32_t type = types[ti];
+                const int64_t K = Ks[ki], N = Ns[ni], T = 9;
+                size_t row = hearth_row_size(type, K);
+                uint8_t *W = xmalloc(row * N);
+                for (size_t i = 0; i < row * N; i++) W[i] = (uint8_t)(urand() * 256);
+                for (int64_t r = 0; r < N; r++)   /* sane scales: random f16 bit patterns may be inf/NaN */
+                    for (int64_t b = 0; b < K / 32; b++) {
+                        uint16_t d = hearth_fp32_to_fp16((float)(0.01 + 0.02 * urand()));
+                        memcpy(W + r * row + (size_t)b * (type == HEARTH_TYPE_Q4_0 ? 18 : 34), &d, 2);
+                    }
+                float *X = xmalloc(sizeof(float) * K * T), *Y = xmalloc(sizeof(float) * N * T);
+                float *Yr = xmalloc(sizeof(float) * N * T);
+                for (int64_t i = 0; i < K * T; i++) X[i] = gauss();
+                void *P = xmalloc(hearth_pack_size(type, K, N) + 64);
+                void *Pa = (void *)(((uintptr_t)P + 63) & ~(uintptr_t)63);
+                hearth_pack(type, W, K, N, Pa);
+                size_t ws = hearth_matmul_packed_work_size(T, K), wr = hearth_matmul_work_size(type, T, K);
+                void *work = xmalloc(ws > wr ? ws : wr);
+                hearth_pool *pool = hearth_pool_create(2);
+                for (int64_t t = 1; t <= T; t++) {
+                    CHECK(hearth_matmul_isa(NULL, Yr, X, W, type, t, K, N, work, HEARTH_ISA_REF) == HEARTH_OK);
+                    CHECK(hearth_matmul_packed(t & 1 ? pool : NULL, Y, X, Pa, type, t, K, N, work) == HEARTH_OK);
+                    const hearth_type_traits *ref = hearth_type_traits_isa(type, HEARTH_ISA_REF);
+                    float *wd = xmalloc(sizeof(float) * K);
+                    for (int64_t r = 0; r < N; r++) {
+                        ref->to_float(W + r * row, wd, K);
+                        for (int64_t k = 0; k < t; k++) {
+                            double mag = 0;
+                            for (int64_t i = 0; i < K; i++) mag += fabs((double)wd[i] * X[k * K + i]);
+                            CHECK_MSG(fabs(Y[k * N + r] - Yr[k * N + r]) <= 1e-5 * mag + 1e-6,
+                                      "packed %s K=%lld N=%lld T=%lld (%lld,%lld): %g vs reference %g",
+                                      hearth_type_get(type)->name, (long long)K, (long long)N, (long long)t,
+                                      (long long)k, (long long)r, Y[k * N + r], Yr[k * N + r]);
+                            checked++;
+                        }
+                    }
+                    free(wd);
+                }
+                hearth_pool_free(pool);
+                free(W), free(X), free(Y), free(Yr), free(P), free(work);
+            }
+    printf("  packed matmul: %d outputs checked against the reference\n", checked);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "--expect-reference") == 0) return expect_reference();
     for (int is = 0; is < 3; is++)
@@ -592,5 +658,6 @@ int main(int argc, char **argv) {
     RUN(reference_files_bit_compatible);
     RUN(matmul_with_quantized_weights);
     RUN(gemm4x4_matches_vec_dot);
+    RUN(packed_matmul_matches_reference);
     return harness_done();
 }

@@ -1,0 +1,127 @@
+/*
+ * packed.c — weights repacked for the register tiles of packed_avx512.c
+ * (layout in packed.h): which matrices can be packed, the repacking itself,
+ * and the matmul driver over packed weights.
+ *
+ * Packing is for inference only: the model keeps its mapped weights (which
+ * training, merging and quantizing read) and adds the packed copy beside
+ * them (hearth_context_create packs a model's matrices once). The packed
+ * copy has the size of the original plus at most 64 bytes per 4 rows.
+ * HEARTH_NO_REPACK=1 (or HEARTH_FORCE_REFERENCE=1) turns it off.
+ */
+#include "packed.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+bool hearth_pack_supported(uint32_t type, int64_t K, int64_t N) {
+    if (type != HEARTH_TYPE_Q4_0 && type != HEARTH_TYPE_Q8_0) return false;
+    if (K <= 0 || N <= 0 || K % 32 != 0 || N % 4 != 0) return false;
+    if (hearth_kernels_isa() != HEARTH_ISA_AVX512 || !hearth_cpu_features()->avx512vnni) return false;
+    const char *e = getenv("HEARTH_NO_REPACK");
+    return !(e && *e && strcmp(e, "0") != 0);
+}
+
+static int64_t n_units(int64_t N) { return (N + PACK_UNIT - 1) / PACK_UNIT; }
+
+size_t hearth_pack_size(uint32_t type, int64_t K, int64_t N) {
+    return (size_t)n_units(N) * packed_unit_bytes(type, K / 32, PACK_UNIT);
+}
+
+void hearth_pack(uint32_t type, const void *W, int64_t K, int64_t N, void *dst) {
+    const int64_t nb = K / 32;
+    const size_t row = hearth_row_size(type, K), qs = packed_qs_bytes(type);
+    memset(dst, 0, hearth_pack_size(type, K, N));
+    for (int64_t u = 0; u < n_units(N); u++) {
+        const int rows = 8 * u + 8 <= N ? 8 : 4, nw = rows / 4;
+        const size_t cb = packed_chunk_bytes(type, rows);
+        uint8_t *unit = (uint8_t *)dst + (size_t)u * packed_unit_bytes(type, nb, PACK_UNIT);
+        for (int r = 0; r < rows; r++) {
+            const char *src = (const char *)W + (size_t)(8 * u + r) * row;
+            const int k = r / 4, rr = r % 4;
+            for (int64_t b = 0; b < nb; b++) {
+                uint8_t *chunk = unit + (size_t)(b / PACK_CHUNK) * cb;
+                const int i = (int)(b % PACK_CHUNK);
+                uint8_t *d = chunk + (size_t)(i * nw + k) * 8 + 2 * rr;
+                uint8_t *q = chunk + 64 + (size_t)(i * nw + k) * qs;
+                if (type == HEARTH_TYPE_Q4_0) {
+                    const block_q4_0 *blk = (const block_q4_0 *)src + b;
+                    memcpy(d, &blk->d, 2);
+                    for (int c = 0; c < 4; c++) memcpy(q + 16 * c + 4 * rr, blk->qs + 4 * c, 4);
+                } else {
+                    const block_q8_0 *blk = (const block_q8_0 *)src + b;
+                    memcpy(d, &blk->d, 2);
+                    for (int h = 0; h < 2; h++)
+                        for (int c = 0; c < 4; c++)
+                            for (int e = 0; e < 4; e++)
+                                q[64 * h + 16 * c + 4 * rr + e] = (uint8_t)(blk->qs[16 * h + 4 * c + e] + 128);
+                }
+            }
+        }
+    }
+}
+
+/* ---- the driver ------------------------------------------------------------ */
+size_t hearth_matmul_packed_work_size(int64_t T, int64_t K) {
+    return (size_t)T * (size_t)(K / 32) * (sizeof(block_q8_0) + sizeof(float) + sizeof(int32_t)) + 64;
+}
+
+typedef struct pk_job {
+    const float *X;
+    float *Y;
+    int64_t T, K, N;
+    int32_t off_scale;   /* 8 (Q4_0) or 128 (Q8_0) */
+    packed_w w;
+    packed_x x;
+    block_q8_0 *xq;
+    float *xd;
+    int32_t *xo;
+    hearth_from_float_fn to_q8;
+} pk_job;
+
+static void pk_convert(void *arg, int ith, int nth) {
+    pk_job *j = arg;
+    int64_t t0, t1, nb = j->x.nb;
+    hearth_split_rows(j->T, ith, nth, &t0, &t1);
+    for (int64_t t = t0; t < t1; t++) {
+        block_q8_0 *q = j->xq + (size_t)t * nb;
+        j->to_q8(j->X + t * j->K, q, j->K);
+        for (int64_t b = 0; b < nb; b++) {
+            int32_t s = 0;
+            for (int i = 0; i < 32; i++) s += q[b].qs[i];
+            j->xd[t * nb + b] = quant_f16_table[q[b].d];
+            j->xo[t * nb + b] = -j->off_scale * s;
+        }
+    }
+}
+
+/* threads take units of 8 rows */
+static void pk_rows(void *arg, int ith, int nth) {
+    pk_job *j = arg;
+    int64_t u0, u1;
+    hearth_split_rows(n_units(j->N), ith, nth, &u0, &u1);
+    if (u0 < u1) packed_rows_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
+}
+
+hearth_status hearth_matmul_packed(hearth_pool *pool, float *Y, const float *X, const void *P, uint32_t type,
+                                   int64_t T, int64_t K, int64_t N, void *work) {
+    if (!hearth_pack_supported(type, K, N))
+        return hearth_set_error(HEARTH_ERR_UNSUPPORTED, "matmul: packed weights need AVX-512 VNNI, Q4_0 or Q8_0, "
+                                                        "rows of a multiple of 32 and a multiple of 4 rows");
+    const int64_t nb = K / 32;
+    quant_f16_table_ready();
+    pk_job j = {.X = X, .Y = Y, .T = T, .K = K, .N = N, .off_scale = type == HEARTH_TYPE_Q4_0 ? 8 : 128};
+    j.w = (packed_w){P, nb, N, type};
+    char *p = work;
+    j.xq = (block_q8_0 *)p;
+    p += (size_t)T * nb * sizeof(block_q8_0);
+    p = (char *)(((uintptr_t)p + 3) & ~(uintptr_t)3);
+    j.xd = (float *)p;
+    j.xo = (int32_t *)(p + (size_t)T * nb * sizeof(float));
+    j.x = (packed_x){j.xq, j.xd, j.xo, nb};
+    j.to_q8 = hearth_type_traits_get(HEARTH_TYPE_Q8_0)->from_float;
+    if (T == 1) pk_convert(&j, 0, 1);
+    else hearth_pool_run(pool, pk_convert, &j);
+    hearth_pool_run(N >= 64 ? pool : NULL, pk_rows, &j);
+    return HEARTH_OK;
+}

@@ -1,0 +1,60 @@
+/*
+ * packed.h — how packed.c (the portable side: layout, repacking, the
+ * matmul driver) and packed_avx512.c (the register tiles) meet.
+ *
+ * A packed matrix is a list of units of 8 weight rows (the last one 4 rows
+ * when N is not a multiple of 8), each one stream of chunks of 4 blocks
+ * (4 x 32 elements; the last chunk of a row may hold fewer):
+ *     d   [4 blocks][R rows]     f16 scales               (64 bytes, padded)
+ *     qs  [4 blocks][R/4][QS]    quants of 4 rows, interleaved by 4-byte groups
+ * so that the tiles read each unit front to back, 64-byte aligned, and one
+ * 512-bit load of a 4-row group's block has, in 128-bit lane c and dword r,
+ * four consecutive quants of row r (elements 4c .. 4c+3, or 16 + 4c .. for
+ * the block's second half). Q4_0: QS = 64, the low nibbles are elements
+ * 4c+e and the high nibbles 16+4c+e (exactly Q4_0's own nibble order, so
+ * each dword is copied as it is). Q8_0: QS = 128, two such registers
+ * (elements 0..15, then 16..31), the quants stored + 128 as unsigned bytes.
+ *
+ * Activations are Q8_0 rows (the usual conversion) plus, per row and
+ * block, the scale as a float and the offset term: -8 * sum(q) for Q4_0
+ * weights (nibbles u = value + 8), -128 * sum(q) for Q8_0 (bytes u = value +
+ * 128), so that vpdpbusd's unsigned x signed products come out exact.
+ */
+#ifndef HEARTH_PACKED_H
+#define HEARTH_PACKED_H
+
+#include "quant.h"
+
+typedef struct packed_x {
+    const block_q8_0 *q;   /* T rows of nb blocks */
+    const float *d;        /* (T, nb) activation scales */
+    const int32_t *off;    /* (T, nb) offset terms */
+    int64_t nb;
+} packed_x;
+
+#define PACK_UNIT 8   /* rows per unit */
+#define PACK_CHUNK 4  /* blocks per chunk */
+
+typedef struct packed_w {
+    const uint8_t *data;
+    int64_t nb;            /* blocks per row */
+    int64_t N;             /* rows */
+    uint32_t type;         /* HEARTH_TYPE_Q4_0 or HEARTH_TYPE_Q8_0 */
+} packed_w;
+
+static inline size_t packed_qs_bytes(uint32_t type) { return type == HEARTH_TYPE_Q4_0 ? 64 : 128; }
+/* bytes of one chunk of a unit of `rows` rows (8 or 4) */
+static inline size_t packed_chunk_bytes(uint32_t type, int rows) {
+    return 64 + (size_t)PACK_CHUNK * (size_t)(rows / 4) * packed_qs_bytes(type);
+}
+/* bytes of a whole unit of 8 rows (the last unit starts at u * this) */
+static inline size_t packed_unit_bytes(uint32_t type, int64_t nb, int rows) {
+    return (size_t)((nb + PACK_CHUNK - 1) / PACK_CHUNK) * packed_chunk_bytes(type, rows);
+}
+
+/* Y[t, n] for the rows of units u0 .. u1 - 1 of W and activation rows
+ * t0 .. t1 - 1 (Y row-major with N columns) */
+void packed_rows_avx512(const packed_w *w, const packed_x *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
+                        float *Y, int64_t N);
+
+#endif

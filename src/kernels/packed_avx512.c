@@ -1,0 +1,116 @@
+/*
+ * packed_avx512.c — register tiles over packed weights (packed.h): NW
+ * groups of 4 weight rows against NT activation rows, AVX-512 VNNI.
+ *
+ * For one block b, weight group w and activation row t:
+ *   u      = the group's quants as unsigned bytes, lane (c, r) = 4 quants of
+ *            row r (two registers: elements 0..15 and 16..31 of the block)
+ *   xa, xb = the activation block's dwords spread so that lane (c, r) holds
+ *            the 4 activations matching u's (vpermd, shared by every group)
+ *   s      = vpdpbusd(vpdpbusd(off, ua, xa), ub, xb): lane (c, r) is an exact
+ *            partial sum of row r; the offset term (-8 or -128 times the sum
+ *            of the block's activations) starts lanes c = 0
+ *   acc    += float(s) * d_w[r] * d_x
+ * and at the end each row's 4 lanes c are summed. Per block and 4 x 1 tile
+ * that is 2 vpdpbusd and 3 float operations; the weights' unpacking and
+ * scales are shared by the NT activation rows, and the activations'
+ * spreading by the NW groups.
+ */
+#include "packed.h"
+
+#include <immintrin.h>
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+/* unit u (NW groups of 4 rows, from row 8u) against activation rows t .. t + NT - 1 */
+ALWAYS_INLINE void tile(const packed_w *w, const packed_x *x, int64_t u, int64_t t, const int NW, const int NT,
+                        float *Y, int64_t N) {
+    const int64_t nb = w->nb;
+    const bool q4 = w->type == HEARTH_TYPE_Q4_0;
+    const size_t qs = packed_qs_bytes(w->type), cb = packed_chunk_bytes(w->type, 4 * NW);
+    const uint8_t *unit = w->data + (size_t)u * packed_unit_bytes(w->type, nb, PACK_UNIT);
+    const block_q8_0 *xq[4];
+    const float *xd[4];
+    const int32_t *xo[4];
+    for (int j = 0; j < NT; j++) {
+        xq[j] = x->q + (size_t)(t + j) * nb;
+        xd[j] = x->d + (size_t)(t + j) * nb;
+        xo[j] = x->off + (size_t)(t + j) * nb;
+    }
+    const __m512i ia = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i ib = _mm512_add_epi32(ia, _mm512_set1_epi32(4));
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[2][4];
+    for (int k = 0; k < NW; k++)
+        for (int j = 0; j < NT; j++) acc[k][j] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *chunk = unit + (size_t)(b / PACK_CHUNK) * cb;
+        const int i = (int)(b % PACK_CHUNK);
+        if (NT <= 2 && i == 0) _mm_prefetch((const char *)chunk + 4 * cb, _MM_HINT_T0);
+        __m512i ua[2], ub[2];
+        __m512 dw[2];
+        for (int k = 0; k < NW; k++) {
+            const uint8_t *q = chunk + 64 + (size_t)(i * NW + k) * qs;
+            if (q4) {
+                __m512i v = _mm512_load_si512(q);
+                ua[k] = _mm512_and_si512(v, m4);
+                ub[k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+            } else {
+                ua[k] = _mm512_load_si512(q);
+                ub[k] = _mm512_load_si512(q + 64);
+            }
+            __m128i h = _mm_loadl_epi64((const __m128i *)(chunk + (size_t)(i * NW + k) * 8));
+            dw[k] = _mm512_broadcast_f32x4(_mm_cvtph_ps(h));
+        }
+        for (int j = 0; j < NT; j++) {
+            __m512i xv = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq[j][b].qs));
+            __m512i xa = _mm512_permutexvar_epi32(ia, xv), xb = _mm512_permutexvar_epi32(ib, xv);
+            __m512i off = _mm512_maskz_set1_epi32(0x000F, xo[j][b]);
+            __m512 dx = _mm512_set1_ps(xd[j][b]);
+            for (int k = 0; k < NW; k++) {
+                __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(off, ua[k], xa), ub[k], xb);
+                acc[k][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[k], dx), acc[k][j]);
+            }
+        }
+    }
+    for (int k = 0; k < NW; k++)
+        for (int j = 0; j < NT; j++) {
+            __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc[k][j]),
+                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[k][j]), 1)));
+            __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+            _mm_storeu_ps(Y + (size_t)(t + j) * N + 8 * u + 4 * k, s);
+        }
+}
+
+#define TILE(NW, NT)                                                                                  \
+    static void tile_##NW##_##NT(const packed_w *w, const packed_x *x, int64_t u, int64_t t, float *Y, \
+                                 int64_t N) {                                                         \
+        tile(w, x, u, t, NW, NT, Y, N);                                                               \
+    }
+TILE(1, 1) TILE(1, 2) TILE(1, 3) TILE(1, 4)
+TILE(2, 1) TILE(2, 2) TILE(2, 3) TILE(2, 4)
+
+typedef void (*tile_fn)(const packed_w *, const packed_x *, int64_t, int64_t, float *, int64_t);
+static const tile_fn TILES[2][4] = {
+    {tile_1_1, tile_1_2, tile_1_3, tile_1_4},
+    {tile_2_1, tile_2_2, tile_2_3, tile_2_4},
+};
+
+/* activation rows in chunks whose Q8_0 rows stay in L2 while the units pass */
+void packed_rows_avx512(const packed_w *w, const packed_x *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
+                        float *Y, int64_t N) {
+    quant_f16_table_ready();
+    int64_t chunk = (int64_t)(262144 / ((size_t)x->nb * sizeof(block_q8_0)));
+    chunk = chunk < 4 ? 4 : chunk / 4 * 4;
+    for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
+        int64_t c1 = c0 + chunk < t1 ? c0 + chunk : t1;
+        for (int64_t u = u0; u < u1; u++) {
+            int nw = 8 * u + 8 <= w->N ? 2 : 1;
+            for (int64_t t = c0; t < c1;) {
+                int nt = c1 - t >= 4 ? 4 : (int)(c1 - t);
+                TILES[nw - 1][nt - 1](w, x, u, t, Y, N);
+                t += nt;
+            }
+        }
+    }
+}
