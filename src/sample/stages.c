@@ -29,9 +29,62 @@ static int cmp_desc(const void *pa, const void *pb) {
     return 0;
 }
 
+/* descending logit as an ascending unsigned key (IEEE order: flip the sign
+ * bit of positives, every bit of negatives; then complement; -0 as +0) */
+static inline uint32_t desc_key(float f) {
+    if (f == 0.0f) f = 0.0f;   /* -0 ties with +0, as `better` has it */
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+    return ~u;
+}
+
+/* stable LSD radix sort on desc_key, 3 passes of 11 bits: with the input in
+ * id order, equal logits stay in id order, which is `better`'s tie rule */
+static bool radix_sort_desc(hearth_candidate *a, size_t n) {
+    hearth_candidate *tmp = malloc(n * sizeof *tmp);
+    uint32_t *keys = malloc(n * sizeof *keys), *ktmp = malloc(n * sizeof *ktmp);
+    if (!tmp || !keys || !ktmp) {
+        free(tmp), free(keys), free(ktmp);
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) keys[i] = desc_key(a[i].logit);
+    hearth_candidate *src = a, *dst = tmp;
+    uint32_t *ks = keys, *kd = ktmp;
+    for (int shift = 0; shift < 32; shift += 11) {
+        size_t count[2048] = {0};
+        for (size_t i = 0; i < n; i++) count[(ks[i] >> shift) & 2047]++;
+        size_t sum = 0;
+        for (int b = 0; b < 2048; b++) {
+            size_t cnt = count[b];
+            count[b] = sum;
+            sum += cnt;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t j = count[(ks[i] >> shift) & 2047]++;
+            dst[j] = src[i];
+            kd[j] = ks[i];
+        }
+        hearth_candidate *t = src;
+        src = dst, dst = t;
+        uint32_t *tk = ks;
+        ks = kd, kd = tk;
+    }
+    if (src != a) memcpy(a, src, n * sizeof *a);   /* 3 passes: the result is in tmp */
+    free(tmp), free(keys), free(ktmp);
+    return true;
+}
+
 static void sort_desc(hearth_candidates *c) {
     if (c->sorted) return;
-    qsort(c->data, c->size, sizeof *c->data, cmp_desc);
+    /* a whole vocabulary in id order (the usual case: no top-k yet) sorts in
+     * linear time; anything else (or no memory) through qsort */
+    bool id_order = c->size >= 1024;
+    for (size_t i = 1; id_order && i < c->size; i++) id_order = c->data[i - 1].id < c->data[i].id;
+    bool nan = false;
+    for (size_t i = 0; id_order && i < c->size; i++) nan |= isnan(c->data[i].logit);
+    if (!id_order || nan || !radix_sort_desc(c->data, c->size))
+        qsort(c->data, c->size, sizeof *c->data, cmp_desc);
     c->sorted = true;
 }
 

@@ -72,6 +72,34 @@ TEST(softmax_sorts_and_normalises) {
     CHECK_EQ_INT(c.data[1].id, 3);
 }
 
+/* a whole vocabulary (the linear-time sort's case): descending logits, ties
+ * by lower id, signed zeros, -inf (banned) last */
+TEST(vocabulary_sort_orders_like_the_rule) {
+    const size_t n = 32000;
+    hearth_candidate *d = malloc(n * sizeof *d);
+    uint64_t x = 12345;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        float l = (float)((int)(x >> 40) % 2000 - 1000) / 64.0f;   /* many exact ties */
+        if (i % 997 == 0) l = -INFINITY;
+        if (i % 1009 == 0) l = -0.0f;
+        if (i % 1013 == 0) l = 1e30f;
+        d[i] = (hearth_candidate){(int32_t)i, l, 0};
+    }
+    hearth_candidates c = {d, n, false};
+    hearth_sample_softmax(&c);
+    int bad = 0;
+    for (size_t i = 1; i < n; i++) {
+        const hearth_candidate *a = &d[i - 1], *b = &d[i];
+        bool ok = a->logit > b->logit || (a->logit == b->logit && a->id < b->id);
+        bad += !ok;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(d[0].logit == 1e30f && d[0].id == 0);
+    CHECK(isinf(d[n - 1].logit) && d[n - 1].p == 0.0f);
+    free(d);
+}
+
 TEST(top_k_keeps_exactly_k_largest) {
     float l[40];
     for (int i = 0; i < 40; i++) l[i] = (float)((i * 17) % 40) - 7.5f;   /* a permutation */
@@ -412,6 +440,7 @@ TEST(bad_settings_are_rejected) {
 
 int main(void) {
     RUN(softmax_sorts_and_normalises);
+    RUN(vocabulary_sort_orders_like_the_rule);
     RUN(top_k_keeps_exactly_k_largest);
     RUN(top_p_smallest_set_with_mass);
     RUN(min_p_threshold);
