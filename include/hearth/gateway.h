@@ -11,7 +11,8 @@
  *
  * Threads: a keystore or audit handle may be used from several threads at
  * once (each serialises its own calls with a mutex). The gateway runs its own
- * threads (one per HTTP connection, one health checker).
+ * threads (one per HTTP connection, one health checker, one upkeep thread that
+ * runs the databases' WAL checkpoints and writes per-key usage every 0.25 s).
  */
 #ifndef HEARTH_GATEWAY_H
 #define HEARTH_GATEWAY_H
@@ -128,7 +129,10 @@ typedef struct hearth_audit_record {
     int status;                 /* HTTP status answered */
     int64_t tokens_in, tokens_out;
     int64_t latency_ms;
-    const char *pii_kinds;      /* comma-separated kinds found ("email,phone"); "" none */
+    const char *pii_kinds;      /* kinds found, "request: email,phone; response: email" (a side
+                                 * with none is left out; "" = none). Records written before
+                                 * the answer was scanned hold the request's list alone
+                                 * ("email,phone"). Hashed as stored, so both verify. */
     const char *client;         /* client address */
     const char *prompt;         /* masked text, or NULL when the policy keeps no text */
     const char *response;       /* masked text, or NULL */

@@ -24,8 +24,17 @@
 
 struct hearth_audit {
     sqlite3 *db;
-    pthread_mutex_t mu;
+    pthread_mutex_t mu;         /* the connection and the statements */
+    /* append's statements, prepared once (NULL until the first append) */
+    sqlite3_stmt *s_begin, *s_head, *s_insert, *s_update, *s_commit;
 };
+
+#define SQL_HEAD "SELECT n, hash FROM audit_head WHERE one = 1"
+#define SQL_INSERT                                                                                     \
+    "INSERT INTO audit (id, time_ms, key_id, model, adapter, endpoint, status, tokens_in,"            \
+    " tokens_out, latency_ms, pii_kinds, client, prompt, response, prev_hash, hash)"                  \
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+#define SQL_UPDATE "UPDATE audit_head SET n = ?, hash = ? WHERE one = 1"
 
 static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS audit ("
@@ -133,87 +142,103 @@ hearth_status hearth_audit_open(const char *path, bool sync_full, hearth_audit *
 
 void hearth_audit_free(hearth_audit *a) {
     if (!a) return;
+    sqlite3_finalize(a->s_begin);
+    sqlite3_finalize(a->s_head);
+    sqlite3_finalize(a->s_insert);
+    sqlite3_finalize(a->s_update);
+    sqlite3_finalize(a->s_commit);
     sqlite3_close(a->db);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }
 
 /* ==== append ======================================================================== */
+sqlite3 *gw_audit_db(hearth_audit *a) { return a->db; }
+
+/* with a->mu held: prepares append's statements once */
+static bool prepare_append(hearth_audit *a) {
+    if (a->s_commit) return true;
+    const char *sql[5] = {"BEGIN IMMEDIATE", SQL_HEAD, SQL_INSERT, SQL_UPDATE, "COMMIT"};
+    sqlite3_stmt **out[5] = {&a->s_begin, &a->s_head, &a->s_insert, &a->s_update, &a->s_commit};
+    for (int i = 0; i < 5; i++)
+        if (!*out[i] && sqlite3_prepare_v3(a->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, out[i], NULL) != SQLITE_OK) {
+            *out[i] = NULL;
+            return false;
+        }
+    return true;
+}
+
+/* steps a statement that returns no rows and resets it */
+static bool run_once(sqlite3_stmt *s) {
+    bool ok = sqlite3_step(s) == SQLITE_DONE;
+    sqlite3_reset(s);
+    return ok;
+}
+
 hearth_status hearth_audit_append(hearth_audit *a, hearth_audit_record *r) {
     pthread_mutex_lock(&a->mu);
     hearth_status st = HEARTH_OK;
-    sqlite3_stmt *s = NULL;
     bool in_tx = false;
-    if (sqlite3_exec(a->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+    if (!prepare_append(a)) {
+        st = gw_db_error(a->db, "audit: prepare");
+        goto out;
+    }
+    if (!run_once(a->s_begin)) {
         st = gw_db_error(a->db, "audit: begin");
         goto out;
     }
     in_tx = true;
     char prev[65];
-    if (sqlite3_prepare_v2(a->db, "SELECT n, hash FROM audit_head WHERE one = 1", -1, &s, NULL) != SQLITE_OK ||
-        sqlite3_step(s) != SQLITE_ROW) {
+    sqlite3_stmt *s = a->s_head;
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_reset(s);
         st = gw_db_error(a->db, "audit: read head");
         goto out;
     }
     r->id = sqlite3_column_int64(s, 0) + 1;
     snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(s, 1));
-    sqlite3_finalize(s);
-    s = NULL;
+    sqlite3_reset(s);
     if (!chain_hash(prev, r, r->hash)) {
         st = hearth_set_error(HEARTH_ERR_FORMAT, "audit: the head hash is damaged");
         goto out;
     }
-    if (sqlite3_prepare_v2(a->db,
-                           "INSERT INTO audit (id, time_ms, key_id, model, adapter, endpoint, status, tokens_in,"
-                           " tokens_out, latency_ms, pii_kinds, client, prompt, response, prev_hash, hash)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           -1, &s, NULL) != SQLITE_OK) {
-        st = gw_db_error(a->db, "audit: insert");
-        goto out;
-    }
+    s = a->s_insert;
+    sqlite3_clear_bindings(s);
     sqlite3_bind_int64(s, 1, r->id);
     sqlite3_bind_int64(s, 2, r->time_ms);
-    sqlite3_bind_text(s, 3, r->key_id ? r->key_id : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 4, r->model ? r->model : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 5, r->adapter ? r->adapter : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 6, r->endpoint ? r->endpoint : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, r->key_id ? r->key_id : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, r->model ? r->model : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 5, r->adapter ? r->adapter : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 6, r->endpoint ? r->endpoint : "", -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 7, r->status);
     sqlite3_bind_int64(s, 8, r->tokens_in);
     sqlite3_bind_int64(s, 9, r->tokens_out);
     sqlite3_bind_int64(s, 10, r->latency_ms);
-    sqlite3_bind_text(s, 11, r->pii_kinds ? r->pii_kinds : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 12, r->client ? r->client : "", -1, SQLITE_TRANSIENT);
-    if (r->prompt) sqlite3_bind_text(s, 13, r->prompt, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(s, 13);
-    if (r->response) sqlite3_bind_text(s, 14, r->response, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(s, 14);
-    sqlite3_bind_text(s, 15, prev, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 16, r->hash, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) {
+    sqlite3_bind_text(s, 11, r->pii_kinds ? r->pii_kinds : "", -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 12, r->client ? r->client : "", -1, SQLITE_STATIC);
+    if (r->prompt) sqlite3_bind_text(s, 13, r->prompt, -1, SQLITE_STATIC);
+    if (r->response) sqlite3_bind_text(s, 14, r->response, -1, SQLITE_STATIC);   /* unbound: NULL */
+    sqlite3_bind_text(s, 15, prev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 16, r->hash, -1, SQLITE_STATIC);
+    bool ok = run_once(s);
+    sqlite3_clear_bindings(s);   /* the bound strings are the caller's */
+    if (!ok) {
         st = gw_db_error(a->db, "audit: insert");
         goto out;
     }
-    sqlite3_finalize(s);
-    s = NULL;
-    if (sqlite3_prepare_v2(a->db, "UPDATE audit_head SET n = ?, hash = ? WHERE one = 1", -1, &s, NULL) != SQLITE_OK) {
-        st = gw_db_error(a->db, "audit: update head");
-        goto out;
-    }
+    s = a->s_update;
     sqlite3_bind_int64(s, 1, r->id);
     sqlite3_bind_text(s, 2, r->hash, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) {
+    if (!run_once(s)) {
         st = gw_db_error(a->db, "audit: update head");
         goto out;
     }
-    sqlite3_finalize(s);
-    s = NULL;
-    if (sqlite3_exec(a->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+    if (!run_once(a->s_commit)) {
         st = gw_db_error(a->db, "audit: commit");
         goto out;
     }
     in_tx = false;
 out:
-    sqlite3_finalize(s);
     if (in_tx) sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
     pthread_mutex_unlock(&a->mu);
     return st;

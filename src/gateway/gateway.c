@@ -84,6 +84,8 @@ bool gw_finish(gw_req *r, int status, const char *response_text) {
     hearth_gateway *g = r->g;
     double t1 = gw_mono_s();
     int64_t now = gw_now_s();
+    char kinds[600];
+    gw_kinds_record(r->scrub ? gw_scrub_kinds(r->scrub) : "", r->resp_kinds, kinds, sizeof kinds);
     hearth_audit_record a = {
         .time_ms = gw_now_ms(),
         .key_id = r->have_key ? r->key.id : "",
@@ -94,7 +96,7 @@ bool gw_finish(gw_req *r, int status, const char *response_text) {
         .tokens_in = r->tokens_in,
         .tokens_out = r->tokens_out,
         .latency_ms = (int64_t)((t1 - r->t0) * 1000.0 + 0.5),
-        .pii_kinds = r->scrub ? gw_scrub_kinds(r->scrub) : "",
+        .pii_kinds = kinds,
         .client = r->client,
         .prompt = g->c->audit_store_text ? r->prompt_masked : NULL,
         .response = g->c->audit_store_text ? response_text : NULL,
@@ -344,6 +346,7 @@ static bool scrub_response(gw_req *r, cJSON *resp, const gw_pii_policy *pol, gw_
         if (restored) cJSON_ReplaceItemInObjectCaseSensitive(holder, field, cJSON_CreateString(restored));
         free(restored);
     }
+    gw_kinds_add(r->resp_kinds, sizeof r->resp_kinds, gw_scrub_kinds(model_side));
     bool blocked = pol->response == GW_PII_BLOCK && gw_scrub_found(model_side) > 0;
     if (blocked) snprintf(r->resp_blocked, sizeof r->resp_blocked, "%s", gw_scrub_kinds(model_side));
     gw_scrub_free(model_side);
@@ -581,6 +584,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
 }
 
 /* ==== lifetime ====================================================================== */
+#define USAGE_FLUSH_S 0.25      /* how often deferred usage counters are written */
+static void flush_usage(void *user);
+
 hearth_status hearth_gateway_create(const hearth_gateway_config *c, hearth_gateway **out) {
     *out = NULL;
     hearth_gateway *g = calloc(1, sizeof *g);
@@ -589,6 +595,11 @@ hearth_status hearth_gateway_create(const hearth_gateway_config *c, hearth_gatew
     pthread_mutex_init(&g->curl_mu, NULL);
     hearth_status st = hearth_keystore_open(c->keys_db, &g->ks);
     if (!st) st = hearth_audit_open(c->audit_db, c->audit_sync_full, &g->au);
+    /* checkpoints and usage writes off the request path (upkeep thread) */
+    if (!st && !(g->bg = gw_bg_new())) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+    if (!st) st = gw_bg_watch(g->bg, gw_audit_db(g->au), c->audit_db);
+    if (!st) st = gw_bg_watch(g->bg, gw_keystore_db(g->ks), c->keys_db);
+    if (!st) gw_keys_defer_usage(g->ks, true);
     if (!st) {
         g->lim = gw_limiter_new();
         g->met = gw_metrics_new();
@@ -620,10 +631,17 @@ hearth_status hearth_gateway_start(hearth_gateway *g) {
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(g->httpd, MHD_DAEMON_INFO_BIND_PORT);
     g->port = di ? di->port : g->c->port;
     gw_pool_start(g->pool);
+    gw_bg_start(g->bg, flush_usage, g, USAGE_FLUSH_S);
     return HEARTH_OK;
 }
 
 int hearth_gateway_port(const hearth_gateway *g) { return g->port; }
+
+/* upkeep tick: the usage counters of the last moments go to the key database */
+static void flush_usage(void *user) {
+    hearth_gateway *g = user;
+    if (gw_keys_flush_usage(g->ks)) hearth_log(HEARTH_LOG_ERROR, "gateway: %s", hearth_last_error());
+}
 
 void hearth_gateway_stop(hearth_gateway *g) {
     if (!g) return;
@@ -632,6 +650,8 @@ void hearth_gateway_stop(hearth_gateway *g) {
         g->httpd = NULL;
     }
     gw_pool_stop(g->pool);
+    gw_bg_stop(g->bg);
+    if (g->ks && gw_keys_flush_usage(g->ks)) hearth_log(HEARTH_LOG_ERROR, "gateway: %s", hearth_last_error());
 }
 
 void hearth_gateway_free(hearth_gateway *g) {
@@ -642,6 +662,7 @@ void hearth_gateway_free(hearth_gateway *g) {
     gw_limiter_free(g->lim);
     hearth_audit_free(g->au);
     hearth_keystore_free(g->ks);
+    gw_bg_free(g->bg);   /* after the connections whose WAL hooks point into it */
     for (int i = 0; i < g->n_curl_idle; i++) curl_easy_cleanup(g->curl_idle[i]);
     pthread_mutex_destroy(&g->curl_mu);
     free(g);

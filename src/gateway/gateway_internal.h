@@ -20,6 +20,28 @@ hearth_status gw_db_open(const char *path, const char *sync, const char *schema,
 /* hearth_set_error with sqlite's message; returns HEARTH_ERR_IO. */
 hearth_status gw_db_error(sqlite3 *db, const char *what);
 
+/* The gateway's upkeep thread: WAL checkpoints of watched connections (their
+ * automatic checkpoint is replaced by a hook that signals this thread, so no
+ * request waits for one) and a periodic tick (usage flush). */
+typedef struct gw_bg gw_bg;
+gw_bg *gw_bg_new(void);
+/* Before gw_bg_start: watch db (opened on path); the thread checkpoints it
+ * through a connection of its own. */
+hearth_status gw_bg_watch(gw_bg *b, sqlite3 *db, const char *path);
+/* Starts the thread; tick(user) runs every interval_s (tick may be NULL). */
+void gw_bg_start(gw_bg *b, void (*tick)(void *), void *user, double interval_s);
+void gw_bg_stop(gw_bg *b);   /* joins; later commits checkpoint inline */
+void gw_bg_free(gw_bg *b);   /* stops first; NULL is a no-op */
+
+/* The handles' connections (for gw_bg_watch; borrowed). */
+sqlite3 *gw_keystore_db(hearth_keystore *ks);
+sqlite3 *gw_audit_db(hearth_audit *a);
+/* Deferred usage (the gateway): hearth_keys_add_usage only adds to counters in
+ * memory, which hearth_keys_period_usage includes, and gw_keys_flush_usage
+ * writes them in one transaction (the upkeep tick, and on close). */
+void gw_keys_defer_usage(hearth_keystore *ks, bool on);
+hearth_status gw_keys_flush_usage(hearth_keystore *ks);
+
 int64_t gw_now_s(void);
 int64_t gw_now_ms(void);
 double gw_mono_s(void);
@@ -162,6 +184,7 @@ struct hearth_gateway {
     gw_limiter *lim;
     gw_metrics *met;
     gw_pool *pool;
+    gw_bg *bg;                  /* upkeep thread: checkpoints, usage flush */
     struct MHD_Daemon *httpd;
     int port;
     pthread_mutex_t curl_mu;    /* pool of idle libcurl handles (kept for connection reuse) */
@@ -184,7 +207,14 @@ typedef struct gw_req {
     bool stream, client_wants_usage;
     const gw_pii_policy *pii;   /* the key's PII policy */
     char resp_blocked[256];     /* kinds that made the response policy block */
+    char resp_kinds[256];       /* kinds found in the model's answer ("email,phone") */
 } gw_req;
+
+/* Adds the comma-separated kinds to list (cap bytes), skipping those already in it. */
+void gw_kinds_add(char *list, size_t cap, const char *kinds);
+/* The audit record's pii_kinds: "request: K1,K2; response: K3" (a side with
+ * nothing found is left out; "" when neither found any). */
+void gw_kinds_record(const char *request, const char *response, char *out, size_t cap);
 
 void gw_req_free(gw_req *r);   /* NULL is a no-op */
 void *gw_curl_get(hearth_gateway *g);

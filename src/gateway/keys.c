@@ -6,6 +6,12 @@
  * is checked by recomputing BLAKE2b-256(secret, key = per-row salt) and
  * comparing with sodium_memcmp (constant time). A slow password hash is not
  * needed: the secret is 256 random bits, not something a person chose.
+ *
+ * Verified rows are cached in memory (id -> settings, salt, hash; the hash is
+ * still recomputed per request). The cache is dropped whenever this handle
+ * writes a key, and whenever `PRAGMA data_version` says another connection —
+ * `hearth keys revoke` in another process — committed to the file, so a revoke
+ * or rotate takes effect on the next request.
  */
 #include "gateway_internal.h"
 
@@ -15,14 +21,34 @@
 #include <string.h>
 #include <time.h>
 
-struct hearth_keystore {
-    sqlite3 *db;
-    pthread_mutex_t mu;
-};
-
 #define SALT_LEN 16
 #define HASH_LEN 32
 #define SECRET_LEN 32
+#define KEY_CACHE_MAX 256           /* cached key rows; the cache starts over when full */
+#define USAGE_PENDING_MAX 4096      /* deferred usage rows before a write is forced */
+
+typedef struct key_cached {
+    hearth_key_info info;
+    unsigned char salt[SALT_LEN], hash[HASH_LEN];
+} key_cached;
+
+typedef struct usage_pending {
+    char key_id[HEARTH_KEY_ID_LEN + 1];
+    char model[256];
+    int64_t day, requests, tokens_in, tokens_out;
+} usage_pending;
+
+struct hearth_keystore {
+    sqlite3 *db;
+    pthread_mutex_t mu;         /* everything below, and the connection */
+    sqlite3_stmt *s_get, *s_version, *s_usage_add, *s_usage_sum;   /* prepared once, NULL until used */
+    int64_t data_version;       /* at the last cache check */
+    key_cached *cache;          /* KEY_CACHE_MAX slots */
+    int n_cache;
+    bool defer_usage;
+    usage_pending *pend;
+    size_t n_pend, cap_pend;
+};
 
 static const char *SCHEMA =
     "CREATE TABLE IF NOT EXISTS keys ("
@@ -67,6 +93,7 @@ hearth_status hearth_keystore_open(const char *path, hearth_keystore **out) {
         return hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
     }
     ks->db = db;
+    ks->data_version = -1;
     pthread_mutex_init(&ks->mu, NULL);
     *out = ks;
     return HEARTH_OK;
@@ -74,9 +101,31 @@ hearth_status hearth_keystore_open(const char *path, hearth_keystore **out) {
 
 void hearth_keystore_free(hearth_keystore *ks) {
     if (!ks) return;
+    if (ks->n_pend && gw_keys_flush_usage(ks))
+        hearth_log(HEARTH_LOG_ERROR, "keys: %s (usage of the last moments lost)", hearth_last_error());
+    sqlite3_finalize(ks->s_get);
+    sqlite3_finalize(ks->s_version);
+    sqlite3_finalize(ks->s_usage_add);
+    sqlite3_finalize(ks->s_usage_sum);
     sqlite3_close(ks->db);
     pthread_mutex_destroy(&ks->mu);
+    if (ks->cache) sodium_memzero(ks->cache, KEY_CACHE_MAX * sizeof *ks->cache);
+    free(ks->cache);
+    free(ks->pend);
     free(ks);
+}
+
+sqlite3 *gw_keystore_db(hearth_keystore *ks) { return ks->db; }
+
+/* with ks->mu held: *s prepared once (kept for the handle's life), reset for use */
+static sqlite3_stmt *cached_stmt(hearth_keystore *ks, sqlite3_stmt **s, const char *sql) {
+    if (!*s && sqlite3_prepare_v3(ks->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK) {
+        *s = NULL;
+        return NULL;
+    }
+    sqlite3_reset(*s);
+    sqlite3_clear_bindings(*s);
+    return *s;
 }
 
 /* ==== helpers ======================================================================= */
@@ -158,6 +207,7 @@ hearth_status hearth_keys_create(hearth_keystore *ks, const hearth_key_params *p
         st = gw_db_error(ks->db, "keys: insert");
         goto out;
     }
+    ks->n_cache = 0;
     snprintf(key_out, HEARTH_KEY_MAX, "hk_%s_%s", id, secret);
     if (info) {
         pthread_mutex_unlock(&ks->mu);
@@ -214,11 +264,9 @@ out:
 /* with ks->mu held; also returns salt and hash when wanted */
 static hearth_status get_locked(hearth_keystore *ks, const char *id, hearth_key_info *info,
                                 unsigned char salt[SALT_LEN], unsigned char hash[HASH_LEN]) {
-    sqlite3_stmt *s = NULL;
     hearth_status st = HEARTH_OK;
-    if (sqlite3_prepare_v2(ks->db, "SELECT " KEY_COLS ", salt, hash FROM keys WHERE id = ?", -1, &s, NULL) !=
-        SQLITE_OK)
-        return gw_db_error(ks->db, "keys: lookup");
+    sqlite3_stmt *s = cached_stmt(ks, &ks->s_get, "SELECT " KEY_COLS ", salt, hash FROM keys WHERE id = ?");
+    if (!s) return gw_db_error(ks->db, "keys: lookup");
     sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_ROW) {
@@ -236,7 +284,7 @@ static hearth_status get_locked(hearth_keystore *ks, const char *id, hearth_key_
     } else {
         st = gw_db_error(ks->db, "keys: lookup");
     }
-    sqlite3_finalize(s);
+    sqlite3_reset(s);
     return st;
 }
 
@@ -269,6 +317,7 @@ static hearth_status update_one(hearth_keystore *ks, const char *sql, const char
     sqlite3_bind_text(s, i, id, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(s) != SQLITE_DONE) st = gw_db_error(ks->db, what);
     else if (sqlite3_changes(ks->db) == 0) st = hearth_set_error(HEARTH_ERR_NOT_FOUND, "no key with id %s", id);
+    ks->n_cache = 0;   /* our own writes do not change data_version */
 out:
     sqlite3_finalize(s);
     pthread_mutex_unlock(&ks->mu);
@@ -297,6 +346,47 @@ hearth_status hearth_keys_rotate(hearth_keystore *ks, const char *id, char *key_
 }
 
 /* ==== verify ======================================================================== */
+/* with ks->mu held: empties the cache if another connection committed since the last call */
+static hearth_status cache_check_locked(hearth_keystore *ks) {
+    sqlite3_stmt *s = cached_stmt(ks, &ks->s_version, "PRAGMA data_version");
+    if (!s || sqlite3_step(s) != SQLITE_ROW) {
+        if (s) sqlite3_reset(s);
+        return gw_db_error(ks->db, "keys: data_version");
+    }
+    int64_t v = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    if (v != ks->data_version) {
+        ks->data_version = v;
+        ks->n_cache = 0;
+    }
+    return HEARTH_OK;
+}
+
+/* get_locked through the cache (a hit costs one PRAGMA data_version) */
+static hearth_status cached_get_locked(hearth_keystore *ks, const char *id, hearth_key_info *info,
+                                       unsigned char salt[SALT_LEN], unsigned char hash[HASH_LEN]) {
+    hearth_status st = cache_check_locked(ks);
+    if (st) return st;
+    for (int i = 0; i < ks->n_cache; i++) {
+        key_cached *c = &ks->cache[i];
+        if (strcmp(c->info.id, id)) continue;
+        *info = c->info;
+        memcpy(salt, c->salt, SALT_LEN);
+        memcpy(hash, c->hash, HASH_LEN);
+        return HEARTH_OK;
+    }
+    st = get_locked(ks, id, info, salt, hash);
+    if (st) return st;
+    if (!ks->cache) ks->cache = calloc(KEY_CACHE_MAX, sizeof *ks->cache);
+    if (!ks->cache) return HEARTH_OK;   /* no memory for a cache: just uncached */
+    if (ks->n_cache == KEY_CACHE_MAX) ks->n_cache = 0;
+    key_cached *c = &ks->cache[ks->n_cache++];
+    c->info = *info;
+    memcpy(c->salt, salt, SALT_LEN);
+    memcpy(c->hash, hash, HASH_LEN);
+    return HEARTH_OK;
+}
+
 hearth_status hearth_keys_verify(hearth_keystore *ks, const char *key, int64_t now, hearth_key_info *info,
                                  hearth_key_check *result) {
     *result = HEARTH_KEY_MALFORMED;
@@ -311,7 +401,7 @@ hearth_status hearth_keys_verify(hearth_keystore *ks, const char *key, int64_t n
     unsigned char salt[SALT_LEN], hash[HASH_LEN], got[HASH_LEN];
     hearth_key_info k;
     pthread_mutex_lock(&ks->mu);
-    hearth_status st = get_locked(ks, id, &k, salt, hash);
+    hearth_status st = cached_get_locked(ks, id, &k, salt, hash);
     pthread_mutex_unlock(&ks->mu);
     if (st == HEARTH_ERR_NOT_FOUND) {
         *result = HEARTH_KEY_UNKNOWN;
@@ -346,28 +436,87 @@ bool hearth_key_allows_model(const hearth_key_info *k, const char *model) {
 /* ==== usage ========================================================================= */
 static int64_t day_of(int64_t t) { return t / 86400; }
 
+#define USAGE_UPSERT                                                                                  \
+    "INSERT INTO usage (key_id, model, day, requests, tokens_in, tokens_out) VALUES (?,?,?,?,?,?)"       \
+    " ON CONFLICT (key_id, model, day) DO UPDATE SET requests = requests + excluded.requests,"          \
+    " tokens_in = tokens_in + excluded.tokens_in, tokens_out = tokens_out + excluded.tokens_out"
+
+/* with ks->mu held: adds one row's counts to the database */
+static hearth_status usage_write_locked(hearth_keystore *ks, const usage_pending *u) {
+    sqlite3_stmt *s = cached_stmt(ks, &ks->s_usage_add, USAGE_UPSERT);
+    if (!s) return gw_db_error(ks->db, "usage: record");
+    sqlite3_bind_text(s, 1, u->key_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, u->model, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, u->day);
+    sqlite3_bind_int64(s, 4, u->requests);
+    sqlite3_bind_int64(s, 5, u->tokens_in);
+    sqlite3_bind_int64(s, 6, u->tokens_out);
+    hearth_status st = sqlite3_step(s) == SQLITE_DONE ? HEARTH_OK : gw_db_error(ks->db, "usage: record");
+    sqlite3_reset(s);
+    return st;
+}
+
+/* with ks->mu held: writes the deferred rows in one transaction; kept on failure */
+static hearth_status usage_flush_locked(hearth_keystore *ks) {
+    if (!ks->n_pend) return HEARTH_OK;
+    if (sqlite3_exec(ks->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return gw_db_error(ks->db, "usage: begin");
+    hearth_status st = HEARTH_OK;
+    for (size_t i = 0; i < ks->n_pend && !st; i++) st = usage_write_locked(ks, &ks->pend[i]);
+    if (!st && sqlite3_exec(ks->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) st = gw_db_error(ks->db, "usage: commit");
+    if (st) sqlite3_exec(ks->db, "ROLLBACK", NULL, NULL, NULL);
+    else ks->n_pend = 0;
+    return st;
+}
+
+void gw_keys_defer_usage(hearth_keystore *ks, bool on) {
+    pthread_mutex_lock(&ks->mu);
+    ks->defer_usage = on;
+    pthread_mutex_unlock(&ks->mu);
+}
+
+hearth_status gw_keys_flush_usage(hearth_keystore *ks) {
+    pthread_mutex_lock(&ks->mu);
+    hearth_status st = usage_flush_locked(ks);
+    pthread_mutex_unlock(&ks->mu);
+    return st;
+}
+
 hearth_status hearth_keys_add_usage(hearth_keystore *ks, const char *key_id, const char *model, int64_t now,
                                     int64_t tokens_in, int64_t tokens_out) {
+    usage_pending u = {.day = day_of(now), .requests = 1, .tokens_in = tokens_in, .tokens_out = tokens_out};
+    snprintf(u.key_id, sizeof u.key_id, "%s", key_id);
+    snprintf(u.model, sizeof u.model, "%s", model ? model : "");
     pthread_mutex_lock(&ks->mu);
-    sqlite3_stmt *s = NULL;
     hearth_status st = HEARTH_OK;
-    if (sqlite3_prepare_v2(ks->db,
-                           "INSERT INTO usage (key_id, model, day, requests, tokens_in, tokens_out)"
-                           " VALUES (?,?,?,1,?,?) ON CONFLICT (key_id, model, day) DO UPDATE SET"
-                           " requests = requests + 1, tokens_in = tokens_in + excluded.tokens_in,"
-                           " tokens_out = tokens_out + excluded.tokens_out",
-                           -1, &s, NULL) != SQLITE_OK) {
-        st = gw_db_error(ks->db, "usage: record");
+    if (!ks->defer_usage) {
+        st = usage_write_locked(ks, &u);
         goto out;
     }
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, model ? model : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 3, day_of(now));
-    sqlite3_bind_int64(s, 4, tokens_in);
-    sqlite3_bind_int64(s, 5, tokens_out);
-    if (sqlite3_step(s) != SQLITE_DONE) st = gw_db_error(ks->db, "usage: record");
+    for (size_t i = 0; i < ks->n_pend; i++) {
+        usage_pending *p = &ks->pend[i];
+        if (p->day != u.day || strcmp(p->key_id, u.key_id) || strcmp(p->model, u.model)) continue;
+        p->requests++;
+        p->tokens_in += tokens_in;
+        p->tokens_out += tokens_out;
+        goto out;
+    }
+    if (ks->n_pend == USAGE_PENDING_MAX) {   /* the flusher is not keeping up: write now */
+        st = usage_flush_locked(ks);
+        if (st) goto out;
+    }
+    if (ks->n_pend == ks->cap_pend) {
+        size_t cap = ks->cap_pend ? ks->cap_pend * 2 : 16;
+        usage_pending *v = realloc(ks->pend, cap * sizeof *v);
+        if (!v) {
+            st = usage_write_locked(ks, &u);   /* no memory to defer it */
+            goto out;
+        }
+        ks->pend = v;
+        ks->cap_pend = cap;
+    }
+    ks->pend[ks->n_pend++] = u;
 out:
-    sqlite3_finalize(s);
     pthread_mutex_unlock(&ks->mu);
     return st;
 }
@@ -398,12 +547,11 @@ hearth_status hearth_keys_period_usage(hearth_keystore *ks, const char *key_id, 
     period_bounds(period, now, &start, &end);
     if (period_end) *period_end = end;
     pthread_mutex_lock(&ks->mu);
-    sqlite3_stmt *s = NULL;
     hearth_status st = HEARTH_OK;
-    if (sqlite3_prepare_v2(ks->db,
-                           "SELECT COALESCE(SUM(tokens_in + tokens_out), 0) FROM usage"
-                           " WHERE key_id = ? AND day >= ? AND day < ?",
-                           -1, &s, NULL) != SQLITE_OK) {
+    sqlite3_stmt *s = cached_stmt(ks, &ks->s_usage_sum,
+                                  "SELECT COALESCE(SUM(tokens_in + tokens_out), 0) FROM usage"
+                                  " WHERE key_id = ? AND day >= ? AND day < ?");
+    if (!s) {
         st = gw_db_error(ks->db, "usage: query");
         goto out;
     }
@@ -412,8 +560,13 @@ hearth_status hearth_keys_period_usage(hearth_keystore *ks, const char *key_id, 
     sqlite3_bind_int64(s, 3, day_of(end));
     if (sqlite3_step(s) == SQLITE_ROW) *tokens = sqlite3_column_int64(s, 0);
     else st = gw_db_error(ks->db, "usage: query");
+    sqlite3_reset(s);
+    for (size_t i = 0; i < ks->n_pend; i++) {   /* deferred, not yet written */
+        const usage_pending *p = &ks->pend[i];
+        if (!strcmp(p->key_id, key_id) && p->day >= day_of(start) && p->day < day_of(end))
+            *tokens += p->tokens_in + p->tokens_out;
+    }
 out:
-    sqlite3_finalize(s);
     pthread_mutex_unlock(&ks->mu);
     return st;
 }

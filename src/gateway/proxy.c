@@ -224,6 +224,21 @@ static char *police(stream *s, int idx, const char *piece, bool flush, bool *blo
     return gw_resp_filter_feed(s->rf[idx], piece, flush, blocked);
 }
 
+/* before the audit record: the kinds the response policy found in the model's
+ * output (under allow nothing was filtered, so the text is scanned once now) */
+static void stream_resp_kinds(stream *s) {
+    gw_req *r = s->r;
+    for (int i = 0; i < 8; i++)
+        if (s->rf[i]) gw_kinds_add(r->resp_kinds, sizeof r->resp_kinds, gw_resp_filter_kinds(s->rf[i]));
+    if (r->pii && r->pii->response == GW_PII_ALLOW && s->text.p) {
+        gw_scrub *scan = gw_scrub_new();
+        char *t = scan ? gw_scrub_text(scan, s->text.p, r->pii->resp_pol) : NULL;
+        if (t) gw_kinds_add(r->resp_kinds, sizeof r->resp_kinds, gw_scrub_kinds(scan));
+        free(t);
+        gw_scrub_free(scan);
+    }
+}
+
 /* the response policy found personal data under block: end the stream with an
  * error event naming the kinds (never the values) and stop the upstream */
 static void block_stream(stream *s, int idx) {
@@ -233,6 +248,7 @@ static void block_stream(stream *s, int idx) {
              gw_resp_filter_kinds(s->rf[idx < 0 || idx >= 8 ? 0 : idx]));
     char *e = error_json(msg, "upstream_error", "pii_blocked_response");
     if (r->tokens_out == 0) r->tokens_out = s->chunks;
+    stream_resp_kinds(s);
     if (!gw_finish(r, 502, s->text.p ? s->text.p : "")) {
         free(e);
         e = error_json("the audit record could not be written; the answer is withheld", "server_error",
@@ -283,6 +299,7 @@ static bool flush_held(stream *s) {
             free(js);
         }
         free(rest);
+        if (s->rf[i]) gw_kinds_add(s->r->resp_kinds, sizeof s->r->resp_kinds, gw_resp_filter_kinds(s->rf[i]));
         gw_resp_filter_free(s->rf[i]);
         s->rf[i] = NULL;
         hearth_pii_unmasker_free(s->um[i]);
@@ -302,6 +319,7 @@ static void on_event(stream *s, char *ev) {
         if (!flush_held(s)) return;   /* blocked: the stream has ended */
         if (r->tokens_out == 0) r->tokens_out = s->chunks;
         bool keep = r->pii && r->pii->response != GW_PII_ALLOW;
+        stream_resp_kinds(s);
         bool ok = gw_finish(r, 200, keep ? (s->text.p ? s->text.p : "") : NULL);
         if (ok) push(s, "data: [DONE]\n\n", 14);
         else {
@@ -459,6 +477,7 @@ static void *stream_main(void *arg) {
                     free(e);
                 }
                 if (s->r->tokens_out == 0) s->r->tokens_out = s->chunks;
+                stream_resp_kinds(s);
                 gw_finish(s->r, gone ? 499 : 502, s->text.p ? s->text.p : "");
             }
             free(p.body.p);

@@ -13,6 +13,7 @@
 
 #include "hearth/pii.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -102,6 +103,38 @@ char *gw_scrub_unmask(gw_scrub *s, const char *text) {
     size_t n = 0;
     if (hearth_pii_unmask(s->m, text, strlen(text), &out, &n) != HEARTH_OK) return NULL;
     return out;
+}
+
+/* ==== kinds for the audit record =================================================== */
+/* whether the comma-separated list holds kind (n bytes) */
+static bool kinds_has(const char *list, const char *kind, size_t n) {
+    for (const char *p = list; *p;) {
+        size_t m = strcspn(p, ",");
+        if (m == n && !memcmp(p, kind, n)) return true;
+        p += m;
+        if (*p) p++;
+    }
+    return false;
+}
+
+void gw_kinds_add(char *list, size_t cap, const char *kinds) {
+    for (const char *p = kinds ? kinds : ""; *p;) {
+        size_t n = strcspn(p, ",");
+        size_t len = strlen(list);
+        if (n && !kinds_has(list, p, n) && len + (len ? 1 : 0) + n < cap) {
+            if (len) list[len++] = ',';
+            memcpy(list + len, p, n);
+            list[len + n] = 0;
+        }
+        p += n;
+        if (*p) p++;
+    }
+}
+
+void gw_kinds_record(const char *request, const char *response, char *out, size_t cap) {
+    bool rq = request && *request, rs = response && *response;
+    snprintf(out, cap, "%s%s%s%s%s", rq ? "request: " : "", rq ? request : "", rq && rs ? "; " : "",
+             rs ? "response: " : "", rs ? response : "");
 }
 
 /* ==== response filter over a stream ================================================= */

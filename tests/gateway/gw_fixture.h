@@ -1,8 +1,9 @@
 /*
  * gw_fixture.h — what the gateway's HTTP tests share: a fake OpenAI-shaped
  * replica run in a child process (echoes the last user message, remembers the
- * last body it received at GET /last, streams with SSE, and with model "die"
- * kills itself with SIGKILL in the middle of a stream), a `hearth gateway`
+ * last body it received at GET /last, streams with SSE, with model "die"
+ * kills itself with SIGKILL in the middle of a stream, and with model "leaky"
+ * adds an e-mail address of its own to the answer), a `hearth gateway`
  * child process, and a small libcurl client.
  */
 #ifndef HEARTH_GW_FIXTURE_H
@@ -21,6 +22,8 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#define FAKE_LEAKED_EMAIL "support.desk@replica-leak.example"
 
 /* ==== the fake replica ============================================================== */
 typedef struct fake_state { char *last; pthread_mutex_t mu; int id; } fake_state;
@@ -123,7 +126,8 @@ static enum MHD_Result fake_request(void *cls, struct MHD_Connection *c, const c
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
     const char *mname = cJSON_IsString(model) ? model->valuestring : "m";
     char reply[2048];
-    snprintf(reply, sizeof reply, "You said: %s", cJSON_IsString(content) ? content->valuestring : "");
+    snprintf(reply, sizeof reply, "You said: %s%s", cJSON_IsString(content) ? content->valuestring : "",
+             !strcmp(mname, "leaky") ? " Write to " FAKE_LEAKED_EMAIL " for more." : "");
     bool stream = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "stream"));
     if (stream) {
         const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");

@@ -139,7 +139,7 @@ TEST(block_rpm_audit) {
     free(out);
     snprintf(cmd, sizeof cmd, "%s audit export --since 2000-01-01 --db %s", HEARTH_BIN, audit_db);
     CHECK_EQ_INT(harness_run(cmd, &out), 0);
-    CHECK(out && strstr(out, "\"pii_kinds\":\"email,phone\"") && !strstr(out, "longname"));
+    CHECK(out && strstr(out, "\"pii_kinds\":\"request: email,phone") && !strstr(out, "longname"));
     free(out);
 }
 

@@ -4,7 +4,8 @@
  * and in streams where the value is split across chunks (the fake replica
  * echoes the prompt in 3-byte pieces), and custom PII kinds from the config
  * (PCRE2 patterns, keyword lists, per key), including config errors that name
- * the line and PCRE2's message.
+ * the line and PCRE2's message; the audit record's pii_kinds naming what was
+ * found in the request and in the answer.
  */
 #include "gw_fixture.h"
 
@@ -117,6 +118,68 @@ TEST(custom_patterns_and_keywords) {
     free(r.body);
 }
 
+static http_resp chat_model(const char *key, const char *model, const char *text, bool stream) {
+    char *b = chat_body(model, text, stream);
+    http_resp r = http(gw_port, "POST", "/v1/chat/completions", key, false, b);
+    free(b);
+    return r;
+}
+
+/* the pii_kinds of the newest audit record (`hearth audit export`), malloc'd */
+static char *last_audit_kinds(void) {
+    char cmd[700], *out = NULL;
+    snprintf(cmd, sizeof cmd, "%s audit export --since 2000-01-01 --db %s/audit.db", HEARTH_BIN, dir);
+    CHECK_EQ_INT(harness_run(cmd, &out), 0);
+    char *kinds = NULL;
+    for (const char *p = out; p && (p = strstr(p, "\"pii_kinds\":\"")); p++) {
+        p += strlen("\"pii_kinds\":\"");
+        free(kinds);
+        kinds = strndup(p, strcspn(p, "\""));
+    }
+    free(out);
+    return kinds ? kinds : strdup("(no record)");
+}
+
+TEST(audit_kinds_of_request_and_answer) {
+    /* plain answer: the prompt's phone number (masked) and the e-mail address
+     * the model added (allowed through, but recorded) */
+    http_resp r = chat_model(k_plain, "leaky", "call me on +8613800138000", false);
+    CHECK_EQ_INT(r.status, 200);
+    char *t = answer_text(&r);
+    CHECK_MSG(t && strstr(t, FAKE_LEAKED_EMAIL) && strstr(t, "+8613800138000"), "%s", t ? t : "");
+    free(t);
+    free(r.body);
+    char *k = last_audit_kinds();
+    CHECK_STR(k, "request: phone; response: email");
+    free(k);
+    /* streamed, nothing personal in the prompt: only the answer's kind */
+    r = chat_model(k_plain, "leaky", "nothing personal here", true);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK(strstr(r.body, "[DONE]"));
+    free(r.body);
+    k = last_audit_kinds();
+    CHECK_STR(k, "response: email");
+    free(k);
+    /* under response redact, streamed: the address never leaves, the record names it */
+    r = chat_model(k_redact, "leaky", "no secrets in this prompt", true);
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_MSG(!strstr(r.body, "replica-leak"), "%s", r.body);
+    free(r.body);
+    k = last_audit_kinds();
+    CHECK_STR(k, "response: email");
+    free(k);
+    /* a request without personal data in either direction records none */
+    r = chat_model(k_plain, "m1", "nothing personal here", false);
+    free(r.body);
+    k = last_audit_kinds();
+    CHECK_STR(k, "");
+    free(k);
+    /* and the log still verifies */
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "%s audit verify --db %s/audit.db", HEARTH_BIN, dir);
+    CHECK_EQ_INT(harness_run(cmd, NULL), 0);
+}
+
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     fputs(text, f);
@@ -190,6 +253,7 @@ int main(void) {
         RUN(response_redact_plain_and_streamed);
         RUN(response_block_streamed);
         RUN(custom_patterns_and_keywords);
+        RUN(audit_kinds_of_request_and_answer);
     }
     RUN(config_errors_name_the_line);
     stop(gw_pid, SIGTERM);
