@@ -15,8 +15,8 @@
 #include <string.h>
 
 bool hearth_pack_supported(uint32_t type, int64_t K, int64_t N) {
-    if (type != HEARTH_TYPE_Q4_0 && type != HEARTH_TYPE_Q8_0) return false;
-    if (K <= 0 || N <= 0 || K % 32 != 0 || N % 4 != 0) return false;
+    if (type != HEARTH_TYPE_Q4_0 && type != HEARTH_TYPE_Q8_0 && type != HEARTH_TYPE_Q4_K) return false;
+    if (K <= 0 || N <= 0 || K % (type == HEARTH_TYPE_Q4_K ? 256 : 32) != 0 || N % 4 != 0) return false;
     if (hearth_kernels_isa() != HEARTH_ISA_AVX512 || !hearth_cpu_features()->avx512vnni) return false;
     const char *e = getenv("HEARTH_NO_REPACK");
     return !(e && *e && strcmp(e, "0") != 0);
@@ -25,10 +25,45 @@ bool hearth_pack_supported(uint32_t type, int64_t K, int64_t N) {
 static int64_t n_units(int64_t N) { return (N + PACK_UNIT - 1) / PACK_UNIT; }
 
 size_t hearth_pack_size(uint32_t type, int64_t K, int64_t N) {
+    if (type == HEARTH_TYPE_Q4_K) return (size_t)(N / 4) * packed_k_unit_bytes(K / 256);
     return (size_t)n_units(N) * packed_unit_bytes(type, K / 32, PACK_UNIT);
 }
 
+static void pack_q4k(const void *W, int64_t K, int64_t N, void *dst) {
+    const int64_t ns = K / 256;
+    const size_t row = hearth_row_size(HEARTH_TYPE_Q4_K, K), cb = packed_k_chunk_bytes();
+    for (int64_t u = 0; u < N / 4; u++) {
+        uint8_t *unit = (uint8_t *)dst + (size_t)u * packed_k_unit_bytes(ns);
+        for (int r = 0; r < 4; r++) {
+            const block_q4_K *src = (const block_q4_K *)((const char *)W + (size_t)(4 * u + r) * row);
+            for (int64_t s = 0; s < ns; s++) {
+                uint8_t *chunk = unit + (size_t)(s / PACK_CHUNK) * cb;
+                const int i = (int)(s % PACK_CHUNK);
+                uint8_t *hdr = chunk + (size_t)i * PACK_K_HDR;
+                uint8_t *qs = chunk + PACK_CHUNK * PACK_K_HDR + (size_t)i * PACK_K_QS;
+                const block_q4_K *b = &src[s];
+                memcpy(hdr + 2 * r, &b->d, 2);
+                memcpy(hdr + 8 + 2 * r, &b->dmin, 2);
+                for (int j = 0; j < 8; j++) {
+                    int sc, m;
+                    quant_scale_min_k4(j, b->scales, &sc, &m);
+                    hdr[16 + 4 * j + r] = (uint8_t)sc;
+                    hdr[48 + 8 * (j / 2) + 2 * r + j % 2] = (uint8_t)m;
+                }
+                for (int c = 0; c < 4; c++)
+                    for (int h = 0; h < 2; h++)
+                        for (int g = 0; g < 4; g++) memcpy(qs + 128 * c + 64 * h + 16 * g + 4 * r, b->qs + 32 * c + 16 * h + 4 * g, 4);
+            }
+        }
+    }
+}
+
 void hearth_pack(uint32_t type, const void *W, int64_t K, int64_t N, void *dst) {
+    if (type == HEARTH_TYPE_Q4_K) {
+        memset(dst, 0, hearth_pack_size(type, K, N));
+        pack_q4k(W, K, N, dst);
+        return;
+    }
     const int64_t nb = K / 32;
     const size_t row = hearth_row_size(type, K), qs = packed_qs_bytes(type);
     memset(dst, 0, hearth_pack_size(type, K, N));
@@ -63,7 +98,55 @@ void hearth_pack(uint32_t type, const void *W, int64_t K, int64_t N, void *dst) 
 
 /* ---- the driver ------------------------------------------------------------ */
 size_t hearth_matmul_packed_work_size(int64_t T, int64_t K) {
-    return (size_t)T * (size_t)(K / 32) * (sizeof(block_q8_0) + sizeof(float) + sizeof(int32_t)) + 64;
+    size_t q8_0 = (size_t)T * (size_t)(K / 32) * (sizeof(block_q8_0) + sizeof(float) + sizeof(int32_t)) + 64;
+    size_t q8_k = (size_t)T * (size_t)(K / 256) * (sizeof(block_q8_K) + 16) + 64;
+    return q8_0 > q8_k ? q8_0 : q8_k;
+}
+
+/* ---- Q4_K against Q8_K activations ---- */
+typedef struct pkk_job {
+    const float *X;
+    float *Y;
+    int64_t T, K, N;
+    packed_w w;
+    packed_xk x;
+    block_q8_K *xq;
+    int16_t *bs;
+    hearth_from_float_fn to_q8k;
+} pkk_job;
+
+static void pkk_convert(void *arg, int ith, int nth) {
+    pkk_job *j = arg;
+    int64_t t0, t1, ns = j->x.ns;
+    hearth_split_rows(j->T, ith, nth, &t0, &t1);
+    for (int64_t t = t0; t < t1; t++) {
+        block_q8_K *q = j->xq + (size_t)t * ns;
+        j->to_q8k(j->X + t * j->K, q, j->K);
+        for (int64_t s = 0; s < ns; s++)
+            for (int k = 0; k < 8; k++)
+                j->bs[((size_t)t * ns + s) * 8 + k] = (int16_t)(q[s].bsums[2 * k] + q[s].bsums[2 * k + 1]);
+    }
+}
+
+static void pkk_rows(void *arg, int ith, int nth) {
+    pkk_job *j = arg;
+    int64_t u0, u1;
+    hearth_split_rows(j->N / 4, ith, nth, &u0, &u1);
+    if (u0 < u1) packed_rows_q4k_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
+}
+
+static void matmul_packed_q4k(hearth_pool *pool, float *Y, const float *X, const void *P, int64_t T, int64_t K,
+                              int64_t N, void *work) {
+    const int64_t ns = K / 256;
+    pkk_job j = {.X = X, .Y = Y, .T = T, .K = K, .N = N};
+    j.w = (packed_w){P, ns, N, HEARTH_TYPE_Q4_K};
+    j.xq = work;
+    j.bs = (int16_t *)((char *)work + (size_t)T * ns * sizeof(block_q8_K));
+    j.x = (packed_xk){j.xq, j.bs, ns};
+    j.to_q8k = hearth_type_traits_get(HEARTH_TYPE_Q8_K)->from_float;
+    if (T == 1) pkk_convert(&j, 0, 1);
+    else hearth_pool_run(pool, pkk_convert, &j);
+    hearth_pool_run(N >= 64 ? pool : NULL, pkk_rows, &j);
 }
 
 typedef struct pk_job {
@@ -106,10 +189,14 @@ static void pk_rows(void *arg, int ith, int nth) {
 hearth_status hearth_matmul_packed(hearth_pool *pool, float *Y, const float *X, const void *P, uint32_t type,
                                    int64_t T, int64_t K, int64_t N, void *work) {
     if (!hearth_pack_supported(type, K, N))
-        return hearth_set_error(HEARTH_ERR_UNSUPPORTED, "matmul: packed weights need AVX-512 VNNI, Q4_0 or Q8_0, "
-                                                        "rows of a multiple of 32 and a multiple of 4 rows");
-    const int64_t nb = K / 32;
+        return hearth_set_error(HEARTH_ERR_UNSUPPORTED, "matmul: packed weights need AVX-512 VNNI, Q4_0, Q8_0 "
+                                                        "or Q4_K, whole blocks per row and a multiple of 4 rows");
     quant_f16_table_ready();
+    if (type == HEARTH_TYPE_Q4_K) {
+        matmul_packed_q4k(pool, Y, X, P, T, K, N, work);
+        return HEARTH_OK;
+    }
+    const int64_t nb = K / 32;
     pk_job j = {.X = X, .Y = Y, .T = T, .K = K, .N = N, .off_scale = type == HEARTH_TYPE_Q4_0 ? 8 : 128};
     j.w = (packed_w){P, nb, N, type};
     char *p = work;

@@ -39,7 +39,7 @@ typedef struct packed_w {
     const uint8_t *data;
     int64_t nb;            /* blocks per row */
     int64_t N;             /* rows */
-    uint32_t type;         /* HEARTH_TYPE_Q4_0 or HEARTH_TYPE_Q8_0 */
+    uint32_t type;         /* HEARTH_TYPE_Q4_0, Q8_0 or Q4_K (nb: super-blocks) */
 } packed_w;
 
 static inline size_t packed_qs_bytes(uint32_t type) { return type == HEARTH_TYPE_Q4_0 ? 64 : 128; }
@@ -56,5 +56,38 @@ static inline size_t packed_unit_bytes(uint32_t type, int64_t nb, int rows) {
  * t0 .. t1 - 1 (Y row-major with N columns) */
 void packed_rows_avx512(const packed_w *w, const packed_x *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
                         float *Y, int64_t N);
+
+/* ---- Q4_K ------------------------------------------------------------------
+ * Units of 4 rows, chunks of PACK_CHUNK super-blocks (256 elements):
+ *     hdr [4][80]   per super-block: d[4], dmin[4] (f16, one per row), the
+ *                   6-bit scales sc[8 sub-blocks][4 rows] and mins
+ *                   m[4 pairs][4 rows][2] as bytes
+ *     qs  [4][512]  per super-block and sub-block pair c (elements 64c ..
+ *                   64c + 63): two registers, byte 16g + 4r + e of the first
+ *                   = row r's qs[32c + 4g + e], of the second = qs[32c + 16 +
+ *                   4g + e]; low nibbles are sub-block 2c, high ones 2c + 1
+ * (hdr and qs of a chunk are 320 + 2048 bytes: 64-byte aligned throughout).
+ * Activations are Q8_K rows plus, per row and super-block, the 8 sub-block
+ * sums of the quants as int16 (bs[j] = bsums[2j] + bsums[2j + 1]). Per row:
+ *     dot = dx * (d * sum_j sc_j * s_j - dmin * sum_j m_j * bs_j)
+ * with s_j the sub-block's integer dot (vpdpbusd, exact, |s_j| < 2^15 so
+ * that vpdpwssd multiplies it by sc_j as a 16-bit value). */
+#define PACK_K_HDR 80
+#define PACK_K_QS 512
+
+typedef struct packed_xk {
+    const block_q8_K *q;   /* T rows of ns super-blocks */
+    const int16_t *bs;     /* (T, ns, 8) sub-block sums */
+    int64_t ns;
+} packed_xk;
+
+static inline size_t packed_k_chunk_bytes(void) { return (size_t)PACK_CHUNK * (PACK_K_HDR + PACK_K_QS); }
+static inline size_t packed_k_unit_bytes(int64_t ns) {
+    return (size_t)((ns + PACK_CHUNK - 1) / PACK_CHUNK) * packed_k_chunk_bytes();
+}
+
+/* as packed_rows_avx512 for Q4_K (units of 4 rows) */
+void packed_rows_q4k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
+                            float *Y, int64_t N);
 
 #endif

@@ -19,6 +19,7 @@
 #include "packed.h"
 
 #include <immintrin.h>
+#include <string.h>
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
@@ -112,5 +113,93 @@ void packed_rows_avx512(const packed_w *w, const packed_x *x, int64_t u0, int64_
                 t += nt;
             }
         }
+    }
+}
+
+/* ==== Q4_K (packed.h) ==========================================================
+ * Per super-block and sub-block pair c, the 4 rows' nibbles are unpacked once
+ * (4 registers) and each activation row adds, per sub-block, 2 vpdpbusd into
+ * a fresh sum and 1 vpdpwssd that multiplies it by the scales into S; the
+ * mins meet the sub-block sums in one vpdpwssd per super-block. Then
+ *   acc += float(S) * d * dx - float(M) * dmin * dx
+ * lanes (c, r) and (pair, r) both summing to row r at the end. */
+ALWAYS_INLINE void tile_q4k(const packed_w *w, const packed_xk *x, int64_t u, int64_t t, const int NT, float *Y,
+                            int64_t N) {
+    const int64_t ns = w->nb;
+    const size_t cb = packed_k_chunk_bytes();
+    const uint8_t *unit = w->data + (size_t)u * packed_k_unit_bytes(ns);
+    const __m512i ia = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i ib = _mm512_add_epi32(ia, _mm512_set1_epi32(4));
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[4];
+    for (int j = 0; j < NT; j++) acc[j] = _mm512_setzero_ps();
+    for (int64_t s = 0; s < ns; s++) {
+        const uint8_t *chunk = unit + (size_t)(s / PACK_CHUNK) * cb;
+        const int i = (int)(s % PACK_CHUNK);
+        const uint8_t *hdr = chunk + (size_t)i * PACK_K_HDR;
+        const uint8_t *qs = chunk + PACK_CHUNK * PACK_K_HDR + (size_t)i * PACK_K_QS;
+        if (NT == 1) _mm_prefetch((const char *)qs + 2 * cb, _MM_HINT_T0);
+        __m512i S[4];
+        for (int j = 0; j < NT; j++) S[j] = _mm512_setzero_si512();
+        for (int c = 0; c < 4; c++) {
+            __m512i v1 = _mm512_load_si512(qs + 128 * c), v2 = _mm512_load_si512(qs + 128 * c + 64);
+            __m512i l1 = _mm512_and_si512(v1, m4), l2 = _mm512_and_si512(v2, m4);
+            __m512i h1 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4), h2 = _mm512_and_si512(_mm512_srli_epi16(v2, 4), m4);
+            uint32_t s_lo, s_hi;
+            memcpy(&s_lo, hdr + 16 + 8 * c, 4);
+            memcpy(&s_hi, hdr + 16 + 8 * c + 4, 4);
+            __m512i sc_lo = _mm512_broadcast_i32x4(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)s_lo)));
+            __m512i sc_hi = _mm512_broadcast_i32x4(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)s_hi)));
+            for (int j = 0; j < NT; j++) {
+                const int8_t *xq = x->q[(size_t)(t + j) * ns + s].qs + 64 * c;
+                __m512i x0 = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq));
+                __m512i x1 = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(xq + 32)));
+                __m512i p0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), l1, _mm512_permutexvar_epi32(ia, x0)),
+                                                 l2, _mm512_permutexvar_epi32(ib, x0));
+                __m512i p1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), h1, _mm512_permutexvar_epi32(ia, x1)),
+                                                 h2, _mm512_permutexvar_epi32(ib, x1));
+                S[j] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(S[j], p0, sc_lo), p1, sc_hi);
+            }
+        }
+        __m512i mins = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(hdr + 48)));
+        __m512 d4 = _mm512_broadcast_f32x4(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hdr)));
+        __m512 dm4 = _mm512_broadcast_f32x4(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(hdr + 8))));
+        for (int j = 0; j < NT; j++) {
+            const size_t xs = (size_t)(t + j) * ns + s;
+            __m512i bs = _mm512_permutexvar_epi32(ia, _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(x->bs + 8 * xs))));
+            __m512i M = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins, bs);
+            __m512 dx = _mm512_set1_ps(x->q[xs].d);
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[j]), _mm512_mul_ps(d4, dx), acc[j]);
+            acc[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), _mm512_mul_ps(dm4, dx), acc[j]);
+        }
+    }
+    for (int j = 0; j < NT; j++) {
+        __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc[j]),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j]), 1)));
+        _mm_storeu_ps(Y + (size_t)(t + j) * N + 4 * u, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    }
+}
+
+#define TILE_K(NT)                                                                                            \
+    static void tile_q4k_##NT(const packed_w *w, const packed_xk *x, int64_t u, int64_t t, float *Y, int64_t N) { \
+        tile_q4k(w, x, u, t, NT, Y, N);                                                                       \
+    }
+TILE_K(1) TILE_K(2) TILE_K(3) TILE_K(4)
+
+typedef void (*tile_k_fn)(const packed_w *, const packed_xk *, int64_t, int64_t, float *, int64_t);
+static const tile_k_fn TILES_K[4] = {tile_q4k_1, tile_q4k_2, tile_q4k_3, tile_q4k_4};
+
+void packed_rows_q4k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
+                            float *Y, int64_t N) {
+    int64_t chunk = (int64_t)(262144 / ((size_t)x->ns * sizeof(block_q8_K)));
+    chunk = chunk < 4 ? 4 : chunk / 4 * 4;
+    for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
+        int64_t c1 = c0 + chunk < t1 ? c0 + chunk : t1;
+        for (int64_t u = u0; u < u1; u++)
+            for (int64_t t = c0; t < c1;) {
+                int nt = c1 - t >= 4 ? 4 : (int)(c1 - t);
+                TILES_K[nt - 1](w, x, u, t, Y, N);
+                t += nt;
+            }
     }
 }
