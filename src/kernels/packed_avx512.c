@@ -33,6 +33,7 @@ ALWAYS_INLINE void tile(const packed_w *w, const packed_x *x, int64_t u, int64_t
     const block_q8_0 *xq[4];
     const float *xd[4];
     const int32_t *xo[4];
+    _Pragma("GCC unroll 4")
     for (int j = 0; j < NT; j++) {
         xq[j] = x->q + (size_t)(t + j) * nb;
         xd[j] = x->d + (size_t)(t + j) * nb;
@@ -42,7 +43,9 @@ ALWAYS_INLINE void tile(const packed_w *w, const packed_x *x, int64_t u, int64_t
     const __m512i ib = _mm512_add_epi32(ia, _mm512_set1_epi32(4));
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     __m512 acc[2][4];
+    _Pragma("GCC unroll 4")
     for (int k = 0; k < NW; k++)
+        _Pragma("GCC unroll 4")
         for (int j = 0; j < NT; j++) acc[k][j] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const uint8_t *chunk = unit + (size_t)(b / PACK_CHUNK) * cb;
@@ -50,6 +53,7 @@ ALWAYS_INLINE void tile(const packed_w *w, const packed_x *x, int64_t u, int64_t
         if (NT <= 2 && i == 0) _mm_prefetch((const char *)chunk + 4 * cb, _MM_HINT_T0);
         __m512i ua[2], ub[2];
         __m512 dw[2];
+        _Pragma("GCC unroll 4")
         for (int k = 0; k < NW; k++) {
             const uint8_t *q = chunk + 64 + (size_t)(i * NW + k) * qs;
             if (q4) {
@@ -63,18 +67,22 @@ ALWAYS_INLINE void tile(const packed_w *w, const packed_x *x, int64_t u, int64_t
             __m128i h = _mm_loadl_epi64((const __m128i *)(chunk + (size_t)(i * NW + k) * 8));
             dw[k] = _mm512_broadcast_f32x4(_mm_cvtph_ps(h));
         }
+        _Pragma("GCC unroll 4")
         for (int j = 0; j < NT; j++) {
             __m512i xv = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq[j][b].qs));
             __m512i xa = _mm512_permutexvar_epi32(ia, xv), xb = _mm512_permutexvar_epi32(ib, xv);
             __m512i off = _mm512_maskz_set1_epi32(0x000F, xo[j][b]);
             __m512 dx = _mm512_set1_ps(xd[j][b]);
+            _Pragma("GCC unroll 4")
             for (int k = 0; k < NW; k++) {
                 __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(off, ua[k], xa), ub[k], xb);
                 acc[k][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw[k], dx), acc[k][j]);
             }
         }
     }
+    _Pragma("GCC unroll 4")
     for (int k = 0; k < NW; k++)
+        _Pragma("GCC unroll 4")
         for (int j = 0; j < NT; j++) {
             __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc[k][j]),
                                      _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[k][j]), 1)));
@@ -132,6 +140,7 @@ ALWAYS_INLINE void tile_q4k(const packed_w *w, const packed_xk *x, int64_t u, in
     const __m512i ib = _mm512_add_epi32(ia, _mm512_set1_epi32(4));
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     __m512 acc[4];
+    _Pragma("GCC unroll 4")
     for (int j = 0; j < NT; j++) acc[j] = _mm512_setzero_ps();
     for (int64_t s = 0; s < ns; s++) {
         const uint8_t *chunk = unit + (size_t)(s / PACK_CHUNK) * cb;
@@ -140,7 +149,9 @@ ALWAYS_INLINE void tile_q4k(const packed_w *w, const packed_xk *x, int64_t u, in
         const uint8_t *qs = chunk + PACK_CHUNK * PACK_K_HDR + (size_t)i * PACK_K_QS;
         if (NT == 1) _mm_prefetch((const char *)qs + 2 * cb, _MM_HINT_T0);
         __m512i S[4];
+        _Pragma("GCC unroll 4")
         for (int j = 0; j < NT; j++) S[j] = _mm512_setzero_si512();
+        _Pragma("GCC unroll 4")
         for (int c = 0; c < 4; c++) {
             __m512i v1 = _mm512_load_si512(qs + 128 * c), v2 = _mm512_load_si512(qs + 128 * c + 64);
             __m512i l1 = _mm512_and_si512(v1, m4), l2 = _mm512_and_si512(v2, m4);
@@ -150,6 +161,7 @@ ALWAYS_INLINE void tile_q4k(const packed_w *w, const packed_xk *x, int64_t u, in
             memcpy(&s_hi, hdr + 16 + 8 * c + 4, 4);
             __m512i sc_lo = _mm512_broadcast_i32x4(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)s_lo)));
             __m512i sc_hi = _mm512_broadcast_i32x4(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)s_hi)));
+            _Pragma("GCC unroll 4")
             for (int j = 0; j < NT; j++) {
                 const int8_t *xq = x->q[(size_t)(t + j) * ns + s].qs + 64 * c;
                 __m512i x0 = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq));
@@ -164,6 +176,7 @@ ALWAYS_INLINE void tile_q4k(const packed_w *w, const packed_xk *x, int64_t u, in
         __m512i mins = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(hdr + 48)));
         __m512 d4 = _mm512_broadcast_f32x4(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hdr)));
         __m512 dm4 = _mm512_broadcast_f32x4(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(hdr + 8))));
+        _Pragma("GCC unroll 4")
         for (int j = 0; j < NT; j++) {
             const size_t xs = (size_t)(t + j) * ns + s;
             __m512i bs = _mm512_permutexvar_epi32(ia, _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(x->bs + 8 * xs))));
@@ -173,6 +186,7 @@ ALWAYS_INLINE void tile_q4k(const packed_w *w, const packed_xk *x, int64_t u, in
             acc[j] = _mm512_fnmadd_ps(_mm512_cvtepi32_ps(M), _mm512_mul_ps(dm4, dx), acc[j]);
         }
     }
+    _Pragma("GCC unroll 4")
     for (int j = 0; j < NT; j++) {
         __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc[j]),
                                  _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j]), 1)));
