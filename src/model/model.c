@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 hearth_model_params hearth_model_default_params(void) {
     hearth_model_params p = {.vocab_only = false};
@@ -396,6 +398,18 @@ static int model_matrices(hearth_model *m, mweight **out, int cap) {
     return n;
 }
 
+/* the mapped pages of a matrix inference now reads packed: out of this
+ * process's resident set (the mapping is file-backed and read-only, so a
+ * later reader, e.g. training or merging with this model, faults them back
+ * in from the file) */
+static void release_pages(const void *data, size_t n) {
+    long pg = sysconf(_SC_PAGESIZE);
+    if (pg <= 0) return;
+    uintptr_t a = ((uintptr_t)data + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1);
+    uintptr_t b = ((uintptr_t)data + n) & ~(uintptr_t)(pg - 1);
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 bool model_pack(hearth_model *m) {
     pthread_mutex_lock(&m->pack_mu);
     bool ok = true;
@@ -414,6 +428,7 @@ bool model_pack(hearth_model *m) {
             }
             hearth_pack(w->type, w->data, w->ne0, w->ne1, p);
             w->packed = p;
+            if (w->data != m->tok_embd.data) release_pages(w->data, w->row_bytes * (size_t)w->ne1);
         }
         free(ws);
         m->packed = true;
