@@ -2,7 +2,9 @@
  * bench_gateway.c — latency the gateway adds: N non-streaming requests paced
  * at RATE/s over one keep-alive connection, straight to a fake replica and
  * through `hearth gateway` (key check, limits, PII scan, audit record,
- * proxy), p50/p99 of each and the difference.
+ * proxy), p50/p99 of each and the difference. The two are measured in
+ * alternating blocks of 500 requests (direct, gateway, direct, ...), so a
+ * change in the machine's load hits both alike.
  *
  *   bench_gateway [N=5000] [RATE=500] [sync=normal|full] [mem]
  *
@@ -46,7 +48,8 @@ static long rss_kb(pid_t pid) {
     return kb;
 }
 
-static void run(int port, const char *key, int n, int rate, double *lat) {
+/* n requests paced at rate/s, latencies to lat[0..n) (1e9 for a failure), unsorted */
+static void run_unsorted(int port, const char *key, int n, int rate, double *lat) {
     CURL *h = curl_easy_init();
     char url[128], auth[200];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/chat/completions", port);
@@ -71,6 +74,10 @@ static void run(int port, const char *key, int n, int rate, double *lat) {
     free(body);
     curl_slist_free_all(hd);
     curl_easy_cleanup(h);
+}
+
+static void run(int port, const char *key, int n, int rate, double *lat) {
+    run_unsorted(port, key, n, rate, lat);
     qsort(lat, (size_t)n, sizeof *lat, cmp);
 }
 
@@ -122,8 +129,14 @@ int main(int argc, char **argv) {
     }
     double *d = malloc(sizeof(double) * (size_t)n), *g = malloc(sizeof(double) * (size_t)n);
     run(rport, NULL, n / 10, rate, d);   /* warm-up */
-    run(rport, NULL, n, rate, d);
-    run(gport, key, n, rate, g);
+    run(gport, key, n / 10, rate, g);
+    for (int done = 0; done < n; done += 500) {   /* alternating blocks */
+        int k = n - done < 500 ? n - done : 500;
+        run_unsorted(rport, NULL, k, rate, d + done);
+        run_unsorted(gport, key, k, rate, g + done);
+    }
+    qsort(d, (size_t)n, sizeof *d, cmp);
+    qsort(g, (size_t)n, sizeof *g, cmp);
     int p50 = n / 2, p99 = (int)(n * 0.99);
     printf("requests %d at %d/s, audit sync=%s\n", n, rate, sync);
     printf("direct : p50 %.3f ms  p99 %.3f ms\n", d[p50] * 1e3, d[p99] * 1e3);
