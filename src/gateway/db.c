@@ -77,7 +77,11 @@ gw_bg *gw_bg_new(void) {
     gw_bg *b = calloc(1, sizeof *b);
     if (!b) return NULL;
     pthread_mutex_init(&b->mu, NULL);
-    pthread_cond_init(&b->cv, NULL);
+    pthread_condattr_t ca;   /* timed waits on the monotonic clock: a clock change does not stall the tick */
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cv, &ca);
+    pthread_condattr_destroy(&ca);
     return b;
 }
 
@@ -138,10 +142,8 @@ static void *bg_main(void *arg) {
         for (int i = 0; i < b->n_db; i++) any = any || b->db[i].due;
         double now = gw_mono_s();
         if (!any && (!b->tick || now < next_tick)) {
-            double wait = b->tick ? next_tick - now : 1.0;
+            double t = b->tick ? next_tick : now + 1.0;
             struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            double t = (double)ts.tv_sec + ts.tv_nsec * 1e-9 + wait;
             ts.tv_sec = (time_t)t;
             ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
             pthread_cond_timedwait(&b->cv, &b->mu, &ts);
