@@ -244,6 +244,19 @@ out:
     return st;
 }
 
+void gw_audit_restart_wal(void *audit) {
+    hearth_audit *a = audit;
+    pthread_mutex_lock(&a->mu);
+    char *err = NULL;
+    if (sqlite3_exec(a->db, "BEGIN IMMEDIATE; UPDATE audit_head SET n = n WHERE one = 1; COMMIT", NULL, NULL,
+                     &err) != SQLITE_OK) {
+        hearth_log(HEARTH_LOG_WARN, "audit: restarting the WAL: %s", err ? err : sqlite3_errmsg(a->db));
+        if (!sqlite3_get_autocommit(a->db)) sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    sqlite3_free(err);
+    pthread_mutex_unlock(&a->mu);
+}
+
 /* ==== reading ======================================================================= */
 #define AUDIT_COLS                                                                                                \
     "id, time_ms, key_id, model, adapter, endpoint, status, tokens_in, tokens_out, latency_ms, pii_kinds, client," \

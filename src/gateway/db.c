@@ -50,7 +50,12 @@ hearth_status gw_db_open(const char *path, const char *sync, const char *schema,
  * watched connection gets a WAL hook that only signals this thread, which
  * checkpoints through a connection of its own (PASSIVE: it never blocks a
  * writer). If the thread falls far behind, the hook checkpoints inline as
- * before so the WAL stays bounded. */
+ * before so the WAL stays bounded.
+ *
+ * After a complete checkpoint the next commit starts the WAL over, and SQLite
+ * fsyncs the new WAL header in that commit even under synchronous=NORMAL. The
+ * watcher's restart callback makes that commit here (a write that changes
+ * nothing), so it is not a request's. */
 #define GW_CKPT_PAGES 1000          /* WAL pages that trigger a checkpoint (SQLite's default) */
 #define GW_CKPT_INLINE_PAGES 20000  /* past this the committing connection checkpoints itself */
 #define GW_BG_MAX_DBS 4
@@ -59,6 +64,8 @@ typedef struct gw_bg_db {
     gw_bg *bg;
     sqlite3 *ckpt;              /* the thread's own connection to the same file */
     bool due;                   /* under bg->mu */
+    void (*restart)(void *);    /* after a complete checkpoint (may be NULL) */
+    void *restart_user;
 } gw_bg_db;
 
 struct gw_bg {
@@ -100,7 +107,7 @@ static int wal_hook(void *user, sqlite3 *db, const char *name, int n_pages) {
     return SQLITE_OK;
 }
 
-hearth_status gw_bg_watch(gw_bg *b, sqlite3 *db, const char *path) {
+hearth_status gw_bg_watch(gw_bg *b, sqlite3 *db, const char *path, void (*restart)(void *), void *user) {
     if (b->running) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "the upkeep thread is already running");
     for (int i = 0; i < b->n_db; i++) {   /* the same file twice (keys and audit in one database) */
         const char *f = sqlite3_db_filename(b->db[i].ckpt, "main");
@@ -129,6 +136,8 @@ hearth_status gw_bg_watch(gw_bg *b, sqlite3 *db, const char *path) {
     gw_bg_db *d = &b->db[b->n_db++];
     d->bg = b;
     d->ckpt = c;
+    d->restart = restart;
+    d->restart_user = user;
     sqlite3_wal_hook(db, wal_hook, d);   /* replaces the automatic checkpoint of that connection */
     return HEARTH_OK;
 }
@@ -153,9 +162,13 @@ static void *bg_main(void *arg) {
             if (!b->db[i].due) continue;
             b->db[i].due = false;
             pthread_mutex_unlock(&b->mu);
-            if (sqlite3_wal_checkpoint_v2(b->db[i].ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK)
+            int n_log = 0, n_done = 0;
+            if (sqlite3_wal_checkpoint_v2(b->db[i].ckpt, NULL, SQLITE_CHECKPOINT_PASSIVE, &n_log, &n_done) !=
+                SQLITE_OK)
                 hearth_log(HEARTH_LOG_WARN, "gateway: checkpoint of %s: %s",
                            sqlite3_db_filename(b->db[i].ckpt, "main"), sqlite3_errmsg(b->db[i].ckpt));
+            else if (n_log > 0 && n_done == n_log && b->db[i].restart)
+                b->db[i].restart(b->db[i].restart_user);   /* the WAL starts over here, not in a request */
             pthread_mutex_lock(&b->mu);
         }
         if (b->tick && gw_mono_s() >= next_tick) {

@@ -597,8 +597,8 @@ hearth_status hearth_gateway_create(const hearth_gateway_config *c, hearth_gatew
     if (!st) st = hearth_audit_open(c->audit_db, c->audit_sync_full, &g->au);
     /* checkpoints and usage writes off the request path (upkeep thread) */
     if (!st && !(g->bg = gw_bg_new())) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
-    if (!st) st = gw_bg_watch(g->bg, gw_audit_db(g->au), c->audit_db);
-    if (!st) st = gw_bg_watch(g->bg, gw_keystore_db(g->ks), c->keys_db);
+    if (!st) st = gw_bg_watch(g->bg, gw_audit_db(g->au), c->audit_db, gw_audit_restart_wal, g->au);
+    if (!st) st = gw_bg_watch(g->bg, gw_keystore_db(g->ks), c->keys_db, NULL, NULL);   /* written by the upkeep thread itself */
     if (!st) gw_keys_defer_usage(g->ks, true);
     if (!st) {
         g->lim = gw_limiter_new();

@@ -26,8 +26,10 @@ hearth_status gw_db_error(sqlite3 *db, const char *what);
 typedef struct gw_bg gw_bg;
 gw_bg *gw_bg_new(void);
 /* Before gw_bg_start: watch db (opened on path); the thread checkpoints it
- * through a connection of its own. */
-hearth_status gw_bg_watch(gw_bg *b, sqlite3 *db, const char *path);
+ * through a connection of its own, and after a checkpoint that copied the
+ * whole WAL calls restart(user) (may be NULL): a commit through db that makes
+ * the WAL start over. */
+hearth_status gw_bg_watch(gw_bg *b, sqlite3 *db, const char *path, void (*restart)(void *), void *user);
 /* Starts the thread; tick(user) runs every interval_s (tick may be NULL). */
 void gw_bg_start(gw_bg *b, void (*tick)(void *), void *user, double interval_s);
 void gw_bg_stop(gw_bg *b);   /* joins; later commits checkpoint inline */
@@ -36,6 +38,10 @@ void gw_bg_free(gw_bg *b);   /* stops first; NULL is a no-op */
 /* The handles' connections (for gw_bg_watch; borrowed). */
 sqlite3 *gw_keystore_db(hearth_keystore *ks);
 sqlite3 *gw_audit_db(hearth_audit *a);
+/* A write transaction that changes nothing (the head row rewritten as it is):
+ * after a complete checkpoint, it makes the WAL start over (and fsync its new
+ * header) outside any request. Takes the handle's mutex. */
+void gw_audit_restart_wal(void *audit);
 /* Deferred usage (the gateway): hearth_keys_add_usage only adds to counters in
  * memory, which hearth_keys_period_usage includes, and gw_keys_flush_usage
  * writes them in one transaction (the upkeep tick, and on close). */
