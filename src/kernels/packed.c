@@ -15,8 +15,9 @@
 #include <string.h>
 
 bool hearth_pack_supported(uint32_t type, int64_t K, int64_t N) {
-    if (type != HEARTH_TYPE_Q4_0 && type != HEARTH_TYPE_Q8_0 && type != HEARTH_TYPE_Q4_K) return false;
-    if (K <= 0 || N <= 0 || K % (type == HEARTH_TYPE_Q4_K ? 256 : 32) != 0 || N % 4 != 0) return false;
+    const bool k_quant = type == HEARTH_TYPE_Q4_K || type == HEARTH_TYPE_Q6_K;
+    if (type != HEARTH_TYPE_Q4_0 && type != HEARTH_TYPE_Q8_0 && !k_quant) return false;
+    if (K <= 0 || N <= 0 || K % (k_quant ? 256 : 32) != 0 || N % 4 != 0) return false;
     if (hearth_kernels_isa() != HEARTH_ISA_AVX512 || !hearth_cpu_features()->avx512vnni) return false;
     const char *e = getenv("HEARTH_NO_REPACK");
     return !(e && *e && strcmp(e, "0") != 0);
@@ -26,6 +27,7 @@ static int64_t n_units(int64_t N) { return (N + PACK_UNIT - 1) / PACK_UNIT; }
 
 size_t hearth_pack_size(uint32_t type, int64_t K, int64_t N) {
     if (type == HEARTH_TYPE_Q4_K) return (size_t)(N / 4) * packed_k_unit_bytes(K / 256);
+    if (type == HEARTH_TYPE_Q6_K) return (size_t)(N / 4) * packed_q6_unit_bytes(K / 256);
     return (size_t)n_units(N) * packed_unit_bytes(type, K / 32, PACK_UNIT);
 }
 
@@ -58,10 +60,53 @@ static void pack_q4k(const void *W, int64_t K, int64_t N, void *dst) {
     }
 }
 
+/* Q6_K element e of a super-block as 0 .. 63 (the format's bit layout) */
+static int q6_value(const block_q6_K *b, int e) {
+    int h = e / 128, k = (e / 32) % 4, l = e % 32;
+    int lo = b->ql[64 * h + 32 * (k & 1) + l] >> (4 * (k >> 1)) & 0xF;
+    int hi = (b->qh[32 * h + l] >> (2 * k)) & 3;
+    return lo | (hi << 4);
+}
+
+static void pack_q6k(const void *W, int64_t K, int64_t N, void *dst) {
+    const int64_t ns = K / 256;
+    const size_t row = hearth_row_size(HEARTH_TYPE_Q6_K, K), cb = packed_q6_chunk_bytes();
+    for (int64_t u = 0; u < N / 4; u++) {
+        uint8_t *unit = (uint8_t *)dst + (size_t)u * packed_q6_unit_bytes(ns);
+        for (int r = 0; r < 4; r++) {
+            const block_q6_K *src = (const block_q6_K *)((const char *)W + (size_t)(4 * u + r) * row);
+            for (int64_t s = 0; s < ns; s++) {
+                uint8_t *chunk = unit + (size_t)(s / PACK_CHUNK) * cb;
+                const int i = (int)(s % PACK_CHUNK);
+                uint8_t *hdr = chunk + (size_t)i * PACK_Q6_HDR;
+                uint8_t *qs = chunk + PACK_CHUNK * PACK_Q6_HDR + (size_t)i * PACK_Q6_QS;
+                const block_q6_K *b = &src[s];
+                memcpy(hdr + 2 * r, &b->d, 2);
+                int32_t nc = 0;
+                for (int j = 0; j < 16; j++) {
+                    hdr[24 + 4 * j + r] = (uint8_t)b->scales[j];
+                    int qsum = 0;
+                    for (int g = 0; g < 4; g++)
+                        for (int e = 0; e < 4; e++) {
+                            int v = q6_value(b, 16 * j + 4 * g + e), pos = 16 * g + 4 * r + e;
+                            qsum += v - 32;
+                            qs[64 * (j & 7) + pos] |= (uint8_t)((v & 0xF) << (j < 8 ? 0 : 4));
+                            qs[512 + 64 * (j & 3) + pos] |= (uint8_t)((v >> 4) << (2 * (j >> 2)));
+                        }
+                    nc += b->scales[j] * qsum;
+                }
+                nc *= -128;
+                memcpy(hdr + 8 + 4 * r, &nc, 4);
+            }
+        }
+    }
+}
+
 void hearth_pack(uint32_t type, const void *W, int64_t K, int64_t N, void *dst) {
-    if (type == HEARTH_TYPE_Q4_K) {
+    if (type == HEARTH_TYPE_Q4_K || type == HEARTH_TYPE_Q6_K) {
         memset(dst, 0, hearth_pack_size(type, K, N));
-        pack_q4k(W, K, N, dst);
+        if (type == HEARTH_TYPE_Q4_K) pack_q4k(W, K, N, dst);
+        else pack_q6k(W, K, N, dst);
         return;
     }
     const int64_t nb = K / 32;
@@ -113,6 +158,7 @@ typedef struct pkk_job {
     block_q8_K *xq;
     int16_t *bs;
     hearth_from_float_fn to_q8k;
+    bool q6;             /* Q6_K: activations + 128, no sub-block sums */
 } pkk_job;
 
 static void pkk_convert(void *arg, int ith, int nth) {
@@ -122,6 +168,11 @@ static void pkk_convert(void *arg, int ith, int nth) {
     for (int64_t t = t0; t < t1; t++) {
         block_q8_K *q = j->xq + (size_t)t * ns;
         j->to_q8k(j->X + t * j->K, q, j->K);
+        if (j->q6) {
+            for (int64_t s = 0; s < ns; s++)
+                for (int k = 0; k < QK_K; k++) q[s].qs[k] = (int8_t)(q[s].qs[k] ^ 0x80);   /* x + 128 as a byte */
+            continue;
+        }
         for (int64_t s = 0; s < ns; s++)
             for (int k = 0; k < 8; k++)
                 j->bs[((size_t)t * ns + s) * 8 + k] = (int16_t)(q[s].bsums[2 * k] + q[s].bsums[2 * k + 1]);
@@ -132,14 +183,16 @@ static void pkk_rows(void *arg, int ith, int nth) {
     pkk_job *j = arg;
     int64_t u0, u1;
     hearth_split_rows(j->N / 4, ith, nth, &u0, &u1);
-    if (u0 < u1) packed_rows_q4k_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
+    if (u0 >= u1) return;
+    if (j->q6) packed_rows_q6k_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
+    else packed_rows_q4k_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
 }
 
-static void matmul_packed_q4k(hearth_pool *pool, float *Y, const float *X, const void *P, int64_t T, int64_t K,
-                              int64_t N, void *work) {
+static void matmul_packed_kq(hearth_pool *pool, float *Y, const float *X, const void *P, uint32_t type, int64_t T,
+                             int64_t K, int64_t N, void *work) {
     const int64_t ns = K / 256;
-    pkk_job j = {.X = X, .Y = Y, .T = T, .K = K, .N = N};
-    j.w = (packed_w){P, ns, N, HEARTH_TYPE_Q4_K};
+    pkk_job j = {.X = X, .Y = Y, .T = T, .K = K, .N = N, .q6 = type == HEARTH_TYPE_Q6_K};
+    j.w = (packed_w){P, ns, N, type};
     j.xq = work;
     j.bs = (int16_t *)((char *)work + (size_t)T * ns * sizeof(block_q8_K));
     j.x = (packed_xk){j.xq, j.bs, ns};
@@ -189,11 +242,11 @@ static void pk_rows(void *arg, int ith, int nth) {
 hearth_status hearth_matmul_packed(hearth_pool *pool, float *Y, const float *X, const void *P, uint32_t type,
                                    int64_t T, int64_t K, int64_t N, void *work) {
     if (!hearth_pack_supported(type, K, N))
-        return hearth_set_error(HEARTH_ERR_UNSUPPORTED, "matmul: packed weights need AVX-512 VNNI, Q4_0, Q8_0 "
-                                                        "or Q4_K, whole blocks per row and a multiple of 4 rows");
+        return hearth_set_error(HEARTH_ERR_UNSUPPORTED, "matmul: packed weights need AVX-512 VNNI, Q4_0, Q8_0, "
+                                                        "Q4_K or Q6_K, whole blocks per row and a multiple of 4 rows");
     quant_f16_table_ready();
-    if (type == HEARTH_TYPE_Q4_K) {
-        matmul_packed_q4k(pool, Y, X, P, T, K, N, work);
+    if (type == HEARTH_TYPE_Q4_K || type == HEARTH_TYPE_Q6_K) {
+        matmul_packed_kq(pool, Y, X, P, type, T, K, N, work);
         return HEARTH_OK;
     }
     const int64_t nb = K / 32;

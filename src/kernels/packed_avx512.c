@@ -217,3 +217,97 @@ void packed_rows_q4k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, i
             }
     }
 }
+
+/* ==== Q6_K (packed.h) ============================================================
+ * Per super-block and pair of sub-blocks, the 4 rows' 6-bit quants are
+ * rebuilt from their nibble and 2-bit registers (signed, - 32) once; each
+ * activation row then adds per sub-block 1 vpdpbusd and 1 vpdpwssd (the
+ * scales as 16-bit values with zero high halves). */
+ALWAYS_INLINE __m512i q6_sub(const uint8_t *qs, int j) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
+    __m512i p = _mm512_load_si512(qs + 64 * (j & 7));
+    __m512i lo = j < 8 ? _mm512_and_si512(p, m4) : _mm512_and_si512(_mm512_srli_epi16(p, 4), m4);
+    __m512i h = _mm512_load_si512(qs + 512 + 64 * (j & 3));
+    const int sh = j >> 2;   /* bits 2*sh .. 2*sh+1 -> 4 .. 5 */
+    h = sh == 0 ? _mm512_slli_epi16(h, 4) : sh == 1 ? _mm512_slli_epi16(h, 2) : sh == 3 ? _mm512_srli_epi16(h, 2) : h;
+    return _mm512_sub_epi8(_mm512_ternarylogic_epi32(lo, h, m30, 0xF8), _mm512_set1_epi8(32));   /* lo | (h & m30) */
+}
+
+ALWAYS_INLINE __m512i q6_scale(const int8_t *sc) {
+    int32_t v;
+    memcpy(&v, sc, 4);
+    __m128i w = _mm_cvtepi8_epi16(_mm_cvtsi32_si128(v));
+    return _mm512_broadcast_i32x4(_mm_cvtepu16_epi32(w));
+}
+
+ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, int64_t t, const int NT, float *Y,
+                            int64_t N) {
+    const int64_t ns = w->nb;
+    const size_t cb = packed_q6_chunk_bytes();
+    const uint8_t *unit = w->data + (size_t)u * packed_q6_unit_bytes(ns);
+    const __m512i ia = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    const __m512i ib = _mm512_add_epi32(ia, _mm512_set1_epi32(4));
+    __m512 acc[4];
+    _Pragma("GCC unroll 4")
+    for (int j = 0; j < NT; j++) acc[j] = _mm512_setzero_ps();
+    for (int64_t s = 0; s < ns; s++) {
+        const uint8_t *chunk = unit + (size_t)(s / PACK_CHUNK) * cb;
+        const int i = (int)(s % PACK_CHUNK);
+        const uint8_t *hdr = chunk + (size_t)i * PACK_Q6_HDR;
+        const uint8_t *qs = chunk + PACK_CHUNK * PACK_Q6_HDR + (size_t)i * PACK_Q6_QS;
+        if (NT == 1) _mm_prefetch((const char *)qs + 2 * cb, _MM_HINT_T0);
+        const __m512i nc = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(hdr + 8)));
+        const int8_t *sc = (const int8_t *)(hdr + 24);
+        __m512i S[4];
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < NT; j++) S[j] = _mm512_zextsi128_si512(_mm512_castsi512_si128(nc));
+        _Pragma("GCC unroll 8")
+        for (int k = 0; k < 8; k++) {
+            __m512i r0 = q6_sub(qs, 2 * k), r1 = q6_sub(qs, 2 * k + 1);
+            __m512i s0 = q6_scale(sc + 8 * k), s1 = q6_scale(sc + 8 * k + 4);
+            _Pragma("GCC unroll 4")
+            for (int j = 0; j < NT; j++) {
+                const int8_t *xq = x->q[(size_t)(t + j) * ns + s].qs + 32 * k;
+                __m512i xv = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq));
+                __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_permutexvar_epi32(ia, xv), r0);
+                __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_permutexvar_epi32(ib, xv), r1);
+                S[j] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(S[j], p0, s0), p1, s1);
+            }
+        }
+        __m512 d4 = _mm512_broadcast_f32x4(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hdr)));
+        _Pragma("GCC unroll 4")
+        for (int j = 0; j < NT; j++) {
+            __m512 dx = _mm512_set1_ps(x->q[(size_t)(t + j) * ns + s].d);
+            acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[j]), _mm512_mul_ps(d4, dx), acc[j]);
+        }
+    }
+    _Pragma("GCC unroll 4")
+    for (int j = 0; j < NT; j++) {
+        __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc[j]),
+                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j]), 1)));
+        _mm_storeu_ps(Y + (size_t)(t + j) * N + 4 * u, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
+    }
+}
+
+#define TILE_Q6(NT)                                                                                           \
+    static void tile_q6k_##NT(const packed_w *w, const packed_xk *x, int64_t u, int64_t t, float *Y, int64_t N) { \
+        tile_q6k(w, x, u, t, NT, Y, N);                                                                       \
+    }
+TILE_Q6(1) TILE_Q6(2) TILE_Q6(3) TILE_Q6(4)
+
+static const tile_k_fn TILES_Q6[4] = {tile_q6k_1, tile_q6k_2, tile_q6k_3, tile_q6k_4};
+
+void packed_rows_q6k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
+                            float *Y, int64_t N) {
+    int64_t chunk = (int64_t)(262144 / ((size_t)x->ns * sizeof(block_q8_K)));
+    chunk = chunk < 4 ? 4 : chunk / 4 * 4;
+    for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
+        int64_t c1 = c0 + chunk < t1 ? c0 + chunk : t1;
+        for (int64_t u = u0; u < u1; u++)
+            for (int64_t t = c0; t < c1;) {
+                int nt = c1 - t >= 4 ? 4 : (int)(c1 - t);
+                TILES_Q6[nt - 1](w, x, u, t, Y, N);
+                t += nt;
+            }
+    }
+}

@@ -586,7 +586,7 @@ TEST(gemm4x4_matches_vec_dot) {
  * T = 1 .. 9 (every tile width and the T chunking), N with and without a
  * 4-row last unit, K with full and partial chunks of 4 blocks */
 TEST(packed_matmul_matches_reference) {
-    static const uint32_t types[] = {HEARTH_TYPE_Q4_0, HEARTH_TYPE_Q8_0, HEARTH_TYPE_Q4_K};
+    static const uint32_t types[] = {HEARTH_TYPE_Q4_0, HEARTH_TYPE_Q8_0, HEARTH_TYPE_Q4_K, HEARTH_TYPE_Q6_K};
     static const int64_t Ks[] = {256, 768, 1024, 1280, 2048};   /* Q4_0/Q8_0 also take 32, 96, 160 */
     static const int64_t Ns[] = {4, 8, 12, 20, 64};
     if (!hearth_pack_supported(HEARTH_TYPE_Q4_0, 128, 8)) {
@@ -594,29 +594,31 @@ TEST(packed_matmul_matches_reference) {
         CHECK(!hearth_pack_supported(HEARTH_TYPE_Q8_0, 128, 8));
         return;
     }
-    CHECK(!hearth_pack_supported(HEARTH_TYPE_Q6_K, 256, 8));   /* only Q4_0 / Q8_0 / Q4_K */
+    CHECK(!hearth_pack_supported(HEARTH_TYPE_Q5_K, 256, 8));   /* only Q4_0 / Q8_0 / Q4_K / Q6_K */
     CHECK(!hearth_pack_supported(HEARTH_TYPE_Q4_K, 128, 8));   /* whole super-blocks */
     CHECK(!hearth_pack_supported(HEARTH_TYPE_Q4_0, 128, 6));   /* whole 4-row groups */
     CHECK(!hearth_pack_supported(HEARTH_TYPE_Q4_0, 48, 8));    /* whole blocks */
     int checked = 0;
-    for (int ti = 0; ti < 3; ti++)
+    for (int ti = 0; ti < 4; ti++)
         for (int ki = 0; ki < 8; ki++)
             for (int ni = 0; ni < 5; ni++) {
                 static const int64_t small[] = {32, 96, 160};
                 const uint32_t type = types[ti];
-                if (ki >= 5 && type == HEARTH_TYPE_Q4_K) continue;
+                const bool kq = type == HEARTH_TYPE_Q4_K || type == HEARTH_TYPE_Q6_K;
+                if (ki >= 5 && kq) continue;
                 const int64_t K = ki < 5 ? Ks[ki] : small[ki - 5], N = Ns[ni], T = 9;
                 size_t row = hearth_row_size(type, K);
                 uint8_t *W = xmalloc(row * N);
                 for (size_t i = 0; i < row * N; i++) W[i] = (uint8_t)(urand() * 256);
                 /* sane scales: random f16 bit patterns may be inf/NaN */
-                const size_t bsz = type == HEARTH_TYPE_Q4_0 ? 18 : type == HEARTH_TYPE_Q8_0 ? 34 : 144;
+                const size_t bsz = hearth_row_size(type, hearth_type_get(type)->block_size);
+                const size_t doff = type == HEARTH_TYPE_Q6_K ? 208 : 0;   /* Q6_K: d at the end */
                 const int64_t nblk = K / hearth_type_get(type)->block_size;
                 for (int64_t r = 0; r < N; r++)
                     for (int64_t b = 0; b < nblk; b++)
                         for (int h = 0; h < (type == HEARTH_TYPE_Q4_K ? 2 : 1); h++) {   /* Q4_K: d and dmin */
                             uint16_t d = hearth_fp32_to_fp16((float)(0.01 + 0.02 * urand()));
-                            memcpy(W + r * row + (size_t)b * bsz + 2 * h, &d, 2);
+                            memcpy(W + r * row + (size_t)b * bsz + doff + 2 * h, &d, 2);
                         }
                 float *X = xmalloc(sizeof(float) * K * T), *Y = xmalloc(sizeof(float) * N * T);
                 float *Yr = xmalloc(sizeof(float) * N * T);
