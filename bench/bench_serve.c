@@ -7,10 +7,18 @@
  *
  *   bench_serve [--bin build/hearth] [-m MODEL] [-t THREADS] [--parallel P]
  *               [-n TOKENS] [-r REQUESTS_PER_CLIENT] [--clients 1,4,8]
+ *               [--port PORT]
+ *
+ * --port: measure a server already listening on 127.0.0.1:PORT instead of
+ * starting hearth (e.g. llama.cpp's llama-server on the same model, for a
+ * side-by-side figure); the end of text is then suppressed with llama.cpp's
+ * "ignore_eos" instead of a logit_bias object.
  */
 #include "../tests/server/http_client.h"
 
 #include <pthread.h>
+
+static int g_external;   /* --port: not a hearth server */
 
 typedef struct client {
     int port, id, n_tokens, n_req;
@@ -24,8 +32,9 @@ static void *run_client(void *arg) {
         char body[512];
         snprintf(body, sizeof body,
                  "{\"prompt\":\"Client %d, request %d: the license\",\"max_tokens\":%d,\"temperature\":0.8,"
-                 "\"seed\":%d,\"logit_bias\":{\"2\":-100},\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
-                 c->id, r, c->n_tokens, c->id * 1000 + r);
+                 "\"seed\":%d,%s\"stream\":true,\"stream_options\":{\"include_usage\":true}}",
+                 c->id, r, c->n_tokens, c->id * 1000 + r,
+                 g_external ? "\"ignore_eos\":true," : "\"logit_bias\":{\"2\":-100},");
         int fd = http_connect(c->port, 300);
         double t0 = now_s();
         http_send(fd, "POST", "/v1/completions", body);
@@ -64,16 +73,18 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "-n")) n_tokens = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "-r")) n_req = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--clients")) clients = argv[i + 1];
+        else if (!strcmp(argv[i], "--port")) g_external = atoi(argv[i + 1]);
         else { fprintf(stderr, "bench_serve: unknown option %s\n", argv[i]); return 2; }
     }
     if (!model) model = access("/tmp/hearth-tinyllama-f16.gguf", R_OK) == 0 ? "/tmp/hearth-tinyllama-f16.gguf"
                                                                            : HEARTH_TEST_DATA "/models/licenses-llama-f16.gguf";
     signal(SIGPIPE, SIG_IGN);
     const char *args[] = {"-m", model, "-t", threads, "--parallel", parallel, "--ctx-per-seq", "512", NULL};
-    pid_t pid;
-    int port = start_server(bin, args, &pid);
+    pid_t pid = 0;
+    int port = g_external ? g_external : start_server(bin, args, &pid);
     if (port <= 0) { fprintf(stderr, "bench_serve: the server did not start (%s)\n", bin); return 1; }
-    printf("model %s, %s threads, %s slots, %d tokens per request, %d requests per client\n", model, threads, parallel,
+    if (g_external) printf("server on port %d (not started here)\n", port);
+    else printf("model %s, %s threads, %s slots, %d tokens per request, %d requests per client\n", model, threads, parallel,
            n_tokens, n_req);
     printf("%8s %12s %12s %12s\n", "clients", "tokens/s", "ttft p50 s", "ttft p95 s");
     /* warm-up */
@@ -101,7 +112,9 @@ int main(int argc, char **argv) {
         fflush(stdout);
         free(tt);
     }
-    kill(pid, SIGTERM);
-    waitpid(pid, NULL, 0);
+    if (pid > 0) {
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+    }
     return 0;
 }
