@@ -14,6 +14,12 @@
  * record is on disk before the gateway answers. NORMAL skips that fsync: a
  * crash of the process loses nothing, a power failure may lose the last
  * commits.
+ *
+ * Group commit: appends from several threads that arrive while one is being
+ * written wait in a queue; the next writer takes the whole queue and commits
+ * it as one transaction (one fsync under FULL), in arrival order. Each caller
+ * returns when the transaction holding its record has committed (or failed:
+ * then every record of it fails, and none was stored).
  */
 #include "gateway_internal.h"
 
@@ -22,9 +28,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct append_wait {
+    hearth_audit_record *r;
+    hearth_status st;
+    char err[256];
+    bool done;
+    struct append_wait *next;
+} append_wait;
+
+#define GROUP_MAX 64            /* records per group commit at most */
+
 struct hearth_audit {
     sqlite3 *db;
     pthread_mutex_t mu;         /* the connection and the statements */
+    pthread_mutex_t qmu;        /* the queue of appends and `writing` */
+    pthread_cond_t qcv;
+    append_wait *q_head, *q_tail;
+    bool writing;               /* a thread is committing a group */
     /* append's statements, prepared once (NULL until the first append) */
     sqlite3_stmt *s_begin, *s_head, *s_insert, *s_update, *s_commit;
 };
@@ -136,6 +156,8 @@ hearth_status hearth_audit_open(const char *path, bool sync_full, hearth_audit *
     }
     a->db = db;
     pthread_mutex_init(&a->mu, NULL);
+    pthread_mutex_init(&a->qmu, NULL);
+    pthread_cond_init(&a->qcv, NULL);
     *out = a;
     return HEARTH_OK;
 }
@@ -149,6 +171,8 @@ void hearth_audit_free(hearth_audit *a) {
     sqlite3_finalize(a->s_commit);
     sqlite3_close(a->db);
     pthread_mutex_destroy(&a->mu);
+    pthread_mutex_destroy(&a->qmu);
+    pthread_cond_destroy(&a->qcv);
     free(a);
 }
 
@@ -175,34 +199,11 @@ static bool run_once(sqlite3_stmt *s) {
     return ok;
 }
 
-hearth_status hearth_audit_append(hearth_audit *a, hearth_audit_record *r) {
-    pthread_mutex_lock(&a->mu);
-    hearth_status st = HEARTH_OK;
-    bool in_tx = false;
-    if (!prepare_append(a)) {
-        st = gw_db_error(a->db, "audit: prepare");
-        goto out;
-    }
-    if (!run_once(a->s_begin)) {
-        st = gw_db_error(a->db, "audit: begin");
-        goto out;
-    }
-    in_tx = true;
-    char prev[65];
-    sqlite3_stmt *s = a->s_head;
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        sqlite3_reset(s);
-        st = gw_db_error(a->db, "audit: read head");
-        goto out;
-    }
-    r->id = sqlite3_column_int64(s, 0) + 1;
-    snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(s, 1));
-    sqlite3_reset(s);
-    if (!chain_hash(prev, r, r->hash)) {
-        st = hearth_set_error(HEARTH_ERR_FORMAT, "audit: the head hash is damaged");
-        goto out;
-    }
-    s = a->s_insert;
+/* with a->mu held: inserts one record after prev (hex, updated to its hash) */
+static hearth_status insert_locked(hearth_audit *a, hearth_audit_record *r, int64_t id, char prev[65]) {
+    r->id = id;
+    if (!chain_hash(prev, r, r->hash)) return hearth_set_error(HEARTH_ERR_FORMAT, "audit: the head hash is damaged");
+    sqlite3_stmt *s = a->s_insert;
     sqlite3_clear_bindings(s);
     sqlite3_bind_int64(s, 1, r->id);
     sqlite3_bind_int64(s, 2, r->time_ms);
@@ -222,13 +223,40 @@ hearth_status hearth_audit_append(hearth_audit *a, hearth_audit_record *r) {
     sqlite3_bind_text(s, 16, r->hash, -1, SQLITE_STATIC);
     bool ok = run_once(s);
     sqlite3_clear_bindings(s);   /* the bound strings are the caller's */
-    if (!ok) {
-        st = gw_db_error(a->db, "audit: insert");
+    if (!ok) return gw_db_error(a->db, "audit: insert");
+    memcpy(prev, r->hash, 65);
+    return HEARTH_OK;
+}
+
+/* one transaction for the records of a group, in order; the status of all */
+static hearth_status write_group(hearth_audit *a, append_wait *group) {
+    pthread_mutex_lock(&a->mu);
+    hearth_status st = HEARTH_OK;
+    bool in_tx = false;
+    if (!prepare_append(a)) {
+        st = gw_db_error(a->db, "audit: prepare");
         goto out;
     }
+    if (!run_once(a->s_begin)) {
+        st = gw_db_error(a->db, "audit: begin");
+        goto out;
+    }
+    in_tx = true;
+    char prev[65];
+    sqlite3_stmt *s = a->s_head;
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        sqlite3_reset(s);
+        st = gw_db_error(a->db, "audit: read head");
+        goto out;
+    }
+    int64_t id = sqlite3_column_int64(s, 0);
+    snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(s, 1));
+    sqlite3_reset(s);
+    for (append_wait *w = group; w && !st; w = w->next) st = insert_locked(a, w->r, ++id, prev);
+    if (st) goto out;
     s = a->s_update;
-    sqlite3_bind_int64(s, 1, r->id);
-    sqlite3_bind_text(s, 2, r->hash, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_text(s, 2, prev, -1, SQLITE_TRANSIENT);
     if (!run_once(s)) {
         st = gw_db_error(a->db, "audit: update head");
         goto out;
@@ -242,6 +270,42 @@ out:
     if (in_tx) sqlite3_exec(a->db, "ROLLBACK", NULL, NULL, NULL);
     pthread_mutex_unlock(&a->mu);
     return st;
+}
+
+hearth_status hearth_audit_append(hearth_audit *a, hearth_audit_record *r) {
+    append_wait me = {.r = r};
+    pthread_mutex_lock(&a->qmu);
+    if (a->q_tail) a->q_tail->next = &me;
+    else a->q_head = &me;
+    a->q_tail = &me;
+    while (!me.done) {
+        if (a->writing) {
+            pthread_cond_wait(&a->qcv, &a->qmu);
+            continue;
+        }
+        /* this thread writes the next group: the queue's first GROUP_MAX */
+        a->writing = true;
+        append_wait *group = a->q_head, *last = group;
+        for (int n = 1; n < GROUP_MAX && last->next; n++) last = last->next;
+        a->q_head = last->next;
+        if (!a->q_head) a->q_tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&a->qmu);
+        hearth_status st = write_group(a, group);
+        const char *msg = st ? hearth_last_error() : "";
+        pthread_mutex_lock(&a->qmu);
+        for (append_wait *w = group, *nx; w; w = nx) {
+            nx = w->next;   /* w may be gone once done is set */
+            w->st = st;
+            snprintf(w->err, sizeof w->err, "%s", msg);
+            w->done = true;
+        }
+        a->writing = false;
+        pthread_cond_broadcast(&a->qcv);
+    }
+    pthread_mutex_unlock(&a->qmu);
+    if (me.st) hearth_set_error(me.st, "%s", me.err);
+    return me.st;
 }
 
 void gw_audit_restart_wal(void *audit) {

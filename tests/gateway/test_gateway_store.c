@@ -198,6 +198,59 @@ TEST(audit_cli) {
     free(out);
 }
 
+/* appends from several threads at once (committed in groups): every record
+ * stored once, each with its own id, in one chain that verifies; records in
+ * the old one-sided pii_kinds form and the new two-sided form side by side */
+#define APPEND_THREADS 8
+#define APPENDS_EACH 60
+typedef struct appender { hearth_audit *a; int t; int64_t ids[APPENDS_EACH]; int failed; } appender;
+
+static void *append_many(void *arg) {
+    appender *p = arg;
+    for (int i = 0; i < APPENDS_EACH; i++) {
+        char client[32];
+        snprintf(client, sizeof client, "10.0.%d.%d", p->t, i);
+        hearth_audit_record r = {.time_ms = 1700000000000LL + i, .key_id = "abcdef012345", .model = "m",
+                                 .adapter = "", .endpoint = "/v1/chat/completions", .status = 200,
+                                 .pii_kinds = i % 2 ? "email,phone" : "request: email; response: phone",
+                                 .client = client};
+        if (hearth_audit_append(p->a, &r) != HEARTH_OK) p->failed++;
+        p->ids[i] = r.id;
+    }
+    return NULL;
+}
+
+TEST(audit_concurrent_appends) {
+    char db[400];
+    snprintf(db, sizeof db, "%s/audit_conc.db", dir);
+    unlink(db);
+    hearth_audit *a;
+    CHECK(hearth_audit_open(db, true, &a) == HEARTH_OK);
+    appender ap[APPEND_THREADS];
+    pthread_t th[APPEND_THREADS];
+    for (int t = 0; t < APPEND_THREADS; t++) {
+        ap[t] = (appender){.a = a, .t = t};
+        pthread_create(&th[t], NULL, append_many, &ap[t]);
+    }
+    for (int t = 0; t < APPEND_THREADS; t++) pthread_join(th[t], NULL);
+    static bool seen[APPEND_THREADS * APPENDS_EACH + 1];
+    int dup_or_bad = 0, failed = 0;
+    for (int t = 0; t < APPEND_THREADS; t++) {
+        failed += ap[t].failed;
+        for (int i = 0; i < APPENDS_EACH; i++) {
+            int64_t id = ap[t].ids[i];
+            if (id < 1 || id > APPEND_THREADS * APPENDS_EACH || seen[id]) dup_or_bad++;
+            else seen[id] = true;
+        }
+    }
+    CHECK_EQ_INT(failed, 0);
+    CHECK_EQ_INT(dup_or_bad, 0);
+    int64_t count = 0, bad = -1;
+    CHECK(hearth_audit_verify(a, &count, &bad) == HEARTH_OK);
+    CHECK_EQ_INT(count, APPEND_THREADS * APPENDS_EACH);
+    hearth_audit_free(a);
+}
+
 TEST(limiter_buckets) {
     gw_limiter *l = gw_limiter_new();
     int ra;
@@ -269,6 +322,7 @@ int main(void) {
     RUN(keys_lifecycle);
     RUN(audit_chain);
     RUN(audit_cli);
+    RUN(audit_concurrent_appends);
     RUN(limiter_buckets);
     RUN(config_errors);
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
