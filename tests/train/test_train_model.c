@@ -256,6 +256,12 @@ TEST(full_and_init_models_save) {
 }
 
 int main(void) {
+    /* the training forward reads the stored weights with the matmul kernels
+     * of hearth_matmul; inference would otherwise use packed copies, whose
+     * different float summation order flips an occasional activation
+     * quantization step (~1 % of a logit on the Q4_0 model, position 4 on),
+     * which is not what this test is about */
+    setenv("HEARTH_NO_REPACK", "1", 1);
     RUN(forward_matches_inference);
     RUN(lora_on_quantized_base);
     RUN(grad_whole_model_lora);
