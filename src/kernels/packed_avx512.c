@@ -23,6 +23,12 @@
 
 #define ALWAYS_INLINE static inline __attribute__((always_inline))
 
+/* the sum of the 4 128-bit lanes of v: one float per row r */
+static inline __m128 sum_lanes(__m512 v) {
+    __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
 /* unit u (NW groups of 4 rows, from row 8u) against activation rows t .. t + NT - 1 */
 ALWAYS_INLINE void tile(const packed_w *w, const packed_x *x, int64_t u, int64_t t, const int NW, const int NT,
                         float *Y, int64_t N) {
@@ -83,12 +89,7 @@ ALWAYS_INLINE void tile(const packed_w *w, const packed_x *x, int64_t u, int64_t
     _Pragma("GCC unroll 4")
     for (int k = 0; k < NW; k++)
         _Pragma("GCC unroll 4")
-        for (int j = 0; j < NT; j++) {
-            __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc[k][j]),
-                                     _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[k][j]), 1)));
-            __m128 s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-            _mm_storeu_ps(Y + (size_t)(t + j) * N + 8 * u + 4 * k, s);
-        }
+        for (int j = 0; j < NT; j++) _mm_storeu_ps(Y + (size_t)(t + j) * N + 8 * u + 4 * k, sum_lanes(acc[k][j]));
 }
 
 #define TILE(NW, NT)                                                                                  \
@@ -187,11 +188,7 @@ ALWAYS_INLINE void tile_q4k(const packed_w *w, const packed_xk *x, int64_t u, in
         }
     }
     _Pragma("GCC unroll 4")
-    for (int j = 0; j < NT; j++) {
-        __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc[j]),
-                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j]), 1)));
-        _mm_storeu_ps(Y + (size_t)(t + j) * N + 4 * u, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
-    }
+    for (int j = 0; j < NT; j++) _mm_storeu_ps(Y + (size_t)(t + j) * N + 4 * u, sum_lanes(acc[j]));
 }
 
 #define TILE_K(NT)                                                                                            \
@@ -203,8 +200,9 @@ TILE_K(1) TILE_K(2) TILE_K(3) TILE_K(4)
 typedef void (*tile_k_fn)(const packed_w *, const packed_xk *, int64_t, int64_t, float *, int64_t);
 static const tile_k_fn TILES_K[4] = {tile_q4k_1, tile_q4k_2, tile_q4k_3, tile_q4k_4};
 
-void packed_rows_q4k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
-                            float *Y, int64_t N) {
+/* the K-quant drivers: activation rows in chunks whose Q8_K rows stay in L2 */
+static void rows_kq(const tile_k_fn tiles[4], const packed_w *w, const packed_xk *x, int64_t u0, int64_t u1, int64_t t0,
+                    int64_t t1, float *Y, int64_t N) {
     int64_t chunk = (int64_t)(262144 / ((size_t)x->ns * sizeof(block_q8_K)));
     chunk = chunk < 4 ? 4 : chunk / 4 * 4;
     for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
@@ -212,10 +210,15 @@ void packed_rows_q4k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, i
         for (int64_t u = u0; u < u1; u++)
             for (int64_t t = c0; t < c1;) {
                 int nt = c1 - t >= 4 ? 4 : (int)(c1 - t);
-                TILES_K[nt - 1](w, x, u, t, Y, N);
+                tiles[nt - 1](w, x, u, t, Y, N);
                 t += nt;
             }
     }
+}
+
+void packed_rows_q4k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
+                            float *Y, int64_t N) {
+    rows_kq(TILES_K, w, x, u0, u1, t0, t1, Y, N);
 }
 
 /* ==== Q6_K (packed.h) ============================================================
@@ -282,11 +285,7 @@ ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, in
         }
     }
     _Pragma("GCC unroll 4")
-    for (int j = 0; j < NT; j++) {
-        __m256 h = _mm256_add_ps(_mm512_castps512_ps256(acc[j]),
-                                 _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(acc[j]), 1)));
-        _mm_storeu_ps(Y + (size_t)(t + j) * N + 4 * u, _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1)));
-    }
+    for (int j = 0; j < NT; j++) _mm_storeu_ps(Y + (size_t)(t + j) * N + 4 * u, sum_lanes(acc[j]));
 }
 
 #define TILE_Q6(NT)                                                                                           \
@@ -299,15 +298,5 @@ static const tile_k_fn TILES_Q6[4] = {tile_q6k_1, tile_q6k_2, tile_q6k_3, tile_q
 
 void packed_rows_q6k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
                             float *Y, int64_t N) {
-    int64_t chunk = (int64_t)(262144 / ((size_t)x->ns * sizeof(block_q8_K)));
-    chunk = chunk < 4 ? 4 : chunk / 4 * 4;
-    for (int64_t c0 = t0; c0 < t1; c0 += chunk) {
-        int64_t c1 = c0 + chunk < t1 ? c0 + chunk : t1;
-        for (int64_t u = u0; u < u1; u++)
-            for (int64_t t = c0; t < c1;) {
-                int nt = c1 - t >= 4 ? 4 : (int)(c1 - t);
-                TILES_Q6[nt - 1](w, x, u, t, Y, N);
-                t += nt;
-            }
-    }
+    rows_kq(TILES_Q6, w, x, u0, u1, t0, t1, Y, N);
 }
