@@ -258,7 +258,10 @@ ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, in
         const int i = (int)(s % PACK_CHUNK);
         const uint8_t *hdr = chunk + (size_t)i * PACK_Q6_HDR;
         const uint8_t *qs = chunk + PACK_CHUNK * PACK_Q6_HDR + (size_t)i * PACK_Q6_QS;
-        if (NT == 1) _mm_prefetch((const char *)qs + 2 * cb, _MM_HINT_T0);
+        if (NT <= 2) {   /* this super-block's share of the chunk 2 ahead, every line (one line: half the speed) */
+            const char *ahead = (const char *)chunk + 2 * cb + (size_t)i * (cb / PACK_CHUNK);
+            for (size_t o = 0; o < cb / PACK_CHUNK; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+        }
         const __m512i nc = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(hdr + 8)));
         const int8_t *sc = (const int8_t *)(hdr + 24);
         __m512i S[4];
