@@ -9,12 +9,14 @@
 # trains LoRA r=8 on q,v (PEFT's defaults), batch 1 x 256 tokens of GPL-3
 # text, for STEPS optimizer steps (default 4; the first is included); prints
 # tokens/s as hearth train reports it and the peak resident memory.
+# EXTRA: more `hearth train` options, e.g. EXTRA=--recompute.
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$here/build}
 threads=${2:-2}
 shift 2 2>/dev/null || shift $#
 steps=${STEPS:-4}
+extra=${EXTRA:-}
 models="$*"
 big=/tmp/hearth-tinyllama-f16.gguf
 [ -n "$models" ] || models="$here/tests/data/models/licenses-llama-f16.gguf $big"
@@ -33,7 +35,7 @@ awk 'BEGIN { RS = "\n\n" } { gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\n/, "
 for m in $models; do
     out=$(mktemp /tmp/hearth-train-bench-XXXXXX.gguf)
     /usr/bin/time -f "peak RSS %M KB" "$build/hearth" train -m "$m" --data "$data" -o "$out" --ctx 256 \
-        --lora-r 8 --lora-targets q,v --batch 1 --eval-split 0 --max-steps "$steps" -t "$threads" 2>&1 |
+        --lora-r 8 --lora-targets q,v --batch 1 --eval-split 0 --max-steps "$steps" -t "$threads" $extra 2>&1 |
         grep -E "^lora:|wrote|peak RSS" | sed "s|^|$(basename "$m"): |"
     rm -f "$out" "$out.tmp"
 done

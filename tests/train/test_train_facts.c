@@ -8,18 +8,19 @@
  *    answers in the Alpaca format); every question is answered greedily from
  *    the standard Alpaca prompt, exactly as `hearth run -p` does, before and
  *    after training;
- *  - `hearth train` (LoRA on all seven projections) learns the training
- *    records; then at least MIN_EXACT of the training questions are answered
- *    exactly (the issue asks for 95 %; see the README's "Fine-tuning" section for what this
- *    7.9M-parameter base reaches),
- *    the held-out paraphrases are answered clearly better than before, and
+ *  - `hearth train` (LoRA on all seven projections, records packed four or
+ *    so to a 256-token sequence) learns the training records; then at least
+ *    MIN_EXACT (95 %, the issue's figure) of the training questions are
+ *    answered exactly, the held-out paraphrases are answered clearly better
+ *    than before, and
  *    with the adapter at scale 0 every answer is the base model's, token for
  *    token;
  *  - `hearth run -p <Alpaca text> --lora adapter.gguf --temp 0` prints the
  *    trained answer (the template of training and inference match).
  *
- * argv: [N_FACTS (40) [EPOCHS (60) [LR (1e-3) [LORA_R (16), alpha 2 r [LoRA+ RATIO (0)
- *        [MIN_EXACT (0.5), the fraction of training questions to answer exactly]]]]]].
+ * argv: [N_FACTS (40) [EPOCHS (200) [LR (2e-3) [LORA_R (16), alpha 2 r [LoRA+ RATIO (0)
+ *        [MIN_EXACT (0.95), the fraction of training questions to answer exactly
+ *        [TRAIN_OPTIONS ("--pack --ctx 256"), more `hearth train` options]]]]]]].
  */
 #include "harness.h"
 #include "hearth/adapter.h"
@@ -36,9 +37,9 @@
 #define REPO HEARTH_TEST_DATA "/../.."
 #define BASE REPO "/models/hearth-default.gguf"
 
-static int n_facts = 40, n_epochs = 60, lora_r = 16;
-static double min_exact = 0.5;   /* argv[6]; the issue asks for 0.95, which this base does not reach (see the README's "Fine-tuning" section) */
-static const char *lr = "1e-3", *lora_plus = "0";
+static int n_facts = 40, n_epochs = 200, lora_r = 16;
+static double min_exact = 0.95;   /* argv[6] */
+static const char *lr = "2e-3", *lora_plus = "0", *extra = "--pack --ctx 256";
 static char tmpdir[256];
 
 static double now(void) {
@@ -196,8 +197,8 @@ TEST(lora_learns_facts) {
     double t0 = now();
     snprintf(cmd, sizeof cmd,
              "%s train -m %s --data %s -o %s --lora-targets all --lora-r %d --lora-alpha %d --lora-dropout 0 "
-             "--lora-plus %s --lr %s --warmup 10 --epochs %d --eval-split 0 --seed 1 -t 2 -q",
-             HEARTH_BIN, BASE, train_path, adapter, lora_r, 2 * lora_r, lora_plus, lr, n_epochs);
+             "--lora-plus %s --lr %s --warmup 10 --epochs %d --eval-split 0 --seed 1 -t 2 -q %s",
+             HEARTH_BIN, BASE, train_path, adapter, lora_r, 2 * lora_r, lora_plus, lr, n_epochs, extra);
     CHECK_EQ_INT(system(cmd), 0);
     double t_train = now() - t0;
 
@@ -274,8 +275,9 @@ int main(int argc, char **argv) {
     if (argc > 4) lora_r = atoi(argv[4]);
     if (argc > 5) lora_plus = argv[5];
     if (argc > 6) min_exact = atof(argv[6]);
+    if (argc > 7) extra = argv[7];
     if (n_facts < 1 || n_epochs < 1) {
-        fprintf(stderr, "usage: %s [N_FACTS [EPOCHS [LR [LORA_R [LORA_PLUS [MIN_EXACT]]]]]]\n", argv[0]);
+        fprintf(stderr, "usage: %s [N_FACTS [EPOCHS [LR [LORA_R [LORA_PLUS [MIN_EXACT [TRAIN_OPTIONS]]]]]]]\n", argv[0]);
         return 2;
     }
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hearth-facts-XXXXXX");
