@@ -11,6 +11,7 @@
  */
 #include "packed.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,6 +149,19 @@ size_t hearth_matmul_packed_work_size(int64_t T, int64_t K) {
     return q8_0 > q8_k ? q8_0 : q8_k;
 }
 
+/* Threads take runs of units from a shared counter, about 8 runs each, so
+ * that one slowed down (another process on its core, a slower memory path)
+ * leaves its share to the others instead of making them wait. Returns the
+ * next run [*u0, *u1) or false when all are taken. */
+static bool next_run(atomic_llong *next, int64_t n, int nth, int64_t *u0, int64_t *u1) {
+    int64_t step = n / ((int64_t)nth * 8);
+    if (step < 1) step = 1;
+    *u0 = atomic_fetch_add_explicit(next, step, memory_order_relaxed);
+    if (*u0 >= n) return false;
+    *u1 = *u0 + step < n ? *u0 + step : n;
+    return true;
+}
+
 /* ---- Q4_K against Q8_K activations ---- */
 typedef struct pkk_job {
     const float *X;
@@ -159,6 +173,7 @@ typedef struct pkk_job {
     int16_t *bs;
     hearth_from_float_fn to_q8k;
     bool q6;             /* Q6_K: activations + 128, no sub-block sums */
+    atomic_llong next;   /* next unit to hand out */
 } pkk_job;
 
 static void pkk_convert(void *arg, int ith, int nth) {
@@ -182,16 +197,18 @@ static void pkk_convert(void *arg, int ith, int nth) {
 static void pkk_rows(void *arg, int ith, int nth) {
     pkk_job *j = arg;
     int64_t u0, u1;
-    hearth_split_rows(j->N / 4, ith, nth, &u0, &u1);
-    if (u0 >= u1) return;
-    if (j->q6) packed_rows_q6k_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
-    else packed_rows_q4k_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
+    (void)ith;
+    while (next_run(&j->next, j->N / 4, nth, &u0, &u1)) {
+        if (j->q6) packed_rows_q6k_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
+        else packed_rows_q4k_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
+    }
 }
 
 static void matmul_packed_kq(hearth_pool *pool, float *Y, const float *X, const void *P, uint32_t type, int64_t T,
                              int64_t K, int64_t N, void *work) {
     const int64_t ns = K / 256;
     pkk_job j = {.X = X, .Y = Y, .T = T, .K = K, .N = N, .q6 = type == HEARTH_TYPE_Q6_K};
+    atomic_init(&j.next, 0);
     j.w = (packed_w){P, ns, N, type};
     j.xq = work;
     j.bs = (int16_t *)((char *)work + (size_t)T * ns * sizeof(block_q8_K));
@@ -213,6 +230,7 @@ typedef struct pk_job {
     float *xd;
     int32_t *xo;
     hearth_from_float_fn to_q8;
+    atomic_llong next;   /* next unit to hand out */
 } pk_job;
 
 static void pk_convert(void *arg, int ith, int nth) {
@@ -231,12 +249,12 @@ static void pk_convert(void *arg, int ith, int nth) {
     }
 }
 
-/* threads take units of 8 rows */
 static void pk_rows(void *arg, int ith, int nth) {
     pk_job *j = arg;
     int64_t u0, u1;
-    hearth_split_rows(n_units(j->N), ith, nth, &u0, &u1);
-    if (u0 < u1) packed_rows_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
+    (void)ith;
+    while (next_run(&j->next, n_units(j->N), nth, &u0, &u1))
+        packed_rows_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
 }
 
 hearth_status hearth_matmul_packed(hearth_pool *pool, float *Y, const float *X, const void *P, uint32_t type,
@@ -251,6 +269,7 @@ hearth_status hearth_matmul_packed(hearth_pool *pool, float *Y, const float *X, 
     }
     const int64_t nb = K / 32;
     pk_job j = {.X = X, .Y = Y, .T = T, .K = K, .N = N, .off_scale = type == HEARTH_TYPE_Q4_0 ? 8 : 128};
+    atomic_init(&j.next, 0);
     j.w = (packed_w){P, nb, N, type};
     char *p = work;
     j.xq = (block_q8_0 *)p;
