@@ -83,21 +83,15 @@ static void pack_q6k(const void *W, int64_t K, int64_t N, void *dst) {
                 uint8_t *qs = chunk + PACK_CHUNK * PACK_Q6_HDR + (size_t)i * PACK_Q6_QS;
                 const block_q6_K *b = &src[s];
                 memcpy(hdr + 2 * r, &b->d, 2);
-                int32_t nc = 0;
                 for (int j = 0; j < 16; j++) {
-                    hdr[24 + 4 * j + r] = (uint8_t)b->scales[j];
-                    int qsum = 0;
+                    hdr[8 + 8 * (j / 2) + 2 * r + j % 2] = (uint8_t)b->scales[j];
                     for (int g = 0; g < 4; g++)
                         for (int e = 0; e < 4; e++) {
                             int v = q6_value(b, 16 * j + 4 * g + e), pos = 16 * g + 4 * r + e;
-                            qsum += v - 32;
                             qs[64 * (j & 7) + pos] |= (uint8_t)((v & 0xF) << (j < 8 ? 0 : 4));
                             qs[512 + 64 * (j & 3) + pos] |= (uint8_t)((v >> 4) << (2 * (j >> 2)));
                         }
-                    nc += b->scales[j] * qsum;
                 }
-                nc *= -128;
-                memcpy(hdr + 8 + 4 * r, &nc, 4);
             }
         }
     }
@@ -172,7 +166,7 @@ typedef struct pkk_job {
     block_q8_K *xq;
     int16_t *bs;
     hearth_from_float_fn to_q8k;
-    bool q6;             /* Q6_K: activations + 128, no sub-block sums */
+    bool q6;             /* Q6_K: no sums of 32 needed */
     atomic_llong next;   /* next unit to hand out */
 } pkk_job;
 
@@ -183,11 +177,7 @@ static void pkk_convert(void *arg, int ith, int nth) {
     for (int64_t t = t0; t < t1; t++) {
         block_q8_K *q = j->xq + (size_t)t * ns;
         j->to_q8k(j->X + t * j->K, q, j->K);
-        if (j->q6) {
-            for (int64_t s = 0; s < ns; s++)
-                for (int k = 0; k < QK_K; k++) q[s].qs[k] = (int8_t)(q[s].qs[k] ^ 0x80);   /* x + 128 as a byte */
-            continue;
-        }
+        if (j->q6) continue;   /* Q6_K reads the Q8_K sums of 16 directly */
         for (int64_t s = 0; s < ns; s++)
             for (int k = 0; k < 8; k++)
                 j->bs[((size_t)t * ns + s) * 8 + k] = (int16_t)(q[s].bsums[2 * k] + q[s].bsums[2 * k + 1]);

@@ -88,17 +88,19 @@ static inline size_t packed_k_unit_bytes(int64_t ns) {
 
 /* ---- Q6_K --------------------------------------------------------------------
  * Units of 4 rows, chunks of PACK_CHUNK super-blocks:
- *     hdr [4][96]   per super-block: d[4] (f16), nc[4] (int32: -128 * sum_j
- *                   sc_j * sum of sub-block j's quants q = value - 32 ... 31,
- *                   per row), sc[16 sub-blocks][4 rows] (int8), padding
+ *     hdr [4][80]   per super-block: d[4] (f16), then the 16 int8 scales as
+ *                   pairs sc[8 pairs p][4 rows][2] (sub-blocks 2p, 2p + 1)
  *     qs  [4][768]  per super-block: 8 registers P_k (low nibbles: sub-block
  *                   k, high: k + 8), then 4 registers H_m (2-bit high parts
  *                   of sub-blocks m, m + 4, m + 8, m + 12 at bits 0, 2, 4, 6);
  *                   byte 16g + 4r + e is row r's element 16j + 4g + e
- * The quants enter vpdpbusd signed and the activations unsigned (x + 128,
- * stored so by the conversion), which nc corrects: s_j < 2^15 in magnitude
- * again, and dot = dx * d * (sum_j sc_j * s_j + nc). */
-#define PACK_Q6_HDR 96
+ * The 6-bit quants u = q + 32 enter vpdpbusd unsigned against the Q8_K
+ * activations; the -32 comes back through the activations' sums of 16
+ * (bsums) times the scales, one vpdpwssd per pair register:
+ *     dot = dx * d * (sum_j sc_j * s_j - 32 * sum_j sc_j * bsums_j)
+ * with |s_j| < 2^15 so that vpdpwssd multiplies it by sc_j (the scale as a
+ * 16-bit value, the high half zero). */
+#define PACK_Q6_HDR 80
 #define PACK_Q6_QS 768
 
 static inline size_t packed_q6_chunk_bytes(void) { return (size_t)PACK_CHUNK * (PACK_Q6_HDR + PACK_Q6_QS); }
@@ -106,7 +108,7 @@ static inline size_t packed_q6_unit_bytes(int64_t ns) {
     return (size_t)((ns + PACK_CHUNK - 1) / PACK_CHUNK) * packed_q6_chunk_bytes();
 }
 
-/* as packed_rows_avx512 for Q6_K (units of 4 rows; x->q holds x + 128) */
+/* as packed_rows_avx512 for Q6_K (units of 4 rows; x->bs unused) */
 void packed_rows_q6k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
                             float *Y, int64_t N);
 

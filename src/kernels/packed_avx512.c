@@ -223,9 +223,10 @@ void packed_rows_q4k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, i
 
 /* ==== Q6_K (packed.h) ============================================================
  * Per super-block and pair of sub-blocks, the 4 rows' 6-bit quants are
- * rebuilt from their nibble and 2-bit registers (signed, - 32) once; each
- * activation row then adds per sub-block 1 vpdpbusd and 1 vpdpwssd (the
- * scales as 16-bit values with zero high halves). */
+ * rebuilt from their nibble and 2-bit registers once, and the scales spread
+ * to 16-bit lanes (vpermw from the pair registers); each activation row then
+ * adds per sub-block 1 vpdpbusd and 1 vpdpwssd, and per super-block the
+ * offset term (2 vpdpwssd of the scale pairs with the sums of 16). */
 ALWAYS_INLINE __m512i q6_sub(const uint8_t *qs, int j) {
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
     __m512i p = _mm512_load_si512(qs + 64 * (j & 7));
@@ -233,14 +234,16 @@ ALWAYS_INLINE __m512i q6_sub(const uint8_t *qs, int j) {
     __m512i h = _mm512_load_si512(qs + 512 + 64 * (j & 3));
     const int sh = j >> 2;   /* bits 2*sh .. 2*sh+1 -> 4 .. 5 */
     h = sh == 0 ? _mm512_slli_epi16(h, 4) : sh == 1 ? _mm512_slli_epi16(h, 2) : sh == 3 ? _mm512_srli_epi16(h, 2) : h;
-    return _mm512_sub_epi8(_mm512_ternarylogic_epi32(lo, h, m30, 0xF8), _mm512_set1_epi8(32));   /* lo | (h & m30) */
+    return _mm512_ternarylogic_epi32(lo, h, m30, 0xF8);   /* lo | (h & m30) */
 }
 
-ALWAYS_INLINE __m512i q6_scale(const int8_t *sc) {
-    int32_t v;
-    memcpy(&v, sc, 4);
-    __m128i w = _mm_cvtepi8_epi16(_mm_cvtsi32_si128(v));
-    return _mm512_broadcast_i32x4(_mm_cvtepu16_epi32(w));
+/* sub-block j's scales in the low 16 bits of lane (c, r), from the pair
+ * registers (word 8p + 2r + h = scale of row r, sub-block 2p + h) */
+ALWAYS_INLINE __m512i q6_scale(__m512i pairs_lo, __m512i pairs_hi, int j) {
+    const __m512i base = _mm512_set_epi32(6, 4, 2, 0, 6, 4, 2, 0, 6, 4, 2, 0, 6, 4, 2, 0);   /* word 2r */
+    const int p = j >> 1, h = j & 1;
+    __m512i idx = _mm512_add_epi16(base, _mm512_set1_epi16((short)(8 * (p & 3) + h)));
+    return _mm512_maskz_permutexvar_epi16(0x55555555u, idx, p < 4 ? pairs_lo : pairs_hi);
 }
 
 ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, int64_t t, const int NT, float *Y,
@@ -262,21 +265,26 @@ ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, in
             const char *ahead = (const char *)chunk + 2 * cb + (size_t)i * (cb / PACK_CHUNK);
             for (size_t o = 0; o < cb / PACK_CHUNK; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
         }
-        const __m512i nc = _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(hdr + 8)));
-        const int8_t *sc = (const int8_t *)(hdr + 24);
+        const __m512i pl = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(hdr + 8)));
+        const __m512i ph = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(hdr + 40)));
         __m512i S[4];
         _Pragma("GCC unroll 4")
-        for (int j = 0; j < NT; j++) S[j] = _mm512_zextsi128_si512(_mm512_castsi512_si128(nc));
+        for (int j = 0; j < NT; j++) {   /* -32 * sum_j sc_j * bsums_j, lanes (pair, row) */
+            __m512i bs = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)x->q[(size_t)(t + j) * ns + s].bsums));
+            __m512i M = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_setzero_si512(), pl, _mm512_permutexvar_epi32(ia, bs)),
+                                            ph, _mm512_permutexvar_epi32(ib, bs));
+            S[j] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(M, 5));
+        }
         _Pragma("GCC unroll 8")
         for (int k = 0; k < 8; k++) {
             __m512i r0 = q6_sub(qs, 2 * k), r1 = q6_sub(qs, 2 * k + 1);
-            __m512i s0 = q6_scale(sc + 8 * k), s1 = q6_scale(sc + 8 * k + 4);
+            __m512i s0 = q6_scale(pl, ph, 2 * k), s1 = q6_scale(pl, ph, 2 * k + 1);
             _Pragma("GCC unroll 4")
             for (int j = 0; j < NT; j++) {
                 const int8_t *xq = x->q[(size_t)(t + j) * ns + s].qs + 32 * k;
                 __m512i xv = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq));
-                __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_permutexvar_epi32(ia, xv), r0);
-                __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_permutexvar_epi32(ib, xv), r1);
+                __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), r0, _mm512_permutexvar_epi32(ia, xv));
+                __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), r1, _mm512_permutexvar_epi32(ib, xv));
                 S[j] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(S[j], p0, s0), p1, s1);
             }
         }
