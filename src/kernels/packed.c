@@ -139,6 +139,7 @@ void hearth_pack(uint32_t type, const void *W, int64_t K, int64_t N, void *dst) 
 /* ---- the driver ------------------------------------------------------------ */
 size_t hearth_matmul_packed_work_size(int64_t T, int64_t K) {
     size_t q8_0 = (size_t)T * (size_t)(K / 32) * (sizeof(block_q8_0) + sizeof(float) + sizeof(int32_t)) + 64;
+    if (T >= 4) q8_0 += (size_t)((T + 3) / 4) * (size_t)(K / 32) * PACK_XS_BYTES + 64;   /* spread groups */
     size_t q8_k = (size_t)T * (size_t)(K / 256) * (sizeof(block_q8_K) + 16) + 64;
     return q8_0 > q8_k ? q8_0 : q8_k;
 }
@@ -220,22 +221,61 @@ typedef struct pk_job {
     float *xd;
     int32_t *xo;
     hearth_from_float_fn to_q8;
+    uint8_t *xs;         /* T >= 4: the activations spread by groups of 4 rows (packed.h), else NULL */
     atomic_llong next;   /* next unit to hand out */
 } pk_job;
 
+/* row t: Q8_0 blocks, their float scales and offset terms */
+static void pk_convert_row(pk_job *j, int64_t t) {
+    const int64_t nb = j->x.nb;
+    block_q8_0 *q = j->xq + (size_t)t * nb;
+    j->to_q8(j->X + t * j->K, q, j->K);
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t s = 0;
+        for (int i = 0; i < 32; i++) s += q[b].qs[i];
+        j->xd[t * nb + b] = quant_f16_table[q[b].d];
+        j->xo[t * nb + b] = -j->off_scale * s;
+    }
+}
+
+/* group g of 4 rows (rows past T: zeros) spread as packed.h lays out */
+static void pk_spread_group(pk_job *j, int64_t g) {
+    const int64_t nb = j->x.nb;
+    for (int64_t b = 0; b < nb; b++) {
+        uint8_t *dst = j->xs + ((size_t)g * nb + b) * PACK_XS_BYTES;
+        int32_t *off = (int32_t *)(dst + 512);
+        float *d = (float *)(dst + 576);
+        for (int r = 0; r < 4; r++) {
+            int64_t t = 4 * g + r;
+            const block_q8_0 *q = t < j->T ? &j->xq[(size_t)t * nb + b] : NULL;
+            for (int step = 0; step < 8; step++)
+                for (int c = 0; c < 4; c++) {
+                    if (q) memcpy(dst + 64 * step + 16 * r + 4 * c, q->qs + 4 * step, 4);
+                    else memset(dst + 64 * step + 16 * r + 4 * c, 0, 4);
+                }
+            for (int c = 0; c < 4; c++) {
+                off[4 * r + c] = q ? j->xo[t * nb + b] : 0;
+                d[4 * r + c] = q ? j->xd[t * nb + b] : 0.0f;
+            }
+        }
+    }
+}
+
+/* step g of the spread matches packed.h: elements 4g.. for g < 4 are qs[4g..],
+ * and for g >= 4 qs[16 + 4(g-4)..] = qs[4g..] as well */
 static void pk_convert(void *arg, int ith, int nth) {
     pk_job *j = arg;
-    int64_t t0, t1, nb = j->x.nb;
-    hearth_split_rows(j->T, ith, nth, &t0, &t1);
-    for (int64_t t = t0; t < t1; t++) {
-        block_q8_0 *q = j->xq + (size_t)t * nb;
-        j->to_q8(j->X + t * j->K, q, j->K);
-        for (int64_t b = 0; b < nb; b++) {
-            int32_t s = 0;
-            for (int i = 0; i < 32; i++) s += q[b].qs[i];
-            j->xd[t * nb + b] = quant_f16_table[q[b].d];
-            j->xo[t * nb + b] = -j->off_scale * s;
-        }
+    int64_t t0, t1;
+    if (!j->xs) {
+        hearth_split_rows(j->T, ith, nth, &t0, &t1);
+        for (int64_t t = t0; t < t1; t++) pk_convert_row(j, t);
+        return;
+    }
+    int64_t g0, g1;
+    hearth_split_rows((j->T + 3) / 4, ith, nth, &g0, &g1);
+    for (int64_t g = g0; g < g1; g++) {
+        for (int64_t t = 4 * g; t < 4 * g + 4 && t < j->T; t++) pk_convert_row(j, t);
+        pk_spread_group(j, g);
     }
 }
 
@@ -243,8 +283,10 @@ static void pk_rows(void *arg, int ith, int nth) {
     pk_job *j = arg;
     int64_t u0, u1;
     (void)ith;
-    while (next_run(&j->next, n_units(j->N), nth, &u0, &u1))
-        packed_rows_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
+    while (next_run(&j->next, n_units(j->N), nth, &u0, &u1)) {
+        if (j->xs) packed_rows_spread_avx512(&j->w, j->xs, j->T, u0, u1, j->Y, j->N);
+        else packed_rows_avx512(&j->w, &j->x, u0, u1, 0, j->T, j->Y, j->N);
+    }
 }
 
 hearth_status hearth_matmul_packed(hearth_pool *pool, float *Y, const float *X, const void *P, uint32_t type,
@@ -268,6 +310,10 @@ hearth_status hearth_matmul_packed(hearth_pool *pool, float *Y, const float *X, 
     j.xd = (float *)p;
     j.xo = (int32_t *)(p + (size_t)T * nb * sizeof(float));
     j.x = (packed_x){j.xq, j.xd, j.xo, nb};
+    if (T >= 4) {
+        p = (char *)(j.xo + (size_t)T * nb);
+        j.xs = (uint8_t *)(((uintptr_t)p + 63) & ~(uintptr_t)63);
+    }
     j.to_q8 = hearth_type_traits_get(HEARTH_TYPE_Q8_0)->from_float;
     if (T == 1) pk_convert(&j, 0, 1);
     else hearth_pool_run(pool, pk_convert, &j);

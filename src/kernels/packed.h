@@ -57,6 +57,25 @@ static inline size_t packed_unit_bytes(uint32_t type, int64_t nb, int rows) {
 void packed_rows_avx512(const packed_w *w, const packed_x *x, int64_t u0, int64_t u1, int64_t t0, int64_t t1,
                         float *Y, int64_t N);
 
+/* ---- Q4_0 / Q8_0 against 4 activation rows at once (T >= 4) ---------------
+ * The activations spread for 4 rows (a "group") per block:
+ *     qs   [8 steps][4 rows j][4 copies][4]  step g: the row's elements
+ *                                            4g .. 4g+3 (g < 4) or
+ *                                            16 + 4(g-4) .. (g >= 4)
+ *     off  [4 rows j][4 copies]  int32 offset term (as packed_x.off)
+ *     d    [4 rows j][4 copies]  float scale
+ * so that lane (j, r) of a vpdpbusd of one step against the weights' dword
+ * of that step broadcast to every 128-bit lane (lane (j, r) = weight row r)
+ * adds 4 products of activation row j and weight row r: after the 8 steps
+ * each lane holds one whole block dot, and the float work is one convert,
+ * one multiply and one FMA per block for 16 (row, row) pairs. */
+#define PACK_XS_BYTES 640   /* bytes per group and block */
+
+/* Y[t, n] for units u0 .. u1 - 1 and all T rows, from the spread
+ * activations xs (ceil(T/4) groups of nb blocks) */
+void packed_rows_spread_avx512(const packed_w *w, const uint8_t *xs, int64_t T, int64_t u0, int64_t u1, float *Y,
+                               int64_t N);
+
 /* ---- Q4_K ------------------------------------------------------------------
  * Units of 4 rows, chunks of PACK_CHUNK super-blocks (256 elements):
  *     hdr [4][80]   per super-block: d[4], dmin[4] (f16, one per row), the

@@ -311,3 +311,112 @@ void packed_rows_q6k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, i
                             float *Y, int64_t N) {
     rows_kq(TILES_Q6, w, x, u0, u1, t0, t1, Y, N);
 }
+
+/* ==== Q4_0 / Q8_0 against spread activations (packed.h) ==========================
+ * Unit u (NW groups of 4 weight rows) against NQ groups of 4 activation rows:
+ * per block and step, the weights' 16 bytes of the step are broadcast once
+ * (nibbles unpacked once) for every activation group; per block and (weight
+ * group, activation group) one convert, one multiply and one FMA. */
+ALWAYS_INLINE void tile_spread(const packed_w *w, const uint8_t *xs, int64_t u, int64_t q0, const int NW, const int NQ,
+                               int64_t T, float *Y, int64_t N) {
+    const int64_t nb = w->nb;
+    const bool q4 = w->type == HEARTH_TYPE_Q4_0;
+    const size_t qs_b = packed_qs_bytes(w->type), cb = packed_chunk_bytes(w->type, 4 * NW);
+    const uint8_t *unit = w->data + (size_t)u * packed_unit_bytes(w->type, nb, PACK_UNIT);
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512 acc[2][4];
+    _Pragma("GCC unroll 4")
+    for (int k = 0; k < NW; k++) {
+        _Pragma("GCC unroll 4")
+        for (int q = 0; q < NQ; q++) acc[k][q] = _mm512_setzero_ps();
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        const uint8_t *chunk = unit + (size_t)(b / PACK_CHUNK) * cb;
+        const int i = (int)(b % PACK_CHUNK);
+        const uint8_t *xb[4];
+        __m512i s[2][4];
+        _Pragma("GCC unroll 4")
+        for (int q = 0; q < NQ; q++) {
+            xb[q] = xs + ((size_t)(q0 + q) * nb + b) * PACK_XS_BYTES;
+            __m512i off = _mm512_load_si512(xb[q] + 512);
+            _Pragma("GCC unroll 2")
+            for (int k = 0; k < NW; k++) s[k][q] = off;
+        }
+        _Pragma("GCC unroll 4")
+        for (int g = 0; g < 4; g++) {
+            __m512i lo[2], hi[2];
+            _Pragma("GCC unroll 2")
+            for (int k = 0; k < NW; k++) {
+                const uint8_t *wq = chunk + 64 + (size_t)(i * NW + k) * qs_b;
+                if (q4) {
+                    __m512i v = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)(wq + 16 * g)));
+                    lo[k] = _mm512_and_si512(v, m4);
+                    hi[k] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+                } else {
+                    lo[k] = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)(wq + 16 * g)));
+                    hi[k] = _mm512_broadcast_i32x4(_mm_load_si128((const __m128i *)(wq + 64 + 16 * g)));
+                }
+            }
+            _Pragma("GCC unroll 4")
+            for (int q = 0; q < NQ; q++) {
+                __m512i xl = _mm512_load_si512(xb[q] + 64 * g), xh = _mm512_load_si512(xb[q] + 64 * (g + 4));
+                _Pragma("GCC unroll 2")
+                for (int k = 0; k < NW; k++) s[k][q] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(s[k][q], lo[k], xl), hi[k], xh);
+            }
+        }
+        _Pragma("GCC unroll 2")
+        for (int k = 0; k < NW; k++) {
+            __m512 dw = _mm512_broadcast_f32x4(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(chunk + (size_t)(i * NW + k) * 8))));
+            _Pragma("GCC unroll 4")
+            for (int q = 0; q < NQ; q++) {
+                __m512 dx = _mm512_load_ps((const float *)(xb[q] + 576));
+                acc[k][q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[k][q]), _mm512_mul_ps(dw, dx), acc[k][q]);
+            }
+        }
+    }
+    _Pragma("GCC unroll 4")
+    for (int q = 0; q < NQ; q++) {
+        const int64_t t = 4 * (q0 + q);
+        _Pragma("GCC unroll 2")
+        for (int k = 0; k < NW; k++) {
+            float *y = Y + (size_t)t * N + 8 * u + 4 * k;
+            _mm_storeu_ps(y, _mm512_castps512_ps128(acc[k][q]));
+            if (t + 1 < T) _mm_storeu_ps(y + N, _mm512_extractf32x4_ps(acc[k][q], 1));
+            if (t + 2 < T) _mm_storeu_ps(y + 2 * N, _mm512_extractf32x4_ps(acc[k][q], 2));
+            if (t + 3 < T) _mm_storeu_ps(y + 3 * N, _mm512_extractf32x4_ps(acc[k][q], 3));
+        }
+    }
+}
+
+#define TILE_S(NW, NQ)                                                                                              \
+    static void tile_s_##NW##_##NQ(const packed_w *w, const uint8_t *xs, int64_t u, int64_t q0, int64_t T, float *Y, \
+                                   int64_t N) {                                                                     \
+        tile_spread(w, xs, u, q0, NW, NQ, T, Y, N);                                                                 \
+    }
+TILE_S(1, 1) TILE_S(1, 2) TILE_S(1, 3) TILE_S(1, 4)
+TILE_S(2, 1) TILE_S(2, 2) TILE_S(2, 3) TILE_S(2, 4)
+
+typedef void (*tile_s_fn)(const packed_w *, const uint8_t *, int64_t, int64_t, int64_t, float *, int64_t);
+static const tile_s_fn TILES_S[2][4] = {
+    {tile_s_1_1, tile_s_1_2, tile_s_1_3, tile_s_1_4},
+    {tile_s_2_1, tile_s_2_2, tile_s_2_3, tile_s_2_4},
+};
+
+void packed_rows_spread_avx512(const packed_w *w, const uint8_t *xs, int64_t T, int64_t u0, int64_t u1, float *Y,
+                               int64_t N) {
+    quant_f16_table_ready();
+    const int64_t G = (T + 3) / 4;
+    int64_t chunk = (int64_t)(524288 / ((size_t)w->nb * PACK_XS_BYTES));   /* groups whose spread rows stay in L2 */
+    chunk = chunk < 4 ? 4 : chunk / 4 * 4;
+    for (int64_t c0 = 0; c0 < G; c0 += chunk) {
+        int64_t c1 = c0 + chunk < G ? c0 + chunk : G;
+        for (int64_t u = u0; u < u1; u++) {
+            int nw = 8 * u + 8 <= w->N ? 2 : 1;
+            for (int64_t q = c0; q < c1;) {
+                int nq = c1 - q >= 4 ? 4 : (int)(c1 - q);
+                TILES_S[nw - 1][nq - 1](w, xs, u, q, T, Y, N);
+                q += nq;
+            }
+        }
+    }
+}
