@@ -157,12 +157,15 @@ hearth_status hearth_matmul_isa(hearth_pool *pool, float *Y, const float *X, con
                                 int64_t T, int64_t K, int64_t N, void *work, hearth_isa isa);
 
 /* ---- packed weights (src/kernels/packed.c) ---------------------------------
- * Q4_0 and Q8_0 matrices repacked in groups of 4 rows for AVX-512 VNNI
- * register tiles (decode and prefill alike; same results as hearth_matmul up
- * to float summation order). Supported when the active kernels are AVX-512
- * with VNNI, K is a multiple of 32 and N of 4, and HEARTH_NO_REPACK is not
- * set. P holds hearth_pack_size() bytes written by hearth_pack() from the
- * matrix W (N rows of K); work holds hearth_matmul_packed_work_size(). */
+ * Q4_0, Q8_0, Q4_K and Q6_K matrices repacked in groups of 4 rows for
+ * AVX-512 VNNI register tiles (decode and prefill alike; same results as
+ * hearth_matmul up to float summation order). Supported when the active
+ * kernels are AVX-512 with VNNI, K is a multiple of the type's block (32, or
+ * 256 for the K-quants) and N of 4, and HEARTH_NO_REPACK is not set (it
+ * stops new packing; a matmul over weights already packed still runs). P
+ * holds hearth_pack_size() bytes, 64-byte aligned, written by hearth_pack()
+ * from the matrix W (N rows of K); work holds
+ * hearth_matmul_packed_work_size() bytes. */
 bool hearth_pack_supported(uint32_t type, int64_t K, int64_t N);
 size_t hearth_pack_size(uint32_t type, int64_t K, int64_t N);
 void hearth_pack(uint32_t type, const void *W, int64_t K, int64_t N, void *P);

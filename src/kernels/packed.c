@@ -15,11 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool hearth_pack_supported(uint32_t type, int64_t K, int64_t N) {
+/* the type, shape and instruction set the tiles need (what a matmul over
+ * weights already packed checks; HEARTH_NO_REPACK only stops new packing) */
+static bool packable(uint32_t type, int64_t K, int64_t N) {
     const bool k_quant = type == HEARTH_TYPE_Q4_K || type == HEARTH_TYPE_Q6_K;
     if (type != HEARTH_TYPE_Q4_0 && type != HEARTH_TYPE_Q8_0 && !k_quant) return false;
     if (K <= 0 || N <= 0 || K % (k_quant ? 256 : 32) != 0 || N % 4 != 0) return false;
-    if (hearth_kernels_isa() != HEARTH_ISA_AVX512 || !hearth_cpu_features()->avx512vnni) return false;
+    return hearth_kernels_isa() == HEARTH_ISA_AVX512 && hearth_cpu_features()->avx512vnni;
+}
+
+bool hearth_pack_supported(uint32_t type, int64_t K, int64_t N) {
+    if (!packable(type, K, N)) return false;
     const char *e = getenv("HEARTH_NO_REPACK");
     return !(e && *e && strcmp(e, "0") != 0);
 }
@@ -98,15 +104,13 @@ static void pack_q6k(const void *W, int64_t K, int64_t N, void *dst) {
 }
 
 void hearth_pack(uint32_t type, const void *W, int64_t K, int64_t N, void *dst) {
+    memset(dst, 0, hearth_pack_size(type, K, N));   /* padding of partial chunks; Q6_K ORs its bits in */
     if (type == HEARTH_TYPE_Q4_K || type == HEARTH_TYPE_Q6_K) {
-        memset(dst, 0, hearth_pack_size(type, K, N));
-        if (type == HEARTH_TYPE_Q4_K) pack_q4k(W, K, N, dst);
-        else pack_q6k(W, K, N, dst);
+        (type == HEARTH_TYPE_Q4_K ? pack_q4k : pack_q6k)(W, K, N, dst);
         return;
     }
     const int64_t nb = K / 32;
     const size_t row = hearth_row_size(type, K), qs = packed_qs_bytes(type);
-    memset(dst, 0, hearth_pack_size(type, K, N));
     for (int64_t u = 0; u < n_units(N); u++) {
         const int rows = 8 * u + 8 <= N ? 8 : 4, nw = rows / 4;
         const size_t cb = packed_chunk_bytes(type, rows);
@@ -238,7 +242,9 @@ static void pk_convert_row(pk_job *j, int64_t t) {
     }
 }
 
-/* group g of 4 rows (rows past T: zeros) spread as packed.h lays out */
+/* group g of 4 rows (rows past T: zeros) spread as packed.h lays out; step
+ * g's elements are 4g .. 4g+3 in both halves (16 + 4(g-4) = 4g), so each
+ * step copies qs[4g ..] */
 static void pk_spread_group(pk_job *j, int64_t g) {
     const int64_t nb = j->x.nb;
     for (int64_t b = 0; b < nb; b++) {
@@ -261,8 +267,6 @@ static void pk_spread_group(pk_job *j, int64_t g) {
     }
 }
 
-/* step g of the spread matches packed.h: elements 4g.. for g < 4 are qs[4g..],
- * and for g >= 4 qs[16 + 4(g-4)..] = qs[4g..] as well */
 static void pk_convert(void *arg, int ith, int nth) {
     pk_job *j = arg;
     int64_t t0, t1;
@@ -291,7 +295,7 @@ static void pk_rows(void *arg, int ith, int nth) {
 
 hearth_status hearth_matmul_packed(hearth_pool *pool, float *Y, const float *X, const void *P, uint32_t type,
                                    int64_t T, int64_t K, int64_t N, void *work) {
-    if (!hearth_pack_supported(type, K, N))
+    if (!packable(type, K, N))
         return hearth_set_error(HEARTH_ERR_UNSUPPORTED, "matmul: packed weights need AVX-512 VNNI, Q4_0, Q8_0, "
                                                         "Q4_K or Q6_K, whole blocks per row and a multiple of 4 rows");
     quant_f16_table_ready();

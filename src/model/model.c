@@ -386,16 +386,15 @@ hearth_status hearth_model_load(const char *path, const hearth_model_params *p, 
 }
 
 /* ==== packed copies for inference ============================================== */
-/* the matrices the llama forward multiplies by (n: how many) */
-static int model_matrices(hearth_model *m, mweight **out, int cap) {
-    int n = 0;
-    for (int l = 0; m->layers && l < m->hp.n_layer; l++) {
-        mlayer *L = &m->layers[l];
-        mweight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < 7 && n < cap; i++) out[n++] = ws[i];
-    }
-    if (n < cap) out[n++] = &m->output;
-    return n;
+/* the matrices the llama forward multiplies by: 7 per layer, then the
+ * output matrix (model_n_matrices of them) */
+static int model_n_matrices(const hearth_model *m) { return m->layers ? 7 * m->hp.n_layer + 1 : 0; }
+
+static mweight *model_matrix(hearth_model *m, int i) {
+    if (i == 7 * m->hp.n_layer) return &m->output;
+    mlayer *L = &m->layers[i / 7];
+    mweight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
+    return ws[i % 7];
 }
 
 /* the mapped pages of a matrix inference now reads packed: out of this
@@ -413,26 +412,19 @@ static void release_pages(const void *data, size_t n) {
 bool model_pack(hearth_model *m) {
     pthread_mutex_lock(&m->pack_mu);
     bool ok = true;
-    if (!m->packed && !m->bert && m->layers) {
-        int cap = 7 * m->hp.n_layer + 1;
-        mweight **ws = malloc((size_t)cap * sizeof *ws);
-        int n = ws ? model_matrices(m, ws, cap) : 0;
-        ok = ws != NULL;
-        for (int i = 0; i < n; i++) {
-            mweight *w = ws[i];
-            if (w->packed || !w->data || !hearth_pack_supported(w->type, w->ne0, w->ne1)) continue;
-            void *p = aligned_alloc(64, (hearth_pack_size(w->type, w->ne0, w->ne1) + 63) / 64 * 64);
-            if (!p) {
-                ok = false;
-                break;
-            }
-            hearth_pack(w->type, w->data, w->ne0, w->ne1, p);
-            w->packed = p;
-            if (w->data != m->tok_embd.data) release_pages(w->data, w->row_bytes * (size_t)w->ne1);
+    for (int i = 0; !m->packed && !m->bert && i < model_n_matrices(m); i++) {
+        mweight *w = model_matrix(m, i);
+        if (w->packed || !w->data || !hearth_pack_supported(w->type, w->ne0, w->ne1)) continue;
+        void *p = aligned_alloc(64, (hearth_pack_size(w->type, w->ne0, w->ne1) + 63) / 64 * 64);
+        if (!p) {
+            ok = false;
+            break;
         }
-        free(ws);
-        m->packed = true;
+        hearth_pack(w->type, w->data, w->ne0, w->ne1, p);
+        w->packed = p;
+        if (w->data != m->tok_embd.data) release_pages(w->data, w->row_bytes * (size_t)w->ne1);
     }
+    m->packed = true;
     pthread_mutex_unlock(&m->pack_mu);
     return ok;
 }
@@ -443,31 +435,20 @@ hearth_status model_matmul(hearth_pool *pool, float *Y, const float *X, const mw
 }
 
 size_t model_matmul_work_size(const hearth_model *m, int64_t T) {
-    int cap = 7 * m->hp.n_layer + 1;
-    mweight **ws = malloc((size_t)cap * sizeof *ws);
-    if (!ws) return SIZE_MAX;   /* the caller's allocation fails and says so */
-    int n = model_matrices((hearth_model *)m, ws, cap);
     size_t best = 0, s;
-    for (int i = 0; i < n; i++) {
-        const mweight *w = ws[i];
+    for (int i = 0; i < model_n_matrices(m); i++) {
+        const mweight *w = model_matrix((hearth_model *)m, i);
         if (!w->data) continue;
-        s = hearth_matmul_work_size(w->type, T, w->ne0);
-        if (s > best) best = s;
+        if ((s = hearth_matmul_work_size(w->type, T, w->ne0)) > best) best = s;
         if (hearth_pack_supported(w->type, w->ne0, w->ne1) && (s = hearth_matmul_packed_work_size(T, w->ne0)) > best)
             best = s;
     }
-    free(ws);
     return best;
 }
 
 void hearth_model_free(hearth_model *m) {
     if (!m) return;
-    for (int l = 0; m->layers && l < m->hp.n_layer; l++) {
-        mlayer *L = &m->layers[l];
-        mweight *ws[] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w_gate, &L->w_up, &L->w_down};
-        for (int i = 0; i < 7; i++) free(ws[i]->packed);
-    }
-    free(m->output.packed);
+    for (int i = 0; i < model_n_matrices(m); i++) free(model_matrix(m, i)->packed);
     pthread_mutex_destroy(&m->pack_mu);
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);
