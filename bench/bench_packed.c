@@ -19,7 +19,7 @@ int main(int argc, char **argv) {
     const int64_t K = argc > 1 ? atoll(argv[1]) : 2048, N = argc > 2 ? atoll(argv[2]) : 2048;
     const int threads = argc > 3 ? atoi(argv[3]) : 1, reps = argc > 4 ? atoi(argv[4]) : 5;
     static const uint32_t types[] = {HEARTH_TYPE_Q4_0, HEARTH_TYPE_Q8_0, HEARTH_TYPE_Q4_K, HEARTH_TYPE_Q6_K};
-    static const int64_t Ts[] = {1, 8, 128};
+    static const int64_t Ts[] = {1, 8, 128, 256};
     if (K <= 0 || N <= 0 || K % 256 || N % 4 || threads <= 0 || reps <= 0) {
         fprintf(stderr, "usage: bench_packed [K (a multiple of 256)] [N (a multiple of 4)] [THREADS] [REPS]\n");
         return 2;
@@ -29,10 +29,10 @@ int main(int argc, char **argv) {
         return 1;
     }
     hearth_pool *pool = hearth_pool_create(threads);
-    float *X = malloc(sizeof(float) * (size_t)K * 128), *Y = malloc(sizeof(float) * (size_t)N * 128);
+    float *X = malloc(sizeof(float) * (size_t)K * 256), *Y = malloc(sizeof(float) * (size_t)N * 256);
     float *row = malloc(sizeof(float) * (size_t)K);
     unsigned s = 7;
-    for (int64_t i = 0; i < K * 128; i++) {
+    for (int64_t i = 0; i < K * 256; i++) {
         s = s * 1103515245u + 12345u;
         X[i] = ((s >> 8) & 0xffff) / 32768.0f - 1.0f;
     }
@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
         }
         void *P = aligned_alloc(64, (hearth_pack_size(type, K, N) + 63) / 64 * 64);
         hearth_pack(type, W, K, N, P);
-        size_t w1 = hearth_matmul_work_size(type, 128, K), w2 = hearth_matmul_packed_work_size(128, K);
+        size_t w1 = hearth_matmul_work_size(type, 256, K), w2 = hearth_matmul_packed_work_size(256, K);
         void *work = malloc(w1 > w2 ? w1 : w2);
         for (size_t k = 0; k < sizeof Ts / sizeof Ts[0]; k++) {
             const int64_t T = Ts[k];

@@ -35,6 +35,14 @@ typedef enum hearth_lr_schedule {
     HEARTH_LR_CONSTANT = 2,
 } hearth_lr_schedule;
 
+/* how the frozen base's matrices are multiplied (LoRA) */
+typedef enum hearth_train_compute {
+    HEARTH_TRAIN_COMPUTE_AUTO = 0,   /* int8 for a quantized base, else exact */
+    HEARTH_TRAIN_COMPUTE_EXACT = 1,  /* forward as hearth_matmul; backward in F32 over the dequantized weights */
+    HEARTH_TRAIN_COMPUTE_INT8 = 2,   /* forward on the packed int8 tiles; backward through a Q8_0 copy of each W^T
+                                      * (AVX-512 VNNI; elsewhere the exact path) */
+} hearth_train_compute;
+
 typedef struct hearth_train_params {
     bool full;                 /* every weight trainable (F32); else LoRA */
     /* LoRA */
@@ -57,6 +65,7 @@ typedef struct hearth_train_params {
     /* run */
     int32_t n_ctx;             /* longest sequence (512) */
     bool recompute;            /* keep only each layer's input; rebuild the layer in the backward (less memory, ~1/3 more compute) */
+    hearth_train_compute compute;   /* AUTO */
     int n_threads;             /* 0: all CPUs */
     uint64_t seed;             /* 42 */
 } hearth_train_params;
@@ -110,6 +119,8 @@ float hearth_trainer_lr(const hearth_trainer *t);   /* rate of the next step */
 int64_t hearth_trainer_steps(const hearth_trainer *t);   /* steps taken */
 int64_t hearth_trainer_n_trainable(const hearth_trainer *t);
 size_t hearth_trainer_memory(const hearth_trainer *t);   /* bytes the trainer allocated */
+/* how many frozen matrices the backward multiplies in int8 (0: exact compute) */
+int hearth_trainer_int8_matrices(const hearth_trainer *t);
 int32_t hearth_trainer_n_vocab(const hearth_trainer *t);
 
 /* LoRA mode: the adapter being trained (borrowed; NULL in full mode). */

@@ -52,6 +52,9 @@ static void usage(void) {
            "                          (each attends only to itself; RoPE restarts per record)\n"
            "  --recompute             keep only each layer's input, rebuild the rest in the backward\n"
            "                          (less memory, about a third more compute)\n"
+           "  --compute auto|exact|int8  LoRA: multiply by the frozen base in int8 (packed tiles forward, a\n"
+           "                          Q8_0 copy of each W^T backward; AVX-512 VNNI) or exactly (F32\n"
+           "                          backward); auto: int8 for a quantized base (auto)\n"
            "  --eval-split F          fraction held out for evaluation each epoch (0.1; 0: none)\n"
            "  --seed S                data order, held-out split, initialisation, dropout (42)\n"
            "  --train-on-all          loss on every token, prompts included\n"
@@ -123,6 +126,7 @@ static hearth_status evaluate(hearth_trainer *t, const hearth_train_data *d, dou
 int cmd_train(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *out = NULL, *targets = "q,v", *layers = NULL, *ckpt = NULL;
     const char *resume = NULL, *schedule = "cosine", *out_type = "f16", *tokenizer = NULL, *chat_format = NULL;
+    const char *compute = "auto";
     int64_t r = 8, epochs = 1, batch = 1, accum = 1, ctx = 512, seed = 42, ck_every = 0, threads = 0, warmup = 0;
     int64_t max_steps = 0, stop_after = 0, dim = 0, n_layers = 0, heads = 0, kv_heads = 0, ffn = 0;
     double lora_plus = 0, alpha = 32, dropout = 0.05, lr = -1, eval_split = 0.1, wd = 0, clip = 1.0;
@@ -155,6 +159,7 @@ int cmd_train(int argc, char **argv) {
         if (cli_opt_int(&a, "-c", "--ctx", &ctx)) continue;
         if (cli_flag(&a, NULL, "--pack")) { pack = true; continue; }
         if (cli_flag(&a, NULL, "--recompute")) { recompute = true; continue; }
+        if (cli_opt(&a, NULL, "--compute", &compute)) continue;
         if (cli_opt_float(&a, NULL, "--eval-split", &eval_split)) continue;
         if (cli_opt_int(&a, NULL, "--seed", &seed)) continue;
         if (cli_flag(&a, NULL, "--train-on-all")) { all = true; continue; }
@@ -189,6 +194,10 @@ int cmd_train(int argc, char **argv) {
     if (strcmp(schedule, "linear") == 0) sched = HEARTH_LR_LINEAR;
     else if (strcmp(schedule, "constant") == 0) sched = HEARTH_LR_CONSTANT;
     else if (strcmp(schedule, "cosine") != 0) return cli_error("train", "--schedule %s: cosine, linear or constant", schedule);
+    hearth_train_compute comp = HEARTH_TRAIN_COMPUTE_AUTO;
+    if (strcmp(compute, "exact") == 0) comp = HEARTH_TRAIN_COMPUTE_EXACT;
+    else if (strcmp(compute, "int8") == 0) comp = HEARTH_TRAIN_COMPUTE_INT8;
+    else if (strcmp(compute, "auto") != 0) return cli_error("train", "--compute %s: auto, exact or int8", compute);
     cli_install_logger();
 
     /* model or tokenizer */
@@ -246,6 +255,7 @@ int cmd_train(int argc, char **argv) {
     tp.n_ctx = longest - 1 < (int32_t)ctx ? longest - 1 : (int32_t)ctx;
     tp.seed = (uint64_t)seed;
     tp.recompute = recompute;
+    tp.compute = comp;
     hearth_status s;
     if (init) {
         hearth_init_params ip = {(int32_t)dim, (int32_t)n_layers, (int32_t)heads, (int32_t)kv_heads, (int32_t)ffn,
@@ -273,11 +283,11 @@ int cmd_train(int argc, char **argv) {
     }
     if (!quiet) {
         fprintf(stderr, "%s: %d training records, %d held out%s; %lld steps of %lld sequences; %lld trainable "
-                "parameters; %.1f MiB allocated; %d threads\n",
+                "parameters; %.1f MiB allocated; %d threads; %s compute\n",
                 full || init ? (init ? "init" : "full") : "lora", train->n, held ? held->n : 0,
                 train->n_truncated ? " (some cut to --ctx)" : "", (long long)total, (long long)per_step,
                 (long long)hearth_trainer_n_trainable(t), hearth_trainer_memory(t) / 1048576.0,
-                threads > 0 ? (int)threads : hearth_cpu_count());
+                threads > 0 ? (int)threads : hearth_cpu_count(), hearth_trainer_int8_matrices(t) ? "int8" : "exact");
         if (pack) {
             int64_t tok = 0;
             for (int32_t i = 0; i < train->n; i++) tok += train->ex[i].n;

@@ -401,7 +401,7 @@ static mweight *model_matrix(hearth_model *m, int i) {
  * process's resident set (the mapping is file-backed and read-only, so a
  * later reader, e.g. training or merging with this model, faults them back
  * in from the file) */
-static void release_pages(const void *data, size_t n) {
+void model_release_pages(const void *data, size_t n) {
     long pg = sysconf(_SC_PAGESIZE);
     if (pg <= 0) return;
     uintptr_t a = ((uintptr_t)data + (uintptr_t)pg - 1) & ~(uintptr_t)(pg - 1);
@@ -422,7 +422,7 @@ bool model_pack(hearth_model *m) {
         }
         hearth_pack(w->type, w->data, w->ne0, w->ne1, p);
         w->packed = p;
-        if (w->data != m->tok_embd.data) release_pages(w->data, w->row_bytes * (size_t)w->ne1);
+        if (w->data != m->tok_embd.data) model_release_pages(w->data, w->row_bytes * (size_t)w->ne1);
     }
     m->packed = true;
     pthread_mutex_unlock(&m->pack_mu);

@@ -64,6 +64,8 @@ struct hearth_model {
  * inference context calls it); false: out of memory (the model stays usable
  * unpacked) */
 bool model_pack(hearth_model *m);
+/* drops the mapped pages of [data, data + n) from the resident set (they fault back in from the file) */
+void model_release_pages(const void *data, size_t n);
 /* Y = X @ W^T through the packed copy when there is one */
 hearth_status model_matmul(hearth_pool *pool, float *Y, const float *X, const mweight *w, int64_t T, void *work);
 /* scratch model_matmul needs for T rows of any of the model's matrices */

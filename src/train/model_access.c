@@ -19,6 +19,7 @@ static void view(tmat *d, const mweight *s, const char *name) {
     d->in = s->ne0;
     d->out = s->ne1;
     d->row_bytes = s->row_bytes;
+    d->packed = s->packed;
     d->lora = -1;
 }
 
@@ -27,6 +28,23 @@ static void vview(tvec *d, const float *s, int64_t n, const char *name) {
     snprintf(d->name, sizeof d->name, "%s", name);
     d->w = (float *)s;   /* frozen: never written through this pointer */
     d->n = s ? n : 0;
+}
+
+void tmodel_pack(const hearth_model *m, tmat *output, tlayer *layers, int n_layer) {
+    model_pack((hearth_model *)m);
+    if (!output->w && output->data == m->output.data) output->packed = m->output.packed;
+    for (int l = 0; l < n_layer; l++) {
+        const mlayer *s = &m->layers[l];
+        const mweight *src[7] = {&s->wq, &s->wk, &s->wv, &s->wo, &s->w_gate, &s->w_up, &s->w_down};
+        tlayer *d = &layers[l];
+        tmat *dst[7] = {&d->wq, &d->wk, &d->wv, &d->wo, &d->gate, &d->up, &d->down};
+        for (int i = 0; i < 7; i++)
+            if (!dst[i]->w && dst[i]->data == src[i]->data) dst[i]->packed = src[i]->packed;
+    }
+}
+
+void tmodel_release(const tmat *m) {
+    if (m->data) model_release_pages(m->data, m->row_bytes * (size_t)m->out);
 }
 
 hearth_status tmodel_from_model(const hearth_model *m, thparams *hp, tmat *tok_embd, tvec *output_norm, tmat *output,

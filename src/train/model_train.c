@@ -30,7 +30,8 @@ hearth_train_params hearth_train_default_params(void) {
         .full = false, .lora_r = 8, .lora_alpha = 32, .lora_dropout = 0.05f, .rslora = false,
         .lora_targets = "q,v", .lora_layers = NULL, .lr = 2e-4f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f,
         .weight_decay = 0, .grad_clip = 1.0f, .warmup_steps = 0, .total_steps = 0, .schedule = HEARTH_LR_COSINE,
-        .min_lr_ratio = 0, .n_ctx = 512, .recompute = false, .n_threads = 0, .seed = 42,
+        .min_lr_ratio = 0, .n_ctx = 512, .recompute = false, .compute = HEARTH_TRAIN_COMPUTE_AUTO, .n_threads = 0,
+        .seed = 42,
     };
     return p;
 }
@@ -170,6 +171,7 @@ static hearth_status alloc_buffers(hearth_trainer *t) {
             if ((s = hearth_matmul_work_size(m->w ? HEARTH_TYPE_F32 : m->type, (int64_t)T, m->in)) > ws) ws = s;
             if ((s = hearth_matmul_work_size(HEARTH_TYPE_F32, (int64_t)T, m->in)) > ws) ws = s;
         }
+    if ((s = tint8_work_size(t, (int64_t)T)) > ws) ws = s;
     t->work_size = ws;
     t->work = ws ? talloc(t, ws) : NULL;
     if (ws && !t->work) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for matmul scratch");
@@ -239,7 +241,7 @@ static hearth_status finish_create(hearth_trainer *t) {
             for (int i = 0; i < 5; i++)
                 if ((s = make_trainable_vec(t, layer_vecs(&t->layers[l], i)))) return s;
         }
-    } else if ((s = setup_lora(t))) {
+    } else if ((s = setup_lora(t)) || (s = tint8_setup(t))) {
         return s;
     }
     if ((s = alloc_buffers(t))) return s;
@@ -403,6 +405,7 @@ hearth_status hearth_trainer_create_init(const hearth_gguf *tok, const hearth_in
 void hearth_trainer_free(hearth_trainer *t) {
     if (!t) return;
     hearth_pool_free(t->pool);
+    tint8_free(t);
     tmat *mats[2] = {&t->tok_embd, &t->output};
     for (int i = 0; i < 2; i++)
         if (!mats[i]->shared) free(mats[i]->w), free(mats[i]->g);
@@ -468,7 +471,8 @@ static hearth_status lin_forward(hearth_trainer *t, const tmat *m, float *y, con
     uint32_t type;
     size_t rb;
     const void *W = mat_data(m, &type, &rb);
-    hearth_status s = hearth_matmul(t->pool, y, x, W, type, T, m->in, m->out, t->work);
+    hearth_status s = m->packed ? hearth_matmul_packed(t->pool, y, x, m->packed, type, T, m->in, m->out, t->work)
+                                : hearth_matmul(t->pool, y, x, W, type, T, m->in, m->out, t->work);
     if (s || m->lora < 0) return s;
     const hearth_adapter_weight *lw = &t->lora->w[m->lora];
     lora_act *la = lora_act_of(t, m);
@@ -498,7 +502,8 @@ static void lin_backward(hearth_trainer *t, const tmat *m, float *dx, const floa
     uint32_t type;
     size_t rb;
     const void *W = mat_data(m, &type, &rb);
-    if (dx) tk_matmul_dx(t, dx, dy, W, type, rb, T, m->in, m->out);
+    if (dx && m->packed_t) (void)tint8_matmul_dx(t, m, dx, dy, T, t->dxd);   /* shape checked at set-up; dxd is free until the LoRA part */
+    else if (dx) tk_matmul_dx(t, dx, dy, W, type, rb, T, m->in, m->out);
     if (m->g) tk_matmul_dw(t, m->g, 1.0f, dy, x, T, m->in, m->out);
     if (m->lora < 0) return;
     const hearth_adapter_weight *lw = &t->lora->w[m->lora];
@@ -847,3 +852,4 @@ hearth_status hearth_trainer_logits(hearth_trainer *t, const int32_t *tokens, in
 const hearth_adapter *hearth_trainer_lora(const hearth_trainer *t) { return t->full ? NULL : t->lora; }
 size_t hearth_trainer_memory(const hearth_trainer *t) { return t->mem; }
 int32_t hearth_trainer_n_vocab(const hearth_trainer *t) { return t->hp.n_vocab; }
+int hearth_trainer_int8_matrices(const hearth_trainer *t) { return t->n_int8; }

@@ -18,6 +18,8 @@
 typedef struct tmat {
     char name[96];
     const void *data;     /* frozen view (borrowed) or NULL */
+    const void *packed;   /* the inference engine's packed copy of data (borrowed, hearth_pack) or NULL */
+    void *packed_t;       /* int8 backward: W^T as Q8_0, packed (owned), or NULL */
     uint32_t type;
     int64_t in, out;
     size_t row_bytes;
@@ -50,6 +52,11 @@ typedef struct thparams {
 /* model_access.c: hyper-parameters and frozen weight views of a loaded model */
 hearth_status tmodel_from_model(const hearth_model *m, thparams *hp, tmat *tok_embd, tvec *output_norm, tmat *output,
                                 tlayer *layers, bool *tied);
+/* the inference engine's packed copies of the model's matrices (made once
+ * per model), given to the frozen views of output and layers */
+void tmodel_pack(const hearth_model *m, tmat *output, tlayer *layers, int n_layer);
+/* drops a frozen matrix's mapped pages from the resident set */
+void tmodel_release(const tmat *m);
 
 /* ==== per-layer saved activations ================================================ */
 typedef struct lora_act {
@@ -119,7 +126,18 @@ struct hearth_trainer {
     float *tile;         /* (nth, 8, max in) dequantized weight rows */
     float *att_scratch;  /* (nth, T) */
     size_t mem;
+    int n_int8;          /* matrices with an int8 backward (int8.c) */
 };
+
+/* ==== int8 compute (int8.c) ======================================================= */
+/* packed forward copies and Q8_0 transposes for the frozen matrices, when the
+ * params ask for int8 (or auto and the base is quantized) */
+hearth_status tint8_setup(hearth_trainer *t);
+void tint8_free(hearth_trainer *t);
+/* scratch the packed matmuls need for T rows */
+size_t tint8_work_size(const hearth_trainer *t, int64_t T);
+/* dx (T, m->in) += dy (T, m->out) @ W through m->packed_t; tmp holds T * m->in floats */
+hearth_status tint8_matmul_dx(hearth_trainer *t, const tmat *m, float *dx, const float *dy, int64_t T, float *tmp);
 
 /* ==== kernels (kernels_train.c) =================================================== */
 /* dx (T, K) += dy (T, N) @ W (N, K), W rows of any type (dequantized per tile) */
