@@ -128,12 +128,20 @@ void tint8_free(hearth_trainer *t) {
     }
 }
 
+/* rows of dy per packed matmul of the backward: all of them, or for a wide dy
+ * (the vocabulary-wide output layer) as many as keep the quantized and
+ * spread rows in the scratch under 16 MiB */
+static int64_t dx_rows(int64_t T, int64_t K) {
+    int64_t per4 = (int64_t)hearth_matmul_packed_work_size(4, K), rows = (int64_t)(16 << 20) / per4 * 4;
+    return rows < 4 ? 4 : rows < T ? rows : T;
+}
+
 size_t tint8_work_size(const hearth_trainer *t, int64_t T) {
     size_t best = 0, s;
     for (int i = 0; i < n_mats(t); i++) {
         const tmat *m = mat_at((hearth_trainer *)t, i);
         if (m->packed && (s = hearth_matmul_packed_work_size(T, m->in)) > best) best = s;
-        if (m->packed_t && (s = hearth_matmul_packed_work_size(T, m->out)) > best) best = s;
+        if (m->packed_t && (s = hearth_matmul_packed_work_size(dx_rows(T, m->out), m->out)) > best) best = s;
     }
     return best;
 }
@@ -153,9 +161,14 @@ static void add_worker(void *arg, int ith, int nth) {
 }
 
 hearth_status tint8_matmul_dx(hearth_trainer *t, const tmat *m, float *dx, const float *dy, int64_t T, float *tmp) {
-    hearth_status s = hearth_matmul_packed(t->pool, tmp, dy, m->packed_t, HEARTH_TYPE_Q8_0, T, m->out, m->in, t->work);
-    if (s) return s;
-    add_job j = {dx, tmp, (size_t)T * m->in};
-    hearth_pool_run(t->pool, add_worker, &j);
+    const int64_t step = dx_rows(T, m->out);
+    for (int64_t t0 = 0; t0 < T; t0 += step) {
+        const int64_t n = T - t0 < step ? T - t0 : step;
+        hearth_status s = hearth_matmul_packed(t->pool, tmp, dy + t0 * m->out, m->packed_t, HEARTH_TYPE_Q8_0, n,
+                                               m->out, m->in, t->work);
+        if (s) return s;
+        add_job j = {dx + t0 * m->in, tmp, (size_t)n * m->in};
+        hearth_pool_run(t->pool, add_worker, &j);
+    }
     return HEARTH_OK;
 }

@@ -259,10 +259,14 @@ TEST(full_and_init_models_save) {
 }
 
 /* ==== int8 compute ========================================================================== */
-/* the LoRA gradients of one forward/backward under `compute` (B given values so that dA is not zero) */
+/* the LoRA gradients of one forward/backward under `compute` (B given values so that dA is not zero) over
+ * 120 tokens, every one scored (more rows of the vocabulary-wide dlogits than one int8 backward matmul
+ * of the output layer takes at once) */
 static float *lora_grads(hearth_model *m, hearth_train_compute compute, size_t *n, double *loss, int *n_int8) {
+    int32_t toks[120];
+    for (int i = 0; i < 120; i++) toks[i] = i ? TOKS[1 + (i * 7) % 11] : 1;
     hearth_train_params tp = hearth_train_default_params();
-    tp.n_ctx = 16, tp.n_threads = 2, tp.lora_dropout = 0, tp.lora_targets = "all", tp.lora_r = 4, tp.compute = compute;
+    tp.n_ctx = 128, tp.n_threads = 2, tp.lora_dropout = 0, tp.lora_targets = "all", tp.lora_r = 4, tp.compute = compute;
     hearth_trainer *t = NULL;
     CHECK(hearth_trainer_create(m, &tp, &t) == HEARTH_OK);
     if (!t) return NULL;
@@ -271,7 +275,7 @@ static float *lora_grads(hearth_model *m, hearth_train_compute compute, size_t *
         for (int64_t j = 0; j < t->lora->w[i].n_out * t->lora->r; j++)
             t->lora->w[i].b[j] = (float)(train_rng_uniform(&r) - 0.5) * 0.2f;
     int32_t ns;
-    CHECK(hearth_trainer_forward_backward(t, TOKS, MASK, 12, 1.0f, loss, &ns) == HEARTH_OK);
+    CHECK(hearth_trainer_forward_backward(t, toks, NULL, 120, 1.0f / 119, loss, &ns) == HEARTH_OK);
     *n = 0;
     for (int i = 0; i < t->n_params; i++) *n += t->params[i].n;
     float *g = malloc(*n * sizeof *g), *p = g;
