@@ -37,6 +37,12 @@ typedef struct hearth_mapping {
 } hearth_mapping;
 
 hearth_status hearth_map_file(const char *path, hearth_mapping *out);
+/* n bytes of zeroed anonymous memory aligned to 2 MiB, marked for
+ * transparent huge pages (weights streamed once per token miss the TLB on
+ * every 4 KiB page otherwise); NULL when out of memory. Freed with
+ * hearth_huge_free(p, n), n the same size. */
+void *hearth_huge_alloc(size_t n);
+void hearth_huge_free(void *p, size_t n);   /* NULL is a no-op */
 void hearth_unmap(hearth_mapping *m);   /* zeroes *m; NULL or empty: no-op */
 
 /* Reads a whole file into a malloc'd, NUL-terminated buffer (owned by

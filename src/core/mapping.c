@@ -1,8 +1,9 @@
-/* mapping.c — read-only file mapping and whole-file reads. */
+/* mapping.c — read-only file mapping, whole-file reads and huge-page allocations. */
 #include "hearth/core.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,29 @@ hearth_status hearth_map_file(const char *path, hearth_mapping *out) {
     out->size = (size_t)st.st_size;
     out->priv_ = p;
     return HEARTH_OK;
+}
+
+#define HUGE_ALIGN ((size_t)2 << 20)
+
+void *hearth_huge_alloc(size_t n) {
+    if (n == 0) n = 1;
+    size_t len = (n + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN;
+    /* map one alignment more and trim both ends to a 2 MiB boundary */
+    uint8_t *raw = mmap(NULL, len + HUGE_ALIGN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (raw == MAP_FAILED) return NULL;
+    uint8_t *p = (uint8_t *)(((uintptr_t)raw + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
+    if (p > raw) munmap(raw, (size_t)(p - raw));
+    if (raw + len + HUGE_ALIGN > p + len) munmap(p + len, (size_t)(raw + len + HUGE_ALIGN - (p + len)));
+#ifdef MADV_HUGEPAGE
+    if (!getenv("HEARTH_NO_HUGE")) madvise(p, len, MADV_HUGEPAGE);   /* advice only: without THP the pages stay 4 KiB */
+#endif
+    return p;
+}
+
+void hearth_huge_free(void *p, size_t n) {
+    if (!p) return;
+    if (n == 0) n = 1;
+    munmap(p, (n + HUGE_ALIGN - 1) / HUGE_ALIGN * HUGE_ALIGN);
 }
 
 void hearth_unmap(hearth_mapping *m) {

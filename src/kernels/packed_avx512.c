@@ -261,9 +261,13 @@ ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, in
         const int i = (int)(s % PACK_CHUNK);
         const uint8_t *hdr = chunk + (size_t)i * PACK_Q6_HDR;
         const uint8_t *qs = chunk + PACK_CHUNK * PACK_Q6_HDR + (size_t)i * PACK_Q6_QS;
-        if (NT <= 2) {   /* this super-block's share of the chunk 2 ahead, every line (one line: half the speed) */
-            const char *ahead = (const char *)chunk + 2 * cb + (size_t)i * (cb / PACK_CHUNK);
-            for (size_t o = 0; o < cb / PACK_CHUNK; o += 64) _mm_prefetch(ahead + o, _MM_HINT_T0);
+        if (NT <= 2) {
+            /* every line of this super-block's share of the chunk, in address order, before the loads below
+             * jump between the nibble and high-bit registers: streaming from memory at T = 1 this gave 36 GB/s
+             * against 28 for the same share 2 chunks ahead and 24 without prefetching (2 threads, A/B in one
+             * process, best of 12) */
+            const char *share = (const char *)chunk + (size_t)i * (cb / PACK_CHUNK);
+            for (size_t o = 0; o < cb / PACK_CHUNK; o += 64) _mm_prefetch(share + o, _MM_HINT_T0);
         }
         const __m512i pl = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(hdr + 8)));
         const __m512i ph = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(hdr + 40)));

@@ -409,20 +409,32 @@ void model_release_pages(const void *data, size_t n) {
     if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+/* bytes of matrix w's packed copy in the arena (64-byte aligned), 0 when it is not packed */
+static size_t packed_bytes(const mweight *w) {
+    if (!w->data || !hearth_pack_supported(w->type, w->ne0, w->ne1)) return 0;
+    return (hearth_pack_size(w->type, w->ne0, w->ne1) + 63) / 64 * 64;
+}
+
 bool model_pack(hearth_model *m) {
     pthread_mutex_lock(&m->pack_mu);
     bool ok = true;
-    for (int i = 0; !m->packed && !m->bert && i < model_n_matrices(m); i++) {
-        mweight *w = model_matrix(m, i);
-        if (w->packed || !w->data || !hearth_pack_supported(w->type, w->ne0, w->ne1)) continue;
-        void *p = aligned_alloc(64, (hearth_pack_size(w->type, w->ne0, w->ne1) + 63) / 64 * 64);
-        if (!p) {
-            ok = false;
-            break;
+    if (!m->packed && !m->bert) {
+        /* one huge-page arena for all packed copies: decode streams every byte of it per token */
+        size_t total = 0;
+        for (int i = 0; i < model_n_matrices(m); i++) total += packed_bytes(model_matrix(m, i));
+        uint8_t *arena = total ? hearth_huge_alloc(total) : NULL;
+        ok = !total || arena;
+        size_t off = 0;
+        for (int i = 0; arena && i < model_n_matrices(m); i++) {
+            mweight *w = model_matrix(m, i);
+            size_t n = packed_bytes(w);
+            if (!n) continue;
+            w->packed = arena + off;
+            off += n;
+            hearth_pack(w->type, w->data, w->ne0, w->ne1, w->packed);
+            if (w->data != m->tok_embd.data) model_release_pages(w->data, w->row_bytes * (size_t)w->ne1);
         }
-        hearth_pack(w->type, w->data, w->ne0, w->ne1, p);
-        w->packed = p;
-        if (w->data != m->tok_embd.data) model_release_pages(w->data, w->row_bytes * (size_t)w->ne1);
+        m->pack_arena = arena, m->pack_bytes = total;
     }
     m->packed = true;
     pthread_mutex_unlock(&m->pack_mu);
@@ -448,7 +460,7 @@ size_t model_matmul_work_size(const hearth_model *m, int64_t T) {
 
 void hearth_model_free(hearth_model *m) {
     if (!m) return;
-    for (int i = 0; i < model_n_matrices(m); i++) free(model_matrix(m, i)->packed);
+    hearth_huge_free(m->pack_arena, m->pack_bytes);
     pthread_mutex_destroy(&m->pack_mu);
     for (int i = 0; i < m->n_owned; i++) free(m->owned[i]);
     free(m->owned);

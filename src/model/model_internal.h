@@ -17,7 +17,7 @@ typedef struct mweight {
     uint32_t type;
     int64_t ne0, ne1;
     size_t row_bytes;
-    void *packed;       /* owned repacked copy for inference (hearth_pack), or NULL */
+    void *packed;       /* repacked copy for inference (hearth_pack) in the model's pack arena, or NULL */
 } mweight;
 
 typedef struct mlayer {
@@ -58,6 +58,8 @@ struct hearth_model {
     struct mbert *bert;    /* encoder weights (arch "bert", bert.c); NULL for the llama family */
     pthread_mutex_t pack_mu;   /* model_pack: once per model */
     bool packed;
+    void *pack_arena;          /* the packed copies (hearth_huge_alloc), or NULL */
+    size_t pack_bytes;
 };
 
 /* repacks the matrices that hearth_pack_supported() accepts (once; the first

@@ -58,15 +58,17 @@ static void tr_worker(void *arg, int ith, int nth) {
     }
 }
 
-/* the packed Q8_0 transpose of m (wt, buf: scratch of the largest matrix) */
-static void *transpose_q8(hearth_trainer *t, const tmat *m, uint8_t *wt, float *buf) {
-    void *p = aligned_alloc(64, (hearth_pack_size(HEARTH_TYPE_Q8_0, m->out, m->in) + 63) / 64 * 64);
-    if (!p) return NULL;
+/* bytes of m's packed Q8_0 transpose in the arena (64-byte aligned) */
+static size_t transposed_bytes(const tmat *m) {
+    return (hearth_pack_size(HEARTH_TYPE_Q8_0, m->out, m->in) + 63) / 64 * 64;
+}
+
+/* P = the packed Q8_0 transpose of m (wt, buf: scratch of the largest matrix) */
+static void transpose_q8(hearth_trainer *t, const tmat *m, uint8_t *wt, float *buf, void *P) {
     tr_job j = {m, wt, hearth_row_size(HEARTH_TYPE_Q8_0, 32), buf, hearth_type_traits_get(m->type)->to_float,
                 hearth_type_traits_get(HEARTH_TYPE_Q8_0)->from_float};
     hearth_pool_run(t->pool, tr_worker, &j);
-    hearth_pack(HEARTH_TYPE_Q8_0, wt, m->out, m->in, p);
-    return p;
+    hearth_pack(HEARTH_TYPE_Q8_0, wt, m->out, m->in, P);
 }
 
 /* the matrices a LoRA step multiplies by: 7 per layer and the output */
@@ -88,8 +90,9 @@ hearth_status tint8_setup(hearth_trainer *t) {
     if (!want_int8(t)) return HEARTH_OK;
     /* the forward: the inference engine's packed copies */
     tmodel_pack(t->model, &t->output, t->layers, t->hp.n_layer);
-    /* the backward: packed Q8_0 transposes, one matrix at a time through a transient Q8_0 copy */
-    size_t wt_max = 0, buf_max = 0;
+    /* the backward: packed Q8_0 transposes in one huge-page arena, made one matrix at a time through a
+     * transient Q8_0 copy */
+    size_t wt_max = 0, buf_max = 0, total = 0;
     for (int i = 0; i < n_mats(t); i++) {
         const tmat *m = mat_at(t, i);
         if (!transposable(m)) continue;
@@ -97,35 +100,36 @@ hearth_status tint8_setup(hearth_trainer *t) {
         size_t buf = (size_t)t->nth * (32 * (size_t)m->in + 32) * sizeof(float);
         if (wt > wt_max) wt_max = wt;
         if (buf > buf_max) buf_max = buf;
+        total += transposed_bytes(m);
     }
-    if (!wt_max) return HEARTH_OK;
-    uint8_t *wt = malloc(wt_max);
+    if (!total) return HEARTH_OK;
+    uint8_t *wt = malloc(wt_max), *arena = hearth_huge_alloc(total);
     float *buf = malloc(buf_max);
-    hearth_status s = HEARTH_OK;
-    for (int i = 0; i < n_mats(t) && !s; i++) {
+    if (!wt || !buf || !arena) {
+        free(wt), free(buf), hearth_huge_free(arena, total);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for the int8 backward (%.1f MiB)",
+                                total / 1048576.0);
+    }
+    t->t_arena = arena, t->t_bytes = total, t->mem += total;
+    size_t off = 0;
+    for (int i = 0; i < n_mats(t); i++) {
         tmat *m = mat_at(t, i);
         if (!transposable(m)) continue;
-        if (!wt || !buf || !(m->packed_t = transpose_q8(t, m, wt, buf))) {
-            s = hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory for the int8 backward (%s)", m->name);
-            break;
-        }
-        t->mem += hearth_pack_size(HEARTH_TYPE_Q8_0, m->out, m->in);
+        m->packed_t = arena + off;
+        off += transposed_bytes(m);
+        transpose_q8(t, m, wt, buf, m->packed_t);
         t->n_int8++;
         /* the mapped originals are read again only by a matmul without a packed copy */
         if (m->packed && m->data != t->tok_embd.data) tmodel_release(m);
     }
     free(wt);
     free(buf);
-    return s;
+    return HEARTH_OK;
 }
 
 void tint8_free(hearth_trainer *t) {
-    if (!t->layers) return;
-    for (int i = 0; i < n_mats(t); i++) {
-        tmat *m = mat_at(t, i);
-        free(m->packed_t);
-        m->packed_t = NULL;
-    }
+    hearth_huge_free(t->t_arena, t->t_bytes);
+    t->t_arena = NULL;
 }
 
 /* rows of dy per packed matmul of the backward: all of them, or for a wide dy

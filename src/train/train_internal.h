@@ -19,7 +19,7 @@ typedef struct tmat {
     char name[96];
     const void *data;     /* frozen view (borrowed) or NULL */
     const void *packed;   /* the inference engine's packed copy of data (borrowed, hearth_pack) or NULL */
-    void *packed_t;       /* int8 backward: W^T as Q8_0, packed (owned), or NULL */
+    void *packed_t;       /* int8 backward: W^T as Q8_0, packed (in the trainer's arena), or NULL */
     uint32_t type;
     int64_t in, out;
     size_t row_bytes;
@@ -127,6 +127,8 @@ struct hearth_trainer {
     float *att_scratch;  /* (nth, T) */
     size_t mem;
     int n_int8;          /* matrices with an int8 backward (int8.c) */
+    void *t_arena;       /* their packed transposes (hearth_huge_alloc) */
+    size_t t_bytes;
 };
 
 /* ==== int8 compute (int8.c) ======================================================= */

@@ -65,6 +65,25 @@ TEST(map_missing_file_fails_cleanly) {
     hearth_unmap(NULL);
 }
 
+/* huge-page arenas: 2 MiB aligned, zeroed, the whole size writable, several at once */
+TEST(huge_alloc_aligned_zeroed) {
+    size_t sizes[3] = {1, (size_t)3 << 20, ((size_t)2 << 20) + 4096};
+    uint8_t *p[3];
+    for (int i = 0; i < 3; i++) {
+        p[i] = hearth_huge_alloc(sizes[i]);
+        CHECK(p[i] != NULL);
+        if (!p[i]) return;
+        CHECK_MSG(((uintptr_t)p[i] & (((uintptr_t)2 << 20) - 1)) == 0, "arena %d at %p is not 2 MiB aligned", i, (void *)p[i]);
+        size_t nz = 0;
+        for (size_t k = 0; k < sizes[i]; k++) nz += p[i][k] != 0;
+        CHECK_EQ_INT((int)nz, 0);
+        memset(p[i], 0xA5, sizes[i]);
+    }
+    for (int i = 0; i < 3; i++) CHECK(p[i][sizes[i] - 1] == 0xA5 && p[i][0] == 0xA5);
+    for (int i = 0; i < 3; i++) hearth_huge_free(p[i], sizes[i]);
+    hearth_huge_free(NULL, 0);
+}
+
 TEST(type_table_matches_ggml) {
     CHECK_EQ_INT(hearth_row_size(HEARTH_TYPE_Q4_0, 64), 36);
     CHECK_EQ_INT(hearth_row_size(HEARTH_TYPE_Q4_K, 512), 288);
@@ -83,5 +102,6 @@ int main(void) {
     RUN(errors_carry_message);
     RUN(map_missing_file_fails_cleanly);
     RUN(type_table_matches_ggml);
+    RUN(huge_alloc_aligned_zeroed);
     return harness_done();
 }
