@@ -57,11 +57,10 @@ static void pack_q4k(const void *W, int64_t K, int64_t N, void *dst) {
                     int sc, m;
                     quant_scale_min_k4(j, b->scales, &sc, &m);
                     hdr[16 + 4 * j + r] = (uint8_t)sc;
-                    hdr[48 + 8 * (j / 2) + 2 * r + j % 2] = (uint8_t)m;
+                    hdr[48 + 8 * r + j] = (uint8_t)m;
                 }
                 for (int c = 0; c < 4; c++)
-                    for (int h = 0; h < 2; h++)
-                        for (int g = 0; g < 4; g++) memcpy(qs + 128 * c + 64 * h + 16 * g + 4 * r, b->qs + 32 * c + 16 * h + 4 * g, 4);
+                    for (int h = 0; h < 2; h++) memcpy(qs + 128 * c + 64 * h + 16 * r, b->qs + 32 * c + 16 * h, 16);
             }
         }
     }

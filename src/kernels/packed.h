@@ -80,11 +80,15 @@ void packed_rows_spread_avx512(const packed_w *w, const uint8_t *xs, int64_t T, 
  * Units of 4 rows, chunks of PACK_CHUNK super-blocks (256 elements):
  *     hdr [4][80]   per super-block: d[4], dmin[4] (f16, one per row), the
  *                   6-bit scales sc[8 sub-blocks][4 rows] and mins
- *                   m[4 pairs][4 rows][2] as bytes
+ *                   m[4 rows][8 sub-blocks] as bytes
  *     qs  [4][512]  per super-block and sub-block pair c (elements 64c ..
- *                   64c + 63): two registers, byte 16g + 4r + e of the first
- *                   = row r's qs[32c + 4g + e], of the second = qs[32c + 16 +
- *                   4g + e]; low nibbles are sub-block 2c, high ones 2c + 1
+ *                   64c + 63): two registers whose 128-bit lane r is row r's
+ *                   qs[32c .. 32c + 15] (the first) and qs[32c + 16 .. 32c +
+ *                   31] (the second); low nibbles are sub-block 2c, high
+ *                   ones 2c + 1. Lane (r, g) of a register thus meets the
+ *                   activations' bytes 4g .. 4g + 3 of a 16-byte quarter
+ *                   broadcast to all four 128-bit lanes (one load, no
+ *                   shuffle), and row r's sums gather in 128-bit lane r.
  * (hdr and qs of a chunk are 320 + 2048 bytes: 64-byte aligned throughout).
  * Activations are Q8_K rows plus, per row and super-block, the 8 sub-block
  * sums of the quants as int16 (bs[j] = bsums[2j] + bsums[2j + 1]). Per row:

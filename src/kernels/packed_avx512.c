@@ -127,18 +127,31 @@ void packed_rows_avx512(const packed_w *w, const packed_x *x, int64_t u0, int64_
 
 /* ==== Q4_K (packed.h) ==========================================================
  * Per super-block and sub-block pair c, the 4 rows' nibbles are unpacked once
- * (4 registers) and each activation row adds, per sub-block, 2 vpdpbusd into
- * a fresh sum and 1 vpdpwssd that multiplies it by the scales into S; the
- * mins meet the sub-block sums in one vpdpwssd per super-block. Then
+ * (4 registers) and the two sub-blocks' scales spread to lanes (r, g) from
+ * one 8-byte broadcast (vpshufb); each activation row then adds, per
+ * sub-block, 2 vpdpbusd against broadcast quarters of its Q8_K bytes into a
+ * fresh sum and 1 vpdpwssd that multiplies it by the scales into S; the mins
+ * meet the sub-block sums (broadcast too) in one vpdpwssd per super-block:
  *   acc += float(S) * d * dx - float(M) * dmin * dx
- * lanes (c, r) and (pair, r) both summing to row r at the end. */
+ * with row r's terms in 128-bit lane r. */
+
+/* the four rows' sums from lanes (r, g): out[r] = sum over g of v[4r + g] */
+static inline __m128 sum_row_lanes(__m512 v) {
+    __m256 lo = _mm512_castps512_ps256(v), hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    __m256 h = _mm256_hadd_ps(lo, hi);   /* lane 0: r0 r0 r2 r2, lane 1: r1 r1 r3 r3 (partial sums) */
+    h = _mm256_hadd_ps(h, h);            /* lane 0: r0 r2 r0 r2, lane 1: r1 r3 r1 r3 */
+    return _mm_unpacklo_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
 ALWAYS_INLINE void tile_q4k(const packed_w *w, const packed_xk *x, int64_t u, int64_t t, const int NT, float *Y,
                             int64_t N) {
     const int64_t ns = w->nb;
     const size_t cb = packed_k_chunk_bytes();
     const uint8_t *unit = w->data + (size_t)u * packed_k_unit_bytes(ns);
-    const __m512i ia = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    const __m512i ib = _mm512_add_epi32(ia, _mm512_set1_epi32(4));
+    const __m512i row = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);   /* lane (r, g) -> r */
+    /* vpshufb controls: dword (r, g) = byte r (sub-block 2c) or 4 + r (2c + 1) of the 8 scale bytes, zero-extended */
+    const __m512i sc_lo = _mm512_or_si512(row, _mm512_set1_epi32((int)0x80808000u));
+    const __m512i sc_hi = _mm512_add_epi32(sc_lo, _mm512_set1_epi32(4));
     const __m512i m4 = _mm512_set1_epi8(0x0F);
     __m512 acc[4];
     _Pragma("GCC unroll 4")
@@ -157,30 +170,27 @@ ALWAYS_INLINE void tile_q4k(const packed_w *w, const packed_xk *x, int64_t u, in
             __m512i v1 = _mm512_load_si512(qs + 128 * c), v2 = _mm512_load_si512(qs + 128 * c + 64);
             __m512i l1 = _mm512_and_si512(v1, m4), l2 = _mm512_and_si512(v2, m4);
             __m512i h1 = _mm512_and_si512(_mm512_srli_epi16(v1, 4), m4), h2 = _mm512_and_si512(_mm512_srli_epi16(v2, 4), m4);
-            uint32_t s_lo, s_hi;
-            memcpy(&s_lo, hdr + 16 + 8 * c, 4);
-            memcpy(&s_hi, hdr + 16 + 8 * c + 4, 4);
-            __m512i sc_lo = _mm512_broadcast_i32x4(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)s_lo)));
-            __m512i sc_hi = _mm512_broadcast_i32x4(_mm_cvtepu8_epi32(_mm_cvtsi32_si128((int)s_hi)));
+            int64_t sc8;
+            memcpy(&sc8, hdr + 16 + 8 * c, 8);   /* sub-blocks 2c and 2c + 1, rows 0..3 */
+            __m512i bc = _mm512_set1_epi64(sc8);
+            __m512i s0 = _mm512_shuffle_epi8(bc, sc_lo), s1 = _mm512_shuffle_epi8(bc, sc_hi);
             _Pragma("GCC unroll 4")
             for (int j = 0; j < NT; j++) {
                 const int8_t *xq = x->q[(size_t)(t + j) * ns + s].qs + 64 * c;
-                __m512i x0 = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq));
-                __m512i x1 = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(xq + 32)));
-                __m512i p0 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), l1, _mm512_permutexvar_epi32(ia, x0)),
-                                                 l2, _mm512_permutexvar_epi32(ib, x0));
-                __m512i p1 = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), h1, _mm512_permutexvar_epi32(ia, x1)),
-                                                 h2, _mm512_permutexvar_epi32(ib, x1));
-                S[j] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(S[j], p0, sc_lo), p1, sc_hi);
+                __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), l1, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)xq)));
+                p0 = _mm512_dpbusd_epi32(p0, l2, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(xq + 16))));
+                __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), h1, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(xq + 32))));
+                p1 = _mm512_dpbusd_epi32(p1, h2, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(xq + 48))));
+                S[j] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(S[j], p0, s0), p1, s1);
             }
         }
-        __m512i mins = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(hdr + 48)));
-        __m512 d4 = _mm512_broadcast_f32x4(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hdr)));
-        __m512 dm4 = _mm512_broadcast_f32x4(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(hdr + 8))));
+        __m512i mins = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(hdr + 48)));   /* lanes (r, pair) */
+        __m512 d4 = _mm512_permutexvar_ps(row, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hdr))));
+        __m512 dm4 = _mm512_permutexvar_ps(row, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(hdr + 8)))));
         _Pragma("GCC unroll 4")
         for (int j = 0; j < NT; j++) {
             const size_t xs = (size_t)(t + j) * ns + s;
-            __m512i bs = _mm512_permutexvar_epi32(ia, _mm512_castsi128_si512(_mm_loadu_si128((const __m128i *)(x->bs + 8 * xs))));
+            __m512i bs = _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(x->bs + 8 * xs)));
             __m512i M = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mins, bs);
             __m512 dx = _mm512_set1_ps(x->q[xs].d);
             acc[j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(S[j]), _mm512_mul_ps(d4, dx), acc[j]);
@@ -188,7 +198,7 @@ ALWAYS_INLINE void tile_q4k(const packed_w *w, const packed_xk *x, int64_t u, in
         }
     }
     _Pragma("GCC unroll 4")
-    for (int j = 0; j < NT; j++) _mm_storeu_ps(Y + (size_t)(t + j) * N + 4 * u, sum_lanes(acc[j]));
+    for (int j = 0; j < NT; j++) _mm_storeu_ps(Y + (size_t)(t + j) * N + 4 * u, sum_row_lanes(acc[j]));
 }
 
 #define TILE_K(NT)                                                                                            \
