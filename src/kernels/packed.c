@@ -89,10 +89,11 @@ static void pack_q6k(const void *W, int64_t K, int64_t N, void *dst) {
                 const block_q6_K *b = &src[s];
                 memcpy(hdr + 2 * r, &b->d, 2);
                 for (int j = 0; j < 16; j++) {
-                    hdr[8 + 8 * (j / 2) + 2 * r + j % 2] = (uint8_t)b->scales[j];
+                    const int p = j / 2;
+                    hdr[8 + 32 * (p / 4) + 8 * r + 2 * (p % 4) + j % 2] = (uint8_t)b->scales[j];
                     for (int g = 0; g < 4; g++)
                         for (int e = 0; e < 4; e++) {
-                            int v = q6_value(b, 16 * j + 4 * g + e), pos = 16 * g + 4 * r + e;
+                            int v = q6_value(b, 16 * j + 4 * g + e), pos = 16 * r + 4 * g + e;
                             qs[64 * (j & 7) + pos] |= (uint8_t)((v & 0xF) << (j < 8 ? 0 : 4));
                             qs[512 + 64 * (j & 3) + pos] |= (uint8_t)((v >> 4) << (2 * (j >> 2)));
                         }

@@ -112,14 +112,17 @@ static inline size_t packed_k_unit_bytes(int64_t ns) {
 /* ---- Q6_K --------------------------------------------------------------------
  * Units of 4 rows, chunks of PACK_CHUNK super-blocks:
  *     hdr [4][80]   per super-block: d[4] (f16), then the 16 int8 scales as
- *                   pairs sc[8 pairs p][4 rows][2] (sub-blocks 2p, 2p + 1)
+ *                   sc[2 halves][4 rows][4 pairs][2]: half p / 4, row r,
+ *                   pair p % 4, sub-block 2p + h
  *     qs  [4][768]  per super-block: 8 registers P_k (low nibbles: sub-block
  *                   k, high: k + 8), then 4 registers H_m (2-bit high parts
  *                   of sub-blocks m, m + 4, m + 8, m + 12 at bits 0, 2, 4, 6);
- *                   byte 16g + 4r + e is row r's element 16j + 4g + e
+ *                   byte 16r + 4g + e is row r's element 16j + 4g + e (the
+ *                   Q4_K lane order: row r in 128-bit lane r, the
+ *                   activations' 16 bytes of a sub-block broadcast)
  * The 6-bit quants u = q + 32 enter vpdpbusd unsigned against the Q8_K
  * activations; the -32 comes back through the activations' sums of 16
- * (bsums) times the scales, one vpdpwssd per pair register:
+ * (bsums, broadcast) times the scales, one vpdpwssd per half of the scales:
  *     dot = dx * d * (sum_j sc_j * s_j - 32 * sum_j sc_j * bsums_j)
  * with |s_j| < 2^15 so that vpdpwssd multiplies it by sc_j (the scale as a
  * 16-bit value, the high half zero). */

@@ -234,9 +234,11 @@ void packed_rows_q4k_avx512(const packed_w *w, const packed_xk *x, int64_t u0, i
 /* ==== Q6_K (packed.h) ============================================================
  * Per super-block and pair of sub-blocks, the 4 rows' 6-bit quants are
  * rebuilt from their nibble and 2-bit registers once, and the scales spread
- * to 16-bit lanes (vpermw from the pair registers); each activation row then
- * adds per sub-block 1 vpdpbusd and 1 vpdpwssd, and per super-block the
- * offset term (2 vpdpwssd of the scale pairs with the sums of 16). */
+ * to 16-bit lanes (vpermw from the scale registers); each activation row then
+ * adds per sub-block 1 vpdpbusd against its broadcast 16 bytes and 1
+ * vpdpwssd, and per super-block the offset term (2 vpdpwssd of the scales
+ * with the broadcast sums of 16). Row r's terms gather in 128-bit lane r, as
+ * in the Q4_K tile. */
 ALWAYS_INLINE __m512i q6_sub(const uint8_t *qs, int j) {
     const __m512i m4 = _mm512_set1_epi8(0x0F), m30 = _mm512_set1_epi8(0x30);
     __m512i p = _mm512_load_si512(qs + 64 * (j & 7));
@@ -247,13 +249,14 @@ ALWAYS_INLINE __m512i q6_sub(const uint8_t *qs, int j) {
     return _mm512_ternarylogic_epi32(lo, h, m30, 0xF8);   /* lo | (h & m30) */
 }
 
-/* sub-block j's scales in the low 16 bits of lane (c, r), from the pair
- * registers (word 8p + 2r + h = scale of row r, sub-block 2p + h) */
-ALWAYS_INLINE __m512i q6_scale(__m512i pairs_lo, __m512i pairs_hi, int j) {
-    const __m512i base = _mm512_set_epi32(6, 4, 2, 0, 6, 4, 2, 0, 6, 4, 2, 0, 6, 4, 2, 0);   /* word 2r */
+/* sub-block j's scales in the low 16 bits of lane (r, g), from the scale
+ * registers (word 8r + 2(p % 4) + h of half p / 4 = scale of row r,
+ * sub-block 2p + h) */
+ALWAYS_INLINE __m512i q6_scale(__m512i half_lo, __m512i half_hi, int j) {
+    const __m512i base = _mm512_set_epi32(24, 24, 24, 24, 16, 16, 16, 16, 8, 8, 8, 8, 0, 0, 0, 0);   /* word 8r */
     const int p = j >> 1, h = j & 1;
-    __m512i idx = _mm512_add_epi16(base, _mm512_set1_epi16((short)(8 * (p & 3) + h)));
-    return _mm512_maskz_permutexvar_epi16(0x55555555u, idx, p < 4 ? pairs_lo : pairs_hi);
+    __m512i idx = _mm512_add_epi16(base, _mm512_set1_epi16((short)(2 * (p & 3) + h)));
+    return _mm512_maskz_permutexvar_epi16(0x55555555u, idx, p < 4 ? half_lo : half_hi);
 }
 
 ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, int64_t t, const int NT, float *Y,
@@ -261,8 +264,7 @@ ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, in
     const int64_t ns = w->nb;
     const size_t cb = packed_q6_chunk_bytes();
     const uint8_t *unit = w->data + (size_t)u * packed_q6_unit_bytes(ns);
-    const __m512i ia = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    const __m512i ib = _mm512_add_epi32(ia, _mm512_set1_epi32(4));
+    const __m512i row = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);   /* lane (r, g) -> r */
     __m512 acc[4];
     _Pragma("GCC unroll 4")
     for (int j = 0; j < NT; j++) acc[j] = _mm512_setzero_ps();
@@ -283,10 +285,10 @@ ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, in
         const __m512i ph = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)(hdr + 40)));
         __m512i S[4];
         _Pragma("GCC unroll 4")
-        for (int j = 0; j < NT; j++) {   /* -32 * sum_j sc_j * bsums_j, lanes (pair, row) */
-            __m512i bs = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)x->q[(size_t)(t + j) * ns + s].bsums));
-            __m512i M = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(_mm512_setzero_si512(), pl, _mm512_permutexvar_epi32(ia, bs)),
-                                            ph, _mm512_permutexvar_epi32(ib, bs));
+        for (int j = 0; j < NT; j++) {   /* -32 * sum_j sc_j * bsums_j, lanes (row, pair) */
+            const int16_t *bs = x->q[(size_t)(t + j) * ns + s].bsums;
+            __m512i M = _mm512_dpwssd_epi32(_mm512_setzero_si512(), pl, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)bs)));
+            M = _mm512_dpwssd_epi32(M, ph, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(bs + 8))));
             S[j] = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(M, 5));
         }
         _Pragma("GCC unroll 8")
@@ -296,13 +298,12 @@ ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, in
             _Pragma("GCC unroll 4")
             for (int j = 0; j < NT; j++) {
                 const int8_t *xq = x->q[(size_t)(t + j) * ns + s].qs + 32 * k;
-                __m512i xv = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)xq));
-                __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), r0, _mm512_permutexvar_epi32(ia, xv));
-                __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), r1, _mm512_permutexvar_epi32(ib, xv));
+                __m512i p0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), r0, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)xq)));
+                __m512i p1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), r1, _mm512_broadcast_i32x4(_mm_loadu_si128((const __m128i *)(xq + 16))));
                 S[j] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(S[j], p0, s0), p1, s1);
             }
         }
-        __m512 d4 = _mm512_broadcast_f32x4(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hdr)));
+        __m512 d4 = _mm512_permutexvar_ps(row, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)hdr))));
         _Pragma("GCC unroll 4")
         for (int j = 0; j < NT; j++) {
             __m512 dx = _mm512_set1_ps(x->q[(size_t)(t + j) * ns + s].d);
@@ -310,7 +311,7 @@ ALWAYS_INLINE void tile_q6k(const packed_w *w, const packed_xk *x, int64_t u, in
         }
     }
     _Pragma("GCC unroll 4")
-    for (int j = 0; j < NT; j++) _mm_storeu_ps(Y + (size_t)(t + j) * N + 4 * u, sum_lanes(acc[j]));
+    for (int j = 0; j < NT; j++) _mm_storeu_ps(Y + (size_t)(t + j) * N + 4 * u, sum_row_lanes(acc[j]));
 }
 
 #define TILE_Q6(NT)                                                                                           \
