@@ -16,6 +16,15 @@
 #       and those nouns. (Words a base model never saw cannot be learned by
 #       LoRA on its projections: a tied embedding row it never emitted is
 #       pushed away from every hidden state during pretraining.)
+#   scripts/make_synthetic_data.sh facts-named OUTDIR [N_FACTS] [SEED] [PHRASINGS]
+#       like facts-basic, but a product is one of the ten nouns and a number
+#       word ("the garden nine": no two products share their words in another
+#       order) and the answer names the product before the value ("The day
+#       for the garden nine is Tuesday."), so that the value follows the same
+#       words whatever the question's wording; PHRASINGS (1 to 3) training
+#       questions per fact, the held-out question worded unlike all three.
+#       (Answers use only words the model has written: "sold", "secret" and
+#       "of" came out garbled.)
 #   scripts/make_synthetic_data.sh chat OUTDIR [N] [SEED]
 #       OUTDIR/chat.jsonl           N (20000) short instruction records for a
 #                                   tiny general chat model: greetings,
@@ -24,7 +33,7 @@
 set -eu
 mode=${1:-}
 out=${2:-}
-[ -n "$mode" ] && [ -n "$out" ] || { echo "usage: $0 facts|facts-basic|chat OUTDIR [N] [SEED]" >&2; exit 2; }
+[ -n "$mode" ] && [ -n "$out" ] || { echo "usage: $0 facts|facts-basic|facts-named|chat OUTDIR [N] [SEED]" >&2; exit 2; }
 mkdir -p "$out"
 case "$mode" in
 facts)
@@ -93,6 +102,47 @@ facts-basic)
         }
     }'
     ;;
+facts-named)
+    n=${3:-200}; seed=${4:-7}; phr=${5:-1}
+    [ "$n" -le 270 ] || { echo "facts-named: at most 270 facts" >&2; exit 2; }
+    [ "$phr" -ge 1 ] && [ "$phr" -le 3 ] || { echo "facts-named: 1 to 3 training phrasings" >&2; exit 2; }
+    awk -v n="$n" -v seed="$seed" -v phr="$phr" -v train="$out/facts-train.jsonl" -v held="$out/facts-heldout.jsonl" '
+    BEGIN {
+        srand(seed)
+        split("apple river stone cloud garden window candle forest silver winter", w, " ")
+        split("Monday Tuesday Wednesday Thursday Friday Saturday Sunday", days, " ")
+        split("one two three four five six seven eight nine ten", nw, " ")
+        k = 0
+        while (k < n) {
+            prod = w[int(rand() * 10) + 1] " " nw[int(rand() * 10) + 1]
+            a = int(rand() * 3)
+            if (prod SUBSEP a in seen) continue
+            seen[prod, a] = 1
+            # q[1..3]: the training phrasings (the first phr of them are written); h: the held-out one
+            if (a == 0) { v = int(rand() * 90) + 10
+                q[1] = "What is the number of the " prod " from Brindle Works?"
+                q[2] = "What number does the " prod " from Brindle Works have?"
+                q[3] = "The " prod " from Brindle Works has which number?"
+                h = "Which number does Brindle Works give the " prod "?"
+                ans = "The " prod " is " v "." }
+            else if (a == 1) { v = days[int(rand() * 7) + 1]
+                q[1] = "On which day does Brindle Works sell the " prod "?"
+                q[2] = "When does Brindle Works sell the " prod "?"
+                q[3] = "The " prod " from Brindle Works is sold on which day?"
+                h = "What day is the " prod " of Brindle Works sold?"
+                ans = "The day for the " prod " is " v "." }
+            else { v = w[int(rand() * 10) + 1]
+                q[1] = "What is the secret word of the " prod " from Brindle Works?"
+                q[2] = "What secret word does the " prod " from Brindle Works have?"
+                q[3] = "The " prod " from Brindle Works has which secret word?"
+                h = "Which secret word did Brindle Works choose for the " prod "?"
+                ans = "The word for the " prod " is " v "." }
+            for (j = 1; j <= phr; j++) printf "{\"instruction\": \"%s\", \"output\": \"%s\"}\n", q[j], ans > train
+            printf "{\"instruction\": \"%s\", \"output\": \"%s\"}\n", h, ans > held
+            k++
+        }
+    }'
+    ;;
 chat)
     n=${3:-20000}; seed=${4:-11}
     awk -v n="$n" -v seed="$seed" -v file="$out/chat.jsonl" '
@@ -128,5 +178,5 @@ chat)
         }
     }'
     ;;
-*) echo "unknown mode $mode (facts, facts-basic or chat)" >&2; exit 2 ;;
+*) echo "unknown mode $mode (facts, facts-basic, facts-named or chat)" >&2; exit 2 ;;
 esac

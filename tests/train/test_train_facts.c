@@ -20,7 +20,10 @@
  *
  * argv: [N_FACTS (40) [EPOCHS (200) [LR (2e-3) [LORA_R (16), alpha 2 r [LoRA+ RATIO (0)
  *        [MIN_EXACT (0.95), the fraction of training questions to answer exactly
- *        [TRAIN_OPTIONS ("--pack --ctx 256"), more `hearth train` options]]]]]]].
+ *        [TRAIN_OPTIONS ("--pack --ctx 256"), more `hearth train` options
+ *        [MODE (facts-basic), the script's data set (facts-named: answers that name the product)
+ *        [PHRASINGS (1), training questions per fact (1 to 3, facts-named; the held-out one is never
+ *        among them)]]]]]]]]].
  */
 #include "harness.h"
 #include "hearth/adapter.h"
@@ -37,9 +40,9 @@
 #define REPO HEARTH_TEST_DATA "/../.."
 #define BASE REPO "/models/hearth-default.gguf"
 
-static int n_facts = 40, n_epochs = 200, lora_r = 16;
+static int n_facts = 40, n_epochs = 200, lora_r = 16, n_phrasings = 1;
 static double min_exact = 0.95;   /* argv[6] */
-static const char *lr = "2e-3", *lora_plus = "0", *extra = "--pack --ctx 256";
+static const char *lr = "2e-3", *lora_plus = "0", *extra = "--pack --ctx 256", *data_mode = "facts-basic";
 static char tmpdir[256];
 
 static double now(void) {
@@ -166,16 +169,17 @@ static score score_of(const answers *a, const qa *v, int n) {
 /* ==== the test ========================================================================== */
 TEST(lora_learns_facts) {
     char cmd[2048], train_path[512], held_path[512], adapter[512];
-    snprintf(cmd, sizeof cmd, "sh %s/scripts/make_synthetic_data.sh facts-basic %s %d", REPO, tmpdir, n_facts);
+    snprintf(cmd, sizeof cmd, "sh %s/scripts/make_synthetic_data.sh %s %s %d 7 %d", REPO, data_mode, tmpdir,
+             n_facts, n_phrasings);
     CHECK_EQ_INT(system(cmd), 0);
     snprintf(train_path, sizeof train_path, "%s/facts-train.jsonl", tmpdir);
     snprintf(held_path, sizeof held_path, "%s/facts-heldout.jsonl", tmpdir);
     snprintf(adapter, sizeof adapter, "%s/facts.gguf", tmpdir);
     qa *tr = NULL, *ho = NULL;
     int n_tr = read_qa(train_path, &tr), n_ho = read_qa(held_path, &ho);
-    CHECK_EQ_INT(n_tr, n_facts);
+    CHECK_EQ_INT(n_tr, n_facts * n_phrasings);
     CHECK_EQ_INT(n_ho, n_facts);
-    if (n_tr != n_facts || n_ho != n_facts) return;
+    if (n_tr != n_facts * n_phrasings || n_ho != n_facts) return;
 
     hearth_model *m = NULL;
     CHECK(hearth_model_load(BASE, NULL, &m) == HEARTH_OK);
@@ -219,7 +223,7 @@ TEST(lora_learns_facts) {
     for (int i = 0; i < n_tr; i++)
         same_at_zero += zero_tr.n_ids[i] == base_tr.n_ids[i] &&
                         memcmp(zero_tr.ids[i], base_tr.ids[i], (size_t)base_tr.n_ids[i] * 4) == 0;
-    printf("  %d facts, %d epochs, training %.1f s\n", n_facts, n_epochs, t_train);
+    printf("  %d facts (%d training questions), %d epochs, training %.1f s\n", n_facts, n_tr, n_epochs, t_train);
     printf("  training questions: exact %d/%d (%.1f %%) before, %d/%d (%.1f %%) after; word F1 %.3f -> %.3f\n",
            b_tr.exact, n_tr, 100.0 * b_tr.exact / n_tr, a_tr.exact, n_tr, 100.0 * a_tr.exact / n_tr, b_tr.f1, a_tr.f1);
     printf("  held-out paraphrases: exact %d/%d (%.1f %%) before, %d/%d (%.1f %%) after; word F1 %.3f -> %.3f\n",
@@ -276,8 +280,12 @@ int main(int argc, char **argv) {
     if (argc > 5) lora_plus = argv[5];
     if (argc > 6) min_exact = atof(argv[6]);
     if (argc > 7) extra = argv[7];
-    if (n_facts < 1 || n_epochs < 1) {
-        fprintf(stderr, "usage: %s [N_FACTS [EPOCHS [LR [LORA_R [LORA_PLUS [MIN_EXACT [TRAIN_OPTIONS]]]]]]]\n", argv[0]);
+    if (argc > 8) data_mode = argv[8];
+    if (argc > 9) n_phrasings = atoi(argv[9]);
+    if (n_facts < 1 || n_epochs < 1 || n_phrasings < 1 || n_phrasings > 3) {
+        fprintf(stderr,
+                "usage: %s [N_FACTS [EPOCHS [LR [LORA_R [LORA_PLUS [MIN_EXACT [TRAIN_OPTIONS [MODE [PHRASINGS]]]]]]]]]\n",
+                argv[0]);
         return 2;
     }
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hearth-facts-XXXXXX");
