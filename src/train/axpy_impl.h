@@ -43,32 +43,86 @@ HOT static inline float AXPY_NAME(dot8)(const float *restrict x, const float *re
     return s;
 }
 
+/* 32 floats of accumulators as four 8-lane vectors (GCC/Clang vector extensions: locals of this
+ * type stay in registers, 256-bit ones in the AVX2 build) */
+#ifndef AXPY_V8_DEFINED
+#define AXPY_V8_DEFINED
+#include <string.h>
+typedef float axpy_v8 __attribute__((vector_size(32)));
+typedef struct axpy_acc32 {
+    axpy_v8 v[4];
+} axpy_acc32;
+#endif
+
+/* acc += a * x[0..32) */
+HOT static inline void AXPY_NAME(acc32)(axpy_acc32 *acc, const float *x, float a) {
+    for (int i = 0; i < 4; i++) {
+        axpy_v8 v;
+        memcpy(&v, x + 8 * i, sizeof v);
+        acc->v[i] += a * v;
+    }
+}
+
+/* y[0..n) += acc (n <= 32) */
+static inline void AXPY_NAME(add32)(float *y, const axpy_acc32 *acc, int n) {
+    float tmp[32];
+    memcpy(tmp, acc->v, sizeof tmp);
+    for (int e = 0; e < n; e++) y[e] += tmp[e];
+}
+
 /* causal GQA attention backward for the heads of KV groups [g0, g1) — the maths of
- * attention_backward (ops_impl.h), with the head-dimension loops split into
- * dot products and axpys so that they vectorize */
+ * attention_backward (ops_impl.h) in two passes per head, each accumulating into
+ * registers (32 head-dimension values at a time; a tail of hd % 32 by axpys)
+ * instead of re-reading and re-writing gradient rows:
+ *   rows t:     dP[t][j] = dO_t . v_j (j in t's record, j <= t), dS = P (dP - sum_j P dP) / sqrt(hd),
+ *               dq_t += sum_j dS[t][j] k_j
+ *   columns j:  dv_j += sum_t P[t][j] dO_t,  dk_j += sum_t dS[t][j] q_t  (the rows t that see key j)
+ * scratch holds T * T + T floats (this head's dS and one row of dP). */
 HOT void AXPY_NAME(attn_bwd)(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
                              const float *v, const float *att, const int32_t *start, int T, int H, int KVH,
                              int hd, int g0, int g1, float *scratch) {
     int group = H / KVH;
     size_t qs = (size_t)H * hd, ks = (size_t)KVH * hd;
     float scale = (float)(1.0 / sqrt((double)hd));
+    float *ds = scratch, *da = scratch + (size_t)T * T;
     for (int h = g0 * group; h < g1 * group; h++) {
-        int g = h / group;
+        const size_t ho = (size_t)h * hd, kvo = (size_t)(h / group) * hd;
+        const float *P = att + (size_t)h * T * T;
         for (int t = 0; t < T; t++) {
-            const float *a = att + ((size_t)h * T + t) * T;
-            const float *go = dout + t * qs + (size_t)h * hd, *qt = q + t * qs + (size_t)h * hd;
-            float *da = scratch, dsum = 0;
+            const float *a = P + (size_t)t * T, *go = dout + t * qs + ho;
+            float *dst = ds + (size_t)t * T, dsum = 0;
             int s0 = start ? start[t] : 0;
             for (int j = s0; j <= t; j++) {
-                da[j] = AXPY_NAME(dot8)(go, v + j * ks + (size_t)g * hd, hd);
-                AXPY_NAME(axpy1)(dv + j * ks + (size_t)g * hd, go, a[j], hd);
+                da[j] = AXPY_NAME(dot8)(go, v + j * ks + kvo, hd);
                 dsum += a[j] * da[j];
             }
-            float *dqt = dq + t * qs + (size_t)h * hd;
-            for (int j = s0; j <= t; j++) {
-                float dp = a[j] * (da[j] - dsum) * scale;
-                AXPY_NAME(axpy1)(dqt, k + j * ks + (size_t)g * hd, dp, hd);
-                AXPY_NAME(axpy1)(dk + j * ks + (size_t)g * hd, qt, dp, hd);
+            for (int j = s0; j <= t; j++) dst[j] = a[j] * (da[j] - dsum) * scale;
+            float *dqt = dq + t * qs + ho;
+            int d0 = 0;
+            for (; d0 + 32 <= hd; d0 += 32) {
+                axpy_acc32 acc = {{{0}}};
+                for (int j = s0; j <= t; j++) AXPY_NAME(acc32)(&acc, k + j * ks + kvo + d0, dst[j]);
+                AXPY_NAME(add32)(dqt + d0, &acc, 32);
+            }
+            for (int j = s0; d0 < hd && j <= t; j++) AXPY_NAME(axpy1)(dqt + d0, k + j * ks + kvo + d0, dst[j], hd - d0);
+        }
+        for (int j = 0; j < T; j++) {
+            float *dvj = dv + j * ks + kvo, *dkj = dk + j * ks + kvo;
+            int t1 = j;   /* the rows that see key j: j .. t1 - 1 */
+            while (t1 < T && (!start || start[t1] <= j)) t1++;
+            int d0 = 0;
+            for (; d0 + 32 <= hd; d0 += 32) {
+                axpy_acc32 av = {{{0}}}, ak = {{{0}}};
+                for (int t = j; t < t1; t++) {
+                    AXPY_NAME(acc32)(&av, dout + t * qs + ho + d0, P[(size_t)t * T + j]);
+                    AXPY_NAME(acc32)(&ak, q + t * qs + ho + d0, ds[(size_t)t * T + j]);
+                }
+                AXPY_NAME(add32)(dvj + d0, &av, 32);
+                AXPY_NAME(add32)(dkj + d0, &ak, 32);
+            }
+            for (int t = j; d0 < hd && t < t1; t++) {
+                AXPY_NAME(axpy1)(dvj + d0, dout + t * qs + ho + d0, P[(size_t)t * T + j], hd - d0);
+                AXPY_NAME(axpy1)(dkj + d0, q + t * qs + ho + d0, ds[(size_t)t * T + j], hd - d0);
             }
         }
     }

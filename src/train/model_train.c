@@ -137,7 +137,7 @@ static hearth_status alloc_buffers(hearth_trainer *t) {
     size_t acc_cols = max_in > (size_t)hp->n_embd ? max_in : (size_t)hp->n_embd;
     t->acc = talloc(t, (size_t)t->nth * T * acc_cols * 4);
     t->tile = talloc(t, (size_t)t->nth * 8 * (max_in > V ? max_in : V) * 4);
-    t->att_scratch = talloc(t, (size_t)t->nth * T * 4);
+    t->att_scratch = talloc(t, (size_t)t->nth * (T * T + T) * 4);   /* attention backward: dS and a row */
     if (!t->x_out || !t->xnf || !t->rstdf || !t->logits || !t->losses || !t->dloss || !t->cs || !t->sel || !t->sel_tgt || !t->dx || !t->dxn ||
         !t->dq || !t->dk || !t->dv || !t->dao || !t->dgate || !t->dup || !t->dhh || !t->tmp || !t->du || !t->dxd ||
         !t->acc || !t->tile || !t->att_scratch)
@@ -578,7 +578,7 @@ static void att_worker(void *arg, int ith, int nth) {
     } else
         tk_attention_backward(j->t->dq, j->t->dk, j->t->dv, j->t->dao, A->q, A->k, A->v, A->att, j->t->start, j->T,
                               hp->n_head, hp->n_head_kv, hp->head_dim, (int)g0, (int)g1,
-                              j->t->att_scratch + (size_t)ith * j->T);
+                              j->t->att_scratch + (size_t)ith * ((size_t)j->T * j->T + j->T));
 }
 
 typedef struct ce_job {

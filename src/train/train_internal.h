@@ -124,7 +124,7 @@ struct hearth_trainer {
     float *dx, *dxn, *dq, *dk, *dv, *dao, *dgate, *dup, *dhh, *tmp, *du, *dxd;
     float *acc;          /* (nth, T, max in) per-thread accumulators */
     float *tile;         /* (nth, 8, max in) dequantized weight rows */
-    float *att_scratch;  /* (nth, T) */
+    float *att_scratch;  /* (nth, T * T + T) */
     size_t mem;
     int n_int8;          /* matrices with an int8 backward (int8.c) */
     void *t_arena;       /* their packed transposes (hearth_huge_alloc) */
