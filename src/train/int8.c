@@ -74,10 +74,7 @@ static void transpose_q8(hearth_trainer *t, const tmat *m, uint8_t *wt, float *b
 /* the matrices a LoRA step multiplies by: 7 per layer and the output */
 static int n_mats(const hearth_trainer *t) { return 7 * t->hp.n_layer + 1; }
 static tmat *mat_at(hearth_trainer *t, int i) {
-    if (i == 7 * t->hp.n_layer) return &t->output;
-    tlayer *L = &t->layers[i / 7];
-    tmat *ms[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
-    return ms[i % 7];
+    return i == 7 * t->hp.n_layer ? &t->output : layer_mats(&t->layers[i / 7], i % 7);
 }
 
 static bool want_int8(const hearth_trainer *t) {
@@ -151,19 +148,6 @@ size_t tint8_work_size(const hearth_trainer *t, int64_t T) {
 }
 
 /* ---- dx += dy W through the packed transpose ---------------------------------------------- */
-typedef struct add_job {
-    float *y;
-    const float *x;
-    size_t n;
-} add_job;
-
-static void add_worker(void *arg, int ith, int nth) {
-    add_job *j = arg;
-    int64_t i0, i1;
-    hearth_split_rows((int64_t)j->n, ith, nth, &i0, &i1);
-    for (int64_t i = i0; i < i1; i++) j->y[i] += j->x[i];
-}
-
 hearth_status tint8_matmul_dx(hearth_trainer *t, const tmat *m, float *dx, const float *dy, int64_t T, float *tmp) {
     const int64_t step = dx_rows(T, m->out);
     for (int64_t t0 = 0; t0 < T; t0 += step) {
@@ -171,8 +155,7 @@ hearth_status tint8_matmul_dx(hearth_trainer *t, const tmat *m, float *dx, const
         hearth_status s = hearth_matmul_packed(t->pool, tmp, dy + t0 * m->out, m->packed_t, HEARTH_TYPE_Q8_0, n,
                                                m->out, m->in, t->work);
         if (s) return s;
-        add_job j = {dx + t0 * m->in, tmp, (size_t)n * m->in};
-        hearth_pool_run(t->pool, add_worker, &j);
+        tk_add(t, dx + t0 * m->in, tmp, (size_t)n * m->in);
     }
     return HEARTH_OK;
 }

@@ -99,6 +99,12 @@ static void reduce_worker(void *arg, int ith, int nth) {
     for (int a = 0; a < j->nacc; a++) axpy1(j->dx + i0, j->acc + (size_t)a * j->n + i0, 1.0f, i1 - i0);
 }
 
+void tk_add(hearth_trainer *t, float *y, const float *x, size_t n) {
+    pick_isa();
+    reduce_job r = {y, x, n, 1};
+    hearth_pool_run(t->pool, reduce_worker, &r);
+}
+
 void tk_matmul_dx(hearth_trainer *t, float *dx, const float *dy, const void *W, uint32_t wtype, size_t row_bytes,
                   int64_t T, int64_t K, int64_t N) {
     pick_isa();

@@ -36,10 +36,10 @@ void tmodel_pack(const hearth_model *m, tmat *output, tlayer *layers, int n_laye
     for (int l = 0; l < n_layer; l++) {
         const mlayer *s = &m->layers[l];
         const mweight *src[7] = {&s->wq, &s->wk, &s->wv, &s->wo, &s->w_gate, &s->w_up, &s->w_down};
-        tlayer *d = &layers[l];
-        tmat *dst[7] = {&d->wq, &d->wk, &d->wv, &d->wo, &d->gate, &d->up, &d->down};
-        for (int i = 0; i < 7; i++)
-            if (!dst[i]->w && dst[i]->data == src[i]->data) dst[i]->packed = src[i]->packed;
+        for (int i = 0; i < 7; i++) {
+            tmat *d = layer_mats(&layers[l], i);
+            if (!d->w && d->data == src[i]->data) d->packed = src[i]->packed;
+        }
     }
 }
 

@@ -43,7 +43,7 @@ static void *talloc(hearth_trainer *t, size_t bytes) {
     return p;
 }
 
-static tmat *layer_mats(tlayer *L, int i) {
+tmat *layer_mats(tlayer *L, int i) {
     tmat *m[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->gate, &L->up, &L->down};
     return m[i];
 }

@@ -49,6 +49,9 @@ typedef struct thparams {
     hearth_rope rope;
 } thparams;
 
+/* layer matrix i: 0..6 = q k v o gate up down (model_train.c) */
+tmat *layer_mats(tlayer *L, int i);
+
 /* model_access.c: hyper-parameters and frozen weight views of a loaded model */
 hearth_status tmodel_from_model(const hearth_model *m, thparams *hp, tmat *tok_embd, tvec *output_norm, tmat *output,
                                 tlayer *layers, bool *tied);
@@ -145,6 +148,8 @@ hearth_status tint8_matmul_dx(hearth_trainer *t, const tmat *m, float *dx, const
 /* dx (T, K) += dy (T, N) @ W (N, K), W rows of any type (dequantized per tile) */
 void tk_matmul_dx(hearth_trainer *t, float *dx, const float *dy, const void *W, uint32_t wtype, size_t row_bytes,
                   int64_t T, int64_t K, int64_t N);
+/* y[0..n) += x[0..n), threaded */
+void tk_add(hearth_trainer *t, float *y, const float *x, size_t n);
 /* dW (N, K) += alpha * dy^T (N, T) @ x (T, K) */
 void tk_matmul_dw(hearth_trainer *t, float *dW, float alpha, const float *dy, const float *x, int64_t T, int64_t K,
                   int64_t N);
