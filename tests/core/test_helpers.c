@@ -1,0 +1,109 @@
+/* test_helpers.c — the core buffer and UTF-8 module. */
+#include "harness.h"
+
+#include "core/buf.h"
+#include "core/utf8.h"
+
+#include <stdlib.h>
+
+TEST(buf_appends_and_takes) {
+    hearth_buf b = {0};
+    hearth_buf_puts(&b, "n=");
+    hearth_buf_printf(&b, "%d", 42);
+    hearth_buf_putc(&b, ';');
+    CHECK(!b.oom);
+    CHECK_STR(b.data, "n=42;");
+    /* a long printf goes past the stack buffer */
+    char big[1000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    hearth_buf_printf(&b, "[%s]", big);
+    CHECK_EQ_INT((long long)b.len, 5 + 1001);
+    CHECK(b.data[b.len] == 0 && b.data[b.len - 1] == ']');
+    size_t n;
+    char *s = hearth_buf_take(&b, &n);
+    CHECK_EQ_INT((long long)n, 1006);
+    CHECK(b.data == NULL && b.len == 0);
+    free(s);
+    s = hearth_buf_take(&b, &n);   /* empty buffer gives "" */
+    CHECK(s && s[0] == 0 && n == 0);
+    free(s);
+    hearth_buf_free(&b);
+    hearth_buf_free(NULL);
+}
+
+TEST(buf_json_string_escapes) {
+    hearth_buf b = {0};
+    const char in[] = "a\"b\\c\n\x01\xc3\xa9";
+    hearth_buf_json_str(&b, in, sizeof in - 1);
+    CHECK_STR(b.data, "\"a\\\"b\\\\c\\n\\u0001\xc3\xa9\"");
+    hearth_buf_reset(&b);
+    CHECK_EQ_INT((long long)b.len, 0);
+    hearth_buf_json_str(&b, "", 0);
+    CHECK_STR(b.data, "\"\"");
+    hearth_buf_free(&b);
+}
+
+TEST(grow_doubles_and_keeps_items) {
+    int *a = NULL;
+    size_t cap = 0;
+    for (int i = 0; i < 1000; i++) {
+        CHECK(HEARTH_GROW(a, cap, (size_t)i + 1));
+        a[i] = i;
+    }
+    CHECK(cap >= 1000);
+    long long sum = 0;
+    for (int i = 0; i < 1000; i++) sum += a[i];
+    CHECK_EQ_INT(sum, 999LL * 1000 / 2);
+    free(a);
+}
+
+TEST(utf8_decodes_strictly) {
+    size_t len;
+    CHECK_EQ_INT(hearth_utf8_decode("\xe4\xb8\xad", 3, &len), 0x4E2D);
+    CHECK_EQ_INT((long long)len, 3);
+    CHECK_EQ_INT(hearth_utf8_decode("\xf0\x9f\x98\x80", 4, &len), 0x1F600);
+    CHECK_EQ_INT(hearth_utf8_decode("\xc0\xaf", 2, &len), -1);       /* overlong '/' */
+    CHECK_EQ_INT(hearth_utf8_decode("\xed\xa0\x80", 3, &len), -1);   /* surrogate */
+    CHECK_EQ_INT(hearth_utf8_decode("\xf4\x90\x80\x80", 4, &len), -1); /* > U+10FFFF */
+    CHECK_EQ_INT(hearth_utf8_decode("\xe4\xb8", 2, &len), -1);       /* truncated */
+    CHECK_EQ_INT((long long)len, 1);
+    CHECK_EQ_INT(hearth_utf8_decode_lenient("\xff" "a", 2, &len), 0xFFFD);
+    CHECK_EQ_INT((long long)len, 1);
+}
+
+TEST(utf8_encode_round_trips) {
+    uint32_t cps[] = {0x24, 0xA2, 0x20AC, 0x10348, 0x10FFFF};
+    for (size_t i = 0; i < sizeof cps / sizeof cps[0]; i++) {
+        char out[4];
+        size_t n = hearth_utf8_encode(cps[i], out), len;
+        CHECK_EQ_INT(hearth_utf8_decode(out, n, &len), (long long)cps[i]);
+        CHECK_EQ_INT((long long)len, (long long)n);
+    }
+    char out[4];
+    CHECK_EQ_INT((long long)hearth_utf8_encode(0xD800, out), 3);   /* surrogate -> U+FFFD */
+    CHECK(memcmp(out, "\xef\xbf\xbd", 3) == 0);
+}
+
+TEST(utf8_validates_and_finds_boundaries) {
+    size_t bad = 0;
+    CHECK(hearth_utf8_valid("h\xc3\xa9llo", 6, &bad));
+    CHECK(!hearth_utf8_valid("ab\x80" "cd", 5, &bad));
+    CHECK_EQ_INT((long long)bad, 2);
+    /* "a" + first two bytes of a 3-byte sequence: only "a" may be flushed */
+    CHECK_EQ_INT((long long)hearth_utf8_complete_prefix("a\xe4\xb8", 3), 1);
+    CHECK_EQ_INT((long long)hearth_utf8_complete_prefix("a\xe4\xb8\xad", 4), 4);
+    CHECK_EQ_INT((long long)hearth_utf8_complete_prefix("\xf0\x9f\x98", 3), 0);
+    CHECK_EQ_INT((long long)hearth_utf8_complete_prefix("ab", 2), 2);
+    CHECK_EQ_INT((long long)hearth_utf8_count("a\xe4\xb8\xad\xff", 5), 3);
+}
+
+int main(void) {
+    RUN(buf_appends_and_takes);
+    RUN(buf_json_string_escapes);
+    RUN(grow_doubles_and_keeps_items);
+    RUN(utf8_decodes_strictly);
+    RUN(utf8_encode_round_trips);
+    RUN(utf8_validates_and_finds_boundaries);
+    return harness_done();
+}
