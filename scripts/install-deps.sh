@@ -16,6 +16,7 @@ PKGS=(
   libcurl4-openssl-dev  # gateway: proxying to hearth serve replicas
   sqlite3             # gateway tests: tamper with the audit log by hand
   prometheus          # gateway tests (optional): promtool checks /metrics
+  python3-hnswlib     # bench/index: the reference HNSW (0.6.2) and its exact BFIndex, side by side with hearth
   nodejs              # server integration tests with the official `openai` npm package
 )
 missing=()
