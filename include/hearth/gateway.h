@@ -22,6 +22,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ==== API keys ======================================================================
  * A key reads "hk_<id>_<secret>": id is 12 hex digits (public: it names the key in
@@ -200,6 +201,7 @@ int hearth_gateway_port(const hearth_gateway *g);
 void hearth_gateway_stop(hearth_gateway *g);
 void hearth_gateway_free(hearth_gateway *g);   /* stops first; NULL is a no-op */
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

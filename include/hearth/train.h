@@ -27,6 +27,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ==== the trainer ============================================================ */
 typedef enum hearth_lr_schedule {
@@ -177,6 +178,7 @@ void hearth_train_data_free(hearth_train_data *d);   /* NULL is a no-op */
  * (NULL when frac is 0 or nothing would be held out); d keeps the rest. */
 hearth_status hearth_train_data_split(hearth_train_data *d, double frac, uint64_t seed, hearth_train_data **heldout);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -13,7 +13,7 @@
 #include "gen_opts.h"
 
 #include "hearth/generate.h"
-#include "hearth/jinja.h"
+#include "prompt/jinja_cjson.h"
 
 #include <signal.h>
 #include <stdlib.h>

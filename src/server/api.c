@@ -9,7 +9,7 @@
  */
 #include "server_internal.h"
 
-#include "hearth/jinja.h"
+#include "prompt/jinja_cjson.h"
 
 #include <limits.h>
 #include <math.h>
