@@ -16,6 +16,10 @@ PKGS=(
   libcurl4-openssl-dev  # gateway: proxying to hearth serve replicas
   sqlite3             # gateway tests: tamper with the audit log by hand
   prometheus          # gateway tests (optional): promtool checks /metrics
+  libpng-dev          # images: PNG decoder (hearth_image; maintained, OSS-Fuzz-fuzzed, security-patched by Debian)
+  libjpeg62-turbo-dev # images: JPEG decoder (libjpeg-turbo)
+  libwebp-dev         # images: WebP decoder
+  libgif-dev          # images: GIF decoder (first frame)
   nodejs              # server integration tests with the official `openai` npm package
 )
 missing=()
