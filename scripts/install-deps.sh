@@ -20,6 +20,7 @@ PKGS=(
   libjpeg62-turbo-dev # images: JPEG decoder (libjpeg-turbo)
   libwebp-dev         # images: WebP decoder
   libgif-dev          # images: GIF decoder (first frame)
+  python3-hnswlib     # bench/index: the reference HNSW (0.6.2) and its exact BFIndex, side by side with hearth
   nodejs              # server integration tests with the official `openai` npm package
 )
 missing=()
