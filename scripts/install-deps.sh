@@ -17,6 +17,9 @@ PKGS=(
   sqlite3             # gateway tests: tamper with the audit log by hand
   prometheus          # gateway tests (optional): promtool checks /metrics
   nodejs              # server integration tests with the official `openai` npm package
+  zlib1g-dev          # industry: gzip-compressed IDX files (MNIST / Fashion-MNIST) for hearth vision
+  dataset-fashion-mnist  # industry: the Fashion-MNIST data the vision trainer's slow test and bench use
+  python3-torch       # industry: bench/vision_vs_torch.sh trains the PyTorch reference CNN side by side
 )
 missing=()
 for p in "${PKGS[@]}"; do
