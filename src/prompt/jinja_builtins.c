@@ -416,7 +416,7 @@ bool japply_test(jctx *c, const char *name, jval v, jval *args, int nargs) {
     if (IS("mapping")) return v.t == JV_DICT;
     if (IS("iterable")) return v.t == JV_STR || v.t == JV_LIST || v.t == JV_DICT || v.t == JV_UNDEF || v.t == JV_LOOP;
     if (IS("sequence")) return v.t == JV_STR || v.t == JV_LIST || v.t == JV_DICT || v.t == JV_UNDEF;
-    if (IS("callable")) return v.t == JV_FUNC || v.t == JV_MACRO || v.t == JV_METHOD;
+    if (IS("callable")) return v.t == JV_FUNC || v.t == JV_MACRO || v.t == JV_METHOD || v.t == JV_UNDEF;
     if (IS("escaped")) return v.t == JV_STR && v.tuple;
     if (IS("sameas")) {
         if (v.t != a0.t) return false;
@@ -470,6 +470,8 @@ bool japply_test(jctx *c, const char *name, jval v, jval *args, int nargs) {
         }
         return any_cased && jv_equal(m, v);
     }
+    if ((IS("filter") || IS("test")) && (v.t == JV_LIST || v.t == JV_DICT) && !v.tuple)   /* `x in dict` in Jinja2 */
+        jfail(c, HEARTH_ERR_FORMAT, "test '%s': unhashable type: '%s'", name, jv_type_name(v));
     if (IS("filter")) return v.t == JV_STR && jfilter_exists(jv_tostr(c, v).u.s.p);
     if (IS("test")) return v.t == JV_STR && jtest_exists(jv_tostr(c, v).u.s.p);
 #undef IS
@@ -549,7 +551,8 @@ static void sort_pairs(jctx *c, jval *keys, jval *vals, size_t n, bool reverse) 
 /* select / reject / selectattr / rejectattr */
 static jval select_items(fargs *a, jval seq, bool attr, bool keep) {
     jctx *c = a->c;
-    jval items = jiter_list(c, seq);
+    /* Jinja2: `if value: for item in value` — a falsy value (none, undefined, 0, '') yields nothing */
+    jval items = jv_truthy(seq) ? jiter_list(c, seq) : jv_list(c, 0);
     int base = attr ? 1 : 0;
     jval attrname = attr ? arg(a, 0, NULL, jv_undef()) : jv_undef();
     jval test = arg(a, base, NULL, jv_undef());
@@ -700,7 +703,12 @@ jval japply_filter(jctx *c, const char *name, jval v, jval *pos, int npos, const
     if (IS("tojson")) return f_tojson(a, v);
     if (IS("safe")) { jval s = jv_tostr(c, v); s.tuple = 1; return s; }
     if (IS("string")) { jval s = jv_tostr(c, v); return s; }
-    if (IS("pprint")) { jbuf b = {0}; jv_repr_to(c, &b, v); return jb_val(&b); }
+    if (IS("pprint")) {
+        if (v.t == JV_UNDEF) return jv_strn("Undefined", 9);   /* Jinja2's repr of an undefined value */
+        jbuf b = {0};
+        jv_repr_to(c, &b, v);
+        return jb_val(&b);
+    }
     if (IS("e") || IS("escape")) {
         if (v.t == JV_STR && v.tuple) return v;
         jval s = jv_tostr(c, v);
@@ -796,7 +804,7 @@ jval japply_filter(jctx *c, const char *name, jval v, jval *pos, int npos, const
         return b.p ? jb_val(&b) : jv_strn("", 0);
     }
     if (IS("map")) {
-        jval l = jiter_list(c, v);
+        jval l = jv_truthy(v) ? jiter_list(c, v) : jv_list(c, 0);   /* Jinja2 maps a falsy value to nothing */
         jval out = jv_list(c, l.u.l->n);
         if (has_arg(a, -1, "attribute")) {
             jval attr = arg(a, -1, "attribute", jv_none());
@@ -823,10 +831,14 @@ jval japply_filter(jctx *c, const char *name, jval v, jval *pos, int npos, const
     if (IS("selectattr")) return select_items(a, v, true, true);
     if (IS("rejectattr")) return select_items(a, v, true, false);
     if (IS("int")) {
+        jcheck_defined(c, v);   /* int(Undefined) raises in Jinja2 */
         jval def = arg(a, 0, "default", jv_int(0));
         return to_int(c, v, def);
     }
-    if (IS("float")) return to_float(v, arg(a, 0, "default", jv_float(0.0)));
+    if (IS("float")) {
+        jcheck_defined(c, v);
+        return to_float(v, arg(a, 0, "default", jv_float(0.0)));
+    }
     if (IS("abs")) {
         if (v.t == JV_INT) {
             if (v.u.i == INT64_MIN) jfail(c, HEARTH_ERR_RANGE, "abs: integer overflow");
@@ -849,11 +861,18 @@ jval japply_filter(jctx *c, const char *name, jval v, jval *pos, int npos, const
         if (jv_is_str(method, "ceil")) return jv_float(ceil(x * m) / m);
         if (jv_is_str(method, "floor")) return jv_float(floor(x * m) / m);
         if (!jv_is_str(method, "common")) jfail(c, HEARTH_ERR_FORMAT, "round: method must be common, ceil or floor");
+        if (v.t != JV_FLOAT) return jv_int(v.t == JV_INT ? v.u.i : v.u.b);   /* Python's round(int, n >= 0) stays an int */
         char buf[400];
         snprintf(buf, sizeof buf, "%.*f", (int)prec, x);   /* correctly rounded, half-even like Python's round */
         return jv_float(strtod(buf, NULL));
     }
-    if (IS("indent")) return f_indent(a, jv_tostr(c, v));
+    if (IS("indent")) {
+        if (v.t != JV_STR) {   /* Jinja2 adds "\n" to the value: only strings work */
+            jcheck_defined(c, v);
+            jfail(c, HEARTH_ERR_FORMAT, "indent: needs a string, got '%s'", jv_type_name(v));
+        }
+        return f_indent(a, v);
+    }
     if (IS("center")) {
         jval s = jv_tostr(c, v);
         int64_t w = need_int(a, arg(a, 0, "width", jv_int(80)), "width");
