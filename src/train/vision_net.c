@@ -77,7 +77,7 @@ struct hearth_vnet {
     double *partial;          /* per-thread bn sums: nth * 2 * max channels */
 };
 
-const char *const VNET_CNN = "conv32,bn,relu,pool,conv64,bn,relu,pool,fc128,relu,fc";
+const char *const VNET_CNN = "conv16,bn,relu,pool,conv32,bn,relu,pool,fc128,relu,fc";
 const char *const VNET_VIT = "patch4x64,block4,block4,ln,tokmean,fc";
 
 /* ======================================================================== */
