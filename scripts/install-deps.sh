@@ -16,6 +16,10 @@ PKGS=(
   libcurl4-openssl-dev  # gateway: proxying to hearth serve replicas
   sqlite3             # gateway tests: tamper with the audit log by hand
   prometheus          # gateway tests (optional): promtool checks /metrics
+  libpoppler-glib-dev # hearth rag: PDF text with page numbers
+  libxml2-dev         # hearth rag: HTML text, DOCX's word/document.xml
+  libzip-dev          # hearth rag: DOCX (a zip) read in memory with size checks
+  libmd4c-dev         # hearth rag: Markdown text and headings
   nodejs              # server integration tests with the official `openai` npm package
 )
 missing=()
