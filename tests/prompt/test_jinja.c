@@ -24,6 +24,11 @@ static const jcase CASES[] = {
 #include "jinja_cases.inc"
 };
 
+/* every filter and test on none, undefined, '', {}, [], 0, false, as Jinja2 renders them */
+static const jcase FALSY_CASES[] = {
+#include "jinja_falsy_cases.inc"
+};
+
 static struct tm fixed_now(void) {
     struct tm t;
     memset(&t, 0, sizeof t);
@@ -48,12 +53,12 @@ static hearth_status render(const char *tpl, const char *ctx, const hearth_jinja
     return st;
 }
 
-TEST(language_cases) {
+static void run_cases(const jcase *cases, size_t n) {
     struct tm now = fixed_now();
     hearth_jinja_options opt = hearth_jinja_default_options();
     opt.now = &now;
-    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
-        const jcase *k = &CASES[i];
+    for (size_t i = 0; i < n; i++) {
+        const jcase *k = &cases[i];
         char *out = NULL;
         hearth_status st = render(k->tpl, k->ctx, &opt, &out);
         if (k->is_error) {
@@ -66,6 +71,12 @@ TEST(language_cases) {
         free(out);
     }
 }
+
+TEST(language_cases) { run_cases(CASES, sizeof CASES / sizeof CASES[0]); }
+
+/* functionary-medium-v3.1 starts with `set tools = none` then `tools | selectattr(...)`:
+ * select/reject/selectattr/rejectattr yield nothing for a falsy value, as in Jinja2 */
+TEST(falsy_values) { run_cases(FALSY_CASES, sizeof FALSY_CASES / sizeof FALSY_CASES[0]); }
 
 /* ---- hostile templates: each must stop with HEARTH_ERR_RANGE, fast ------------------- */
 static void expect_limit(const char *tpl, const char *what) {
@@ -341,6 +352,7 @@ TEST(cli_model_template_and_errors) {
 
 int main(void) {
     RUN(language_cases);
+    RUN(falsy_values);
     RUN(hostile_templates);
     RUN(syntax_errors);
     RUN(raise_exception_message_is_exact);
