@@ -177,7 +177,7 @@ hearth_status docb_finish(doc_builder *b, hearth_doc_kind kind, const char *name
     }
     trim_spaces(b);
     while (b->text.len && b->text.data[b->text.len - 1] == '\n') b->text.data[--b->text.len] = 0;
-    if (b->text.oom || !hearth_buf_reserve(&b->text, 0)) {
+    if (b->text.oom || !hearth_buf_put(&b->text, "", 0)) {   /* NUL-terminated even when empty */
         docb_free(b);
         return hearth_set_error(HEARTH_ERR_NOMEM, "%s: out of memory", name);
     }
