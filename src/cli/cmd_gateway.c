@@ -25,7 +25,7 @@ static void usage(FILE *f) {
             "(Authorization: Bearer KEY or X-Api-Key: KEY; create them with `hearth keys`),\n"
             "per-key model access, rate limits and token budgets, the PII policy, a hash-\n"
             "chained audit record per request, /metrics, and /admin/keys for admin keys.\n"
-            "GET /health needs no key. See the README (Enterprise gateway) for the config file.\n"
+            "GET /health needs no key. See docs/gateway.md and examples/gateway.yaml for the config file.\n"
             "With an upstream.inprocess section ({models: {NAME: PATH}, parallel, ctx_per_seq,\n"
             "threads}) the models are served inside this process (single-node install).\n"
             "\n"
