@@ -14,39 +14,17 @@
 #define HEARTH_SERVER_INTERNAL_H
 
 #include "hearth/adapter.h"
+#include "hearth/constraint.h"
 #include "hearth/embed.h"
 #include "hearth/generate.h"
 #include "hearth/model.h"
 #include "hearth/sample.h"
 #include "hearth/server.h"
+#include "core/buf.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
-
-/* ==== JSON-output constraint (json_constraint.c) =============================
- * An incremental JSON validator over bytes: accepts exactly the prefixes of
- * one JSON object (RFC 8259 values inside), with at most a few consecutive
- * whitespace bytes. Used to mask tokens whose text would make the output
- * invalid (response_format {"type":"json_object"}). Plain value type:
- * copying it snapshots the state. */
-#define JSONC_MAX_DEPTH 48
-typedef struct jsonc {
-    char stack[JSONC_MAX_DEPTH];   /* '{' or '[' per open container */
-    int depth;
-    int st;            /* lexer/parser state (json_constraint.c) */
-    int lit;           /* literal being matched: index into the literal table */
-    int lit_i;         /* bytes of it matched */
-    int hex;           /* \u hex digits still expected */
-    int ws;            /* consecutive whitespace bytes */
-    bool key;          /* the string being read is an object key */
-    bool done;         /* the top-level object is complete */
-} jsonc;
-void jsonc_init(jsonc *j);
-/* Feeds one byte; false (state unspecified) if it makes the text invalid. */
-bool jsonc_push(jsonc *j, unsigned char ch);
-/* true if all n bytes keep the text valid (j unchanged). */
-bool jsonc_accepts(const jsonc *j, const char *s, size_t n);
 
 /* ==== metrics (metrics.c) =========================================== */
 #define MET_N_BUCKETS 12
@@ -77,7 +55,8 @@ typedef struct srv_slot {
     int idx;
     hearth_context *ctx;   /* slot 0's is the model's batch lead (threads, activations) */
     int32_t *cache;        /* tokens whose K/V are in ctx (n_cache == n_past) */
-    int n_cache, cap_cache;
+    int n_cache;
+    size_t cap_cache;
     int adapter;           /* adapter of the cached tokens (-1: none) */
     int applied;           /* adapter set on ctx (hearth_context_set_adapters), -1: none */
     /* the sequence running in the slot (j == NULL: free) */
@@ -87,11 +66,8 @@ typedef struct srv_slot {
     bool generating;       /* prompt done: next_tok is to be decoded */
     int32_t next_tok;
     int n_gen;
-    hearth_sampler *smp;
-    hearth_detok *dt;
-    hearth_stop_matcher *stop;
-    jsonc jc;
-    float *scratch;        /* n_vocab logits copy for constrained sampling */
+    hearth_sequence *seq;  /* the per-token step: sampling, detokenizing, stops, constraint */
+    hearth_constraint *con;   /* the output constraint (response_format), NULL: none */
     double t_last_used;
 } srv_slot;
 
@@ -101,7 +77,7 @@ typedef struct srv_model {
     srv_slot *slots;       /* n_parallel; NULL for an embedding-only (encoder) model */
     bool embed_only;       /* an encoder (BERT): /v1/embeddings only */
     hearth_embedder *emb;  /* embeddings (created on first use for a generative model) */
-    char **pieces;         /* token texts (for the JSON constraint), built on first use */
+    char **pieces;         /* token texts (for constraints), built on first use */
     hearth_chat_format fmt;
     bool has_template;
 } srv_model;
@@ -236,7 +212,7 @@ char *api_response(const srv_job *j);
 /* Streaming: appends to *out the SSE events for what the job produced
  * since the last call (job->mu held); *end set when the stream is over
  * (final chunk, usage if asked, "data: [DONE]" written). */
-void api_stream_events(srv_job *j, char **out, size_t *len, size_t *cap, bool *end);
+void api_stream_events(srv_job *j, hearth_buf *out, bool *end);
 char *api_models(hearth_server *s);
 
 #endif
