@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "gen_opts.h"
+#include "core/lines.h"
 
 #include "hearth/generate.h"
 #include "hearth/jinja.h"
@@ -157,8 +158,8 @@ int cmd_chat(int argc, char **argv) {
     convo cv = {0};
     int32_t *cache = NULL;
     size_t n_cache = 0;
-    char *line = NULL;
-    size_t line_cap = 0;
+    hearth_lines input;   /* the user's turns, one a line */
+    hearth_lines_file(&input, stdin);
     int rc = 0;
     if (hearth_model_load(model_path, NULL, &model) != HEARTH_OK) { rc = cli_lib_error("chat"); goto out; }
     hearth_context_params cp = hearth_context_default_params();
@@ -201,9 +202,9 @@ int cmd_chat(int argc, char **argv) {
             fputs("> ", stdout);
             fflush(stdout);
         }
-        ssize_t got = getline(&line, &line_cap, stdin);
-        if (got < 0) break;
-        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+        const char *line;
+        size_t got;
+        if (!hearth_lines_next(&input, &line, &got)) break;
         if (strcmp(line, "/exit") == 0 || strcmp(line, "/quit") == 0) break;
         if (strcmp(line, "/reset") == 0) {
             convo_drop(&cv, cv.n_fixed, cv.n - cv.n_fixed);
@@ -297,7 +298,7 @@ int cmd_chat(int argc, char **argv) {
         hearth_generation_clear(&g);
     }
 out:
-    free(line);
+    hearth_lines_free(&input);
     free(cache);
     convo_free(&cv);
     hearth_context_free(ctx);
