@@ -149,7 +149,10 @@ int cmd_chat(int argc, char **argv) {
     int32_t ctx_size = hearth_context_n_ctx(ctx);
 
     /* the library's chat policy: the model's template, else the detected (or named) built-in format */
-    if (hearth_chat_policy_create(model, format_name, &policy) != HEARTH_OK) { rc = cli_lib_error("chat"); goto out; }
+    hearth_chat_params chp = hearth_chat_default_params();
+    chp.format = format_name;
+    chp.fallback_on_refusal = true;   /* interactive: keep going with the built-in format */
+    if (hearth_chat_policy_create(model, &chp, &policy) != HEARTH_OK) { rc = cli_lib_error("chat"); goto out; }
     const char *stops[GEN_MAX_STOP + 8];
     size_t n_stops = 0;
     for (const char *const *s = hearth_chat_policy_stops(policy); *s && n_stops < 8; s++) stops[n_stops++] = *s;
@@ -209,8 +212,8 @@ int cmd_chat(int argc, char **argv) {
             }
             free(text);
             if (hearth_chat_policy_has_template(policy) && !used_template && !told_fallback) {
-                fprintf(stderr, "(the model's chat template failed on this conversation; the built-in %s format "
-                                "renders it)\n", hearth_chat_format_name(hearth_chat_policy_format(policy)->kind));
+                fprintf(stderr, "(the model's chat template failed: %s; using the built-in %s format)\n",
+                        hearth_last_error(), hearth_chat_format_name(hearth_chat_policy_format(policy)->kind));
                 told_fallback = true;
             }
             if ((int64_t)n_ids + reserve <= ctx_size) break;

@@ -15,14 +15,25 @@
 struct hearth_chat_policy {
     hearth_jinja_template *tmpl;   /* NULL: the built-in format only */
     hearth_chat_format fmt;
+    bool fallback_on_refusal;
 };
 
-hearth_status hearth_chat_policy_create_from(const char *chat_template, const hearth_vocab *v, const char *format,
-                                             hearth_chat_policy **out) {
+hearth_chat_params hearth_chat_default_params(void) {
+    hearth_chat_params p;
+    memset(&p, 0, sizeof p);
+    return p;
+}
+
+hearth_status hearth_chat_policy_create_from(const char *chat_template, const hearth_vocab *v,
+                                             const hearth_chat_params *params, hearth_chat_policy **out) {
     if (!out) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "chat policy: out is NULL");
     *out = NULL;
+    hearth_chat_params dp = hearth_chat_default_params();
+    if (!params) params = &dp;
+    const char *format = params->format;
     hearth_chat_policy *p = calloc(1, sizeof *p);
     if (!p) return hearth_set_error(HEARTH_ERR_NOMEM, "chat policy: out of memory");
+    p->fallback_on_refusal = params->fallback_on_refusal;
     hearth_chat_format detected = hearth_chat_format_detect_template(chat_template, v);
     if (format) {
         hearth_status st = hearth_chat_format_from_name(format, &p->fmt);
@@ -45,12 +56,12 @@ hearth_status hearth_chat_policy_create_from(const char *chat_template, const he
     return HEARTH_OK;
 }
 
-hearth_status hearth_chat_policy_create(const hearth_model *m, const char *format, hearth_chat_policy **out) {
+hearth_status hearth_chat_policy_create(const hearth_model *m, const hearth_chat_params *p, hearth_chat_policy **out) {
     if (!m) {
         if (out) *out = NULL;
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "chat policy: model is NULL");
     }
-    return hearth_chat_policy_create_from(hearth_model_chat_template(m), hearth_model_vocab(m), format, out);
+    return hearth_chat_policy_create_from(hearth_model_chat_template(m), hearth_model_vocab(m), p, out);
 }
 
 void hearth_chat_policy_free(hearth_chat_policy *p) {
@@ -91,7 +102,7 @@ hearth_status hearth_chat_policy_render(const hearth_chat_policy *p, const heart
             if (used_template) *used_template = true;
             return st;
         }
-        if (st == HEARTH_ERR_INVALID_ARG) {   /* raise_exception: the template refuses this conversation */
+        if (st == HEARTH_ERR_INVALID_ARG && !p->fallback_on_refusal) {   /* raise_exception: the template refuses this conversation */
             char msg[512];
             snprintf(msg, sizeof msg, "%s", hearth_last_error());
             return hearth_set_error(st, "the model's chat template refuses the conversation: %s", msg);

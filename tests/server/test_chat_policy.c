@@ -76,14 +76,26 @@ TEST(policy_rules) {
     hearth_chat_policy_free(p);
 
     /* a named built-in format replaces the template */
-    CHECK(hearth_chat_policy_create(m, "chatml", &p) == HEARTH_OK);
+    hearth_chat_params cp = hearth_chat_default_params();
+    cp.format = "chatml";
+    CHECK(hearth_chat_policy_create(m, &cp, &p) == HEARTH_OK);
     CHECK(!hearth_chat_policy_has_template(p));
     CHECK(hearth_chat_policy_render(p, sys, 2, true, &text, &used) == HEARTH_OK);
     CHECK(!used);
     CHECK_STR(text, "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
     free(text);
     hearth_chat_policy_free(p);
-    CHECK_EQ_INT(hearth_chat_policy_create(m, "no-such-format", &p), HEARTH_ERR_NOT_FOUND);
+    cp.format = "no-such-format";
+    CHECK_EQ_INT(hearth_chat_policy_create(m, &cp, &p), HEARTH_ERR_NOT_FOUND);
+    /* interactive chat's choice: a refusal falls back too */
+    cp = hearth_chat_default_params();
+    cp.fallback_on_refusal = true;
+    CHECK(hearth_chat_policy_create(m, &cp, &p) == HEARTH_OK);
+    CHECK(hearth_chat_policy_render(p, sys, 2, true, &text, &used) == HEARTH_OK);
+    CHECK(!used);
+    CHECK_STR(text, "<s>[INST] Be brief.\n\nHi [/INST]");   /* mistral-v1: system joins the first user turn */
+    free(text);
+    hearth_chat_policy_free(p);
     hearth_model_free(m);
 
     /* a template that fails while rendering (not a refusal) falls back to the built-in format */
