@@ -50,7 +50,6 @@ static void model_clear(hearth_server *s, srv_model *sm) {
     for (int i = 0; sm->slots && i < s->p.n_parallel; i++) {
         hearth_context_free(sm->slots[i].ctx);
         free(sm->slots[i].cache);
-        free(sm->slots[i].scratch);
     }
     free(sm->slots);
     hearth_embedder_free(sm->emb);

@@ -14,6 +14,7 @@
 #define HEARTH_SERVER_INTERNAL_H
 
 #include "hearth/adapter.h"
+#include "hearth/constraint.h"
 #include "hearth/embed.h"
 #include "hearth/generate.h"
 #include "hearth/model.h"
@@ -24,30 +25,6 @@
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
-
-/* ==== JSON-output constraint (json_constraint.c) =============================
- * An incremental JSON validator over bytes: accepts exactly the prefixes of
- * one JSON object (RFC 8259 values inside), with at most a few consecutive
- * whitespace bytes. Used to mask tokens whose text would make the output
- * invalid (response_format {"type":"json_object"}). Plain value type:
- * copying it snapshots the state. */
-#define JSONC_MAX_DEPTH 48
-typedef struct jsonc {
-    char stack[JSONC_MAX_DEPTH];   /* '{' or '[' per open container */
-    int depth;
-    int st;            /* lexer/parser state (json_constraint.c) */
-    int lit;           /* literal being matched: index into the literal table */
-    int lit_i;         /* bytes of it matched */
-    int hex;           /* \u hex digits still expected */
-    int ws;            /* consecutive whitespace bytes */
-    bool key;          /* the string being read is an object key */
-    bool done;         /* the top-level object is complete */
-} jsonc;
-void jsonc_init(jsonc *j);
-/* Feeds one byte; false (state unspecified) if it makes the text invalid. */
-bool jsonc_push(jsonc *j, unsigned char ch);
-/* true if all n bytes keep the text valid (j unchanged). */
-bool jsonc_accepts(const jsonc *j, const char *s, size_t n);
 
 /* ==== metrics (metrics.c) =========================================== */
 #define MET_N_BUCKETS 12
@@ -89,11 +66,8 @@ typedef struct srv_slot {
     bool generating;       /* prompt done: next_tok is to be decoded */
     int32_t next_tok;
     int n_gen;
-    hearth_sampler *smp;
-    hearth_detok *dt;
-    hearth_stop_matcher *stop;
-    jsonc jc;
-    float *scratch;        /* n_vocab logits copy for constrained sampling */
+    hearth_sequence *seq;  /* the per-token step: sampling, detokenizing, stops, constraint */
+    hearth_constraint *con;   /* the output constraint (response_format), NULL: none */
     double t_last_used;
 } srv_slot;
 
@@ -103,7 +77,7 @@ typedef struct srv_model {
     srv_slot *slots;       /* n_parallel; NULL for an embedding-only (encoder) model */
     bool embed_only;       /* an encoder (BERT): /v1/embeddings only */
     hearth_embedder *emb;  /* embeddings (created on first use for a generative model) */
-    char **pieces;         /* token texts (for the JSON constraint), built on first use */
+    char **pieces;         /* token texts (for constraints), built on first use */
     hearth_chat_format fmt;
     bool has_template;
 } srv_model;
