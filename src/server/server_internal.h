@@ -14,6 +14,7 @@
 #define HEARTH_SERVER_INTERNAL_H
 
 #include "hearth/adapter.h"
+#include "hearth/chat.h"
 #include "hearth/constraint.h"
 #include "hearth/embed.h"
 #include "hearth/generate.h"
@@ -78,8 +79,7 @@ typedef struct srv_model {
     bool embed_only;       /* an encoder (BERT): /v1/embeddings only */
     hearth_embedder *emb;  /* embeddings (created on first use for a generative model) */
     char **pieces;         /* token texts (for constraints), built on first use */
-    hearth_chat_format fmt;
-    bool has_template;
+    hearth_chat_policy *chat;   /* how conversations become prompts (hearth/chat.h) */
 } srv_model;
 
 typedef struct srv_lora {
