@@ -166,7 +166,7 @@ char *hearth_audit_record_json(const hearth_audit_record *r, bool with_hash);
 typedef struct hearth_gateway_config hearth_gateway_config;
 typedef struct hearth_gateway hearth_gateway;
 
-/* Loads and validates a YAML config (see the README's "Enterprise gateway" section); errors name
+/* Loads and validates a YAML config (see docs/gateway.md); errors name
  * the file and line. Relative paths inside are taken from the config's folder. */
 hearth_status hearth_gateway_config_load(const char *path, hearth_gateway_config **out);
 /* Same, for a gateway whose upstream the caller adds itself
