@@ -158,17 +158,6 @@ void gr_builder_free(gr_builder *b) {
 }
 
 /* ==== compiled grammar ===================================================== */
-struct hearth_grammar {
-    int32_t *el;          /* all alternatives, each ended by GR_END */
-    size_t n_el;
-    int32_t *alt_start;   /* element index of each alternative */
-    int32_t *rule_alt0;   /* first alternative of each rule; rule r's are [rule_alt0[r], rule_alt0[r+1]) */
-    size_t n_rules;
-    gr_bits *classes;
-    size_t n_classes;
-    int32_t root;
-};
-
 /* left recursion would make the matcher's stacks grow without input */
 static hearth_status check_left_recursion(const hearth_grammar *g, gr_builder *b) {
     size_t nr = g->n_rules;
@@ -642,6 +631,36 @@ bool hearth_grammar_accepting(const hearth_grammar_matcher *m) { return state_ac
 
 bool hearth_grammar_finished(const hearth_grammar_matcher *m) {
     return state_accepting(m, m->cur) && m->states[m->cur].n == 1;
+}
+
+/* ==== as a constraint ========================================================== */
+static bool con_allows(const void *st, const char *text, size_t n) {
+    /* the matcher's caches grow, its position does not move */
+    return hearth_grammar_allows((hearth_grammar_matcher *)st, text, n);
+}
+
+static bool con_advance(void *st, const char *text, size_t n) {
+    return hearth_grammar_advance(st, text, n) == HEARTH_OK;
+}
+
+static hearth_constraint_state con_complete(const void *st) {
+    const hearth_grammar_matcher *m = st;
+    if (hearth_grammar_finished(m)) return HEARTH_CONSTRAINT_DONE;
+    return hearth_grammar_accepting(m) ? HEARTH_CONSTRAINT_CAN_END : HEARTH_CONSTRAINT_OPEN;
+}
+
+static void con_free(void *st) { hearth_grammar_matcher_free(st); }
+
+static const hearth_constraint_vtable SCHEMA_VT = {"json_schema", con_allows, con_advance, con_complete, con_free};
+static const hearth_constraint_vtable GBNF_VT = {"gbnf", con_allows, con_advance, con_complete, con_free};
+
+hearth_status hearth_grammar_constraint(const hearth_grammar *g, hearth_constraint **out) {
+    *out = NULL;
+    hearth_grammar_matcher *m = NULL;
+    hearth_status st = hearth_grammar_matcher_new(g, &m);
+    if (st != HEARTH_OK) return st;
+    *out = hearth_constraint_create(g->is_schema ? &SCHEMA_VT : &GBNF_VT, m);
+    return *out ? HEARTH_OK : HEARTH_ERR_NOMEM;
 }
 
 /* ==== vocabulary trie ========================================================
