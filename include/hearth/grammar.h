@@ -39,8 +39,6 @@
 #include "hearth/tokenizer.h"
 #include "hearth/constraint.h"
 
-#include <cjson/cJSON.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -54,8 +52,6 @@ typedef struct hearth_grammar_vocab hearth_grammar_vocab;  /* token trie, immuta
  * the keyword and its location ("/properties/when/format: format
  * 'idn-email' cannot be enforced"). *out is owned by the caller. */
 hearth_status hearth_grammar_from_schema(const char *json, size_t len, hearth_grammar **out);
-/* The same for a parsed schema (borrowed). */
-hearth_status hearth_grammar_from_schema_json(const cJSON *schema, hearth_grammar **out);
 /* Compiles a GBNF grammar; `root` names the start rule (NULL: "root"). */
 hearth_status hearth_grammar_from_gbnf(const char *text, size_t len, const char *root, hearth_grammar **out);
 /* Any JSON object (response_format {"type": "json_object"}), written as

@@ -22,7 +22,15 @@ done
 [ -e "$libdir/libhearth.a" ] || fail "libhearth.a not installed"
 [ -e "$libdir/libhearth.so" ] || fail "libhearth.so not installed"
 [ ! -e "$prefix/include/hearth/kernels.h" ] || fail "the internal kernels.h is installed"
-if grep -rl 'cJSON' "$prefix/include/hearth" >/dev/null; then fail "a public header mentions cJSON"; fi
+# no public header includes cJSON (library users should not need it); report.h
+# (hearth report's API, whose data are cJSON trees) is the one known exception
+# left to its owner (docs/library.md)
+known_cjson="report.h"
+for h in "$prefix"/include/hearth/*.h; do
+    # code only: one-line comments removed
+    sed -e 's#/\*.*\*/##g' "$h" | grep -qE '#include <cjson|cJSON \*' || continue
+    case " $known_cjson " in *" $(basename "$h") "*) ;; *) fail "public header $(basename "$h") uses cJSON";; esac
+done
 
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 cflags=$(pkg-config --cflags hearth) || fail "pkg-config does not find hearth"
