@@ -22,6 +22,9 @@ PKGS=(
   libgif-dev          # images: GIF decoder (first frame)
   python3-hnswlib     # bench/index: the reference HNSW (0.6.2) and its exact BFIndex, side by side with hearth
   nodejs              # server integration tests with the official `openai` npm package
+  zlib1g-dev          # industry: gzip-compressed IDX files (MNIST / Fashion-MNIST) for hearth vision
+  dataset-fashion-mnist  # industry: the Fashion-MNIST data the vision trainer's slow test and bench use
+  python3-torch       # industry: bench/vision_vs_torch.sh trains the PyTorch reference CNN side by side
 )
 missing=()
 for p in "${PKGS[@]}"; do

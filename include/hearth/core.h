@@ -6,6 +6,8 @@
 
 #include "hearth/hearth.h"
 
+#include <stdio.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -46,8 +48,11 @@ void hearth_huge_free(void *p, size_t n);   /* NULL is a no-op */
 void hearth_unmap(hearth_mapping *m);   /* zeroes *m; NULL or empty: no-op */
 
 /* Reads a whole file into a malloc'd, NUL-terminated buffer (owned by
- * the caller). */
+ * the caller). The path "-" is not special: see hearth_read_stream. */
 hearth_status hearth_read_file(const char *path, char **out, size_t *len);
+/* The same for an open stream (stdin, a pipe), read to its end; `what`
+ * names it in the error message (NULL: "stream"). f stays open. */
+hearth_status hearth_read_stream(FILE *f, const char *what, char **out, size_t *len);
 
 /* ---- CPU features (detected once) --------------------------------------- */
 typedef struct hearth_cpu {

@@ -79,28 +79,6 @@ static int embed_image(const char *mmproj, const char *image, bool json, int thr
     return rc;
 }
 
-static char *read_all(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        if (n == cap) {
-            char *b = realloc(buf, (cap *= 2) + 1);
-            if (!b) { free(buf); buf = NULL; break; }
-            buf = b;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    if (buf && ferror(f)) { free(buf); buf = NULL; errno = EIO; }
-    fclose(f);
-    if (buf) buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 
 int cmd_embed(int argc, char **argv) {
     const char *model = NULL, *prompt = NULL, *file = NULL, *pooling = NULL, *image = NULL, *mmproj = NULL;
@@ -151,8 +129,7 @@ int cmd_embed(int argc, char **argv) {
     const char **texts = NULL;
     size_t *lens = NULL, *line_no = NULL;
     if (file) {
-        buf = read_all(file, &flen);
-        if (!buf) return cli_error("embed", "cannot read '%s': %s", file, strerror(errno));
+        if (hearth_read_file(file, &buf, &flen) != HEARTH_OK) return cli_lib_error("embed");
         for (size_t i = 0; i < flen; i++) cap += buf[i] == '\n';
     }
     texts = malloc(cap * sizeof *texts);

@@ -15,6 +15,7 @@
  */
 #include "cli.h"
 #include "hearth/gguf.h"
+#include "core/utf8.h"
 
 #include <math.h>
 #include <string.h>
@@ -40,33 +41,14 @@ static void usage(void) {
 
 /* ---- JSON strings (valid UTF-8 out, whatever the file holds) ------------- */
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80) return 1;
-    if ((c & 0xe0) == 0xc0) { len = 2; min = 0x80; c &= 0x1f; }
-    else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; c &= 0x0f; }
-    else if ((c & 0xf8) == 0xf0) { len = 4; min = 0x10000; c &= 0x07; }
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        c = (c << 6) | (s[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
-    return len;
-}
-
 /* Invalid bytes become U+FFFD. */
 static void json_str(const char *p, size_t len) {
     const unsigned char *s = (const unsigned char *)p;
     putchar('"');
     for (size_t i = 0; i < len;) {
         unsigned char c = s[i];
-        size_t l = utf8_len(s + i, len - i);
-        if (l == 0) { fputs("\\ufffd", stdout); i++; continue; }
+        size_t l;
+        if (hearth_utf8_decode(p + i, len - i, &l) < 0) { fputs("\\ufffd", stdout); i++; continue; }
         if (l > 1) { fwrite(s + i, 1, l, stdout); i += l; continue; }
         switch (c) {
         case '"': fputs("\\\"", stdout); break;

@@ -83,8 +83,7 @@ int cmd_run(int argc, char **argv) {
     size_t prompt_len = 0;
     if (file) {
         if (strcmp(file, "-") == 0) {
-            file_text = gen_read_stream(stdin, &prompt_len);
-            if (!file_text) return cli_error("run", "cannot read the prompt from stdin");
+            if (hearth_read_stream(stdin, "stdin", &file_text, &prompt_len) != HEARTH_OK) return cli_lib_error("run");
         } else if (hearth_read_file(file, &file_text, &prompt_len) != HEARTH_OK) {
             return cli_lib_error("run");
         }

@@ -51,25 +51,6 @@ static bool parse_now(const char *s, struct tm *tm) {
     return true;
 }
 
-static char *read_stdin(size_t *len) {
-    size_t cap = 4096, n = 0;
-    char *b = malloc(cap);
-    if (!b) return NULL;
-    size_t k;
-    while ((k = fread(b + n, 1, cap - n - 1, stdin)) > 0) {
-        n += k;
-        if (cap - n < 2) {
-            char *nb = realloc(b, cap * 2);
-            if (!nb) { free(b); return NULL; }
-            b = nb;
-            cap *= 2;
-        }
-    }
-    b[n] = 0;
-    *len = n;
-    return b;
-}
-
 /* text of token `id` in the model's vocabulary, as a JSON string into o */
 static bool token_text(hearth_gguf *g, const char *key, char **o) {
     int64_t id;
@@ -169,8 +150,10 @@ static int render_cmd(int argc, char **argv) {
         ctx = strdup("{}");
         ctx_len = 2;
     } else if (strcmp(cfile, "-") == 0) {
-        ctx = read_stdin(&ctx_len);
-        if (!ctx) { cli_error("template render", "cannot read the context from stdin"); goto done; }
+        if (hearth_read_stream(stdin, "stdin", &ctx, &ctx_len) != HEARTH_OK) {
+            cli_lib_error("template render");
+            goto done;
+        }
     } else if (hearth_read_file(cfile, &ctx, &ctx_len) != HEARTH_OK) {
         cli_lib_error("template render");
         goto done;

@@ -10,6 +10,7 @@
  * U+FFFD in the JSON pieces).
  */
 #include "cli.h"
+#include "hearth/core.h"
 #include "hearth/tokenizer.h"
 
 #include <errno.h>
@@ -29,27 +30,6 @@ static void usage(void) {
            "  --parse-special      treat control-token texts in the input (e.g. <s>) as those tokens\n"
            "  --ids                print only the ids, on one line, separated by spaces\n"
            "  --json               print {\"ids\":[...],\"pieces\":[...]}\n");
-}
-
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        if (n == cap) {
-            char *b = realloc(buf, cap *= 2);
-            if (!b) { free(buf); buf = NULL; break; }
-            buf = b;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0) break;
-    }
-    if (buf && ferror(f)) { free(buf); buf = NULL; }
-    fclose(f);
-    *len = n;
-    return buf;
 }
 
 /* copies s to dst replacing bytes that do not start a valid UTF-8 character by U+FFFD; returns length */
@@ -108,8 +88,7 @@ int cmd_tokenize(int argc, char **argv) {
     size_t len = 0;
     char *text = NULL;
     if (file) {
-        text = read_file(file, &len);
-        if (!text) return cli_error("tokenize", "cannot read '%s': %s", file, strerror(errno));
+        if (hearth_read_file(file, &text, &len) != HEARTH_OK) return cli_lib_error("tokenize");
     } else {
         len = strlen(prompt);
     }

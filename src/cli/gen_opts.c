@@ -151,32 +151,6 @@ int32_t gen_default_ctx(const hearth_model *m, int32_t requested) {
     return t > 0 && t < 4096 ? t : 4096;
 }
 
-char *gen_read_stream(FILE *f, size_t *len) {
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) return NULL;
-    for (;;) {
-        if (n + 1 >= cap) {
-            char *b = realloc(buf, cap *= 2);
-            if (!b) {
-                free(buf);
-                return NULL;
-            }
-            buf = b;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0) break;
-    }
-    if (ferror(f)) {
-        free(buf);
-        return NULL;
-    }
-    buf[n] = 0;
-    *len = n;
-    return buf;
-}
-
 bool gen_stream_stdout(const char *text, size_t len, void *user) {
     (void)user;
     fwrite(text, 1, len, stdout);

@@ -60,8 +60,6 @@ void gen_opts_free(gen_opts *o);
 /* context size for a command: the requested one, else the model's training
  * context capped at 4096 */
 int32_t gen_default_ctx(const hearth_model *m, int32_t requested);
-/* reads a whole stream (malloc'd, NUL-terminated) */
-char *gen_read_stream(FILE *f, size_t *len);
 /* generation text callback: writes each piece to stdout and flushes */
 bool gen_stream_stdout(const char *text, size_t len, void *user);
 

@@ -1,5 +1,6 @@
 /* mapping.c — read-only file mapping, whole-file reads and huge-page allocations. */
 #include "hearth/core.h"
+#include "core/buf.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -71,29 +72,32 @@ void hearth_unmap(hearth_mapping *m) {
     memset(m, 0, sizeof *m);
 }
 
+hearth_status hearth_read_stream(FILE *f, const char *what, char **out, size_t *len) {
+    *out = NULL;
+    if (len) *len = 0;
+    if (!what) what = "stream";
+    hearth_buf b = {0};
+    size_t got;
+    do {
+        if (!hearth_buf_reserve(&b, 1 << 16)) return hearth_set_error(HEARTH_ERR_NOMEM, "%s: out of memory", what);
+        got = fread(b.data + b.len, 1, b.cap - b.len - 1, f);
+        b.len += got;
+        b.data[b.len] = 0;
+    } while (got > 0);
+    if (ferror(f)) {
+        hearth_buf_free(&b);
+        return hearth_set_error(HEARTH_ERR_IO, "%s: read error", what);
+    }
+    *out = hearth_buf_take(&b, len);
+    return HEARTH_OK;
+}
+
 hearth_status hearth_read_file(const char *path, char **out, size_t *len) {
     *out = NULL;
     if (len) *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f) return hearth_set_error(HEARTH_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    if (!buf) { fclose(f); return hearth_set_error(HEARTH_ERR_NOMEM, "%s: out of memory", path); }
-    size_t got;
-    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            char *nb = realloc(buf, cap * 2 + 1);
-            if (!nb) { free(buf); fclose(f); return hearth_set_error(HEARTH_ERR_NOMEM, "%s: out of memory", path); }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    int err = ferror(f);
+    hearth_status st = hearth_read_stream(f, path, out, len);
     fclose(f);
-    if (err) { free(buf); return hearth_set_error(HEARTH_ERR_IO, "%s: read error", path); }
-    buf[n] = 0;
-    *out = buf;
-    if (len) *len = n;
-    return HEARTH_OK;
+    return st;
 }

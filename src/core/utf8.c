@@ -29,15 +29,48 @@ int32_t hearth_utf8_decode(const char *s, size_t n, size_t *len) {
     return (int32_t)cp;
 }
 
+bool hearth_utf8_incomplete(const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    if (n == 0) return false;
+    size_t k = lead_len(p[0]);
+    if (k <= n) return false;   /* invalid lead (k == 0), or long enough to decide */
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xC0) != 0x80) return false;
+    if (n >= 2) {   /* the second byte's range rules out overlongs, surrogates, > U+10FFFF */
+        unsigned c = p[0], c1 = p[1];
+        if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0) || (c == 0xF0 && c1 < 0x90) ||
+            (c == 0xF4 && c1 >= 0x90))
+            return false;
+    }
+    return true;
+}
+
 uint32_t hearth_utf8_decode_lenient(const char *s, size_t n, size_t *len) {
-    int32_t cp = hearth_utf8_decode(s, n, len);
-    if (cp < 0) { *len = n ? 1 : 0; return HEARTH_UTF8_REPLACEMENT; }
-    return (uint32_t)cp;
+    const unsigned char *p = (const unsigned char *)s;
+    *len = n ? 1 : 0;
+    if (n == 0) return HEARTH_UTF8_REPLACEMENT;
+    unsigned c = p[0];
+    if (c < 0x80) return c;
+    size_t k = (c & 0x40) == 0 ? 0 : (c & 0x20) == 0 ? 2 : (c & 0x10) == 0 ? 3 : (c & 0x08) == 0 ? 4 : 0;
+    if (k == 0 || k > n) return HEARTH_UTF8_REPLACEMENT;
+    uint32_t cp = c & (0x7Fu >> k);
+    for (size_t i = 1; i < k; i++) {
+        if ((p[i] & 0xC0) != 0x80) return HEARTH_UTF8_REPLACEMENT;
+        cp = (cp << 6) | (p[i] & 0x3Fu);
+    }
+    if (cp > 0x10FFFF) return HEARTH_UTF8_REPLACEMENT;
+    *len = k;
+    return cp;
 }
 
 size_t hearth_utf8_encode(uint32_t cp, char out[4]) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) cp = HEARTH_UTF8_REPLACEMENT;
+    return hearth_utf8_encode_lenient(cp, out);
+}
+
+size_t hearth_utf8_encode_lenient(uint32_t cp, char out[4]) {
     unsigned char *o = (unsigned char *)out;
-    if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) cp = HEARTH_UTF8_REPLACEMENT;
+    if (cp > 0x10FFFF) cp = HEARTH_UTF8_REPLACEMENT;
     if (cp < 0x80) { o[0] = (unsigned char)cp; return 1; }
     if (cp < 0x800) {
         o[0] = (unsigned char)(0xC0 | (cp >> 6));

@@ -12,6 +12,7 @@
 #include "hearth/safetensors.h"
 #include "hearth/core.h"
 #include "hearth/kernels.h"   /* inline F16/BF16 conversions only */
+#include "core/buf.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -403,13 +404,8 @@ hearth_status hearth_st_writer_set_meta(hearth_st_writer *w, const char *key, co
             w->meta[i].value = v;
             return HEARTH_OK;
         }
-    if (w->n_meta == w->cap_meta) {
-        size_t cap = w->cap_meta ? 2 * w->cap_meta : 8;
-        st_meta *m = realloc(w->meta, cap * sizeof *m);
-        if (!m) return hearth_set_error(HEARTH_ERR_NOMEM, "safetensors writer: out of memory");
-        w->meta = m;
-        w->cap_meta = cap;
-    }
+    if (!HEARTH_GROW(w->meta, w->cap_meta, w->n_meta + 1))
+        return hearth_set_error(HEARTH_ERR_NOMEM, "safetensors writer: out of memory");
     st_meta *e = &w->meta[w->n_meta];
     e->key = dup_str(key);
     e->value = dup_str(value);
@@ -431,13 +427,8 @@ hearth_status hearth_st_writer_add(hearth_st_writer *w, const char *name, hearth
     for (size_t i = 0; i < w->n_t; i++)
         if (strcmp(w->t[i].name, name) == 0)
             return hearth_set_error(HEARTH_ERR_INVALID_ARG, "safetensors writer: tensor \"%s\" added twice", name);
-    if (w->n_t == w->cap_t) {
-        size_t cap = w->cap_t ? 2 * w->cap_t : 16;
-        wtensor *t = realloc(w->t, cap * sizeof *t);
-        if (!t) return hearth_set_error(HEARTH_ERR_NOMEM, "safetensors writer: out of memory");
-        w->t = t;
-        w->cap_t = cap;
-    }
+    if (!HEARTH_GROW(w->t, w->cap_t, w->n_t + 1))
+        return hearth_set_error(HEARTH_ERR_NOMEM, "safetensors writer: out of memory");
     wtensor *t = &w->t[w->n_t];
     memset(t, 0, sizeof *t);
     size_t n = 1;
@@ -456,50 +447,7 @@ hearth_status hearth_st_writer_add(hearth_st_writer *w, const char *name, hearth
     return HEARTH_OK;
 }
 
-/* ---- a growing text buffer for the header ---- */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static void sb_str(sbuf *b, const char *s) { sb_put(b, s, strlen(s)); }
-
-static void sb_json_str(sbuf *b, const char *s) {
-    sb_put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        char e[8];
-        if (*p == '"' || *p == '\\') {
-            e[0] = '\\';
-            e[1] = (char)*p;
-            sb_put(b, e, 2);
-        } else if (*p < 0x20) {
-            snprintf(e, sizeof e, "\\u%04x", *p);
-            sb_put(b, e, 6);
-        } else {
-            sb_put(b, (const char *)p, 1);
-        }
-    }
-    sb_put(b, "\"", 1);
-}
+static void sb_json_str(hearth_buf *b, const char *s) { hearth_buf_json_str(b, s, strlen(s)); }
 
 static int cmp_write_order(const void *a, const void *b) {
     const wtensor *x = *(const wtensor *const *)a, *y = *(const wtensor *const *)b;
@@ -514,41 +462,36 @@ hearth_status hearth_st_writer_write(hearth_st_writer *w, const char *path) {
     for (size_t i = 0; i < w->n_t; i++) order[i] = &w->t[i];
     qsort(order, w->n_t, sizeof *order, cmp_write_order);
 
-    sbuf h = {0};
-    char num[64];
-    sb_str(&h, "{");
+    hearth_buf h = {0};
+    hearth_buf_puts(&h, "{");
     if (w->n_meta) {
-        sb_str(&h, "\"__metadata__\":{");
+        hearth_buf_puts(&h, "\"__metadata__\":{");
         for (size_t i = 0; i < w->n_meta; i++) {
-            if (i) sb_str(&h, ",");
+            if (i) hearth_buf_puts(&h, ",");
             sb_json_str(&h, w->meta[i].key);
-            sb_str(&h, ":");
+            hearth_buf_puts(&h, ":");
             sb_json_str(&h, w->meta[i].value);
         }
-        sb_str(&h, "}");
+        hearth_buf_puts(&h, "}");
     }
     uint64_t off = 0;
     for (size_t i = 0; i < w->n_t; i++) {
         const wtensor *t = order[i];
-        if (i || w->n_meta) sb_str(&h, ",");
+        if (i || w->n_meta) hearth_buf_puts(&h, ",");
         sb_json_str(&h, t->name);
-        sb_str(&h, ":{\"dtype\":\"");
-        sb_str(&h, dtypes[t->dtype].name);
-        sb_str(&h, "\",\"shape\":[");
-        for (int d = 0; d < t->n_dims; d++) {
-            snprintf(num, sizeof num, "%s%lld", d ? "," : "", (long long)t->shape[d]);
-            sb_str(&h, num);
-        }
-        snprintf(num, sizeof num, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
-                 (unsigned long long)(off + t->nbytes));
-        sb_str(&h, num);
+        hearth_buf_puts(&h, ":{\"dtype\":\"");
+        hearth_buf_puts(&h, dtypes[t->dtype].name);
+        hearth_buf_puts(&h, "\",\"shape\":[");
+        for (int d = 0; d < t->n_dims; d++) hearth_buf_printf(&h, "%s%lld", d ? "," : "", (long long)t->shape[d]);
+        hearth_buf_printf(&h, "],\"data_offsets\":[%llu,%llu]}", (unsigned long long)off,
+                          (unsigned long long)(off + t->nbytes));
         off += t->nbytes;
     }
-    sb_str(&h, "}");
-    while (!h.oom && (8 + h.n) % 8) sb_str(&h, " ");
+    hearth_buf_puts(&h, "}");
+    while (!h.oom && (8 + h.len) % 8) hearth_buf_puts(&h, " ");
     if (h.oom) {
         free(order);
-        free(h.p);
+        hearth_buf_free(&h);
         return hearth_set_error(HEARTH_ERR_NOMEM, "safetensors writer: out of memory for the header");
     }
 
@@ -565,8 +508,8 @@ hearth_status hearth_st_writer_write(hearth_st_writer *w, const char *path) {
     }
     if (!s) {
         uint8_t len[8];
-        for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)h.n >> (8 * i));
-        bool ok = fwrite(len, 1, 8, f) == 8 && fwrite(h.p, 1, h.n, f) == h.n;
+        for (int i = 0; i < 8; i++) len[i] = (uint8_t)((uint64_t)h.len >> (8 * i));
+        bool ok = fwrite(len, 1, 8, f) == 8 && fwrite(h.data, 1, h.len, f) == h.len;
         for (size_t i = 0; i < w->n_t && ok; i++)
             if (order[i]->nbytes) ok = fwrite(order[i]->data, 1, order[i]->nbytes, f) == order[i]->nbytes;
         if (fclose(f) != 0) ok = false;
@@ -577,6 +520,6 @@ hearth_status hearth_st_writer_write(hearth_st_writer *w, const char *path) {
     }
     free(tmp);
     free(order);
-    free(h.p);
+    hearth_buf_free(&h);
     return s;
 }

@@ -72,57 +72,59 @@ static const char *SCHEMA =
 #define ZERO_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
 /* ==== canonical serialisation ======================================================= */
-static void json_str(gw_buf *b, const char *s) {
+/* The hash chain covers these exact bytes, so this escaping (\u00XX for every
+ * control character but \n \r \t) must not change: hearth_buf_json_str differs. */
+static void json_str(hearth_buf *b, const char *s) {
     if (!s) {
-        gw_buf_add(b, "null", 4);
+        hearth_buf_put(b, "null", 4);
         return;
     }
-    gw_buf_add(b, "\"", 1);
+    hearth_buf_put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         switch (*p) {
-        case '"': gw_buf_add(b, "\\\"", 2); break;
-        case '\\': gw_buf_add(b, "\\\\", 2); break;
-        case '\n': gw_buf_add(b, "\\n", 2); break;
-        case '\r': gw_buf_add(b, "\\r", 2); break;
-        case '\t': gw_buf_add(b, "\\t", 2); break;
+        case '"': hearth_buf_put(b, "\\\"", 2); break;
+        case '\\': hearth_buf_put(b, "\\\\", 2); break;
+        case '\n': hearth_buf_put(b, "\\n", 2); break;
+        case '\r': hearth_buf_put(b, "\\r", 2); break;
+        case '\t': hearth_buf_put(b, "\\t", 2); break;
         default:
             if (*p < 0x20) {
                 snprintf(esc, sizeof esc, "\\u%04x", *p);
-                gw_buf_add(b, esc, 6);
+                hearth_buf_put(b, esc, 6);
             } else {
-                gw_buf_add(b, (const char *)p, 1);
+                hearth_buf_put(b, (const char *)p, 1);
             }
         }
     }
-    gw_buf_add(b, "\"", 1);
+    hearth_buf_put(b, "\"", 1);
 }
 
 char *hearth_audit_record_json(const hearth_audit_record *r, bool with_hash) {
-    gw_buf b = {0};
-    gw_buf_printf(&b, "{\"id\":%lld,\"time_ms\":%lld,\"key_id\":", (long long)r->id, (long long)r->time_ms);
+    hearth_buf b = {0};
+    hearth_buf_printf(&b, "{\"id\":%lld,\"time_ms\":%lld,\"key_id\":", (long long)r->id, (long long)r->time_ms);
     json_str(&b, r->key_id ? r->key_id : "");
-    gw_buf_add(&b, ",\"model\":", 9);
+    hearth_buf_put(&b, ",\"model\":", 9);
     json_str(&b, r->model ? r->model : "");
-    gw_buf_add(&b, ",\"adapter\":", 11);
+    hearth_buf_put(&b, ",\"adapter\":", 11);
     json_str(&b, r->adapter ? r->adapter : "");
-    gw_buf_add(&b, ",\"endpoint\":", 12);
+    hearth_buf_put(&b, ",\"endpoint\":", 12);
     json_str(&b, r->endpoint ? r->endpoint : "");
-    gw_buf_printf(&b, ",\"status\":%d,\"tokens_in\":%lld,\"tokens_out\":%lld,\"latency_ms\":%lld,\"pii_kinds\":",
+    hearth_buf_printf(&b, ",\"status\":%d,\"tokens_in\":%lld,\"tokens_out\":%lld,\"latency_ms\":%lld,\"pii_kinds\":",
                   r->status, (long long)r->tokens_in, (long long)r->tokens_out, (long long)r->latency_ms);
     json_str(&b, r->pii_kinds ? r->pii_kinds : "");
-    gw_buf_add(&b, ",\"client\":", 10);
+    hearth_buf_put(&b, ",\"client\":", 10);
     json_str(&b, r->client ? r->client : "");
-    gw_buf_add(&b, ",\"prompt\":", 10);
+    hearth_buf_put(&b, ",\"prompt\":", 10);
     json_str(&b, r->prompt);
-    gw_buf_add(&b, ",\"response\":", 12);
+    hearth_buf_put(&b, ",\"response\":", 12);
     json_str(&b, r->response);
     if (with_hash) {
-        gw_buf_add(&b, ",\"hash\":", 8);
+        hearth_buf_put(&b, ",\"hash\":", 8);
         json_str(&b, r->hash);
     }
-    gw_buf_add(&b, "}", 1);
-    return b.p;
+    hearth_buf_put(&b, "}", 1);
+    return hearth_buf_take(&b, NULL);
 }
 
 /* hex(SHA-256(raw(prev_hex) || canonical(r))) into out[65] */

@@ -23,7 +23,7 @@
 #include <string.h>
 
 typedef struct conn_state {
-    gw_buf body;
+    hearth_buf body;
     bool too_big;
 } conn_state;
 
@@ -276,25 +276,25 @@ static enum MHD_Result admin(gw_req *r, struct MHD_Connection *c, const char *me
 
 /* ==== PII on a request ============================================================== */
 /* applies action to one string item; returns false when it could not */
-static bool scrub_item(gw_req *r, cJSON *holder, const char *field, const hearth_pii_policy *action, gw_buf *seen) {
+static bool scrub_item(gw_req *r, cJSON *holder, const char *field, const hearth_pii_policy *action, hearth_buf *seen) {
     cJSON *it = cJSON_GetObjectItemCaseSensitive(holder, field);
     if (!cJSON_IsString(it)) return true;
     char *t = gw_scrub_text(r->scrub, it->valuestring, action);
     if (!t) return false;
-    if (seen->len) gw_buf_add(seen, "\n", 1);
-    gw_buf_add(seen, t, strlen(t));
+    if (seen->len) hearth_buf_put(seen, "\n", 1);
+    hearth_buf_put(seen, t, strlen(t));
     cJSON_ReplaceItemInObjectCaseSensitive(holder, field, cJSON_CreateString(t));
     free(t);
     return true;
 }
 
-static bool scrub_array_strings(gw_req *r, cJSON *arr, const hearth_pii_policy *action, gw_buf *seen) {
+static bool scrub_array_strings(gw_req *r, cJSON *arr, const hearth_pii_policy *action, hearth_buf *seen) {
     for (cJSON *it = arr ? arr->child : NULL; it; it = it->next) {
         if (!cJSON_IsString(it)) continue;
         char *t = gw_scrub_text(r->scrub, it->valuestring, action);
         if (!t) return false;
-        if (seen->len) gw_buf_add(seen, "\n", 1);
-        gw_buf_add(seen, t, strlen(t));
+        if (seen->len) hearth_buf_put(seen, "\n", 1);
+        hearth_buf_put(seen, t, strlen(t));
         cJSON_SetValuestring(it, t);
         free(t);
     }
@@ -303,7 +303,7 @@ static bool scrub_array_strings(gw_req *r, cJSON *arr, const hearth_pii_policy *
 
 /* the request's text fields: messages[].content (string or parts), prompt, input */
 static bool scrub_request(gw_req *r, cJSON *req, const hearth_pii_policy *action) {
-    gw_buf seen = {0};
+    hearth_buf seen = {0};
     bool ok = true;
     cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
     cJSON *m;
@@ -321,13 +321,13 @@ static bool scrub_request(gw_req *r, cJSON *req, const hearth_pii_policy *action
         if (cJSON_IsString(v)) ok = ok && scrub_item(r, req, field, action, &seen);
         else if (cJSON_IsArray(v)) ok = ok && scrub_array_strings(r, v, action, &seen);
     }
-    r->prompt_masked = seen.p;
+    r->prompt_masked = seen.data;
     return ok;
 }
 
 /* the answer's texts: PII the model produced gets the response policy, then this
  * request's placeholders are restored; seen gets the masked text for the audit */
-static bool scrub_response(gw_req *r, cJSON *resp, const gw_pii_policy *pol, gw_buf *seen) {
+static bool scrub_response(gw_req *r, cJSON *resp, const gw_pii_policy *pol, hearth_buf *seen) {
     cJSON *choices = cJSON_GetObjectItemCaseSensitive(resp, "choices"), *c;
     gw_scrub *model_side = gw_scrub_new();
     if (!model_side) return false;
@@ -339,8 +339,8 @@ static bool scrub_response(gw_req *r, cJSON *resp, const gw_pii_policy *pol, gw_
         if (!cJSON_IsString(t)) continue;
         char *policed = gw_scrub_text(model_side, t->valuestring, pol->resp_pol);
         if (!policed) continue;
-        if (seen->len) gw_buf_add(seen, "\n", 1);
-        gw_buf_add(seen, policed, strlen(policed));
+        if (seen->len) hearth_buf_put(seen, "\n", 1);
+        hearth_buf_put(seen, policed, strlen(policed));
         char *restored = gw_scrub_unmask(r->scrub, policed);
         free(policed);
         if (restored) cJSON_ReplaceItemInObjectCaseSensitive(holder, field, cJSON_CreateString(restored));
@@ -465,7 +465,7 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
     free(fwd);
     /* tokens and the response policy */
     cJSON *resp = status == 200 ? cJSON_Parse(answer) : NULL;
-    gw_buf seen = {0};
+    hearth_buf seen = {0};
     if (resp) {
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(resp, "usage");
         const cJSON *pt = cJSON_GetObjectItemCaseSensitive(u, "prompt_tokens");
@@ -475,7 +475,7 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
         if (!scrub_response(r, resp, pol, &seen)) {
             cJSON_Delete(resp);
             free(answer);
-            free(seen.p);
+            free(seen.data);
             char msg[400];
             snprintf(msg, sizeof msg, "the model's answer contained personal data (%s) and was withheld",
                      r->resp_blocked);
@@ -485,8 +485,8 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
         answer = cJSON_PrintUnformatted(resp);
         cJSON_Delete(resp);
     }
-    bool ok = gw_finish(r, status, pol->response == GW_PII_ALLOW ? NULL : seen.p);
-    free(seen.p);
+    bool ok = gw_finish(r, status, pol->response == GW_PII_ALLOW ? NULL : seen.data);
+    free(seen.data);
     if (!ok) {
         free(answer);
         return send_text(c, 500, err_body("the audit record could not be written; the answer is withheld",
@@ -530,20 +530,20 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
         snprintf(m, sizeof m, "request body larger than %zu bytes", g->c->max_body);
         res = fail(r, c, 413, m, "invalid_request_error", "body_too_large", 0);
     } else if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) {
-        gw_buf b = {0};
+        hearth_buf b = {0};
         gw_metrics_render(g->met, &b);
         gw_pool_render(g->pool, &b);
-        if (gw_finish(r, 200, NULL)) res = send_text(c, 200, b.p, "text/plain; version=0.0.4; charset=utf-8", 0);
+        if (gw_finish(r, 200, NULL)) res = send_text(c, 200, b.data, "text/plain; version=0.0.4; charset=utf-8", 0);
         else {
-            free(b.p);
+            free(b.data);
             res = send_text(c, 500, err_body("the audit record could not be written", "server_error", "audit_failed"), NULL, 0);
         }
     } else if (!strncmp(url, "/admin/keys", 11) && (url[11] == 0 || url[11] == '/')) {
-        res = admin(r, c, method, url, cs->body.p);
+        res = admin(r, c, method, url, cs->body.data);
     } else if ((!strcmp(method, "POST") && (!strcmp(url, "/v1/chat/completions") || !strcmp(url, "/v1/completions") ||
                                             !strcmp(url, "/v1/embeddings"))) ||
                (!strcmp(method, "GET") && !strcmp(url, "/v1/models"))) {
-        res = model_request(r, c, method, url, cs->body.p);
+        res = model_request(r, c, method, url, cs->body.data);
         if (r->stream) return res;   /* the stream owns r */
     } else {
         res = fail(r, c, 404, "no such endpoint", "invalid_request_error", "not_found", 0);
@@ -565,7 +565,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (*upload_size) {
         if (cs->body.len + *upload_size > g->c->max_body) cs->too_big = true;
-        else gw_buf_add(&cs->body, upload, *upload_size);
+        else hearth_buf_put(&cs->body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
@@ -578,7 +578,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, en
     (void)t;
     conn_state *cs = *con_cls;
     if (!cs) return;
-    free(cs->body.p);
+    free(cs->body.data);
     free(cs);
     *con_cls = NULL;
 }

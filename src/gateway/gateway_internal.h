@@ -7,6 +7,7 @@
 #define HEARTH_GATEWAY_INTERNAL_H
 
 #include "hearth/gateway.h"
+#include "core/buf.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -126,10 +127,7 @@ void gw_metrics_free(gw_metrics *m);
 void gw_metrics_request(gw_metrics *m, const char *key_id, const char *model, int status, int64_t tokens_in,
                         int64_t tokens_out, double latency_s);
 /* Appends the Prometheus text to a malloc'd buffer (the caller appends more and frees). */
-typedef struct gw_buf { char *p; size_t len, cap; } gw_buf;
-void gw_buf_add(gw_buf *b, const char *s, size_t n);
-void gw_buf_printf(gw_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void gw_metrics_render(gw_metrics *m, gw_buf *out);
+void gw_metrics_render(gw_metrics *m, hearth_buf *out);
 
 /* ==== upstream replicas ===== */
 typedef struct gw_pool gw_pool;
@@ -143,7 +141,7 @@ int gw_pool_acquire(gw_pool *p, uint32_t tried);
 void gw_pool_release(gw_pool *p, int i, bool failed);
 const char *gw_pool_url(gw_pool *p, int i);
 int gw_pool_size(gw_pool *p);
-void gw_pool_render(gw_pool *p, gw_buf *out);   /* metrics: up, in flight, failures */
+void gw_pool_render(gw_pool *p, hearth_buf *out);   /* metrics: up, in flight, failures */
 
 /* ==== PII scrubbing for one request (scrub.c; wraps the PII detectors) ===== */
 struct hearth_pii_policy;

@@ -237,14 +237,9 @@ hearth_status hearth_keys_list(hearth_keystore *ks, hearth_key_info **out, size_
     }
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (*n == cap) {
-            cap = cap ? cap * 2 : 16;
-            hearth_key_info *nv = realloc(v, cap * sizeof *v);
-            if (!nv) {
-                st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            v = nv;
+        if (!HEARTH_GROW(v, cap, *n + 1)) {
+            st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+            goto out;
         }
         read_row(s, &v[(*n)++]);
     }
@@ -505,15 +500,9 @@ hearth_status hearth_keys_add_usage(hearth_keystore *ks, const char *key_id, con
         st = usage_flush_locked(ks);
         if (st) goto out;
     }
-    if (ks->n_pend == ks->cap_pend) {
-        size_t cap = ks->cap_pend ? ks->cap_pend * 2 : 16;
-        usage_pending *v = realloc(ks->pend, cap * sizeof *v);
-        if (!v) {
-            st = usage_write_locked(ks, &u);   /* no memory to defer it */
-            goto out;
-        }
-        ks->pend = v;
-        ks->cap_pend = cap;
+    if (!HEARTH_GROW(ks->pend, ks->cap_pend, ks->n_pend + 1)) {
+        st = usage_write_locked(ks, &u);   /* no memory to defer it */
+        goto out;
     }
     ks->pend[ks->n_pend++] = u;
 out:

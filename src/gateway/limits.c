@@ -47,13 +47,7 @@ void gw_limiter_free(gw_limiter *l) {
 static bucket_state *find(gw_limiter *l, const char *key_id) {
     for (size_t i = 0; i < l->n; i++)
         if (!strcmp(l->v[i].key_id, key_id)) return &l->v[i];
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        bucket_state *v = realloc(l->v, cap * sizeof *v);
-        if (!v) return NULL;
-        l->v = v;
-        l->cap = cap;
-    }
+    if (!HEARTH_GROW(l->v, l->cap, l->n + 1)) return NULL;
     bucket_state *b = &l->v[l->n++];
     memset(b, 0, sizeof *b);
     snprintf(b->key_id, sizeof b->key_id, "%s", key_id);

@@ -59,14 +59,6 @@ void gw_metrics_free(gw_metrics *m) {
     free(m);
 }
 
-static void *grow(void *v, size_t *cap, size_t n, size_t size) {
-    if (n < *cap) return v;
-    size_t c = *cap ? *cap * 2 : 32;
-    void *nv = realloc(v, c * size);
-    if (nv) *cap = c;
-    return nv;
-}
-
 /* model names come from clients: keep label values to a safe character set */
 static void label(char *dst, size_t cap, const char *s) {
     size_t j = 0;
@@ -87,9 +79,8 @@ void gw_metrics_request(gw_metrics *m, const char *key_id, const char *model, in
     for (i = 0; i < m->n_req; i++)
         if (m->req[i].status == status && !strcmp(m->req[i].key_id, kid) && !strcmp(m->req[i].model, mod)) break;
     if (i == m->n_req) {
-        req_series *v = grow(m->req, &m->cap_req, m->n_req, sizeof *v);
-        if (!v) goto out;
-        m->req = v;
+        if (!HEARTH_GROW(m->req, m->cap_req, m->n_req + 1)) goto out;
+        req_series *v = m->req;
         memset(&v[i], 0, sizeof v[i]);
         snprintf(v[i].key_id, sizeof v[i].key_id, "%s", kid);
         snprintf(v[i].model, sizeof v[i].model, "%s", mod);
@@ -100,9 +91,8 @@ void gw_metrics_request(gw_metrics *m, const char *key_id, const char *model, in
     for (i = 0; i < m->n_tok; i++)
         if (!strcmp(m->tok[i].key_id, kid) && !strcmp(m->tok[i].model, mod)) break;
     if (i == m->n_tok) {
-        tok_series *v = grow(m->tok, &m->cap_tok, m->n_tok, sizeof *v);
-        if (!v) goto out;
-        m->tok = v;
+        if (!HEARTH_GROW(m->tok, m->cap_tok, m->n_tok + 1)) goto out;
+        tok_series *v = m->tok;
         memset(&v[i], 0, sizeof v[i]);
         snprintf(v[i].key_id, sizeof v[i].key_id, "%s", kid);
         snprintf(v[i].model, sizeof v[i].model, "%s", mod);
@@ -113,9 +103,8 @@ void gw_metrics_request(gw_metrics *m, const char *key_id, const char *model, in
     for (i = 0; i < m->n_lat; i++)
         if (!strcmp(m->lat[i].model, mod)) break;
     if (i == m->n_lat) {
-        lat_series *v = grow(m->lat, &m->cap_lat, m->n_lat, sizeof *v);
-        if (!v) goto out;
-        m->lat = v;
+        if (!HEARTH_GROW(m->lat, m->cap_lat, m->n_lat + 1)) goto out;
+        lat_series *v = m->lat;
         memset(&v[i], 0, sizeof v[i]);
         snprintf(v[i].model, sizeof v[i].model, "%s", mod);
         m->n_lat++;
@@ -128,32 +117,32 @@ out:
     pthread_mutex_unlock(&m->mu);
 }
 
-void gw_metrics_render(gw_metrics *m, gw_buf *o) {
+void gw_metrics_render(gw_metrics *m, hearth_buf *o) {
     pthread_mutex_lock(&m->mu);
-    gw_buf_printf(o, "# HELP hearth_gateway_requests_total Requests answered by the gateway.\n"
+    hearth_buf_printf(o, "# HELP hearth_gateway_requests_total Requests answered by the gateway.\n"
                      "# TYPE hearth_gateway_requests_total counter\n");
     for (size_t i = 0; i < m->n_req; i++)
-        gw_buf_printf(o, "hearth_gateway_requests_total{key=\"%s\",model=\"%s\",status=\"%d\"} %llu\n",
+        hearth_buf_printf(o, "hearth_gateway_requests_total{key=\"%s\",model=\"%s\",status=\"%d\"} %llu\n",
                       m->req[i].key_id, m->req[i].model, m->req[i].status, (unsigned long long)m->req[i].count);
-    gw_buf_printf(o, "# HELP hearth_gateway_tokens_total Model tokens through the gateway.\n"
+    hearth_buf_printf(o, "# HELP hearth_gateway_tokens_total Model tokens through the gateway.\n"
                      "# TYPE hearth_gateway_tokens_total counter\n");
     for (size_t i = 0; i < m->n_tok; i++) {
-        gw_buf_printf(o, "hearth_gateway_tokens_total{key=\"%s\",model=\"%s\",direction=\"in\"} %llu\n",
+        hearth_buf_printf(o, "hearth_gateway_tokens_total{key=\"%s\",model=\"%s\",direction=\"in\"} %llu\n",
                       m->tok[i].key_id, m->tok[i].model, (unsigned long long)m->tok[i].in);
-        gw_buf_printf(o, "hearth_gateway_tokens_total{key=\"%s\",model=\"%s\",direction=\"out\"} %llu\n",
+        hearth_buf_printf(o, "hearth_gateway_tokens_total{key=\"%s\",model=\"%s\",direction=\"out\"} %llu\n",
                       m->tok[i].key_id, m->tok[i].model, (unsigned long long)m->tok[i].out);
     }
-    gw_buf_printf(o, "# HELP hearth_gateway_request_duration_seconds Time from request to answer.\n"
+    hearth_buf_printf(o, "# HELP hearth_gateway_request_duration_seconds Time from request to answer.\n"
                      "# TYPE hearth_gateway_request_duration_seconds histogram\n");
     for (size_t i = 0; i < m->n_lat; i++) {
         const lat_series *l = &m->lat[i];
         for (size_t b = 0; b < N_BOUNDS; b++)
-            gw_buf_printf(o, "hearth_gateway_request_duration_seconds_bucket{model=\"%s\",le=\"%g\"} %llu\n", l->model,
+            hearth_buf_printf(o, "hearth_gateway_request_duration_seconds_bucket{model=\"%s\",le=\"%g\"} %llu\n", l->model,
                           BOUNDS[b], (unsigned long long)l->buckets[b]);
-        gw_buf_printf(o, "hearth_gateway_request_duration_seconds_bucket{model=\"%s\",le=\"+Inf\"} %llu\n", l->model,
+        hearth_buf_printf(o, "hearth_gateway_request_duration_seconds_bucket{model=\"%s\",le=\"+Inf\"} %llu\n", l->model,
                       (unsigned long long)l->count);
-        gw_buf_printf(o, "hearth_gateway_request_duration_seconds_sum{model=\"%s\"} %.6f\n", l->model, l->sum);
-        gw_buf_printf(o, "hearth_gateway_request_duration_seconds_count{model=\"%s\"} %llu\n", l->model,
+        hearth_buf_printf(o, "hearth_gateway_request_duration_seconds_sum{model=\"%s\"} %.6f\n", l->model, l->sum);
+        hearth_buf_printf(o, "hearth_gateway_request_duration_seconds_count{model=\"%s\"} %llu\n", l->model,
                       (unsigned long long)l->count);
     }
     pthread_mutex_unlock(&m->mu);

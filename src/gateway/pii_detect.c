@@ -292,8 +292,12 @@ static const char RE_EMAIL[] =
     "\\.[A-Za-z]{2,24}(?![A-Za-z0-9\\-])";
 static const char RE_IPV4[] =
     "(?<![0-9A-Za-z_.])[0-9]{1,3}(?:\\.[0-9]{1,3}){3}(?![0-9A-Za-z_]|\\.[0-9])";
+/* An address starts after a non-word character, or right after "KEY:" (as in
+ * "ip:2ea0:df5f::1" or a folded "IPv6：…"): that match includes the key's ':'
+ * (so the pattern starts only at colons there), which ipv6_cand drops. */
 static const char RE_IPV6[] =
-    "(?<![0-9A-Za-z_:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(?:\\.[0-9]{1,3}){0,3}";
+    "(?<![0-9A-Za-z_:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(?:\\.[0-9]{1,3}){0,3}"
+    "|(?<=[0-9A-Za-z_]):(?=[0-9A-Fa-f]|::)[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(?:\\.[0-9]{1,3}){0,3}";
 
 hearth_status pii_builtin_compile(hearth_pii_policy *p) {
     hearth_status st;
@@ -346,9 +350,121 @@ static bool card_shape(const int *gl, int ng) {
     return false;
 }
 
+/* ==== card context: a Luhn-valid 16-19-digit number of an unknown issuer ===== */
+/* Chinese debit cards are 16-19 digits and not all carry a known IIN, so a
+ * Luhn-valid 16-19-digit number is also a card when its context says so:
+ *  - key=value: the number follows `KEY=` or `KEY:` (ASCII or full-width, a
+ *    quote and spaces allowed between) and KEY names no other kind of number
+ *    (no word of NOT_CARD below); a KEY with a word of CARD_WORDS always counts;
+ *  - prose: the nearest of the words below within 48 bytes before the number
+ *    (same line) is a card word (卡号, 银行卡, 账号, 客户, card, account …),
+ *    not an other-number word (订单, 手机, 时间, order, phone, id …); or a
+ *    card word follows within 12 bytes ("打到…这个账户").
+ * Without such context an unknown-issuer number stays unreported, so order
+ * numbers, timestamps and IDs in logs do not turn into cards. */
+static const char *const CARD_WORDS[] = {
+    "\xe5\x8d\xa1",                   /* 卡 (卡号, 银行卡, 借记卡, 信用卡 …) */
+    "\xe8\xb4\xa6\xe5\x8f\xb7", "\xe5\xb8\x90\xe5\x8f\xb7",   /* 账号 帐号 */
+    "\xe8\xb4\xa6\xe6\x88\xb7", "\xe5\xb8\x90\xe6\x88\xb7",   /* 账户 帐户 */
+    "\xe5\xae\xa2\xe6\x88\xb7",   /* 客户 */
+    "\xe6\x88\xb7\xe5\x90\x8d",   /* 户名 */
+    "\xe5\xbc\x80\xe6\x88\xb7",   /* 开户 */
+    "\xe6\x94\xb6\xe6\xac\xbe", "\xe4\xbb\x98\xe6\xac\xbe",   /* 收款 付款 */
+    "\xe8\xbd\xac\xe8\xb4\xa6", "\xe6\xb1\x87\xe6\xac\xbe",   /* 转账 汇款 */
+    "\xe9\x93\xb6\xe8\xa1\x8c",   /* 银行 */
+    "card", "acct", "account", "bank", "pan", "iban", "debit", "credit", NULL,
+};
+static const char *const NOT_CARD[] = {
+    "\xe8\xae\xa2\xe5\x8d\x95", "\xe5\x8d\x95\xe5\x8f\xb7",   /* 订单 单号 */
+    "\xe6\xb5\x81\xe6\xb0\xb4", "\xe7\xbc\x96\xe5\x8f\xb7",   /* 流水 编号 */
+    "\xe8\xbf\x90\xe5\x8d\x95", "\xe5\xbf\xab\xe9\x80\x92",   /* 运单 快递 */
+    "\xe6\x89\x8b\xe6\x9c\xba", "\xe7\x94\xb5\xe8\xaf\x9d",   /* 手机 电话 */
+    "\xe6\x97\xb6\xe9\x97\xb4", "\xe6\x97\xa5\xe6\x9c\x9f",   /* 时间 日期 */
+    "\xe8\xba\xab\xe4\xbb\xbd", "\xe8\xaf\x81\xe4\xbb\xb6",   /* 身份 证件 */
+    "\xe5\x8f\x91\xe7\xa5\xa8", "\xe5\xba\x8f\xe5\x88\x97",   /* 发票 序列 */
+    "\xe5\xb7\xa5\xe5\x8f\xb7", "\xe5\xad\xa6\xe5\x8f\xb7",   /* 工号 学号 */
+    "order", "ord", "phone", "tel", "mobile", "time", "ts", "timestamp", "date", "id", "uid", "uuid",
+    "invoice", "tracking", "serial", "sn", "seq", "trace", "txn", "sku", "imei", "isbn", "ref", NULL,
+};
+
+static int lower_ascii(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/* Does word w occur in t[s, e) at p? ASCII words match case-insensitively
+ * and only as whole words (letters around them end the match). */
+static bool word_at(const char *t, size_t s, size_t e, size_t p, const char *w) {
+    size_t l = strlen(w);
+    if (p + l > e) return false;
+    for (size_t k = 0; k < l; k++)
+        if (lower_ascii((unsigned char)t[p + k]) != (unsigned char)w[k]) return false;
+    if ((unsigned char)w[0] >= 0x80) return true;
+    bool before = p > s && is_alpha((unsigned char)t[p - 1]);
+    bool after = p + l < e && is_alpha((unsigned char)t[p + l]);
+    return !before && !after;
+}
+
+/* Rightmost card (1) or not-card (-1) word in t[s, e); 0 if none. */
+static int nearest_word(const char *t, size_t s, size_t e) {
+    for (size_t p = e; p-- > s;) {
+        for (int i = 0; NOT_CARD[i]; i++)
+            if (word_at(t, s, e, p, NOT_CARD[i])) return -1;
+        for (int i = 0; CARD_WORDS[i]; i++)
+            if (word_at(t, s, e, p, CARD_WORDS[i])) return 1;
+    }
+    return 0;
+}
+
+static bool any_word(const char *t, size_t s, size_t e, const char *const *words) {
+    for (size_t p = s; p < e; p++)
+        for (int i = 0; words[i]; i++)
+            if (word_at(t, s, e, p, words[i])) return true;
+    return false;
+}
+
+static bool key_char(unsigned char c) { return is_word(c) || c == '-' || c == '.' || c >= 0x80; }
+
+/* See the comment above CARD_WORDS. ds, de: the digits' bytes in t. */
+static bool card_context(const char *t, size_t n, size_t ds, size_t de) {
+    /* key=value: back over spaces and a quote to '=' or ':' */
+    size_t p = ds;
+    while (p > 0 && (t[p - 1] == ' ' || t[p - 1] == '"' || t[p - 1] == '\'')) p--;
+    if (p > 0 && (t[p - 1] == '=' || t[p - 1] == ':')) {
+        size_t ke = p - 1;
+        while (ke > 0 && (t[ke - 1] == ' ' || t[ke - 1] == '"' || t[ke - 1] == '\'')) ke--;
+        size_t ks = ke;
+        while (ks > 0 && ke - ks < 40 && key_char((unsigned char)t[ks - 1])) ks--;
+        while (ks < ke && ((unsigned char)t[ks] & 0xC0) == 0x80) ks++;   /* whole characters only */
+        if (ks < ke) {
+            char key[96];   /* camelCase split into words: bankCardNo -> bank_Card_No */
+            size_t m = 0;
+            for (size_t i = ks; i < ke && m + 2 < sizeof key; i++) {
+                unsigned char c = (unsigned char)t[i];
+                if (c >= 'A' && c <= 'Z' && i > ks && t[i - 1] >= 'a' && t[i - 1] <= 'z') key[m++] = '_';
+                key[m++] = (char)c;
+            }
+            if (any_word(key, 0, m, CARD_WORDS)) return true;
+            return !any_word(key, 0, m, NOT_CARD);
+        }
+    }
+    /* prose: the nearest word before, on the same line */
+    size_t s = ds > 48 ? ds - 48 : 0;
+    for (size_t i = ds; i > s; i--)
+        if (t[i - 1] == '\n') {
+            s = i;
+            break;
+        }
+    while (s < ds && ((unsigned char)t[s] & 0xC0) == 0x80) s++;
+    int w = nearest_word(t, s, ds);
+    if (w) return w > 0;
+    size_t e = de + 12 < n ? de + 12 : n;
+    for (size_t i = de; i < e; i++)
+        if (t[i] == '\n') e = i;
+    while (e > de && e < n && ((unsigned char)t[e] & 0xC0) == 0x80) e--;
+    return any_word(t, de, e, CARD_WORDS) && !any_word(t, de, e, NOT_CARD);
+}
+
 /* Kind for groups [i, j] of a run, or -1. plus: the run began with '+'
- * right before group 0. */
-static int classify(const char *t, const group *g, int i, int j, int ng_run, bool plus) {
+ * right before group 0. ctx_card: the run stands in a card context. */
+static int classify(const char *t, const group *g, int i, int j, int ng_run, bool plus, bool ctx_card) {
     char d[48];
     size_t n = 0;
     int gl[MAX_GROUPS];
@@ -366,6 +482,9 @@ static int classify(const char *t, const group *g, int i, int j, int ng_run, boo
     if (n == 18 && id_shape(gl, ng) && hearth_pii_valid_cn_id(d, n)) return PII_CN_ID;
     if (n >= 13 && n <= 19 && !(plus && i == 0) && card_shape(gl, ng) && hearth_pii_valid_card(d, n))
         return PII_CARD;
+    if (ctx_card && n >= 16 && n <= 19 && !plus && i == 0 && j == ng_run - 1 && card_shape(gl, ng) &&
+        hearth_pii_luhn(d, n))
+        return PII_CARD;   /* unknown issuer, card context: the whole run */
     /* mainland mobile, bare or after a country-code prefix (+86, 0086) */
     bool lead_plus = plus && i == 0;
     if (!lead_plus && mobile_shape(gl, ng) && mobile_digits(d, n)) return PII_PHONE;
@@ -428,10 +547,13 @@ static void num_run(const char *t, size_t n, size_t s, size_t e, cands *out) {
         if (i < de) i++;   /* separator */
     }
     if (x && ng > 0) g[ng - 1].e = e;
+    int total = 0;
+    for (int i = 0; i < ng; i++) total += (int)(g[i].e - g[i].s);
+    bool ctx_card = !plus && !x && total >= 16 && total <= 19 && card_context(t, n, g[0].s, g[ng - 1].e);
     for (int i = 0; i < ng;) {
         int best_j = -1, best_k = -1;
         for (int j = i; j < ng && j < i + MAX_GROUPS; j++) {
-            int k = classify(t, g, i, j, ng, plus);
+            int k = classify(t, g, i, j, ng, plus, ctx_card);
             if (k >= 0) {
                 best_j = j;
                 best_k = k;
@@ -465,6 +587,7 @@ static void email_at(const char *t, size_t at, size_t end, cands *out) {
 }
 
 static void ipv6_cand(const char *t, size_t n, size_t s, size_t e, cands *out) {
+    if (t[s] == ':' && s > 0 && is_word((unsigned char)t[s - 1])) s++;   /* "KEY:" then the address */
     if (e < n && (is_word((unsigned char)t[e]) || t[e] == '.')) {
         if (!(t[e] == '.' && (e + 1 >= n || !is_digit((unsigned char)t[e + 1])))) return;
     }
@@ -479,7 +602,8 @@ static void ipv6_cand(const char *t, size_t n, size_t s, size_t e, cands *out) {
         if (is_hex((unsigned char)t[i]) && (i == s || t[i - 1] == ':')) hex_groups++;
     }
     bool loopback = e - s == 3 && !memcmp(t + s, "::1", 3);
-    if (!digits || (hex_groups < 2 && !v4 && !loopback)) return;
+    /* no decimal digit at all ("cafe:babe::", "a::b"): an address only with 3+ groups */
+    if ((!digits && hex_groups < 3) || (hex_groups < 2 && !v4 && !loopback)) return;
     cands_push(out, s, e - s, PII_IPV6);
 }
 

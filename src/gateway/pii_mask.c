@@ -5,47 +5,16 @@
  * model output.
  */
 #include "gateway/pii_internal.h"
+#include "core/buf.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* ==== small growable buffer ===== */
-typedef struct buf {
-    char *p;
-    size_t n, cap;
-    bool oom;
-} buf;
-
-static void buf_put(buf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    if (n) memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-
-static hearth_status buf_take(buf *b, char **out, size_t *out_len) {
-    if (!b->oom && !b->p) buf_put(b, "", 0);
-    if (b->oom) {
-        free(b->p);
-        *out = NULL;
-        if (out_len) *out_len = 0;
-        return hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory building output");
-    }
-    *out = b->p;
-    if (out_len) *out_len = b->n;
+static hearth_status buf_take(hearth_buf *b, char **out, size_t *out_len) {
+    *out = hearth_buf_take(b, out_len);
+    if (!*out) return hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory building output");
     return HEARTH_OK;
 }
 
@@ -236,32 +205,32 @@ hearth_status hearth_pii_policy_add_keywords(hearth_pii_policy *p, const char *n
         st = pii_fold(words[i], strlen(words[i]), &w[nw], &fl);   /* match the folded text */
         if (st == HEARTH_OK) nw++;
     }
-    buf re = {0};
+    hearth_buf re = {0};
     if (st == HEARTH_OK && nw == 0)
         st = hearth_set_error(HEARTH_ERR_INVALID_ARG, "pii: keyword list '%s' has no keywords", name);
     if (st == HEARTH_OK) {
         qsort(w, nw, sizeof *w, by_len_desc);
-        buf_put(&re, whole_word ? "(?<![A-Za-z0-9_])(?:" : "(?:", whole_word ? 20 : 3);
+        hearth_buf_put(&re, whole_word ? "(?<![A-Za-z0-9_])(?:" : "(?:", whole_word ? 20 : 3);
         for (size_t i = 0; i < nw; i++) {
-            if (i) buf_put(&re, "|", 1);
+            if (i) hearth_buf_put(&re, "|", 1);
             for (const char *c = w[i]; *c; c++) {
                 unsigned char u = (unsigned char)*c;
                 bool alnum = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9');
-                if (u < 0x80 && !alnum) buf_put(&re, "\\", 1);
-                buf_put(&re, c, 1);
+                if (u < 0x80 && !alnum) hearth_buf_put(&re, "\\", 1);
+                hearth_buf_put(&re, c, 1);
             }
         }
-        buf_put(&re, whole_word ? ")(?![A-Za-z0-9_])" : ")", whole_word ? 17 : 1);
+        hearth_buf_put(&re, whole_word ? ")(?![A-Za-z0-9_])" : ")", whole_word ? 17 : 1);
         if (re.oom) st = hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory");
     }
     if (st == HEARTH_OK) {
         char what[64];
         snprintf(what, sizeof what, "keyword list '%s'", name);
-        st = pii_compile(what, re.p, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_CASELESS, &k->re);
+        st = pii_compile(what, re.data, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_CASELESS, &k->re);
     }
     for (size_t i = 0; i < nw; i++) free(w[i]);
     free(w);
-    free(re.p);
+    hearth_buf_free(&re);
     if (st == HEARTH_OK) p->n_kinds++;
     return st;
 }
@@ -424,13 +393,7 @@ static const entry *placeholder(hearth_pii_mapping *m, const char *label, const 
         m->hcap = hc;
         for (size_t i = 0; i < m->n; i++) index_entry(m, i);
     }
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        entry *ne = realloc(m->e, cap * sizeof *ne);
-        if (!ne) return NULL;
-        m->e = ne;
-        m->cap = cap;
-    }
+    if (!HEARTH_GROW(m->e, m->cap, m->n + 1)) return NULL;
     int c = 0;
     while (c < m->n_ctr && strcmp(m->ctr[c].label, label)) c++;
     if (c == m->n_ctr) {
@@ -453,7 +416,7 @@ static const entry *placeholder(hearth_pii_mapping *m, const char *label, const 
 
 /* ==== masking ===== */
 static hearth_status mask_into(const hearth_pii_policy *p, hearth_pii_mapping *m, const char *text, size_t len,
-                               buf *b) {
+                               hearth_buf *b) {
     pii_hit *h;
     size_t nh;
     hearth_status st = pii_detect(p, text, len, &h, &nh);
@@ -463,7 +426,7 @@ static hearth_status mask_into(const hearth_pii_policy *p, hearth_pii_mapping *m
         const pii_kind *k = &p->kinds[h[i].kind];
         list_add(m->kinds, k->name);
         if (k->action == HEARTH_PII_ALLOW) continue;
-        buf_put(b, text + at, h[i].offset - at);
+        hearth_buf_put(b, text + at, h[i].offset - at);
         at = h[i].offset + h[i].length;
         if (k->action == HEARTH_PII_MASK) {
             const entry *e = placeholder(m, k->label, text + h[i].offset, h[i].length);
@@ -471,19 +434,19 @@ static hearth_status mask_into(const hearth_pii_policy *p, hearth_pii_mapping *m
                 free(h);
                 return hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory (mapping)");
             }
-            buf_put(b, e->ph, e->phlen);
+            hearth_buf_put(b, e->ph, e->phlen);
             continue;
         }
         if (k->action == HEARTH_PII_BLOCK) list_add(m->blocked, k->name);
         if (p->redact_generic) {
-            buf_put(b, "[REDACTED]", 10);
+            hearth_buf_put(b, "[REDACTED]", 10);
         } else {
-            buf_put(b, "[", 1);
-            buf_put(b, k->label, strlen(k->label));
-            buf_put(b, "]", 1);
+            hearth_buf_put(b, "[", 1);
+            hearth_buf_put(b, k->label, strlen(k->label));
+            hearth_buf_put(b, "]", 1);
         }
     }
-    buf_put(b, text + at, len - at);
+    hearth_buf_put(b, text + at, len - at);
     free(h);
     return HEARTH_OK;
 }
@@ -494,10 +457,10 @@ hearth_status hearth_pii_mask(const hearth_pii_policy *p, hearth_pii_mapping *m,
     *out = NULL;
     if (out_len) *out_len = 0;
     if (!p || !m || (!text && len)) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "pii: mask needs a policy, a mapping and text");
-    buf b = {0};
+    hearth_buf b = {0};
     hearth_status st = mask_into(p, m, text ? text : "", len, &b);
     if (st != HEARTH_OK) {
-        free(b.p);
+        hearth_buf_free(&b);
         return st;
     }
     return buf_take(&b, out, out_len);
@@ -506,12 +469,12 @@ hearth_status hearth_pii_mask(const hearth_pii_policy *p, hearth_pii_mapping *m,
 static hearth_status mask_tree(const hearth_pii_policy *p, hearth_pii_mapping *m, cJSON *node) {
     for (cJSON *c = node; c; c = c->next) {
         if (cJSON_IsString(c) && c->valuestring) {
-            buf b = {0};
+            hearth_buf b = {0};
             hearth_status st = mask_into(p, m, c->valuestring, strlen(c->valuestring), &b);
             if (st == HEARTH_OK && b.oom) st = hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory");
-            if (st == HEARTH_OK && b.p && !cJSON_SetValuestring(c, b.p))
+            if (st == HEARTH_OK && b.data && !cJSON_SetValuestring(c, b.data))
                 st = hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory");
-            free(b.p);
+            hearth_buf_free(&b);
             if (st != HEARTH_OK) return st;
         } else if (c->child) {
             hearth_status st = mask_tree(p, m, c->child);
@@ -565,7 +528,7 @@ hearth_status hearth_pii_mask_json(const hearth_pii_policy *p, hearth_pii_mappin
 /* ==== unmasking ===== */
 static bool ph_char(char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'; }
 
-static void unmask_into(const hearth_pii_mapping *m, const char *t, size_t n, buf *b) {
+static void unmask_into(const hearth_pii_mapping *m, const char *t, size_t n, hearth_buf *b) {
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
         if (t[i] != '[' || !m->n) continue;
@@ -574,12 +537,12 @@ static void unmask_into(const hearth_pii_mapping *m, const char *t, size_t n, bu
         if (j >= n || t[j] != ']') continue;
         const entry *e = lookup_ph(m, t + i, j + 1 - i);
         if (!e) continue;
-        buf_put(b, t + at, i - at);
-        buf_put(b, e->value, e->vlen);
+        hearth_buf_put(b, t + at, i - at);
+        hearth_buf_put(b, e->value, e->vlen);
         at = j + 1;
         i = j;
     }
-    buf_put(b, t + at, n - at);
+    hearth_buf_put(b, t + at, n - at);
 }
 
 hearth_status hearth_pii_unmask(const hearth_pii_mapping *m, const char *text, size_t len, char **out,
@@ -588,16 +551,16 @@ hearth_status hearth_pii_unmask(const hearth_pii_mapping *m, const char *text, s
     *out = NULL;
     if (out_len) *out_len = 0;
     if (!m || (!text && len)) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "pii: unmask needs a mapping and text");
-    buf b = {0};
+    hearth_buf b = {0};
     unmask_into(m, text ? text : "", len, &b);
     return buf_take(&b, out, out_len);
 }
 
 struct hearth_pii_unmasker {
     const hearth_pii_mapping *m;
-    buf held;   /* tail that may start a placeholder */
-    buf work;
-    buf out;
+    hearth_buf held;   /* tail that may start a placeholder */
+    hearth_buf work;
+    hearth_buf out;
 };
 
 hearth_pii_unmasker *hearth_pii_unmasker_create(const hearth_pii_mapping *m) {
@@ -616,9 +579,9 @@ hearth_pii_unmasker *hearth_pii_unmasker_create(const hearth_pii_mapping *m) {
 
 void hearth_pii_unmasker_free(hearth_pii_unmasker *u) {
     if (!u) return;
-    free(u->held.p);
-    free(u->work.p);
-    free(u->out.p);
+    hearth_buf_free(&u->held);
+    hearth_buf_free(&u->work);
+    hearth_buf_free(&u->out);
     free(u);
 }
 
@@ -626,13 +589,13 @@ hearth_status hearth_pii_unmasker_feed(hearth_pii_unmasker *u, const char *chunk
                                        size_t *out_len) {
     if (!u || !out || !out_len || (!chunk && len))
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "pii: unmasker_feed needs an unmasker, a chunk and outputs");
-    u->work.n = 0;
-    buf_put(&u->work, u->held.p, u->held.n);
-    buf_put(&u->work, chunk, len);
-    u->held.n = 0;
-    u->out.n = 0;
-    const char *t = u->work.p ? u->work.p : "";
-    size_t n = u->work.n, keep = n;
+    u->work.len = 0;
+    hearth_buf_put(&u->work, u->held.data, u->held.len);
+    hearth_buf_put(&u->work, chunk, len);
+    u->held.len = 0;
+    u->out.len = 0;
+    const char *t = u->work.data ? u->work.data : "";
+    size_t n = u->work.len, keep = n;
     /* hold back from the last '[' whose tail could still grow into a placeholder */
     size_t lim = u->m->max_ph;
     for (size_t i = n; i > 0 && n - (i - 1) < lim; i--) {
@@ -645,27 +608,27 @@ hearth_status hearth_pii_unmasker_feed(hearth_pii_unmasker *u, const char *chunk
         if (!ph_char(t[i - 1])) break;
     }
     unmask_into(u->m, t, keep, &u->out);
-    buf_put(&u->held, t + keep, n - keep);
-    buf_put(&u->out, "", 0);
+    hearth_buf_put(&u->held, t + keep, n - keep);
+    hearth_buf_put(&u->out, "", 0);
     if (u->work.oom || u->held.oom || u->out.oom) {
         u->work.oom = u->held.oom = u->out.oom = false;
         return hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory (unmasker)");
     }
-    *out = u->out.p;
-    *out_len = u->out.n;
+    *out = u->out.data;
+    *out_len = u->out.len;
     return HEARTH_OK;
 }
 
 hearth_status hearth_pii_unmasker_finish(hearth_pii_unmasker *u, const char **out, size_t *out_len) {
     if (!u || !out || !out_len) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "pii: unmasker_finish needs outputs");
-    u->out.n = 0;
-    buf_put(&u->out, u->held.p, u->held.n);
-    u->held.n = 0;
+    u->out.len = 0;
+    hearth_buf_put(&u->out, u->held.data, u->held.len);
+    u->held.len = 0;
     if (u->out.oom) {
         u->out.oom = false;
         return hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory (unmasker)");
     }
-    *out = u->out.p;
-    *out_len = u->out.n;
+    *out = u->out.data;
+    *out_len = u->out.len;
     return HEARTH_OK;
 }

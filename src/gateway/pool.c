@@ -166,21 +166,21 @@ void gw_pool_release(gw_pool *p, int i, bool failed) {
 const char *gw_pool_url(gw_pool *p, int i) { return p->r[i].url; }
 int gw_pool_size(gw_pool *p) { return p->n; }
 
-void gw_pool_render(gw_pool *p, gw_buf *o) {
+void gw_pool_render(gw_pool *p, hearth_buf *o) {
     pthread_mutex_lock(&p->mu);
-    gw_buf_printf(o, "# HELP hearth_gateway_replica_up Whether the replica passes health checks.\n"
+    hearth_buf_printf(o, "# HELP hearth_gateway_replica_up Whether the replica passes health checks.\n"
                      "# TYPE hearth_gateway_replica_up gauge\n");
     for (int i = 0; i < p->n; i++)
-        gw_buf_printf(o, "hearth_gateway_replica_up{replica=\"%s\"} %d\n", p->r[i].url, p->r[i].healthy ? 1 : 0);
-    gw_buf_printf(o, "# HELP hearth_gateway_replica_in_flight Requests now forwarded to the replica.\n"
+        hearth_buf_printf(o, "hearth_gateway_replica_up{replica=\"%s\"} %d\n", p->r[i].url, p->r[i].healthy ? 1 : 0);
+    hearth_buf_printf(o, "# HELP hearth_gateway_replica_in_flight Requests now forwarded to the replica.\n"
                      "# TYPE hearth_gateway_replica_in_flight gauge\n");
     for (int i = 0; i < p->n; i++)
-        gw_buf_printf(o, "hearth_gateway_replica_in_flight{replica=\"%s\"} %lld\n", p->r[i].url,
+        hearth_buf_printf(o, "hearth_gateway_replica_in_flight{replica=\"%s\"} %lld\n", p->r[i].url,
                       (long long)p->r[i].in_flight);
-    gw_buf_printf(o, "# HELP hearth_gateway_replica_failures_total Requests to the replica that failed in transport.\n"
+    hearth_buf_printf(o, "# HELP hearth_gateway_replica_failures_total Requests to the replica that failed in transport.\n"
                      "# TYPE hearth_gateway_replica_failures_total counter\n");
     for (int i = 0; i < p->n; i++)
-        gw_buf_printf(o, "hearth_gateway_replica_failures_total{replica=\"%s\"} %llu\n", p->r[i].url,
+        hearth_buf_printf(o, "hearth_gateway_replica_failures_total{replica=\"%s\"} %llu\n", p->r[i].url,
                       (unsigned long long)p->r[i].failures);
     pthread_mutex_unlock(&p->mu);
 }

@@ -85,7 +85,7 @@ static char *error_json(const char *msg, const char *type, const char *code) {
 
 /* ==== non-streaming ================================================================= */
 static size_t collect(char *ptr, size_t size, size_t n, void *user) {
-    gw_buf_add((gw_buf *)user, ptr, size * n);
+    hearth_buf_put((hearth_buf *)user, ptr, size * n);
     return size * n;
 }
 
@@ -103,7 +103,7 @@ bool gw_proxy_call(hearth_gateway *g, const char *method, const char *path, cons
         char url[512];
         snprintf(url, sizeof url, "%s%s", gw_pool_url(g->pool, i), path);
         CURL *h = gw_curl_get(g);
-        gw_buf out = {0};
+        hearth_buf out = {0};
         setup(g, h, method, url, body, hdrs);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
@@ -115,10 +115,10 @@ bool gw_proxy_call(hearth_gateway *g, const char *method, const char *path, cons
             gw_pool_release(g->pool, i, false);
             curl_slist_free_all(hdrs);
             *status = (int)code;
-            *resp = out.p ? out.p : strdup("");
+            *resp = out.data ? out.data : strdup("");
             return true;
         }
-        free(out.p);
+        free(out.data);
         gw_pool_release(g->pool, i, last != CURLE_OK && replica_fault(last));
         if (last != CURLE_OK && !replica_fault(last)) break;   /* e.g. a timeout: do not repeat the work */
     }
@@ -141,15 +141,15 @@ typedef struct stream {
     /* upstream state (worker only) */
     int replica;
     bool started;               /* an event was passed to the client */
-    gw_buf in;                  /* upstream bytes not yet split into events */
-    gw_buf text;                /* the response text (masked form) for the audit record */
+    hearth_buf in;                  /* upstream bytes not yet split into events */
+    hearth_buf text;                /* the response text (masked form) for the audit record */
     hearth_pii_unmasker *um[8]; /* per choice: restores placeholders split across chunks */
     gw_resp_filter *rf[8];      /* per choice: the response policy over the model's output */
     bool done_sent, abort_upstream;
     int64_t chunks;
     /* shared (under mu) */
     int status;                 /* 0 until known */
-    gw_buf q;                   /* bytes for the client */
+    hearth_buf q;                   /* bytes for the client */
     size_t q_off;
     char *err_body;             /* a non-200 answer before any event */
     bool finished, cancelled;
@@ -164,9 +164,9 @@ static void stream_unref(stream *s) {
     pthread_cond_destroy(&s->cv);
     free(s->path);
     free(s->body);
-    free(s->in.p);
-    free(s->text.p);
-    free(s->q.p);
+    free(s->in.data);
+    free(s->text.data);
+    free(s->q.data);
     free(s->err_body);
     for (int i = 0; i < 8; i++) {
         hearth_pii_unmasker_free(s->um[i]);
@@ -179,19 +179,19 @@ static void stream_unref(stream *s) {
 static void push(stream *s, const char *data, size_t n) {
     pthread_mutex_lock(&s->mu);
     if (s->status == 0) s->status = 200;
-    gw_buf_add(&s->q, data, n);
+    hearth_buf_put(&s->q, data, n);
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     s->started = true;
 }
 
 static void push_event(stream *s, const char *json) {
-    gw_buf e = {0};
-    gw_buf_add(&e, "data: ", 6);
-    gw_buf_add(&e, json, strlen(json));
-    gw_buf_add(&e, "\n\n", 2);
-    push(s, e.p, e.len);
-    free(e.p);
+    hearth_buf e = {0};
+    hearth_buf_put(&e, "data: ", 6);
+    hearth_buf_put(&e, json, strlen(json));
+    hearth_buf_put(&e, "\n\n", 2);
+    push(s, e.data, e.len);
+    free(e.data);
 }
 
 /* restores placeholders in a delta, holding back a possible partial one */
@@ -201,10 +201,10 @@ static char *restore_piece(stream *s, int idx, const char *piece, bool flush) {
     if (!s->um[idx]) return strdup(piece);
     const char *out = NULL;
     size_t n = 0;
-    gw_buf t = {0};
-    if (hearth_pii_unmasker_feed(s->um[idx], piece, strlen(piece), &out, &n) == HEARTH_OK) gw_buf_add(&t, out, n);
-    if (flush && hearth_pii_unmasker_finish(s->um[idx], &out, &n) == HEARTH_OK) gw_buf_add(&t, out, n);
-    return t.p ? t.p : strdup("");
+    hearth_buf t = {0};
+    if (hearth_pii_unmasker_feed(s->um[idx], piece, strlen(piece), &out, &n) == HEARTH_OK) hearth_buf_put(&t, out, n);
+    if (flush && hearth_pii_unmasker_finish(s->um[idx], &out, &n) == HEARTH_OK) hearth_buf_put(&t, out, n);
+    return t.data ? t.data : strdup("");
 }
 
 /* bytes still held back for choice idx */
@@ -230,9 +230,9 @@ static void stream_resp_kinds(stream *s) {
     gw_req *r = s->r;
     for (int i = 0; i < 8; i++)
         if (s->rf[i]) gw_kinds_add(r->resp_kinds, sizeof r->resp_kinds, gw_resp_filter_kinds(s->rf[i]));
-    if (r->pii && r->pii->response == GW_PII_ALLOW && s->text.p) {
+    if (r->pii && r->pii->response == GW_PII_ALLOW && s->text.data) {
         gw_scrub *scan = gw_scrub_new();
-        char *t = scan ? gw_scrub_text(scan, s->text.p, r->pii->resp_pol) : NULL;
+        char *t = scan ? gw_scrub_text(scan, s->text.data, r->pii->resp_pol) : NULL;
         if (t) gw_kinds_add(r->resp_kinds, sizeof r->resp_kinds, gw_scrub_kinds(scan));
         free(t);
         gw_scrub_free(scan);
@@ -249,7 +249,7 @@ static void block_stream(stream *s, int idx) {
     char *e = error_json(msg, "upstream_error", "pii_blocked_response");
     if (r->tokens_out == 0) r->tokens_out = s->chunks;
     stream_resp_kinds(s);
-    if (!gw_finish(r, 502, s->text.p ? s->text.p : "")) {
+    if (!gw_finish(r, 502, s->text.data ? s->text.data : "")) {
         free(e);
         e = error_json("the audit record could not be written; the answer is withheld", "server_error",
                        "audit_failed");
@@ -271,7 +271,7 @@ static char *process_piece(stream *s, int idx, const char *piece, bool flush) {
         return NULL;
     }
     if (!policed) return NULL;
-    gw_buf_add(&s->text, policed, strlen(policed));
+    hearth_buf_put(&s->text, policed, strlen(policed));
     char *restored = restore_piece(s, idx, policed, flush);
     free(policed);
     return restored;
@@ -320,7 +320,7 @@ static void on_event(stream *s, char *ev) {
         if (r->tokens_out == 0) r->tokens_out = s->chunks;
         bool keep = r->pii && r->pii->response != GW_PII_ALLOW;
         stream_resp_kinds(s);
-        bool ok = gw_finish(r, 200, keep ? (s->text.p ? s->text.p : "") : NULL);
+        bool ok = gw_finish(r, 200, keep ? (s->text.data ? s->text.data : "") : NULL);
         if (ok) push(s, "data: [DONE]\n\n", 14);
         else {
             char *e = error_json("the audit record could not be written; the answer is withheld", "server_error",
@@ -391,10 +391,10 @@ static size_t stream_write(char *ptr, size_t size, size_t n, void *user) {
     bool cancelled = s->cancelled;
     pthread_mutex_unlock(&s->mu);
     if (cancelled || s->abort_upstream) return 0;
-    gw_buf_add(&s->in, ptr, len);
+    hearth_buf_put(&s->in, ptr, len);
     /* split into events at blank lines */
     for (;;) {
-        char *p = s->in.p;
+        char *p = s->in.data;
         if (!p) break;
         char *end = strstr(p, "\n\n");
         size_t sep = 2;
@@ -407,7 +407,7 @@ static size_t stream_write(char *ptr, size_t size, size_t n, void *user) {
         *end = 0;
         if (!s->done_sent) on_event(s, p);
         size_t used = (size_t)(end - p) + sep;
-        memmove(s->in.p, s->in.p + used, s->in.len - used + 1);
+        memmove(s->in.data, s->in.data + used, s->in.len - used + 1);
         s->in.len -= used;
     }
     return len;
@@ -415,7 +415,7 @@ static size_t stream_write(char *ptr, size_t size, size_t n, void *user) {
 
 typedef struct status_probe {
     stream *s;
-    gw_buf body;                /* non-200 answers are collected whole */
+    hearth_buf body;                /* non-200 answers are collected whole */
     long code;
     CURL *h;
 } status_probe;
@@ -424,7 +424,7 @@ static size_t probe_write(char *ptr, size_t size, size_t n, void *user) {
     status_probe *p = user;
     if (!p->code) curl_easy_getinfo(p->h, CURLINFO_RESPONSE_CODE, &p->code);
     if (p->code != 200) {
-        gw_buf_add(&p->body, ptr, size * n);
+        hearth_buf_put(&p->body, ptr, size * n);
         return size * n;
     }
     return stream_write(ptr, size, n, p->s);
@@ -478,22 +478,22 @@ static void *stream_main(void *arg) {
                 }
                 if (s->r->tokens_out == 0) s->r->tokens_out = s->chunks;
                 stream_resp_kinds(s);
-                gw_finish(s->r, gone ? 499 : 502, s->text.p ? s->text.p : "");
+                gw_finish(s->r, gone ? 499 : 502, s->text.data ? s->text.data : "");
             }
-            free(p.body.p);
+            free(p.body.data);
             break;
         }
         if (last == CURLE_OK && p.code != 200 && p.code != 503) {
             /* an answer that is not a stream (e.g. 400 from the replica): pass it on */
             answered = true;
             pthread_mutex_lock(&s->mu);
-            s->err_body = p.body.p ? p.body.p : strdup("");
+            s->err_body = p.body.data ? p.body.data : strdup("");
             pthread_mutex_unlock(&s->mu);
             gw_finish(s->r, (int)p.code, NULL);
             finish_stream(s, (int)p.code);
             break;
         }
-        free(p.body.p);
+        free(p.body.data);
         if (last != CURLE_OK && !fault) break;
     }
     curl_slist_free_all(hdrs);
@@ -522,7 +522,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
     if (s->q.len > s->q_off) {
         size_t k = s->q.len - s->q_off;
         if (k > max) k = max;
-        memcpy(buf, s->q.p + s->q_off, k);
+        memcpy(buf, s->q.data + s->q_off, k);
         s->q_off += k;
         if (s->q_off == s->q.len) s->q_off = s->q.len = 0;
         n = (ssize_t)k;

@@ -151,7 +151,7 @@ struct gw_resp_filter {
     const hearth_pii_policy *pol;
     bool block, blocked;
     hearth_pii_mapping *m;
-    gw_buf pend;
+    hearth_buf pend;
 };
 
 gw_resp_filter *gw_resp_filter_new(const hearth_pii_policy *pol, bool block) {
@@ -170,8 +170,8 @@ gw_resp_filter *gw_resp_filter_new(const hearth_pii_policy *pol, bool block) {
 void gw_resp_filter_free(gw_resp_filter *f) {
     if (!f) return;
     hearth_pii_mapping_free(f->m);
-    if (f->pend.p) memset(f->pend.p, 0, f->pend.cap);
-    free(f->pend.p);
+    if (f->pend.data) memset(f->pend.data, 0, f->pend.cap);
+    free(f->pend.data);
     free(f);
 }
 
@@ -183,7 +183,7 @@ static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
 /* where the pending text may be cut: before any finding that reaches into the
  * held-back tail, at a word boundary that does not split a grouped number */
 static size_t cut_point(gw_resp_filter *f) {
-    const char *p = f->pend.p;
+    const char *p = f->pend.data;
     size_t len = f->pend.len;
     if (len <= GW_HOLD) return 0;
     size_t cut = len - GW_HOLD;
@@ -212,14 +212,14 @@ static size_t cut_point(gw_resp_filter *f) {
 char *gw_resp_filter_feed(gw_resp_filter *f, const char *piece, bool flush, bool *blocked) {
     *blocked = f->blocked;
     if (f->blocked) return strdup("");
-    if (piece && *piece) gw_buf_add(&f->pend, piece, strlen(piece));
-    if (!f->pend.p) return strdup("");
+    if (piece && *piece) hearth_buf_put(&f->pend, piece, strlen(piece));
+    if (!f->pend.data) return strdup("");
     size_t cut = flush ? f->pend.len : cut_point(f);
     if (cut == 0) return strdup("");
     char *out = NULL;
     size_t n = 0;
-    if (hearth_pii_mask(f->pol, f->m, f->pend.p, cut, &out, &n) != HEARTH_OK) return NULL;
-    memmove(f->pend.p, f->pend.p + cut, f->pend.len - cut + 1);
+    if (hearth_pii_mask(f->pol, f->m, f->pend.data, cut, &out, &n) != HEARTH_OK) return NULL;
+    memmove(f->pend.data, f->pend.data + cut, f->pend.len - cut + 1);
     f->pend.len -= cut;
     if (f->block && hearth_pii_mapping_kinds(f->m)[0]) {
         f->blocked = *blocked = true;

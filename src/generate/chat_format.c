@@ -6,6 +6,7 @@
  * Detection (which format a model uses) lives in chat_detect.c.
  */
 #include "hearth/generate.h"
+#include "core/buf.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -64,37 +65,14 @@ const char *const *hearth_chat_format_stops(const hearth_chat_format *fmt) {
 }
 
 /* ========================================================================
- * a growable string
+ * output helpers
  * ======================================================================== */
 
-typedef struct sbuf {
-    char *s;
-    size_t len, cap;
-    bool oom;
-} sbuf;
-
-static void put_n(sbuf *b, const char *s, size_t n) {
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + n + 1 > cap) cap *= 2;
-        char *p = realloc(b->s, cap);
-        if (!p) {
-            b->oom = true;
-            return;
-        }
-        b->s = p;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, s, n);
-    b->len += n;
-    b->s[b->len] = 0;
-}
-
-static void put(sbuf *b, const char *s) { put_n(b, s, strlen(s)); }
+static void put_n(hearth_buf *b, const char *s, size_t n) { hearth_buf_put(b, s, n); }
+static void put(hearth_buf *b, const char *s) { hearth_buf_puts(b, s); }
 
 /* Python's str.strip(): leading and trailing whitespace */
-static void put_trim(sbuf *b, const char *s) {
+static void put_trim(hearth_buf *b, const char *s) {
     size_t n = strlen(s);
     while (n && isspace((unsigned char)*s)) s++, n--;
     while (n && isspace((unsigned char)s[n - 1])) n--;
@@ -112,7 +90,7 @@ static int leading_system(const hearth_chat_message *msgs, size_t n) {
     return n > 0 && is_role(&msgs[0], "system") ? 0 : -1;
 }
 
-static void render_chatml(sbuf *b, const hearth_chat_message *m, size_t n, bool agp) {
+static void render_chatml(hearth_buf *b, const hearth_chat_message *m, size_t n, bool agp) {
     for (size_t i = 0; i < n; i++) {
         put(b, "<|im_start|>");
         put(b, m[i].role);
@@ -123,7 +101,7 @@ static void render_chatml(sbuf *b, const hearth_chat_message *m, size_t n, bool 
     if (agp) put(b, "<|im_start|>assistant\n");
 }
 
-static void render_llama3(sbuf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n,
+static void render_llama3(hearth_buf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n,
                           bool agp, bool v31) {
     put(b, f->bos);
     size_t start = 0;
@@ -147,7 +125,7 @@ static void render_llama3(sbuf *b, const hearth_chat_format *f, const hearth_cha
     if (agp) put(b, "<|start_header_id|>assistant<|end_header_id|>\n\n");
 }
 
-static void render_llama2(sbuf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n) {
+static void render_llama2(hearth_buf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n) {
     int sys = leading_system(m, n);
     bool first = true;
     for (size_t i = sys == 0 ? 1 : 0; i < n; i++) {
@@ -156,14 +134,14 @@ static void render_llama2(sbuf *b, const hearth_chat_format *f, const hearth_cha
             put(b, "[INST] ");
             if (first && sys == 0) {
                 /* the template strips the whole "<<SYS>>...content" string */
-                sbuf t = {0};
+                hearth_buf t = {0};
                 put(&t, "<<SYS>>\n");
                 put(&t, m[0].content);
                 put(&t, "\n<</SYS>>\n\n");
                 put(&t, m[i].content);
                 if (t.oom) b->oom = true;
-                else put_trim(b, t.s);
-                free(t.s);
+                else put_trim(b, t.data);
+                hearth_buf_free(&t);
             } else {
                 put_trim(b, m[i].content);
             }
@@ -178,7 +156,7 @@ static void render_llama2(sbuf *b, const hearth_chat_format *f, const hearth_cha
     }
 }
 
-static void render_mistral(sbuf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n) {
+static void render_mistral(hearth_buf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n) {
     /* v3-tekken (Nemo): the system message joins the LAST user turn */
     int sys = leading_system(m, n);
     size_t last_user = n;
@@ -201,7 +179,7 @@ static void render_mistral(sbuf *b, const hearth_chat_format *f, const hearth_ch
     }
 }
 
-static void render_mistral_v1(sbuf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n) {
+static void render_mistral_v1(hearth_buf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n) {
     int sys = leading_system(m, n);
     bool first_user = true;
     put(b, f->bos);
@@ -222,7 +200,7 @@ static void render_mistral_v1(sbuf *b, const hearth_chat_format *f, const hearth
     }
 }
 
-static void render_zephyr(sbuf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n, bool agp) {
+static void render_zephyr(hearth_buf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n, bool agp) {
     for (size_t i = 0; i < n; i++) {
         put(b, "<|");
         put(b, m[i].role);
@@ -234,7 +212,7 @@ static void render_zephyr(sbuf *b, const hearth_chat_format *f, const hearth_cha
     if (agp) put(b, "<|assistant|>\n");
 }
 
-static void render_gemma(sbuf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n, bool agp) {
+static void render_gemma(hearth_buf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n, bool agp) {
     int sys = leading_system(m, n);
     bool first_user = true;
     put(b, f->bos);
@@ -254,7 +232,7 @@ static void render_gemma(sbuf *b, const hearth_chat_format *f, const hearth_chat
     if (agp) put(b, "<start_of_turn>model\n");
 }
 
-static void render_phi3(sbuf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n, bool agp) {
+static void render_phi3(hearth_buf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n, bool agp) {
     for (size_t i = 0; i < n; i++) {
         if (is_role(&m[i], "system") && !m[i].content[0]) continue;
         put(b, "<|");
@@ -267,7 +245,7 @@ static void render_phi3(sbuf *b, const hearth_chat_format *f, const hearth_chat_
     else put(b, f->eos);
 }
 
-static void render_deepseek_r1(sbuf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n,
+static void render_deepseek_r1(hearth_buf *b, const hearth_chat_format *f, const hearth_chat_message *m, size_t n,
                                bool agp) {
     put(b, f->bos);
     const char *sys = "";
@@ -290,7 +268,7 @@ static void render_deepseek_r1(sbuf *b, const hearth_chat_format *f, const heart
     if (agp) put(b, "<\xef\xbd\x9c" "Assistant\xef\xbd\x9c><think>\n");
 }
 
-static void render_alpaca(sbuf *b, const hearth_chat_message *m, size_t n, bool agp) {
+static void render_alpaca(hearth_buf *b, const hearth_chat_message *m, size_t n, bool agp) {
     int sys = leading_system(m, n);
     put(b, sys == 0 ? m[0].content : HEARTH_ALPACA_SYSTEM);
     put(b, "\n\n");
@@ -321,7 +299,7 @@ hearth_status hearth_chat_format_apply(const hearth_chat_format *fmt, const hear
                                     "chat message %zu: unknown role '%s' (expected system, user or assistant)", i,
                                     msgs[i].role);
     }
-    sbuf b = {0};
+    hearth_buf b = {0};
     put(&b, "");
     bool agp = add_generation_prompt;
     switch (fmt->kind) {
@@ -337,13 +315,10 @@ hearth_status hearth_chat_format_apply(const hearth_chat_format *fmt, const hear
     case HEARTH_CHAT_DEEPSEEK_R1: render_deepseek_r1(&b, fmt, msgs, n, agp); break;
     case HEARTH_CHAT_ALPACA: render_alpaca(&b, msgs, n, agp); break;
     default:
-        free(b.s);
+        hearth_buf_free(&b);
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "chat format: unknown kind %d", (int)fmt->kind);
     }
-    if (b.oom) {
-        free(b.s);
-        return hearth_set_error(HEARTH_ERR_NOMEM, "chat format: out of memory");
-    }
-    *out = b.s;
+    *out = hearth_buf_take(&b, NULL);
+    if (!*out) return hearth_set_error(HEARTH_ERR_NOMEM, "chat format: out of memory");
     return HEARTH_OK;
 }

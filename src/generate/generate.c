@@ -4,6 +4,7 @@
  * context size and cancellation as the ways out. See generate.h.
  */
 #include "hearth/generate.h"
+#include "core/buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -52,16 +53,9 @@ typedef struct gen_state {
 static void append_text(gen_state *st, const char *s, size_t n) {
     if (n == 0 || st->oom) return;
     hearth_generation *g = st->g;
-    if (g->text_len + n + 1 > st->cap_text) {
-        size_t cap = st->cap_text ? st->cap_text : 256;
-        while (g->text_len + n + 1 > cap) cap *= 2;
-        char *t = realloc(g->text, cap);
-        if (!t) {
-            st->oom = true;
-            return;
-        }
-        g->text = t;
-        st->cap_text = cap;
+    if (!HEARTH_GROW(g->text, st->cap_text, g->text_len + n + 1)) {
+        st->oom = true;
+        return;
     }
     memcpy(g->text + g->text_len, s, n);
     g->text_len += n;
@@ -72,17 +66,10 @@ static void append_text(gen_state *st, const char *s, size_t n) {
 static void append_id(gen_state *st, int32_t id, float logprob) {
     if (st->oom) return;
     hearth_generation *g = st->g;
-    if (g->n_ids == st->cap_ids) {
-        size_t cap = st->cap_ids ? st->cap_ids * 2 : 64;
-        int32_t *ids = realloc(g->ids, cap * sizeof *ids);
-        if (ids) g->ids = ids;
-        float *lp = realloc(g->logprobs, cap * sizeof *lp);
-        if (lp) g->logprobs = lp;
-        if (!ids || !lp) {
-            st->oom = true;
-            return;
-        }
-        st->cap_ids = cap;
+    size_t cap_lp = st->cap_ids;
+    if (!HEARTH_GROW(g->logprobs, cap_lp, g->n_ids + 1) || !HEARTH_GROW(g->ids, st->cap_ids, g->n_ids + 1)) {
+        st->oom = true;
+        return;
     }
     g->ids[g->n_ids] = id;
     g->logprobs[g->n_ids] = logprob;

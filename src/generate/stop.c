@@ -8,6 +8,7 @@
  * start inside that tail, so nothing emitted is ever part of a stop string.
  */
 #include "hearth/generate.h"
+#include "core/buf.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,20 +55,9 @@ void hearth_stop_matcher_free(hearth_stop_matcher *m) {
     free(m);
 }
 
-static bool reserve(char **buf, size_t *cap, size_t need) {
-    if (need <= *cap) return true;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    char *p = realloc(*buf, c);
-    if (!p) return false;
-    *buf = p;
-    *cap = c;
-    return true;
-}
-
 /* moves pend[0..n) to the emit buffer */
 static void take(hearth_stop_matcher *m, size_t n, const char **emit, size_t *emit_len) {
-    if (!reserve(&m->emit, &m->cap_emit, n + 1)) n = 0;
+    if (!HEARTH_GROW(m->emit, m->cap_emit, n + 1)) n = 0;
     if (n) memcpy(m->emit, m->pend, n);
     if (m->emit) m->emit[n] = 0;
     memmove(m->pend, m->pend + n, m->n_pend - n);
@@ -89,7 +79,7 @@ bool hearth_stop_matcher_push(hearth_stop_matcher *m, const char *text, size_t l
     *emit_len = 0;
     if (m->done) return true;
     if (len) {
-        if (!reserve(&m->pend, &m->cap_pend, m->n_pend + len)) return false;
+        if (!HEARTH_GROW(m->pend, m->cap_pend, m->n_pend + len)) return false;
         memcpy(m->pend + m->n_pend, text, len);
         m->n_pend += len;
     }

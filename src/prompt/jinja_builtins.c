@@ -6,28 +6,13 @@
  */
 #include "jinja_internal.h"
 
-#include <locale.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wctype.h>
 
-/* ---- unicode helpers --------------------------------------------------------------- */
-static uint32_t u8_dec(const char *p, size_t n, size_t *len) {
-    const unsigned char *s = (const unsigned char *)p;
-    if (s[0] < 0x80 || n < 2) { *len = 1; return s[0]; }
-    if ((s[0] & 0xE0) == 0xC0) { *len = 2; return ((uint32_t)(s[0] & 31) << 6) | (s[1] & 63); }
-    if ((s[0] & 0xF0) == 0xE0 && n >= 3) { *len = 3; return ((uint32_t)(s[0] & 15) << 12) | ((uint32_t)(s[1] & 63) << 6) | (s[2] & 63); }
-    if ((s[0] & 0xF8) == 0xF0 && n >= 4) {
-        *len = 4;
-        return ((uint32_t)(s[0] & 7) << 18) | ((uint32_t)(s[1] & 63) << 12) | ((uint32_t)(s[2] & 63) << 6) | (s[3] & 63);
-    }
-    *len = 1;
-    return s[0];
-}
-
+/* ---- unicode helpers (core/utf8.h: generated tables, no locale) -------------------- */
 /* Python's str.isspace() */
 static bool u_space(uint32_t cp) {
     return (cp >= 9 && cp <= 13) || (cp >= 0x1c && cp <= 0x20) || cp == 0x85 || cp == 0xa0 || cp == 0x1680 ||
@@ -35,49 +20,32 @@ static bool u_space(uint32_t cp) {
            cp == 0x3000;
 }
 
-static locale_t g_utf8_locale;
-static pthread_once_t g_utf8_once = PTHREAD_ONCE_INIT;
-static void utf8_locale_init(void) { g_utf8_locale = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0); }
-/* C.UTF-8 for case mapping beyond ASCII; (locale_t)0 where unavailable (ASCII only then) */
-static locale_t utf8_locale(void) {
-    pthread_once(&g_utf8_once, utf8_locale_init);
-    return g_utf8_locale;
-}
-static uint32_t u_upper(uint32_t cp) {
-    if (cp < 0x80) return cp >= 'a' && cp <= 'z' ? cp - 32 : cp;
-    locale_t l = utf8_locale();
-    return l ? (uint32_t)towupper_l((wint_t)cp, l) : cp;
-}
-static uint32_t u_lower(uint32_t cp) {
-    if (cp < 0x80) return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
-    locale_t l = utf8_locale();
-    return l ? (uint32_t)towlower_l((wint_t)cp, l) : cp;
-}
-static bool u_alpha(uint32_t cp) {
-    if (cp < 0x80) return (cp | 32) >= 'a' && (cp | 32) <= 'z';
-    locale_t l = utf8_locale();
-    return l ? iswalpha_l((wint_t)cp, l) : false;
-}
+static uint32_t u_upper(uint32_t cp) { return hearth_uc_toupper(cp); }
+static uint32_t u_lower(uint32_t cp) { return hearth_uc_tolower(cp); }
+static uint32_t u_title(uint32_t cp) { return hearth_uc_totitle(cp); }
+/* Python's str.isalpha(): general category L */
+static bool u_alpha(uint32_t cp) { return (hearth_uc_flags(cp) & HEARTH_UC_LETTER) != 0; }
 static bool u_cased(uint32_t cp) { return u_upper(cp) != cp || u_lower(cp) != cp; }
 
-/* mode: 0 lower, 1 upper, 2 capitalize (first upper, rest lower), 3 Python title */
+/* mode: 0 lower, 1 upper, 2 Python capitalize (first title case, rest lower),
+ * 3 Python title (title case after an uncased character, lower otherwise) */
 static jval case_map(jctx *c, jval s, int mode) {
     jbuf b = {0};
     bool prev_cased = false, first = true;
     for (size_t i = 0; i < s.u.s.n;) {
         size_t len;
-        uint32_t cp = u8_dec(s.u.s.p + i, s.u.s.n - i, &len);
+        uint32_t cp = hearth_utf8_decode_lenient(s.u.s.p + i, s.u.s.n - i, &len);
         uint32_t o;
         if (mode == 0) o = u_lower(cp);
         else if (mode == 1) o = u_upper(cp);
-        else if (mode == 2) o = first ? u_upper(cp) : u_lower(cp);
+        else if (mode == 2) o = first ? u_title(cp) : u_lower(cp);
         else {
-            o = prev_cased ? u_lower(cp) : u_upper(cp);
+            o = prev_cased ? u_lower(cp) : u_title(cp);
             prev_cased = u_cased(cp);
         }
         first = false;
         char tmp[4];
-        jb_put(c, &b, tmp, jinja_utf8_put(tmp, o));
+        jb_put(c, &b, tmp, hearth_utf8_encode(o, tmp));
         i += len;
     }
     jstep(c, (int64_t)s.u.s.n / 16);
@@ -126,7 +94,7 @@ static int64_t need_int(fargs *a, jval v, const char *what) {
 static bool in_chars(uint32_t cp, jval chars) {
     for (size_t i = 0; i < chars.u.s.n;) {
         size_t l;
-        if (u8_dec(chars.u.s.p + i, chars.u.s.n - i, &l) == cp) return true;
+        if (hearth_utf8_decode_lenient(chars.u.s.p + i, chars.u.s.n - i, &l) == cp) return true;
         i += l;
     }
     return false;
@@ -140,7 +108,7 @@ static jval str_strip(jval s, int which, jval chars) {
     if (which & 1)
         while (a < b) {
             size_t l;
-            uint32_t cp = u8_dec(p + a, b - a, &l);
+            uint32_t cp = hearth_utf8_decode_lenient(p + a, b - a, &l);
             if (ws ? !u_space(cp) : !in_chars(cp, chars)) break;
             a += l;
         }
@@ -149,7 +117,7 @@ static jval str_strip(jval s, int which, jval chars) {
             size_t st = b - 1;
             while (st > a && ((unsigned char)p[st] & 0xC0) == 0x80) st--;
             size_t l;
-            uint32_t cp = u8_dec(p + st, b - st, &l);
+            uint32_t cp = hearth_utf8_decode_lenient(p + st, b - st, &l);
             if (ws ? !u_space(cp) : !in_chars(cp, chars)) break;
             b = st;
         }
@@ -166,7 +134,7 @@ static jval str_replace(jctx *c, jval s, jval old, jval new_, int64_t count) {
             if (count < 0 || k < count) { jb_put(c, &b, new_.u.s.p, new_.u.s.n); k++; }
             if (i == s.u.s.n) break;
             size_t l;
-            u8_dec(s.u.s.p + i, s.u.s.n - i, &l);
+            hearth_utf8_decode_lenient(s.u.s.p + i, s.u.s.n - i, &l);
             jb_put(c, &b, s.u.s.p + i, l);
             i += l;
         }
@@ -200,7 +168,7 @@ static jval str_split(jctx *c, jval s, jval sep, int64_t maxsplit, bool right) {
             size_t i = 0;
             int64_t k = 0;
             for (;;) {
-                while (i < n) { size_t l; uint32_t cp = u8_dec(p + i, n - i, &l); if (!u_space(cp)) break; i += l; }
+                while (i < n) { size_t l; uint32_t cp = hearth_utf8_decode_lenient(p + i, n - i, &l); if (!u_space(cp)) break; i += l; }
                 if (i >= n) break;
                 if (maxsplit >= 0 && k >= maxsplit) {
                     jval rest = str_strip(jv_strn(p + i, n - i), 2, jv_none());
@@ -208,7 +176,7 @@ static jval str_split(jctx *c, jval s, jval sep, int64_t maxsplit, bool right) {
                     break;
                 }
                 size_t st = i;
-                while (i < n) { size_t l; uint32_t cp = u8_dec(p + i, n - i, &l); if (u_space(cp)) break; i += l; }
+                while (i < n) { size_t l; uint32_t cp = hearth_utf8_decode_lenient(p + i, n - i, &l); if (u_space(cp)) break; i += l; }
                 jl_push(c, parts.u.l, jv_strn(p + st, i - st));
                 k++;
             }
@@ -223,7 +191,7 @@ static jval str_split(jctx *c, jval s, jval sep, int64_t maxsplit, bool right) {
                 size_t st = e - 1;
                 while (st > 0 && ((unsigned char)p[st] & 0xC0) == 0x80) st--;
                 size_t l;
-                if (!u_space(u8_dec(p + st, e - st, &l))) break;
+                if (!u_space(hearth_utf8_decode_lenient(p + st, e - st, &l))) break;
                 e = st;
             }
             if (e == 0) break;
@@ -236,7 +204,7 @@ static jval str_split(jctx *c, jval s, jval sep, int64_t maxsplit, bool right) {
                 size_t st = b - 1;
                 while (st > 0 && ((unsigned char)p[st] & 0xC0) == 0x80) st--;
                 size_t l;
-                if (u_space(u8_dec(p + st, b - st, &l))) break;
+                if (u_space(hearth_utf8_decode_lenient(p + st, b - st, &l))) break;
                 b = st;
             }
             jl_push(c, rev.u.l, jv_strn(p + b, e - b));
@@ -286,7 +254,7 @@ static jval str_splitlines(jctx *c, jval s) {
     size_t n = s.u.s.n, st = 0, i = 0;
     while (i < n) {
         size_t l;
-        uint32_t cp = u8_dec(p + i, n - i, &l);
+        uint32_t cp = hearth_utf8_decode_lenient(p + i, n - i, &l);
         bool brk = cp == '\n' || cp == '\r' || cp == 0x0b || cp == 0x0c || cp == 0x1c || cp == 0x1d || cp == 0x1e ||
                    cp == 0x85 || cp == 0x2028 || cp == 0x2029;
         if (brk) {
@@ -465,7 +433,7 @@ bool japply_test(jctx *c, const char *name, jval v, jval *args, int nargs) {
         bool any_cased = false;
         for (size_t i = 0; i < v.u.s.n;) {
             size_t l;
-            if (u_cased(u8_dec(v.u.s.p + i, v.u.s.n - i, &l))) any_cased = true;
+            if (u_cased(hearth_utf8_decode_lenient(v.u.s.p + i, v.u.s.n - i, &l))) any_cased = true;
             i += l;
         }
         return any_cased && jv_equal(m, v);
@@ -631,7 +599,7 @@ static jval f_tojson(fargs *a, jval v) {
     jbuf e = {0};
     for (size_t i = 0; i < r.u.s.n;) {
         size_t l;
-        uint32_t cp = u8_dec(r.u.s.p + i, r.u.s.n - i, &l);
+        uint32_t cp = hearth_utf8_decode_lenient(r.u.s.p + i, r.u.s.n - i, &l);
         if (cp < 0x80) jb_put(c, &e, r.u.s.p + i, 1);
         else if (cp < 0x10000) jb_printf(c, &e, "\\u%04x", cp);
         else {
@@ -729,12 +697,12 @@ jval japply_filter(jctx *c, const char *name, jval v, jval *pos, int npos, const
             bool start = true;
             for (size_t i = 0; i < s.u.s.n;) {
                 size_t l;
-                uint32_t cp = u8_dec(s.u.s.p + i, s.u.s.n - i, &l);
+                uint32_t cp = hearth_utf8_decode_lenient(s.u.s.p + i, s.u.s.n - i, &l);
                 bool sep = u_space(cp) || cp == '-' || cp == '(' || cp == '{' || cp == '[' || cp == '<';
                 uint32_t o = sep ? cp : start ? u_upper(cp) : u_lower(cp);
                 start = sep;
                 char tmp[4];
-                jb_put(c, &b, tmp, jinja_utf8_put(tmp, o));
+                jb_put(c, &b, tmp, hearth_utf8_encode(o, tmp));
                 i += l;
             }
             return b.p ? jb_val(&b) : jv_strn("", 0);
@@ -1053,7 +1021,7 @@ static bool str_pred(jval s, int id) {
     bool any_cased = false;
     for (size_t i = 0; i < s.u.s.n;) {
         size_t l;
-        uint32_t cp = u8_dec(s.u.s.p + i, s.u.s.n - i, &l);
+        uint32_t cp = hearth_utf8_decode_lenient(s.u.s.p + i, s.u.s.n - i, &l);
         i += l;
         switch (id) {
         case M_ISDIGIT: if (!(cp >= '0' && cp <= '9')) return false; break;
@@ -1106,10 +1074,10 @@ jval jcall_method(jctx *c, jmethod *m, jval *pos, int npos, const char **kwn, jv
         jbuf b = {0};
         for (size_t i = 0; i < self.u.s.n;) {
             size_t l;
-            uint32_t cp = u8_dec(self.u.s.p + i, self.u.s.n - i, &l);
+            uint32_t cp = hearth_utf8_decode_lenient(self.u.s.p + i, self.u.s.n - i, &l);
             uint32_t o = u_upper(cp) != cp ? u_upper(cp) : u_lower(cp);
             char tmp[4];
-            jb_put(c, &b, tmp, jinja_utf8_put(tmp, o));
+            jb_put(c, &b, tmp, hearth_utf8_encode(o, tmp));
             i += l;
         }
         return b.p ? jb_val(&b) : jv_strn("", 0);

@@ -17,6 +17,7 @@
 #define HEARTH_JINJA_INTERNAL_H
 
 #include "hearth/jinja.h"
+#include "core/utf8.h"
 
 #include <setjmp.h>
 #include <stdbool.h>
@@ -239,6 +240,5 @@ bool jtest_exists(const char *name);
 bool jfilter_exists(const char *name);
 
 /* UTF-8 encoding of code point cp at o (room for 4 bytes); returns its length (jinja_value.c) */
-size_t jinja_utf8_put(char *o, uint32_t cp);
 
 #endif

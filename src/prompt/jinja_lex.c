@@ -167,7 +167,7 @@ static size_t lex_string(lexer *L, size_t i, jtoken *k) {
             if (d != nd || cp > 0x10FFFF) { lx_error(L, j - 2, "bad \\%s escape in string literal", e == 'x' ? "x" : "u"); return 0; }
             j += (size_t)nd;
             char tmp[4];
-            size_t tn = jinja_utf8_put(tmp, cp);
+            size_t tn = hearth_utf8_encode(cp, tmp);
             /* \u escapes are at most 10 source bytes, giving at most 4 */
             memcpy(o + on, tmp, tn);
             on += tn;

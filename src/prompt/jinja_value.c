@@ -372,14 +372,7 @@ static void repr_str(jctx *c, jbuf *b, const char *p, size_t n) {
         unsigned char ch = (unsigned char)p[i];
         size_t len = 1;
         uint32_t cp = ch;
-        if (ch >= 0x80) {   /* decode one UTF-8 sequence */
-            int k = (ch & 0xE0) == 0xC0 ? 2 : (ch & 0xF0) == 0xE0 ? 3 : (ch & 0xF8) == 0xF0 ? 4 : 1;
-            if (i + (size_t)k <= n && k > 1) {
-                cp = ch & (0x7F >> k);
-                for (int j = 1; j < k; j++) cp = (cp << 6) | ((unsigned char)p[i + (size_t)j] & 63);
-                len = (size_t)k;
-            }
-        }
+        if (ch >= 0x80) cp = hearth_utf8_decode_lenient(p + i, n - i, &len);
         const char *esc = NULL;
         char tmp[16];
         if (ch == '\\') esc = "\\\\";
@@ -603,19 +596,6 @@ static void jp_ws(jp *J) {
     while (J->i < J->n && (J->p[J->i] == ' ' || J->p[J->i] == '\t' || J->p[J->i] == '\n' || J->p[J->i] == '\r')) J->i++;
 }
 
-/* encodes code point cp as UTF-8 at o (room for 4 bytes); returns its length */
-size_t jinja_utf8_put(char *o, uint32_t cp) {
-    if (cp < 0x80) { o[0] = (char)cp; return 1; }
-    if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 63)); return 2; }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12)); o[1] = (char)(0x80 | ((cp >> 6) & 63)); o[2] = (char)(0x80 | (cp & 63));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18)); o[1] = (char)(0x80 | ((cp >> 12) & 63));
-    o[2] = (char)(0x80 | ((cp >> 6) & 63)); o[3] = (char)(0x80 | (cp & 63));
-    return 4;
-}
-
 static int jp_hex4(jp *J) {
     if (J->i + 4 > J->n) jp_fail(J, "truncated \\u escape");
     int v = 0;
@@ -664,7 +644,7 @@ static jval jp_string(jp *J) {
                 if (lo >= 0xDC00 && lo < 0xE000) cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
                 else J->i = save;
             }
-            on += jinja_utf8_put(o + on, cp);   /* 6 source bytes -> at most 4 */
+            on += hearth_utf8_encode(cp, o + on);   /* 6 source bytes -> at most 4 */
             break;
         }
         default: jp_fail(J, "bad escape in string");

@@ -10,6 +10,7 @@
 #include "server_internal.h"
 
 #include "hearth/jinja.h"
+#include "core/utf8.h"
 
 #include <limits.h>
 #include <math.h>
@@ -52,21 +53,15 @@ char *api_error_body(const api_error *e) {
 
 /* ==== UTF-8 for JSON: invalid bytes (a token may end inside a character) become U+FFFD */
 static char *utf8_clean(const char *s, size_t n) {
-    char *o = malloc(n * 3 + 1), *w = o;
-    if (!o) return NULL;
+    hearth_buf o = {0};
+    hearth_buf_reserve(&o, n);
     for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        bool ok = len > 0 && i + len <= n;
-        for (size_t k = 1; ok && k < len; k++) ok = ((unsigned char)s[i + k] >> 6) == 2;
-        if (ok && c != 0) {
-            memcpy(w, s + i, len), w += len, i += len;
-        } else {
-            memcpy(w, "\xEF\xBF\xBD", 3), w += 3, i++;
-        }
+        size_t len;
+        if (s[i] != 0 && hearth_utf8_decode(s + i, n - i, &len) >= 0) hearth_buf_put(&o, s + i, len);
+        else hearth_buf_put(&o, "\xEF\xBF\xBD", 3), len = 1;
+        i += len;
     }
-    *w = 0;
-    return o;
+    return hearth_buf_take(&o, NULL);
 }
 
 /* ==== models ===================================================================== */
@@ -168,29 +163,25 @@ static char *content_text(const cJSON *c, int idx, api_error *e) {
         snprintf(param, sizeof param, "messages[%d].content", idx);
         return fail(e, 400, param, "invalid_type", "'%s' must be a string or an array of text parts", param);
     }
-    size_t len = 0;
-    char *out = calloc(1, 1);
+    hearth_buf out = {0};
     const cJSON *part;
     int k = 0;
     cJSON_ArrayForEach(part, c) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
         if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") || !cJSON_IsString(text)) {
-            free(out);
+            hearth_buf_free(&out);
             char param[64];
             snprintf(param, sizeof param, "messages[%d].content[%d]", idx, k);
             return fail(e, 400, param, "invalid_value", "'%s': only {\"type\":\"text\",\"text\":...} parts are supported",
                         param);
         }
-        size_t n = strlen(text->valuestring);
-        char *t = realloc(out, len + n + 1);
-        if (!t) { free(out); return fail(e, 500, NULL, NULL, "out of memory"); }
-        out = t;
-        memcpy(out + len, text->valuestring, n + 1);
-        len += n;
+        hearth_buf_puts(&out, text->valuestring);
         k++;
     }
-    return out;
+    char *joined = hearth_buf_take(&out, NULL);
+    if (!joined) return fail(e, 500, NULL, NULL, "out of memory");
+    return joined;
 }
 
 static bool add_stop(srv_job *j, const char *s) {
@@ -695,25 +686,11 @@ char *api_response(const srv_job *j) {
 }
 
 /* ==== streaming ===================================================================== */
-static void put(char **out, size_t *len, size_t *cap, const char *s) {
-    size_t n = strlen(s);
-    if (*len + n + 1 > *cap) {
-        size_t c = (*cap ? *cap * 2 : 1024) + n;
-        char *t = realloc(*out, c);
-        if (!t) return;
-        *out = t, *cap = c;
-    }
-    memcpy(*out + *len, s, n + 1);
-    *len += n;
-}
-
-static void put_event(char **out, size_t *len, size_t *cap, cJSON *obj) {
+static void put_event(hearth_buf *out, cJSON *obj) {
     char *s = cJSON_PrintUnformatted(obj);
     cJSON_Delete(obj);
     if (!s) return;
-    put(out, len, cap, "data: ");
-    put(out, len, cap, s);
-    put(out, len, cap, "\n\n");
+    hearth_buf_printf(out, "data: %s\n\n", s);
     free(s);
 }
 
@@ -727,7 +704,7 @@ static cJSON *chunk(const srv_job *j) {
     return o;
 }
 
-void api_stream_events(srv_job *j, char **out, size_t *len, size_t *cap, bool *end) {
+void api_stream_events(srv_job *j, hearth_buf *out, bool *end) {
     *end = false;
     bool all_sent = true;
     for (int i = 0; i < j->n; i++) {
@@ -750,7 +727,7 @@ void api_stream_events(srv_job *j, char **out, size_t *len, size_t *cap, bool *e
             if (fin) cJSON_AddStringToObject(ch, "finish_reason", finish_name(c->finish));
             else cJSON_AddNullToObject(ch, "finish_reason");
             cJSON_AddItemToArray(choices, ch);
-            put_event(out, len, cap, o);
+            put_event(out, o);
             c->started = true;
             c->sent = c->len;
             c->lps_sent = c->n_lps;
@@ -763,17 +740,15 @@ void api_stream_events(srv_job *j, char **out, size_t *len, size_t *cap, bool *e
         api_error e = {0};
         fail(&e, 500, NULL, NULL, "%s", j->error);
         char *b = api_error_body(&e);
-        put(out, len, cap, "data: ");
-        put(out, len, cap, b ? b : "{}");
-        put(out, len, cap, "\n\n");
+        hearth_buf_printf(out, "data: %s\n\n", b ? b : "{}");
         free(b);
     }
     if (j->include_usage) {
         cJSON *o = chunk(j);
         cJSON_AddArrayToObject(o, "choices");
         cJSON_AddItemToObject(o, "usage", usage(j));
-        put_event(out, len, cap, o);
+        put_event(out, o);
     }
-    put(out, len, cap, "data: [DONE]\n\n");
+    hearth_buf_puts(out, "data: [DONE]\n\n");
     *end = true;
 }

@@ -81,8 +81,8 @@ typedef struct stream_state {
     hearth_server *s;
     srv_job *j;
     int fd;
-    char *buf;
-    size_t len, cap, off;
+    hearth_buf out;   /* events not yet handed to MHD, from out.data + off */
+    size_t off;
     bool end;
 } stream_state;
 
@@ -90,19 +90,20 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *out, size_t max) {
     stream_state *st = cls;
     (void)pos;
     for (;;) {
-        if (st->off < st->len) {
-            size_t n = st->len - st->off < max ? st->len - st->off : max;
-            memcpy(out, st->buf + st->off, n);
+        if (st->off < st->out.len) {
+            size_t n = st->out.len - st->off < max ? st->out.len - st->off : max;
+            memcpy(out, st->out.data + st->off, n);
             st->off += n;
             return (ssize_t)n;
         }
         if (st->end) return MHD_CONTENT_READER_END_OF_STREAM;
-        st->len = st->off = 0;
+        hearth_buf_reset(&st->out);
+        st->off = 0;
         pthread_mutex_lock(&st->j->mu);
-        api_stream_events(st->j, &st->buf, &st->len, &st->cap, &st->end);
-        if (st->len == 0 && !st->end) wait_ms(&st->j->cv, &st->j->mu, 50);
+        api_stream_events(st->j, &st->out, &st->end);
+        if (st->out.len == 0 && !st->end) wait_ms(&st->j->cv, &st->j->mu, 50);
         pthread_mutex_unlock(&st->j->mu);
-        if (st->len == 0 && !st->end && client_gone(st->fd)) {
+        if (st->out.len == 0 && !st->end && client_gone(st->fd)) {
             atomic_store(&st->j->cancelled, 1);
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
@@ -113,7 +114,7 @@ static void stream_free(void *cls) {
     stream_state *st = cls;
     atomic_store(&st->j->cancelled, 1);   /* no-op when it is done */
     job_unref(st->j);
-    free(st->buf);
+    hearth_buf_free(&st->out);
     free(st);
 }
 
@@ -200,12 +201,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 cs->too_big = true;
                 free(cs->body), cs->body = NULL, cs->len = cs->cap = 0;
             } else {
-                if (cs->len + *upload_size + 1 > cs->cap) {
-                    size_t cap = (cs->cap ? cs->cap * 2 : 4096) + *upload_size;
-                    char *b = realloc(cs->body, cap);
-                    if (!b) return MHD_NO;
-                    cs->body = b, cs->cap = cap;
-                }
+                if (!HEARTH_GROW(cs->body, cs->cap, cs->len + *upload_size + 1)) return MHD_NO;
                 memcpy(cs->body + cs->len, upload, *upload_size);
                 cs->len += *upload_size;
                 cs->body[cs->len] = 0;

@@ -49,48 +49,31 @@ void metrics_observe(metrics *m, histogram *h, double seconds) {
 }
 
 /* ---- rendering ---- */
-typedef struct sbuf { char *p; size_t len, cap; } sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if (b->p && b->len + (size_t)n < b->cap) { b->len += (size_t)n; return; }
-        size_t cap = (b->cap ? b->cap * 2 : 4096) + (size_t)n;
-        char *p = realloc(b->p, cap);
-        if (!p) return;
-        b->p = p, b->cap = cap;
-    }
-}
-
-static void hist(sbuf *b, const char *name, const char *help, const histogram *h) {
-    sb_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+static void hist(hearth_buf *b, const char *name, const char *help, const histogram *h) {
+    hearth_buf_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
     uint64_t cum = 0;
     for (int i = 0; i < MET_N_BUCKETS; i++) {
         cum += h->counts[i];
-        sb_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, BUCKETS[i], (unsigned long long)cum);
+        hearth_buf_printf(b, "%s_bucket{le=\"%g\"} %llu\n", name, BUCKETS[i], (unsigned long long)cum);
     }
     cum += h->counts[MET_N_BUCKETS];
-    sb_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long)cum, name,
+    hearth_buf_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", name, (unsigned long long)cum, name,
               h->sum, name, (unsigned long long)h->n);
 }
 
 char *metrics_render(hearth_server *s) {
-    sbuf b = {0};
+    hearth_buf b = {0};
     metrics *m = &s->met;
     pthread_mutex_lock(&s->mu);
     int q = s->q_len;
     pthread_mutex_unlock(&s->mu);
     pthread_mutex_lock(&m->mu);
-    sb_printf(&b, "# HELP hearth_requests_total HTTP requests answered, by endpoint and status code.\n"
+    hearth_buf_printf(&b, "# HELP hearth_requests_total HTTP requests answered, by endpoint and status code.\n"
                   "# TYPE hearth_requests_total counter\n");
     for (int i = 0; i < m->n_req; i++)
-        sb_printf(&b, "hearth_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n", m->req[i].endpoint,
+        hearth_buf_printf(&b, "hearth_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n", m->req[i].endpoint,
                   m->req[i].status, (unsigned long long)m->req[i].n);
-    sb_printf(&b,
+    hearth_buf_printf(&b,
               "# HELP hearth_prompt_tokens_total Prompt tokens of finished requests.\n"
               "# TYPE hearth_prompt_tokens_total counter\nhearth_prompt_tokens_total %llu\n"
               "# HELP hearth_generated_tokens_total Tokens generated.\n"
@@ -105,7 +88,7 @@ char *metrics_render(hearth_server *s) {
     pthread_mutex_unlock(&m->mu);
     int slots = 0;
     for (int i = 0; i < s->n_models; i++) slots += s->models[i].embed_only ? 0 : s->p.n_parallel;
-    sb_printf(&b,
+    hearth_buf_printf(&b,
               "# HELP hearth_queue_depth Sequences waiting for a slot.\n# TYPE hearth_queue_depth gauge\n"
               "hearth_queue_depth %d\n"
               "# HELP hearth_slots_busy Slots running a sequence.\n# TYPE hearth_slots_busy gauge\n"
@@ -117,5 +100,5 @@ char *metrics_render(hearth_server *s) {
               "# HELP hearth_kv_cache_capacity_tokens Tokens the KV-cache pool holds.\n"
               "# TYPE hearth_kv_cache_capacity_tokens gauge\nhearth_kv_cache_capacity_tokens %d\n",
               q, atomic_load(&s->slots_busy), slots, atomic_load(&s->kv_used), s->kv_total);
-    return b.p;
+    return hearth_buf_take(&b, NULL);
 }

@@ -58,12 +58,7 @@ void job_unref(srv_job *j) {
 }
 
 void choice_append(srv_choice *c, const char *s, size_t n) {
-    if (c->len + n + 1 > c->cap) {
-        size_t cap = (c->cap ? c->cap * 2 : 256) + n;
-        char *t = realloc(c->text, cap);
-        if (!t) return;
-        c->text = t, c->cap = cap;
-    }
+    if (!HEARTH_GROW(c->text, c->cap, c->len + n + 1)) return;
     memcpy(c->text + c->len, s, n);
     c->len += n;
     c->text[c->len] = 0;
@@ -135,12 +130,7 @@ static void slot_release(hearth_server *s, srv_slot *sl, const char *reason) {
 
 /* ==== the cache of a slot ============================================================ */
 static bool cache_push(hearth_server *s, srv_slot *sl, const int32_t *ids, int n) {
-    if (sl->n_cache + n > sl->cap_cache) {
-        int cap = sl->cap_cache * 2 + n + 64;
-        int32_t *c = realloc(sl->cache, (size_t)cap * sizeof *c);
-        if (!c) return false;
-        sl->cache = c, sl->cap_cache = cap;
-    }
+    if (!HEARTH_GROW(sl->cache, sl->cap_cache, (size_t)sl->n_cache + (size_t)n)) return false;
     memcpy(sl->cache + sl->n_cache, ids, (size_t)n * sizeof *ids);
     sl->n_cache += n;
     atomic_fetch_add(&s->kv_used, n);
@@ -352,12 +342,7 @@ static void slot_sample(hearth_server *s, srv_model *sm, srv_slot *sl) {
         metrics_observe(&s->met, &s->met.ttft, now - j->t_enqueue);
     }
     if (j->logprobs >= 0 && !eog) {
-        if (c->n_lps == c->cap_lps) {
-            size_t cap = c->cap_lps ? c->cap_lps * 2 : 32;
-            srv_logprob *t = realloc(c->lps, cap * sizeof *t);
-            if (t) c->lps = t, c->cap_lps = cap;
-        }
-        if (c->n_lps < c->cap_lps) c->lps[c->n_lps++] = lp;
+        if (HEARTH_GROW(c->lps, c->cap_lps, c->n_lps + 1)) c->lps[c->n_lps++] = lp;
     }
     if (n_emit) choice_append(c, emit, n_emit);
     pthread_cond_broadcast(&j->cv);

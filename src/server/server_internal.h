@@ -19,6 +19,7 @@
 #include "hearth/model.h"
 #include "hearth/sample.h"
 #include "hearth/server.h"
+#include "core/buf.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -77,7 +78,8 @@ typedef struct srv_slot {
     int idx;
     hearth_context *ctx;   /* slot 0's is the model's batch lead (threads, activations) */
     int32_t *cache;        /* tokens whose K/V are in ctx (n_cache == n_past) */
-    int n_cache, cap_cache;
+    int n_cache;
+    size_t cap_cache;
     int adapter;           /* adapter of the cached tokens (-1: none) */
     int applied;           /* adapter set on ctx (hearth_context_set_adapters), -1: none */
     /* the sequence running in the slot (j == NULL: free) */
@@ -236,7 +238,7 @@ char *api_response(const srv_job *j);
 /* Streaming: appends to *out the SSE events for what the job produced
  * since the last call (job->mu held); *end set when the stream is over
  * (final chunk, usage if asked, "data: [DONE]" written). */
-void api_stream_events(srv_job *j, char **out, size_t *len, size_t *cap, bool *end);
+void api_stream_events(srv_job *j, hearth_buf *out, bool *end);
 char *api_models(hearth_server *s);
 
 #endif

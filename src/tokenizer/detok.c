@@ -14,7 +14,7 @@
  * leading space again (detokenize(tokenize(s)) == s).
  */
 #include "tokenizer/tok_internal.h"
-#include "tokenizer/unicode.h"
+#include "core/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +39,7 @@ static size_t render_piece(const hearth_vocab *v, int32_t id, char *dst) {
         size_t m = 0;
         for (size_t i = 0; i < n;) {
             size_t s = i;
-            uint32_t cp = uc_decode(t, n, &i);
+            uint32_t cp = tok_next_cp(t, n, &i);
             if (cp < 512 && v->byte_dec[cp] >= 0) {
                 dst[m++] = (char)v->byte_dec[cp];
             } else {   /* not a mapped character: keep it as it is */
@@ -194,34 +194,6 @@ void hearth_detok_free(hearth_detok *d) {
     free(d);
 }
 
-/* Length of the valid UTF-8 character at s[0..n): > 0 if complete and valid,
- * 0 if s is a valid but incomplete beginning, -1 if invalid. */
-static int utf8_char(const unsigned char *s, size_t n) {
-    unsigned c = s[0];
-    int need;
-    uint32_t min;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) need = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF) need = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4) need = 4, min = 0x10000;
-    else return -1;
-    uint32_t cp = c & (0x7F >> need);
-    for (int k = 1; k < need; k++) {
-        if ((size_t)k >= n) return 0;
-        if ((s[k] & 0xC0) != 0x80) return -1;
-        cp = (cp << 6) | (s[k] & 0x3F);
-        /* reject overlongs, surrogates and > U+10FFFF as early as possible */
-        if (k == 1) {
-            if (need == 3 && c == 0xE0 && s[1] < 0xA0) return -1;
-            if (need == 3 && c == 0xED && s[1] >= 0xA0) return -1;
-            if (need == 4 && c == 0xF0 && s[1] < 0x90) return -1;
-            if (need == 4 && c == 0xF4 && s[1] >= 0x90) return -1;
-        }
-    }
-    (void)min;
-    return need;
-}
-
 static bool out_reserve(hearth_detok *d, size_t need) { return tok_grow((void **)&d->out, &d->cap, need + 1, 1); }
 
 size_t hearth_detok_push(hearth_detok *d, int32_t id, const char **out) {
@@ -246,12 +218,12 @@ size_t hearth_detok_push(hearth_detok *d, int32_t id, const char **out) {
     d->n_held = 0;
     size_t m = 0;
     for (size_t i = 0; i < n;) {
-        int c = utf8_char(in + i, n - i);
-        if (c > 0) {
-            memcpy(d->out + m, in + i, (size_t)c);
-            m += (size_t)c;
-            i += (size_t)c;
-        } else if (c == 0) {   /* an incomplete character at the end: hold it */
+        size_t c;
+        if (hearth_utf8_decode((const char *)in + i, n - i, &c) >= 0) {
+            memcpy(d->out + m, in + i, c);
+            m += c;
+            i += c;
+        } else if (hearth_utf8_incomplete((const char *)in + i, n - i)) {   /* cut off at the end: hold it */
             memcpy(d->held, in + i, n - i);
             d->n_held = n - i;
             break;

@@ -29,7 +29,7 @@
 #include <pcre2.h>
 
 #include "tokenizer/tok_internal.h"
-#include "tokenizer/unicode.h"
+#include "core/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -263,14 +263,14 @@ typedef struct scan {
 } scan;
 
 static inline uint32_t sc_cp(const scan *s, size_t pos) { return pos >= s->a && pos < s->b ? s->cps[pos] : OUT_OF_RANGE; }
-static inline uint16_t sc_fl(const scan *s, size_t pos) { return pos >= s->a && pos < s->b ? uc_flags(s->cps[pos]) : 0; }
+static inline uint16_t sc_fl(const scan *s, size_t pos) { return pos >= s->a && pos < s->b ? hearth_uc_flags(s->cps[pos]) : 0; }
 static inline size_t sc_cut(scan *s, size_t end) {
     size_t len = end - s->prev_end;
     if (len > 0) lens_push(s->out, len);
     s->prev_end = end;
     return len;
 }
-#define NOT_SLN(f) (!((f) & (UC_SPACE | UC_LETTER | UC_NUMBER)) && (f))
+#define NOT_SLN(f) (!((f) & (HEARTH_UC_SPACE | HEARTH_UC_LETTER | HEARTH_UC_NUMBER)) && (f))
 
 /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
 static void split_gpt2(scan *s) {
@@ -290,15 +290,15 @@ static void split_gpt2(scan *s) {
             }
         }
         uint16_t f2 = c == ' ' ? sc_fl(s, pos + 1) : f;
-        if (f2 & UC_LETTER) {
+        if (f2 & HEARTH_UC_LETTER) {
             pos += c == ' ';
-            while (sc_fl(s, pos) & UC_LETTER) pos++;
+            while (sc_fl(s, pos) & HEARTH_UC_LETTER) pos++;
             sc_cut(s, pos);
             continue;
         }
-        if (f2 & UC_NUMBER) {
+        if (f2 & HEARTH_UC_NUMBER) {
             pos += c == ' ';
-            while (sc_fl(s, pos) & UC_NUMBER) pos++;
+            while (sc_fl(s, pos) & HEARTH_UC_NUMBER) pos++;
             sc_cut(s, pos);
             continue;
         }
@@ -309,7 +309,7 @@ static void split_gpt2(scan *s) {
             continue;
         }
         size_t nws = 0;
-        while (sc_fl(s, pos + nws) & UC_SPACE) nws++;
+        while (sc_fl(s, pos + nws) & HEARTH_UC_SPACE) nws++;
         if (nws > 1 && sc_cp(s, pos + nws) != OUT_OF_RANGE) {   /* \s+(?!\S): leave the last one */
             pos += nws - 1;
             sc_cut(s, pos);
@@ -331,27 +331,27 @@ static void split_llama3(scan *s) {
         uint32_t c = sc_cp(s, pos);
         uint16_t f = sc_fl(s, pos);
         if (c == '\'' && pos + 1 < s->b) {
-            uint32_t c1 = uc_tolower(sc_cp(s, pos + 1));
+            uint32_t c1 = hearth_uc_tolower(sc_cp(s, pos + 1));
             if (c1 == 's' || c1 == 't' || c1 == 'm' || c1 == 'd') { pos += sc_cut(s, pos + 2); continue; }
             if (pos + 2 < s->b) {
-                uint32_t c2 = uc_tolower(sc_cp(s, pos + 2));
+                uint32_t c2 = hearth_uc_tolower(sc_cp(s, pos + 2));
                 if ((c1 == 'r' && c2 == 'e') || (c1 == 'v' && c2 == 'e') || (c1 == 'l' && c2 == 'l')) {
                     pos += sc_cut(s, pos + 3);
                     continue;
                 }
             }
         }
-        if (!(c == '\r' || c == '\n' || (f & UC_NUMBER))) {
-            if ((f & UC_LETTER) || (sc_fl(s, pos + 1) & UC_LETTER)) {
+        if (!(c == '\r' || c == '\n' || (f & HEARTH_UC_NUMBER))) {
+            if ((f & HEARTH_UC_LETTER) || (sc_fl(s, pos + 1) & HEARTH_UC_LETTER)) {
                 pos++;
-                while (sc_fl(s, pos) & UC_LETTER) pos++;
+                while (sc_fl(s, pos) & HEARTH_UC_LETTER) pos++;
                 sc_cut(s, pos);
                 continue;
             }
         }
-        if (f & UC_NUMBER) {
+        if (f & HEARTH_UC_NUMBER) {
             size_t ini = pos;
-            while (sc_fl(s, pos) & UC_NUMBER) {
+            while (sc_fl(s, pos) & HEARTH_UC_NUMBER) {
                 if (++pos - ini >= 3) {
                     sc_cut(s, pos);
                     ini = pos;
@@ -361,7 +361,7 @@ static void split_llama3(scan *s) {
             continue;
         }
         uint16_t f2 = c == ' ' ? sc_fl(s, pos + 1) : f;
-        if (!(f2 & (UC_SPACE | UC_LETTER | UC_NUMBER)) && f) {
+        if (!(f2 & (HEARTH_UC_SPACE | HEARTH_UC_LETTER | HEARTH_UC_NUMBER)) && f) {
             pos += c == ' ';
             for (uint16_t g = f2; NOT_SLN(g); g = sc_fl(s, ++pos)) {}
             for (uint32_t c2 = sc_cp(s, pos); c2 == '\r' || c2 == '\n'; c2 = sc_cp(s, ++pos)) {}
@@ -369,7 +369,7 @@ static void split_llama3(scan *s) {
             continue;
         }
         size_t nws = 0, last_rn = 0;
-        while (sc_fl(s, pos + nws) & UC_SPACE) {
+        while (sc_fl(s, pos + nws) & HEARTH_UC_SPACE) {
             uint32_t c2 = sc_cp(s, pos + nws);
             if (c2 == '\r' || c2 == '\n') last_rn = pos + nws + 1;
             nws++;
@@ -428,7 +428,7 @@ static hearth_status split_pcre(const pre_rx *r, tok_split *s, size_t a, size_t 
         prev_cp = me_cp;
         if (me == ms) {   /* empty match: step over one character */
             if (me >= len) break;
-            start = me + (r->collapsed ? 1 : uc_len_utf8((unsigned char)subj[me]));
+            start = me + (r->collapsed ? 1 : hearth_utf8_seq_len((unsigned char)subj[me]));
         } else {
             start = me;
         }
@@ -442,14 +442,14 @@ static hearth_status split_pcre(const pre_rx *r, tok_split *s, size_t a, size_t 
  * ======================================================================== */
 static unsigned char collapse_cp(uint32_t cp) {
     if (cp < 128) return (unsigned char)cp;
-    uint16_t f = uc_flags(cp);
-    if (f & UC_SPACE) return 0x0B;
-    switch (f & UC_CATEGORIES) {
-    case UC_NUMBER: return 0xD1;
-    case UC_LETTER: return 0xD2;
-    case UC_PUNCT: return 0xD3;
-    case UC_MARK: return 0xD4;
-    case UC_SYMBOL: return 0xD5;
+    uint16_t f = hearth_uc_flags(cp);
+    if (f & HEARTH_UC_SPACE) return 0x0B;
+    switch (f & HEARTH_UC_CATEGORIES) {
+    case HEARTH_UC_NUMBER: return 0xD1;
+    case HEARTH_UC_LETTER: return 0xD2;
+    case HEARTH_UC_PUNCT: return 0xD3;
+    case HEARTH_UC_MARK: return 0xD4;
+    case HEARTH_UC_SYMBOL: return 0xD5;
     default: return 0xD0;
     }
 }
@@ -469,10 +469,10 @@ hearth_status tok_pretok_split(const tok_pretok *p, const char *text, size_t n, 
     if (!tok_grow((void **)&s->text, &s->text_cap, n * 3 + 4, 1)) goto nomem;
     size_t ncp = 0;
     for (size_t i = 0; i < n;) {
-        uint32_t cp = uc_decode(text, n, &i);
+        uint32_t cp = tok_next_cp(text, n, &i);
         s->cps[ncp] = cp;
         s->cp_byte[ncp] = (uint32_t)s->text_len;
-        s->text_len += (size_t)uc_encode(cp, s->text + s->text_len);
+        s->text_len += (size_t)(int)hearth_utf8_encode_lenient(cp, s->text + s->text_len);
         ncp++;
     }
     s->cp_byte[ncp] = (uint32_t)s->text_len;
@@ -490,10 +490,10 @@ hearth_status tok_pretok_split(const tok_pretok *p, const char *text, size_t n, 
             size_t w = ncp;   /* the wide text starts after the collapsed one */
             for (size_t i = 0; i < ncp; i++) {
                 uint32_t cp = s->cps[i];
-                if (cp > 0x7F && (uc_flags(cp) & UC_SPACE)) cp = 0x0B;
+                if (cp > 0x7F && (hearth_uc_flags(cp) & HEARTH_UC_SPACE)) cp = 0x0B;
                 else if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xE000;
                 s->subj_off[i] = (uint32_t)w;
-                w += (size_t)uc_encode(cp, s->subj + w);
+                w += (size_t)(int)hearth_utf8_encode_lenient(cp, s->subj + w);
             }
             s->subj_off[ncp] = (uint32_t)w;
         }

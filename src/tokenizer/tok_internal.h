@@ -7,6 +7,7 @@
 #define HEARTH_TOKENIZER_INTERNAL_H
 
 #include "hearth/tokenizer.h"
+#include "core/utf8.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -183,5 +184,14 @@ void tok_trie_free(struct tok_trie *t);
 
 /* piece cache (detok.c) */
 hearth_status tok_build_piece_cache(hearth_vocab *v);
+
+/* Decodes the code point at s[*i] (s holds n bytes) the reference
+ * tokenizers' way (hearth_utf8_decode_lenient) and advances *i past it. */
+static inline uint32_t tok_next_cp(const char *s, size_t n, size_t *i) {
+    size_t len;
+    uint32_t cp = hearth_utf8_decode_lenient(s + *i, n - *i, &len);
+    *i += len;
+    return cp;
+}
 
 #endif

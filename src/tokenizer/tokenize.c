@@ -13,7 +13,7 @@
  * which gives the same cuts without one scan of the text per token.
  */
 #include "tokenizer/tok_internal.h"
-#include "tokenizer/unicode.h"
+#include "core/utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -222,7 +222,7 @@ hearth_status tok_spm(const hearth_vocab *v, const char *text, size_t n, tok_ctx
     if (!tok_grow((void **)&c->sym, &c->sym_cap, n, sizeof(tok_sym))) goto nomem;
     int32_t ns = 0;
     for (size_t off = 0; off < n;) {
-        size_t len = uc_len_utf8((unsigned char)text[off]);
+        size_t len = hearth_utf8_seq_len((unsigned char)text[off]);
         if (len > n - off) len = n - off;
         c->sym[ns] = (tok_sym){ns - 1, off + len == n ? -1 : ns + 1, (uint32_t)off, (uint32_t)len, -1};
         off += len;
@@ -276,11 +276,11 @@ static hearth_status spm_segments(const hearth_vocab *v, const char *text, size_
     size_t seg = 0, prev = 0;   /* segment start; start of the previous character */
     for (size_t i = 0; i < n;) {
         size_t s = i;
-        i += uc_len_utf8((unsigned char)text[i]);
+        i += hearth_utf8_seq_len((unsigned char)text[i]);
         if (i > n) i = n;
         if (s > seg && i - s == 3 && memcmp(text + s, "\xE2\x96\x81", 3) == 0) {
             size_t k = prev;
-            uint32_t cp = uc_decode(text, n, &k);
+            uint32_t cp = tok_next_cp(text, n, &k);
             /* only cut after a well-formed character that ends right here */
             if (k == s && !spm_glues(v, cp)) {
                 hearth_status st = tok_spm(v, text + seg, s - seg, c, out);
@@ -511,16 +511,16 @@ hearth_status tok_wpm(const hearth_vocab *v, const char *text, size_t n, tok_ctx
     } while (0)
     START_WORD();
     for (size_t i = 0; i < n;) {
-        uint32_t cp = uc_nfd_first(uc_decode(text, n, &i));
-        uint16_t f = uc_flags(cp);
-        if (f & UC_SPACE) { END_WORD(); continue; }
-        if (cp == 0 || cp == 0xFFFD || (f & UC_CONTROL)) continue;
+        uint32_t cp = hearth_uc_nfd_first(tok_next_cp(text, n, &i));
+        uint16_t f = hearth_uc_flags(cp);
+        if (f & HEARTH_UC_SPACE) { END_WORD(); continue; }
+        if (cp == 0 || cp == 0xFFFD || (f & HEARTH_UC_CONTROL)) continue;
         if (wn + 8 > c->buf_cap) {   /* cannot happen with the sizing above, but stay safe */
             if (!tok_grow((void **)&c->buf, &c->buf_cap, wn + 8, 1)) goto nomem;
             w = c->buf;
         }
-        int k = uc_encode(uc_tolower(cp), w + wn);
-        if ((f & UC_PUNCT) || (cp < 0x7F && (f & UC_SYMBOL)) || is_cjk(cp)) {
+        int k = (int)hearth_utf8_encode_lenient(hearth_uc_tolower(cp), w + wn);
+        if ((f & HEARTH_UC_PUNCT) || (cp < 0x7F && (f & HEARTH_UC_SYMBOL)) || is_cjk(cp)) {
             /* a word of its own: flush what came before, then this character */
             char ch[4];
             memcpy(ch, w + wn, (size_t)k);

@@ -15,7 +15,7 @@
  * are treated as control tokens even if the file says otherwise.
  */
 #include "tokenizer/tok_internal.h"
-#include "tokenizer/unicode.h"
+#include "core/utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,10 +231,10 @@ static hearth_status spm_glue_build(hearth_vocab *v) {
         bool have_prev = false;
         for (size_t i = 0; i < n;) {
             size_t s = i;
-            uc_decode(t, n, &i);
+            tok_next_cp(t, n, &i);
             if (have_prev && i - s == 3 && memcmp(t + s, "\xE2\x96\x81", 3) == 0) {
                 size_t k = prev_start;
-                uint32_t cp = uc_decode(t, n, &k);
+                uint32_t cp = tok_next_cp(t, n, &k);
                 if (!tok_grow((void **)&v->spm_glue, &cap, v->n_spm_glue + 1, sizeof(uint32_t)))
                     return hearth_set_error(HEARTH_ERR_NOMEM, "vocab: out of memory");
                 v->spm_glue[v->n_spm_glue++] = cp;

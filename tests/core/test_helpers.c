@@ -85,6 +85,47 @@ TEST(utf8_encode_round_trips) {
     CHECK(memcmp(out, "\xef\xbf\xbd", 3) == 0);
 }
 
+TEST(utf8_lenient_decoding_is_the_reference_tokenizers) {
+    size_t len;
+    /* overlong '/' and a surrogate decode to what they spell, as in llama.cpp */
+    CHECK_EQ_INT(hearth_utf8_decode_lenient("\xc0\xaf", 2, &len), 0x2F);
+    CHECK_EQ_INT((long long)len, 2);
+    CHECK_EQ_INT(hearth_utf8_decode_lenient("\xed\xa0\x80", 3, &len), 0xD800);
+    CHECK_EQ_INT(hearth_utf8_decode_lenient("\xf4\x90\x80\x80", 4, &len), 0xFFFD);   /* > U+10FFFF */
+    CHECK_EQ_INT((long long)len, 1);
+    CHECK_EQ_INT(hearth_utf8_decode_lenient("\xe4\xb8", 2, &len), 0xFFFD);              /* truncated */
+    CHECK_EQ_INT((long long)len, 1);
+    char out[4];
+    CHECK_EQ_INT((long long)hearth_utf8_encode_lenient(0xD800, out), 3);   /* round-trips */
+    CHECK(memcmp(out, "\xed\xa0\x80", 3) == 0);
+    CHECK_EQ_INT((long long)hearth_utf8_seq_len(0x80), 1);
+    CHECK_EQ_INT((long long)hearth_utf8_seq_len(0xF8), 4);
+}
+
+TEST(utf8_tells_cut_off_from_malformed) {
+    CHECK(hearth_utf8_incomplete("\xe4\xb8", 2));      /* the start of U+4E2D */
+    CHECK(hearth_utf8_incomplete("\xf0", 1));
+    CHECK(!hearth_utf8_incomplete("\xe4\xb8\xad", 3)); /* complete */
+    CHECK(!hearth_utf8_incomplete("\xe0\x80", 2));      /* can only become an overlong */
+    CHECK(!hearth_utf8_incomplete("\xed\xa0", 2));      /* can only become a surrogate */
+    CHECK(!hearth_utf8_incomplete("\xe4" "a", 2));
+    CHECK(!hearth_utf8_incomplete("", 0));
+}
+
+TEST(unicode_case_mapping_needs_no_locale) {
+    CHECK_EQ_INT(hearth_uc_toupper(0xE9), 0xC9);     /* é -> É */
+    CHECK_EQ_INT(hearth_uc_tolower(0x41F), 0x43F);   /* П -> п */
+    CHECK_EQ_INT(hearth_uc_toupper(0x1C6), 0x1C4);   /* dž -> DŽ */
+    CHECK_EQ_INT(hearth_uc_totitle(0x1C6), 0x1C5);   /* dž -> Dž */
+    CHECK_EQ_INT(hearth_uc_totitle('a'), 'A');
+    CHECK_EQ_INT(hearth_uc_toupper(0x4E2D), 0x4E2D); /* uncased */
+    CHECK(hearth_uc_flags(0x17C) & HEARTH_UC_LETTER); /* ż */
+    CHECK(hearth_uc_flags(0x3000) & HEARTH_UC_SPACE);
+    CHECK(!(hearth_uc_flags('7') & HEARTH_UC_LETTER));
+    CHECK_EQ_INT(hearth_uc_nfd_first(0xE9), 'e');
+    CHECK_EQ_INT(hearth_uc_flags(0x110000), 0);
+}
+
 TEST(utf8_validates_and_finds_boundaries) {
     size_t bad = 0;
     CHECK(hearth_utf8_valid("h\xc3\xa9llo", 6, &bad));
@@ -105,5 +146,8 @@ int main(void) {
     RUN(utf8_decodes_strictly);
     RUN(utf8_encode_round_trips);
     RUN(utf8_validates_and_finds_boundaries);
+    RUN(utf8_lenient_decoding_is_the_reference_tokenizers);
+    RUN(utf8_tells_cut_off_from_malformed);
+    RUN(unicode_case_mapping_needs_no_locale);
     return harness_done();
 }

@@ -159,6 +159,42 @@ static void neg(const char *value) {
     emit(false, NULL, NULL, text);
 }
 
+/* Contexts with no card word before or after (pii.h: a Luhn-valid 16-19-digit
+ * number of an unknown issuer is a card in a card context: 卡号, 银行卡,
+ * 客户, card, account …, or a key=value field whose key names no other kind
+ * of number). */
+static const char *const NEUTRAL[] = {
+    "服务器%s已经下线了", "他说%s是他的", "收到%s的消息后请回复", "Please reach me at %s tomorrow.",
+    "%s", "\"%s\" was in the log", "(%s)", "see %s for details",
+};
+static void neg_neutral(const char *value) {
+    char text[512];
+    snprintf(text, sizeof text, NEUTRAL[rint_(0, 7)], value);
+    emit(false, NULL, NULL, text);
+}
+
+/* card contexts (Chinese prose, key=value, JSON) */
+static const char *const CARD_CTX[] = {
+    "客户卡号：%s", "银行卡号%s，户名李四", "客户王芳的借记卡%s已冻结", "卡号 %s",
+    "请把款打到%s这个账户", "收款账号：%s（工商银行）", "card=%s&name=zhang", "bank_card_no: %s",
+    "{\"cardNo\": \"%s\"}", "account=%s;", "客户张伟（%s）投诉了两次", "Card number %s expired",
+    "储蓄卡%s余额不足", "转账至%s", "acct:%s", "value=%s;",
+};
+/* look-alike contexts: order numbers, timestamps, phones, IDs, tracking */
+static const char *const NOT_CARD_CTX[] = {
+    "订单号：%s", "order_id=%s", "ts=%s", "时间戳%s", "流水号%s已入账", "运单号 %s",
+    "user_id=%s", "tracking no. %s", "序列号%s", "发票号码%s", "编号：%s", "\"orderId\": \"%s\"",
+    "trace=%s status=200", "快递单号%s，请查收", "客户订单号 %s", "手机%s",
+};
+/* issuers the IIN table does not know (pii.h), so only context makes them cards */
+static void make_unknown_card(char *out, int n) {
+    static const char *const PFX[] = {"9558", "9400", "1", "7", "0", "20", "28", "29", "80", "85"};
+    const char *p = PFX[rint_(0, 9)];
+    strcpy(out, p);
+    digits(out + strlen(p), n - (int)strlen(p));
+    luhn_complete(out, n);
+}
+
 /* true if digits-only d is a valid ID, card or mobile by the rules in pii.h */
 static bool any_valid(const char *d) {
     size_t n = strlen(d);
@@ -260,6 +296,40 @@ int main(void) {
                                       "2409:8a00:1:2::3", "fd00:1234:5678::abcd", "1:2:3:4:5:6:7:8",
                                       "::ffff:10.0.0.1", "2001:db8:0:0:1:0:0:1", "ff02::2"};
     for (int i = 0; i < 15; i++) pos("ipv6", V6[i]);
+    /* groups of 1-4 hex digits, "::" for a run of zero groups, after KEY: and in Chinese text */
+    static const char *const V6CTX[] = {
+        "ip:%s", "IPv6：%s。", "客户登录地址%s，请核实", "src=%s dst=gw01", "from %s port 443",
+        "[%s]:8080", "addr=%s;", "\"remote\":\"%s\"", "主机 %s 不可达", "peer %s/64 up",
+    };
+    for (int i = 0; i < 30; i++) {
+        unsigned gr[8];
+        for (int k = 0; k < 8; k++) {
+            int nd = rint_(1, 4);
+            gr[k] = rnd() & ((1u << (4 * nd)) - 1);
+            if (gr[k] < (nd > 1 ? 1u << (4 * (nd - 1)) : 0u)) gr[k] |= 1u << (4 * (nd - 1));   /* nd digits */
+        }
+        gr[rint_(0, 7)] |= 0x1;   /* at least one decimal digit somewhere */
+        int z0 = -1, zl = 0;
+        if (i % 3) {   /* compress groups z0 .. z0+zl-1 */
+            zl = rint_(1, 5);
+            z0 = rint_(0, 8 - zl);
+            for (int k = z0; k < z0 + zl; k++) gr[k] = 0;
+        }
+        size_t o = 0;
+        for (int k = 0; k < 8; k++) {
+            if (k == z0) {
+                o += (size_t)snprintf(v + o, sizeof v - o, "::");
+                k += zl - 1;
+                continue;
+            }
+            if (k > 0 && k != z0 + zl) v[o++] = ':';
+            o += (size_t)snprintf(v + o, sizeof v - o, i % 4 == 1 ? "%X" : "%x", gr[k]);
+        }
+        v[o] = 0;
+        char text[512];
+        snprintf(text, sizeof text, V6CTX[i % 10], v);
+        emit(true, "ipv6", v, text);
+    }
 
     /* ---- negatives: IDs with a wrong check digit / bad date / bad province ---- */
     for (int i = 0; i < 40;) {
@@ -287,11 +357,48 @@ int main(void) {
         if (i % 8 == 0 && n == 16) {   /* grouped: 16 digits only (no shorter valid prefix) */
             static const int s4[] = {4, 4, 4, 4, 4};
             group(d, s4, 5, ' ', v);
-            neg(v);
+            neg_neutral(v);
         } else {
-            neg(d);
+            neg_neutral(d);
         }
         i++;
+    }
+    /* ---- positives: unknown-issuer cards in a card context ---- */
+    for (int i = 0; i < 48; i++) {
+        n = 16 + i % 4;
+        make_unknown_card(d, n);
+        static const int s4[] = {4, 4, 4, 4, 4}, s6[] = {6, 13};
+        if (i % 5 == 2) group(d, s4, 5, i % 2 ? '-' : ' ', v);
+        else if (i % 11 == 7) group(d, s6, 2, ' ', v);
+        else strcpy(v, d);
+        char text[512];
+        snprintf(text, sizeof text, CARD_CTX[i % 16], v);
+        if (i % 9 == 4) {   /* full-width digits and colon */
+            char fw[512], t2[512];
+            fullwidth(v, fw);
+            snprintf(t2, sizeof t2, CARD_CTX[i % 16], fw);
+            emit(true, "bank_card", fw, t2);
+        } else {
+            emit(true, "bank_card", v, text);
+        }
+    }
+    /* ---- negatives: Luhn-valid 16-19-digit look-alikes with their own keys ---- */
+    for (int i = 0; i < 48; i++) {
+        n = 16 + i % 4;
+        if (i % 3 == 0) {   /* microsecond timestamps and 16-19-digit order numbers */
+            snprintf(d, sizeof d, "17%02d", rint_(0, 99));
+            digits(d + 4, n - 4);
+            luhn_complete(d, n);
+        } else if (i % 3 == 1) {
+            snprintf(d, sizeof d, "2024%02d%02d", rint_(1, 12), rint_(1, 28));
+            digits(d + 8, n - 8);
+            luhn_complete(d, n);
+        } else {
+            make_unknown_card(d, n);
+        }
+        char text[512];
+        snprintf(text, sizeof text, NOT_CARD_CTX[i % 16], d);
+        emit(false, NULL, NULL, text);
     }
     /* ---- negatives: phone-like ---- */
     for (int i = 0; i < 30; i++) {
@@ -321,6 +428,10 @@ int main(void) {
                                       "1:2:3:4:5:6:7:8:9", "gggg::1", "fe80::1::2", "10:00-11:30",
                                       "ratio 3:2:1", "2001:db8:85a3:0:0:8a2e:370", "12345::1", "a::b"};
     for (int i = 0; i < 12; i++) neg(NV6[i]);
+    static const char *const NV6K[] = {"time:12:30:45", "mac:00:1a:2b:3c:4d:5e", "localhost:8080",
+                                       "id:1:2:3", "std::vector", "a::b", "ip:abc", "port:22:tcp",
+                                       "http://x:8080/a:b", "at 10:00:00:00", "key:1::", "C++ A::B::C"};
+    for (int i = 0; i < 12; i++) emit(false, NULL, NULL, NV6K[i]);
     /* ---- negatives: e-mail-like ---- */
     static const char *const NEM[] = {"user@localhost", "john@", "@zhangsan", "name at example dot com",
                                       "foo@bar", "a@b.c", "x@.com", "first..last@", "follow @hearth_ai on X",
