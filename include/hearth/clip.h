@@ -40,6 +40,7 @@
 
 #include "hearth/core.h"
 #include "hearth/image.h"
+#include "hearth/model.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,6 +79,20 @@ hearth_status hearth_clip_preprocess(const hearth_clip *v, const hearth_image *i
 hearth_status hearth_clip_encode(hearth_clip *v, const hearth_image *img, float *out);
 /* Steps 4-6 from preprocessed planes (hearth_clip_preprocess's layout). */
 hearth_status hearth_clip_encode_planes(hearth_clip *v, const float *planes, float *out);
+
+/* ---- LLaVA: an image in a language model's prompt -------------------------
+ * HEARTH_ERR_INVALID_ARG with a message when the encoder's n_embd is not the
+ * language model's (an mmproj made for another model). */
+hearth_status hearth_clip_check_model(const hearth_clip *v, const hearth_model *m);
+
+/* Tokenizes "TEXT<image>TEXT" as llama.cpp's llava-cli does: the text before
+ * <image> on its own with BOS (as the vocab adds it), the text after it on
+ * its own without BOS, special tokens parsed. *ids (malloc'd, owned by the
+ * caller) holds both parts, *n ids; the image goes before ids[*at]. A prompt
+ * without <image> puts the image first (after BOS); more than one <image> is
+ * an error. Decode with hearth_generate_params.embd / embd_at. */
+hearth_status hearth_clip_prompt(const hearth_vocab *vocab, const char *prompt, size_t len, int32_t **ids,
+                                 size_t *n, int32_t *at);
 
 #ifdef __cplusplus
 }

@@ -553,3 +553,46 @@ hearth_status hearth_clip_encode(hearth_clip *v, const hearth_image *img, float 
     if (s) return s;
     return hearth_clip_encode_planes(v, v->planes, out);
 }
+
+/* ==== LLaVA prompts ======================================================================= */
+hearth_status hearth_clip_check_model(const hearth_clip *v, const hearth_model *m) {
+    if (hearth_model_n_embd(m) != v->n_out)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG,
+                                "image encoder %s gives embeddings of %d floats but the language model %s has "
+                                "n_embd %d: the mmproj was made for another model",
+                                v->name, v->n_out, hearth_model_name(m), hearth_model_n_embd(m));
+    return HEARTH_OK;
+}
+
+hearth_status hearth_clip_prompt(const hearth_vocab *vocab, const char *prompt, size_t len, int32_t **ids,
+                                 size_t *n, int32_t *at) {
+    static const char tag[] = "<image>";
+    *ids = NULL, *n = 0, *at = 0;
+    const char *p = prompt ? memmem(prompt, len, tag, sizeof tag - 1) : NULL;
+    size_t before = p ? (size_t)(p - prompt) : 0;
+    const char *rest = p ? p + sizeof tag - 1 : prompt;
+    size_t rest_len = p ? len - before - (sizeof tag - 1) : len;
+    if (p && memmem(rest, rest_len, tag, sizeof tag - 1))
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "prompt: more than one <image> (one image per prompt)");
+    hearth_tokenize_params tp = hearth_tokenize_default_params();
+    tp.parse_special = true;
+    int32_t *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    /* the text before <image> with BOS (alone: BOS), the rest without */
+    hearth_status s = hearth_tokenize(vocab, prompt ? prompt : "", before, &tp, &a, &na);
+    if (s) return s;
+    tp.add_special = false;
+    if (rest_len && (s = hearth_tokenize(vocab, rest, rest_len, &tp, &b, &nb))) {
+        free(a);
+        return s;
+    }
+    int32_t *all = realloc(a, (na + nb + 1) * sizeof *all);
+    if (!all) {
+        free(a), free(b);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "prompt: out of memory");
+    }
+    if (nb) memcpy(all + na, b, nb * sizeof *b);
+    free(b);
+    *ids = all, *n = na + nb, *at = (int32_t)na;
+    return HEARTH_OK;
+}

@@ -388,6 +388,83 @@ TEST(other_shapes) {
     hearth_image_free(&gray);
 }
 
+/* ---- LLaVA: `hearth run --mmproj --image` against llava-cli's greedy runs ---- */
+static char *run_cmd(const char *cmd, int *rc) {
+    FILE *p = popen(cmd, "r");
+    size_t cap = 1 << 16, n = 0;
+    char *out = malloc(cap);
+    for (size_t r; p && (r = fread(out + n, 1, cap - n - 1, p)) > 0;) {
+        n += r;
+        if (n + 1 == cap) out = realloc(out, cap *= 2);
+    }
+    out[n] = 0;
+    *rc = p ? pclose(p) : -1;
+    return out;
+}
+
+TEST(llava) {
+    cJSON *ref = load_ref(), *r;
+    if (!ref) return;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItem(ref, "llava")) {
+        const char *image = cJSON_GetObjectItem(r, "image")->valuestring;
+        const char *prompt = cJSON_GetObjectItem(r, "prompt")->valuestring;
+        char cmd[2048], arg[512];
+        /* the prompt as a shell argument ('...' with ' escaped) */
+        size_t k = 0;
+        arg[k++] = '\'';
+        for (const char *c = prompt; *c && k < sizeof arg - 6; c++) {
+            if (*c == '\'') memcpy(arg + k, "'\\''", 4), k += 4;
+            else arg[k++] = *c;
+        }
+        arg[k++] = '\'', arg[k] = 0;
+        snprintf(cmd, sizeof cmd,
+                 HEARTH_BIN " run -m " HEARTH_TEST_DATA "/models/tiny-llama-spm-f16.gguf --mmproj " DATA
+                            "tiny-mmproj-224-p14-f16.gguf --image " HEARTH_TEST_DATA "/%s -p %s --temp 0 -n %d --json -t 2",
+                 image, arg, cJSON_GetObjectItem(r, "n")->valueint);
+        int rc;
+        char *out = run_cmd(cmd, &rc);
+        CHECK_EQ_INT(rc, 0);
+        cJSON *j = cJSON_Parse(out);
+        CHECK_MSG(j != NULL, "%s", out);
+        if (j) {
+            cJSON *pw = cJSON_GetObjectItem(r, "prompt_ids"), *pg = cJSON_GetObjectItem(j, "prompt_ids");
+            CHECK_EQ_INT(cJSON_GetArraySize(pg), cJSON_GetArraySize(pw));
+            for (int i = 0; i < cJSON_GetArraySize(pw) && i < cJSON_GetArraySize(pg); i++)
+                CHECK_EQ_INT(cJSON_GetArrayItem(pg, i)->valueint, cJSON_GetArrayItem(pw, i)->valueint);
+            CHECK_EQ_INT(cJSON_GetObjectItem(j, "n_image_pos")->valueint, cJSON_GetObjectItem(r, "n_image_pos")->valueint);
+            /* greedy ids equal up to the first step whose top-1/top-2 gap is below 0.05 */
+            cJSON *iw = cJSON_GetObjectItem(r, "ids"), *ig = cJSON_GetObjectItem(j, "ids"), *gaps = cJSON_GetObjectItem(r, "gaps");
+            int same = 0, n = cJSON_GetArraySize(iw);
+            for (int i = 0; i < n; i++) {
+                CHECK_MSG(i < cJSON_GetArraySize(ig) && cJSON_GetArrayItem(ig, i)->valueint == cJSON_GetArrayItem(iw, i)->valueint,
+                          "%s: step %d differs", image, i);
+                if (i < cJSON_GetArraySize(ig) && cJSON_GetArrayItem(ig, i)->valueint == cJSON_GetArrayItem(iw, i)->valueint) same++;
+                if (cJSON_GetArrayItem(gaps, i)->valuedouble < 0.05) break;
+            }
+            printf("  %s: %d prompt ids, %d of %d greedy ids as llava-cli's (compared up to the first gap < 0.05)\n",
+                   image, cJSON_GetArraySize(pg), same, n);
+            cJSON_Delete(j);
+        }
+        free(out);
+    }
+    cJSON_Delete(ref);
+    /* an encoder made for another model (embeddings of 40 floats, the model has 64): refused */
+    char path[256], cmd[1024];
+    snprintf(path, sizeof path, "/tmp/hearth-test-clip-%d-n40.gguf", (int)getpid());
+    clip_shape s = clip_shape_default();
+    CHECK_EQ_INT(clip_gen_write(path, &s), 0);
+    snprintf(cmd, sizeof cmd,
+             HEARTH_BIN " run -m " HEARTH_TEST_DATA "/models/tiny-llama-spm-f16.gguf --mmproj %s --image " DATA
+                        "chelsea.png -p 'x<image>y' -n 2 2>&1",
+             path);
+    int rc;
+    char *out = run_cmd(cmd, &rc);
+    CHECK(rc != 0);
+    CHECK_MSG(strstr(out, "n_embd 64") && strstr(out, "40 floats"), "%s", out);
+    free(out);
+    unlink(path);
+}
+
 /* ---- bad files ---------------------------------------------------------------- */
 TEST(bad_files) {
     char path[256];
@@ -431,6 +508,7 @@ int main(void) {
     RUN(reference_png);
     RUN(reference_cli);
     RUN(other_shapes);
+    RUN(llava);
     RUN(bad_files);
     return harness_done();
 }
