@@ -21,6 +21,10 @@ PKGS=(
   libwebp-dev         # images: WebP decoder
   libgif-dev          # images: GIF decoder (first frame)
   python3-hnswlib     # bench/index: the reference HNSW (0.6.2) and its exact BFIndex, side by side with hearth
+  libpoppler-glib-dev # hearth rag: PDF text with page numbers
+  libxml2-dev         # hearth rag: HTML text, DOCX's word/document.xml
+  libzip-dev          # hearth rag: DOCX (a zip) read in memory with size checks
+  libmd4c-dev         # hearth rag: Markdown text and headings
   nodejs              # server integration tests with the official `openai` npm package
   zlib1g-dev          # industry: gzip-compressed IDX files (MNIST / Fashion-MNIST) for hearth vision
   dataset-fashion-mnist  # industry: the Fashion-MNIST data the vision trainer's slow test and bench use

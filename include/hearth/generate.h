@@ -19,6 +19,7 @@
 #ifndef HEARTH_GENERATE_H
 #define HEARTH_GENERATE_H
 
+#include "hearth/constraint.h"
 #include "hearth/model.h"
 #include "hearth/sample.h"
 
@@ -33,9 +34,10 @@ typedef enum hearth_stop_reason {
     HEARTH_STOP_EOS = 2,
     HEARTH_STOP_STRING = 3,
     HEARTH_STOP_CANCELLED = 4,
+    HEARTH_STOP_CONSTRAINT = 5,   /* the constraint's value is complete (or was broken) */
 } hearth_stop_reason;
 
-/* "length", "eos", "stop", "cancelled" ("" for NONE) */
+/* "length", "eos", "stop", "cancelled", "constraint" ("" for NONE) */
 const char *hearth_stop_reason_str(hearth_stop_reason r);
 
 /* Receives whole-UTF-8 text; return false to stop generating (cancelled). */
@@ -62,6 +64,7 @@ typedef struct hearth_generate_params {
     hearth_text_fn on_text;      /* may be NULL */
     void *user;
     const volatile int *cancel;  /* non-zero: stop at the next token (may be NULL) */
+    hearth_constraint *constraint;   /* borrowed, advanced by the call (a fresh one per call); NULL: none */
 } hearth_generate_params;
 
 hearth_generate_params hearth_generate_default_params(void);
@@ -93,7 +96,71 @@ hearth_status hearth_generate_ids(hearth_context *ctx, const hearth_model *model
                                   const hearth_generate_params *p, hearth_generation *out);
 void hearth_generation_clear(hearth_generation *g);   /* frees and zeroes; NULL is a no-op */
 
-/* ---- stop strings (used by the loop; public for servers that stream) ----
+/* ---- the sequence step ----------------------------------------------------
+ * What happens to one sequence after each forward pass, shared by
+ * hearth_generate and the server's scheduler (which batches many sequences
+ * and calls this once per sequence per step):
+ *
+ *   sample (logits -> token; a constraint masks refused tokens)
+ *   -> end-of-generation? (stop "eos", unless ignore_eos)
+ *   -> detokenize (streaming-safe: a UTF-8 character split across tokens is
+ *      held back until complete)
+ *   -> constraint advance (stop "constraint" once its value is DONE)
+ *   -> stop strings (text that may start one is held back; stop "stop")
+ *   -> max_tokens (stop "length")
+ *   -> the text to flush now
+ *
+ * The caller owns the model forward and the context: it feeds the logits,
+ * decodes the returned token when the sequence goes on, and decides about
+ * context space and cancellation itself. At the end it calls
+ * hearth_sequence_finish for the text still held back. */
+typedef struct hearth_sequence hearth_sequence;
+
+typedef struct hearth_sequence_params {
+    hearth_sampler_params sampling;
+    int32_t max_tokens;          /* < 0: no limit (the default) */
+    bool ignore_eos;             /* end-of-generation tokens do not stop (their text is empty) */
+    const char *const *stop;     /* stop strings, copied at create; may be NULL */
+    size_t n_stop;
+    hearth_constraint *constraint;   /* borrowed (outlives the sequence); NULL: none */
+    const char *const *token_texts;  /* optional, borrowed: n_vocab NUL-terminated token texts
+                                        (hearth_token_to_piece, no special) to spare recomputing
+                                        them when a constraint masks the vocabulary */
+} hearth_sequence_params;
+
+hearth_sequence_params hearth_sequence_default_params(void);
+
+/* One step's outcome. */
+typedef struct hearth_sequence_token {
+    int32_t id;                  /* the sampled token; -1 when none could be sampled (every
+                                    logit -inf/NaN, or the constraint refused them all) */
+    float logprob;               /* log-softmax of the raw logits at id */
+    bool eog;                    /* id is an end-of-generation token */
+    const char *text;            /* text to emit now (borrowed until the next call) */
+    size_t len;
+    hearth_stop_reason stop;     /* NONE: go on (decode id next) */
+} hearth_sequence_token;
+
+/* v: the model's vocabulary, n_vocab: the logits' length. *out is owned by
+ * the caller (hearth_sequence_free). */
+hearth_status hearth_sequence_create(const hearth_vocab *v, int32_t n_vocab, const hearth_sequence_params *p,
+                                     hearth_sequence **out);
+void hearth_sequence_free(hearth_sequence *s);   /* NULL is a no-op */
+/* Adds prompt tokens to the sampler's history (repetition penalties). */
+void hearth_sequence_accept_prompt(hearth_sequence *s, const int32_t *ids, size_t n);
+/* One step from the logits of the sequence's last position. */
+void hearth_sequence_step(hearth_sequence *s, const float *logits, hearth_sequence_token *out);
+/* The end (call it unless the last stop was "stop" or the caller cancelled):
+ * returns the text still held back (borrowed until the next call), which
+ * was not a stop string — unless a stop string completes in it, in which
+ * case the text before it is returned and *stop (when not NULL) is set to
+ * HEARTH_STOP_STRING. */
+size_t hearth_sequence_finish(hearth_sequence *s, const char **text, hearth_stop_reason *stop);
+/* The sampler (for hearth_sampler_last_top and the seed); borrowed. */
+hearth_sampler *hearth_sequence_sampler(hearth_sequence *s);
+int32_t hearth_sequence_n_generated(const hearth_sequence *s);
+
+/* ---- stop strings (used by the sequence step; public for servers that stream) ----
  * Feed text as it is produced; it comes back in *emit (borrowed, valid until
  * the next call) minus anything that may still turn into a stop string. */
 typedef struct hearth_stop_matcher hearth_stop_matcher;

@@ -50,7 +50,7 @@ void hearth_vdata_truncate(hearth_vdata *d, int64_t n);
 /* ---- networks ---------------------------------------------------------- */
 typedef struct hearth_vnet hearth_vnet;
 
-/* arch: "cnn" (conv 32 - bn - relu - pool - conv 64 - bn - relu - pool -
+/* arch: "cnn" (conv 16 - bn - relu - pool - conv 32 - bn - relu - pool -
  * fc 128 - relu - fc), "vit" (4x4 patches, 2 pre-norm transformer blocks
  * of width 64, 4 heads, mean-pooled), or a layer list such as
  * "conv16,bn,relu,pool,fc32,relu,fc" (conv N = 3x3 convolution with N

@@ -11,9 +11,10 @@
  */
 #include "cli.h"
 #include "gen_opts.h"
+#include "core/lines.h"
 
 #include "hearth/generate.h"
-#include "hearth/jinja.h"
+#include "hearth/chat.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -98,29 +99,6 @@ static bool convo_drop_oldest(convo *c) {
     return true;
 }
 
-/* Renders the conversation with the model's template (if *use_jinja) or the
- * built-in format; a failing template switches to the built-in one for good. */
-static hearth_status render(const hearth_chat_format *fmt, const char *tmpl, bool *use_jinja, const convo *cv,
-                            char **out) {
-    if (*use_jinja) {
-        cJSON *arr = cJSON_CreateArray();
-        for (size_t i = 0; arr && i < cv->n; i++) {
-            cJSON *m = cJSON_CreateObject();
-            cJSON_AddStringToObject(m, "role", cv->m[i].role);
-            cJSON_AddStringToObject(m, "content", cv->m[i].content);
-            cJSON_AddItemToArray(arr, m);
-        }
-        hearth_status st = arr ? hearth_chat_template_apply(tmpl, arr, true, fmt->bos, fmt->eos, NULL, out)
-                               : HEARTH_ERR_NOMEM;
-        cJSON_Delete(arr);
-        if (st == HEARTH_OK) return st;
-        fprintf(stderr, "(the model's chat template failed: %s; using the built-in %s format)\n", hearth_last_error(),
-                hearth_chat_format_name(fmt->kind));
-        *use_jinja = false;
-    }
-    return hearth_chat_format_apply(fmt, cv->m, cv->n, true, out);
-}
-
 int cmd_chat(int argc, char **argv) {
     const char *model_path = NULL, *system = NULL, *format_name = NULL;
     int64_t n_predict = -1, n_ctx = 0, n_threads = 0;
@@ -147,8 +125,8 @@ int cmd_chat(int argc, char **argv) {
     if (n_ctx < 0 || n_ctx > INT32_MAX) return cli_error("chat", "-c must be 0 or more, got %lld", (long long)n_ctx), 2;
     if (n_threads < 0 || n_threads > 4096) return cli_error("chat", "-t must be 0 or more, got %lld", (long long)n_threads), 2;
     if (gen_opts_check(&go, "chat") != 0) return 2;
-    hearth_chat_format fmt;
-    if (format_name && hearth_chat_format_from_name(format_name, &fmt) != HEARTH_OK) return cli_lib_error("chat"), 2;
+    hearth_chat_format named;
+    if (format_name && hearth_chat_format_from_name(format_name, &named) != HEARTH_OK) return cli_lib_error("chat"), 2;
 
     model_path = cli_model_or_default("chat", model_path);
     if (!model_path) return 1;
@@ -157,8 +135,9 @@ int cmd_chat(int argc, char **argv) {
     convo cv = {0};
     int32_t *cache = NULL;
     size_t n_cache = 0;
-    char *line = NULL;
-    size_t line_cap = 0;
+    hearth_chat_policy *policy = NULL;
+    hearth_lines input;   /* the user's turns, one a line */
+    hearth_lines_file(&input, stdin);
     int rc = 0;
     if (hearth_model_load(model_path, NULL, &model) != HEARTH_OK) { rc = cli_lib_error("chat"); goto out; }
     hearth_context_params cp = hearth_context_default_params();
@@ -169,24 +148,21 @@ int cmd_chat(int argc, char **argv) {
     const hearth_vocab *vocab = hearth_model_vocab(model);
     int32_t ctx_size = hearth_context_n_ctx(ctx);
 
-    /* format: named, else detected; keep the vocab's own BOS/EOS texts */
-    hearth_chat_format detected = hearth_chat_format_detect(model);
-    if (format_name) {
-        memcpy(fmt.bos, detected.bos, sizeof fmt.bos);
-        memcpy(fmt.eos, detected.eos, sizeof fmt.eos);
-    } else {
-        fmt = detected;
-    }
+    /* the library's chat policy: the model's template, else the detected (or named) built-in format */
+    hearth_chat_params chp = hearth_chat_default_params();
+    chp.format = format_name;
+    chp.fallback_on_refusal = true;   /* interactive: keep going with the built-in format */
+    if (hearth_chat_policy_create(model, &chp, &policy) != HEARTH_OK) { rc = cli_lib_error("chat"); goto out; }
     const char *stops[GEN_MAX_STOP + 8];
     size_t n_stops = 0;
-    for (const char *const *s = hearth_chat_format_stops(&fmt); *s && n_stops < 8; s++) stops[n_stops++] = *s;
+    for (const char *const *s = hearth_chat_policy_stops(policy); *s && n_stops < 8; s++) stops[n_stops++] = *s;
     for (size_t i = 0; i < go.n_stop; i++) stops[n_stops++] = go.stop[i];
-    const char *tmpl = hearth_model_chat_template(model);
-    bool use_jinja = !format_name && tmpl && *tmpl;
     if (verbose)
         fprintf(stderr, "hearth chat: model %s, chat format %s%s, context %d, seed %llu\n", hearth_model_name(model),
-                use_jinja ? "the model's template, else " : "", hearth_chat_format_name(fmt.kind), (int)ctx_size,
+                hearth_chat_policy_has_template(policy) ? "the model's template, else " : "",
+                hearth_chat_format_name(hearth_chat_policy_format(policy)->kind), (int)ctx_size,
                 (unsigned long long)gen_seed_used(&go));
+    bool told_fallback = false;
 
     if (system && !convo_push(&cv, "system", system, strlen(system))) { rc = cli_error("chat", "out of memory"); goto out; }
     cv.n_fixed = cv.n;
@@ -201,9 +177,9 @@ int cmd_chat(int argc, char **argv) {
             fputs("> ", stdout);
             fflush(stdout);
         }
-        ssize_t got = getline(&line, &line_cap, stdin);
-        if (got < 0) break;
-        while (got > 0 && (line[got - 1] == '\n' || line[got - 1] == '\r')) line[--got] = 0;
+        const char *line;
+        size_t got;
+        if (!hearth_lines_next(&input, &line, &got)) break;
         if (strcmp(line, "/exit") == 0 || strcmp(line, "/quit") == 0) break;
         if (strcmp(line, "/reset") == 0) {
             convo_drop(&cv, cv.n_fixed, cv.n - cv.n_fixed);
@@ -221,13 +197,25 @@ int cmd_chat(int argc, char **argv) {
         bool dropped = false, skip = false;
         for (;;) {
             char *text = NULL;
-            if (render(&fmt, tmpl, &use_jinja, &cv, &text) != HEARTH_OK ||
-                hearth_chat_tokenize(vocab, text, &ids, &n_ids) != HEARTH_OK) {
+            bool used_template = false;
+            hearth_status st = hearth_chat_policy_render(policy, cv.m, cv.n, true, &text, &used_template);
+            if (st == HEARTH_ERR_INVALID_ARG) {   /* the template refuses this conversation */
+                fprintf(stderr, "(%s — not sent; --chat-format NAME uses a built-in format)\n", hearth_last_error());
+                convo_drop(&cv, cv.n - 1, 1);
+                skip = true;
+                break;
+            }
+            if (st != HEARTH_OK || hearth_chat_tokenize(vocab, text, &ids, &n_ids) != HEARTH_OK) {
                 free(text);
                 rc = cli_lib_error("chat");
                 goto out;
             }
             free(text);
+            if (hearth_chat_policy_has_template(policy) && !used_template && !told_fallback) {
+                fprintf(stderr, "(the model's chat template failed: %s; using the built-in %s format)\n",
+                        hearth_last_error(), hearth_chat_format_name(hearth_chat_policy_format(policy)->kind));
+                told_fallback = true;
+            }
             if ((int64_t)n_ids + reserve <= ctx_size) break;
             if (convo_drop_oldest(&cv)) {
                 dropped = true;
@@ -297,7 +285,8 @@ int cmd_chat(int argc, char **argv) {
         hearth_generation_clear(&g);
     }
 out:
-    free(line);
+    hearth_lines_free(&input);
+    hearth_chat_policy_free(policy);
     free(cache);
     convo_free(&cv);
     hearth_context_free(ctx);

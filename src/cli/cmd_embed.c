@@ -12,6 +12,7 @@
 #include "hearth/clip.h"
 #include "hearth/embed.h"
 #include "hearth/image.h"
+#include "core/lines.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -140,16 +141,12 @@ int cmd_embed(int argc, char **argv) {
         return cli_error("embed", "out of memory");
     }
     if (file) {
-        size_t line = 0;
-        for (char *p = buf, *end = buf + flen; p < end;) {
-            char *nl = memchr(p, '\n', (size_t)(end - p));
-            char *e = nl ? nl : end;
-            size_t l = (size_t)(e - p);
-            line++;
-            if (l && p[l - 1] == '\r') l--;
-            if (l) texts[n] = p, lens[n] = l, line_no[n++] = line;
-            p = e + 1;
-        }
+        hearth_lines r;
+        hearth_lines_mem(&r, buf, flen);
+        const char *line;
+        size_t l;
+        while (hearth_lines_next(&r, &line, &l))
+            if (l) texts[n] = line, lens[n] = l, line_no[n++] = r.line_no;
         if (n == 0) {
             free(buf); free(texts); free(lens); free(line_no);
             return cli_error("embed", "'%s' has no text (every line is empty)", file);

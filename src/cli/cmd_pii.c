@@ -10,6 +10,7 @@
  *   custom kinds: --pattern NAME=REGEX (repeatable), --keywords FILE [--substring]
  */
 #include "cli.h"
+#include "core/lines.h"
 #include "hearth/core.h"
 #include "hearth/pii.h"
 
@@ -168,20 +169,21 @@ static int do_mask(const opts *o, hearth_pii_policy *p, const char *text, size_t
         hearth_pii_mapping_free(m);
     } else {
         /* one mapping per record: placeholders are consistent inside a record */
-        for (size_t at = 0; at < len && rc == 0;) {
-            const char *nl = memchr(text + at, '\n', len - at);
-            size_t end = nl ? (size_t)(nl - text) : len, le = end;
-            if (le > at && text[le - 1] == '\r') le--;
-            n_lines++;
+        hearth_lines r;
+        hearth_lines_mem(&r, text, len);
+        const char *line;
+        size_t ll;
+        while (rc == 0 && hearth_lines_next(&r, &line, &ll)) {
+            n_lines = r.line_no;
             bool blank = true;
-            for (size_t i = at; i < le && blank; i++) blank = text[i] == ' ' || text[i] == '\t';
+            for (size_t i = 0; i < ll && blank; i++) blank = line[i] == ' ' || line[i] == '\t';
             if (blank) {
                 fputc('\n', out);
             } else {
                 hearth_pii_mapping *m = hearth_pii_mapping_create();
                 char *masked = NULL;
                 size_t mlen = 0;
-                hearth_status st = m ? hearth_pii_mask_json(p, m, text + at, le - at, &masked, &mlen) : HEARTH_ERR_NOMEM;
+                hearth_status st = m ? hearth_pii_mask_json(p, m, line, ll, &masked, &mlen) : HEARTH_ERR_NOMEM;
                 if (st == HEARTH_ERR_FORMAT) {
                     fprintf(stderr, "hearth pii: %s:%zu: %s (line left out of the output)\n", o->file, n_lines,
                             hearth_last_error());
@@ -198,7 +200,6 @@ static int do_mask(const opts *o, hearth_pii_policy *p, const char *text, size_t
                 free(masked);
                 hearth_pii_mapping_free(m);
             }
-            at = end + 1;
         }
     }
     if (out == stdout) fflush(stdout);

@@ -16,6 +16,7 @@
 #include "gateway_internal.h"
 
 #include "hearth/pii.h"
+#include "pii_internal.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -282,16 +283,15 @@ static hearth_status word_list(ctx *x, yaml_node_t *v, gw_pii_custom *k) {
 static hearth_status word_file(ctx *x, yaml_node_t *v, gw_pii_custom *k) {
     char path[1024];
     TRY(get_path(x, v, "keywords file", path, sizeof path));
-    FILE *f = fopen(path, "rb");
-    if (!f) return bad(x, v, "cannot open keyword file %s: %s", path, strerror(errno));
-    char line[1024];
-    hearth_status st = HEARTH_OK;
-    while (!st && fgets(line, sizeof line, f)) {
-        size_t n = strcspn(line, "\r\n");
-        line[n] = 0;
-        if (n && line[0] != '#') st = add_word(k, line);
+    char **words;
+    size_t n;
+    hearth_status st = pii_keyword_file_read(path, &words, &n);
+    if (st) return bad(x, v, "%s%s", hearth_last_error(), "");
+    for (size_t i = 0; i < n; i++) {
+        if (!st) st = add_word(k, words[i]);
+        free(words[i]);
     }
-    fclose(f);
+    free(words);
     return st;
 }
 

@@ -40,6 +40,9 @@ hearth_status pii_compile(const char *what, const char *regex, uint32_t flags, p
 /* Folds full-width ASCII variants and U+3000 to ASCII into a malloc'd copy
  * (*out, NUL-terminated) of the same or smaller length; *out_len its length. */
 hearth_status pii_fold(const char *s, size_t n, char **out, size_t *out_len);
+/* Reads a keyword file (one keyword per line; blank and '#' lines skipped):
+ * *words (n_words malloc'd strings) owned by the caller. */
+hearth_status pii_keyword_file_read(const char *path, char ***words, size_t *n_words);
 
 /* Scan on a policy, returning kind indices too (pii_mask.c needs them). */
 typedef struct pii_hit {

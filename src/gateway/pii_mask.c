@@ -6,8 +6,10 @@
  */
 #include "gateway/pii_internal.h"
 #include "core/buf.h"
+#include "core/lines.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,37 +237,47 @@ hearth_status hearth_pii_policy_add_keywords(hearth_pii_policy *p, const char *n
     return st;
 }
 
+/* The keyword file format (one parser for the library and the gateway's
+ * config): one keyword per line, "\n" or "\r\n" endings, blank lines and
+ * lines starting with '#' skipped, nothing else trimmed. */
+hearth_status pii_keyword_file_read(const char *path, char ***words, size_t *n_words) {
+    *words = NULL;
+    *n_words = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return hearth_set_error(HEARTH_ERR_IO, "pii: cannot open keyword file %s: %s", path, strerror(errno));
+    char **w = NULL;
+    size_t n = 0, cap = 0;
+    hearth_status st = HEARTH_OK;
+    hearth_lines r;
+    hearth_lines_file(&r, f);
+    const char *line;
+    size_t len;
+    while (st == HEARTH_OK && hearth_lines_next(&r, &line, &len)) {
+        if (len == 0 || line[0] == '#') continue;
+        if (!HEARTH_GROW(w, cap, n + 1) || !(w[n] = strndup(line, len)))
+            st = hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory reading %s", path);
+        else
+            n++;
+    }
+    if (st == HEARTH_OK && r.error) st = hearth_set_error(HEARTH_ERR_IO, "pii: cannot read keyword file %s", path);
+    hearth_lines_free(&r);
+    fclose(f);
+    if (st != HEARTH_OK) {
+        for (size_t i = 0; i < n; i++) free(w[i]);
+        free(w);
+        return st;
+    }
+    *words = w;
+    *n_words = n;
+    return HEARTH_OK;
+}
+
 hearth_status hearth_pii_policy_add_keyword_file(hearth_pii_policy *p, const char *name, const char *path,
                                                  bool whole_word, hearth_pii_action a) {
     if (!path) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "pii: keyword file path is NULL");
-    FILE *f = fopen(path, "rb");
-    if (!f) return hearth_set_error(HEARTH_ERR_IO, "pii: cannot open keyword file %s", path);
     char **w = NULL;
-    size_t n = 0, cap = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t r;
-    hearth_status st = HEARTH_OK;
-    while ((r = getline(&line, &lcap, f)) >= 0) {
-        while (r > 0 && (line[r - 1] == '\n' || line[r - 1] == '\r')) line[--r] = 0;
-        if (r == 0 || line[0] == '#') continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nw = realloc(w, cap * sizeof *w);
-            if (!nw) {
-                st = hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory reading %s", path);
-                break;
-            }
-            w = nw;
-        }
-        if (!(w[n] = strdup(line))) {
-            st = hearth_set_error(HEARTH_ERR_NOMEM, "pii: out of memory reading %s", path);
-            break;
-        }
-        n++;
-    }
-    free(line);
-    fclose(f);
+    size_t n = 0;
+    hearth_status st = pii_keyword_file_read(path, &w, &n);
     if (st == HEARTH_OK && n == 0)
         st = hearth_set_error(HEARTH_ERR_INVALID_ARG, "pii: keyword file %s has no keywords", path);
     if (st == HEARTH_OK) st = hearth_pii_policy_add_keywords(p, name, (const char *const *)w, n, whole_word, a);

@@ -15,6 +15,7 @@ const char *hearth_stop_reason_str(hearth_stop_reason r) {
     case HEARTH_STOP_EOS: return "eos";
     case HEARTH_STOP_STRING: return "stop";
     case HEARTH_STOP_CANCELLED: return "cancelled";
+    case HEARTH_STOP_CONSTRAINT: return "constraint";
     default: return "";
     }
 }
@@ -100,15 +101,16 @@ static hearth_status run(hearth_context *ctx, const hearth_model *model, const h
             return hearth_set_error(HEARTH_ERR_INVALID_ARG, "generate: prompt token %d has id %d, outside the "
                                     "vocabulary of %d", (int)i, (int)g->prompt_ids[i], (int)n_vocab);
 
-    hearth_sampler *smp = NULL;
-    hearth_status st = hearth_sampler_create(&p->sampling, &smp);
+    hearth_sequence_params sp = hearth_sequence_default_params();
+    sp.sampling = p->sampling;
+    sp.max_tokens = p->max_tokens;
+    sp.ignore_eos = p->ignore_eos;
+    sp.stop = p->stop;
+    sp.n_stop = p->stop ? p->n_stop : 0;
+    sp.constraint = p->constraint;
+    hearth_sequence *seq = NULL;
+    hearth_status st = hearth_sequence_create(v, n_vocab, &sp, &seq);
     if (st != HEARTH_OK) return st;
-    hearth_detok *dt = hearth_detok_create(v, false);
-    hearth_stop_matcher *sm = hearth_stop_matcher_create(p->stop, p->stop ? p->n_stop : 0);
-    if (!dt || !sm) {
-        st = hearth_set_error(HEARTH_ERR_NOMEM, "generate: out of memory");
-        goto done;
-    }
 
     /* ---- prefill (reusing what the caller says is already cached) ---- */
     int32_t reuse = p->embd ? 0 : p->n_reuse;
@@ -130,70 +132,45 @@ static hearth_status run(hearth_context *ctx, const hearth_model *model, const h
     }
     g->n_prefilled = n_prompt - reuse + n_rows;
     g->t_prefill_s = hearth_time_s() - t0;
-    for (int32_t i = 0; i < n_prompt; i++) hearth_sampler_accept(smp, g->prompt_ids[i]);
+    hearth_sequence_accept_prompt(seq, g->prompt_ids, (size_t)n_prompt);
 
-    /* ---- sample / decode ---- */
+    /* ---- sample / decode: the sequence step decides when it ends ---- */
     gen_state gs = {g, p, 0, 0, false, false};
     double t1 = hearth_time_s();
     hearth_stop_reason reason = HEARTH_STOP_NONE;
-    for (;;) {
+    if (p->max_tokens == 0) reason = HEARTH_STOP_LENGTH;
+    while (reason == HEARTH_STOP_NONE) {
         if (p->cancel && *p->cancel) {
             reason = HEARTH_STOP_CANCELLED;
             break;
         }
-        if (p->max_tokens >= 0 && (int64_t)g->n_ids >= p->max_tokens) {
-            reason = HEARTH_STOP_LENGTH;
-            break;
-        }
-        const float *logits = hearth_get_logits(ctx);
-        int32_t id = logits ? hearth_sampler_sample(smp, logits, n_vocab) : -1;
-        if (id < 0) {
+        hearth_sequence_token t;
+        hearth_sequence_step(seq, hearth_get_logits(ctx), &t);
+        if (t.id < 0) {
             st = hearth_set_error(HEARTH_ERR_INTERNAL, "generate: no token could be sampled (every logit is -inf "
-                                  "or NaN) after %zu tokens", g->n_ids);
+                                  "or NaN%s) after %zu tokens", p->constraint ? ", or the constraint refused all" : "",
+                                  g->n_ids);
             goto done;
         }
-        hearth_sampler_accept(smp, id);
-        append_id(&gs, id, hearth_sampler_last_logprob(smp));
-        if (!p->ignore_eos && hearth_vocab_is_eog(v, id)) {
-            reason = HEARTH_STOP_EOS;
-            break;
-        }
-        const char *piece;
-        size_t n_piece = hearth_detok_push(dt, id, &piece);
-        const char *emit;
-        size_t n_emit;
-        bool hit = hearth_stop_matcher_push(sm, piece, n_piece, &emit, &n_emit);
-        append_text(&gs, emit, n_emit);
-        if (hit) {
-            reason = HEARTH_STOP_STRING;
-            break;
-        }
-        if (gs.cancelled) {
-            reason = HEARTH_STOP_CANCELLED;
-            break;
-        }
-        if (gs.oom) break;
-        if (p->max_tokens >= 0 && (int64_t)g->n_ids >= p->max_tokens) {
-            reason = HEARTH_STOP_LENGTH;
-            break;
-        }
+        append_id(&gs, t.id, t.logprob);
+        append_text(&gs, t.text, t.len);
+        reason = t.stop;
+        if (reason == HEARTH_STOP_EOS || reason == HEARTH_STOP_STRING) break;
+        if (gs.cancelled) reason = HEARTH_STOP_CANCELLED;
+        if (gs.oom || reason != HEARTH_STOP_NONE) break;
         if (hearth_context_n_past(ctx) >= n_ctx) {   /* no room to decode this token */
             reason = HEARTH_STOP_LENGTH;
             break;
         }
-        st = hearth_decode(ctx, &id, 1, false);
+        st = hearth_decode(ctx, &t.id, 1, false);
         if (st != HEARTH_OK) goto done;
     }
 
     /* ---- whatever is held back was not a stop string ---- */
     if (reason != HEARTH_STOP_STRING && reason != HEARTH_STOP_CANCELLED) {
-        const char *tail, *emit;
-        size_t n_tail, n_emit;
-        n_tail = hearth_detok_flush(dt, &tail);
-        if (hearth_stop_matcher_push(sm, tail, n_tail, &emit, &n_emit)) reason = HEARTH_STOP_STRING;
-        append_text(&gs, emit, n_emit);
-        hearth_stop_matcher_flush(sm, &emit, &n_emit);
-        append_text(&gs, emit, n_emit);
+        const char *tail;
+        size_t n_tail = hearth_sequence_finish(seq, &tail, &reason);
+        append_text(&gs, tail, n_tail);
     }
     g->t_generate_s = hearth_time_s() - t1;
     if (gs.oom) {
@@ -211,9 +188,7 @@ static hearth_status run(hearth_context *ctx, const hearth_model *model, const h
     st = HEARTH_OK;
 
 done:
-    hearth_stop_matcher_free(sm);
-    hearth_detok_free(dt);
-    hearth_sampler_free(smp);
+    hearth_sequence_free(seq);
     return st;
 }
 

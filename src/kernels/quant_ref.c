@@ -644,43 +644,66 @@ float vec_dot_q3_K_q8_K_ref(int64_t n, const void *wv, const void *av) {
     return sum;
 }
 
-/* ==== Q4_K ================================================================== */
+/* ==== Q4_K and Q5_K ========================================================= */
+
+/* One super-block of Q4_K (nmax 15) or Q5_K (nmax 31): eight sub-blocks of
+ * 32 with a 6-bit scale and min each (packed into scales[12]) under the
+ * super-block's d and dmin; L[e] gets each element's level 0..nmax. The two
+ * types differ only in nmax, make_qkx2_quants' search (rmin, steps) and how
+ * the levels are packed. */
+static void quantize_q45_K_block(const float *x, int nmax, float rmin, int nstep, uint8_t *L, uint8_t scales_out[12],
+                                 uint16_t *d_out, uint16_t *dmin_out) {
+    uint8_t Laux[32], ls[8], lm[8];
+    float weights[32], mins[8], scales[8];
+    float max_scale = 0, max_min = 0;
+    for (int j = 0; j < 8; j++) {
+        float sum_x2 = 0;
+        for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
+        float av_x = sqrtf(sum_x2 / 32);
+        for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
+        scales[j] = make_qkx2_quants(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, rmin, 0.1f, nstep,
+                                     false);
+        if (scales[j] > max_scale) max_scale = scales[j];
+        if (mins[j] > max_min) max_min = mins[j];
+    }
+    float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
+    float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+    for (int j = 0; j < 8; j++) {
+        ls[j] = (uint8_t)imin(63, (uint8_t)nearest_int(inv_scale * scales[j]));
+        lm[j] = (uint8_t)imin(63, (uint8_t)nearest_int(inv_min * mins[j]));
+    }
+    pack_scale_min_k4(ls, lm, scales_out);
+    *d_out = hearth_fp32_to_fp16(max_scale / 63.f);
+    *dmin_out = hearth_fp32_to_fp16(max_min / 63.f);
+    for (int j = 0; j < 8; j++) {
+        int sc, m;
+        quant_scale_min_k4(j, scales_out, &sc, &m);
+        const float d = F16(*d_out) * sc;
+        if (!d) continue;
+        const float dm = F16(*dmin_out) * m;
+        for (int l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)iclamp(nearest_int((x[32 * j + l] + dm) / d), 0, nmax);
+    }
+}
+
+/* levels 0..15 into nibbles, or 0..31 with the fifth bits into qh (qh != NULL):
+ * the inverse of unpack_q45_K */
+static void pack_q45_K(const uint8_t *L, uint8_t *qs, uint8_t *qh) {
+    if (qh) memset(qh, 0, 32);
+    for (int c = 0; c < 4; c++)
+        for (int l = 0; l < 32; l++) {
+            int l1 = L[64 * c + l], l2 = L[64 * c + 32 + l];
+            if (qh && l1 > 15) { l1 -= 16; qh[l] |= (uint8_t)(1 << (2 * c)); }
+            if (qh && l2 > 15) { l2 -= 16; qh[l] |= (uint8_t)(2 << (2 * c)); }
+            qs[32 * c + l] = (uint8_t)(l1 | (l2 << 4));
+        }
+}
 
 void quantize_row_q4_K_ref(const float *x, void *dst, int64_t n) {
     block_q4_K *y = dst;
-    uint8_t L[QK_K], Laux[32], ls[8], lm[8];
-    float weights[32], mins[8], scales[8];
+    uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-        float max_scale = 0, max_min = 0;
-        for (int j = 0; j < 8; j++) {
-            float sum_x2 = 0;
-            for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
-            float av_x = sqrtf(sum_x2 / 32);
-            for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-            scales[j] = make_qkx2_quants(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -1.f, 0.1f, 20,
-                                         false);
-            if (scales[j] > max_scale) max_scale = scales[j];
-            if (mins[j] > max_min) max_min = mins[j];
-        }
-        float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
-        float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
-        for (int j = 0; j < 8; j++) {
-            ls[j] = (uint8_t)imin(63, (uint8_t)nearest_int(inv_scale * scales[j]));
-            lm[j] = (uint8_t)imin(63, (uint8_t)nearest_int(inv_min * mins[j]));
-        }
-        pack_scale_min_k4(ls, lm, y[i].scales);
-        y[i].d = hearth_fp32_to_fp16(max_scale / 63.f);
-        y[i].dmin = hearth_fp32_to_fp16(max_min / 63.f);
-        for (int j = 0; j < 8; j++) {
-            int sc, m;
-            quant_scale_min_k4(j, y[i].scales, &sc, &m);
-            const float d = F16(y[i].d) * sc;
-            if (!d) continue;
-            const float dm = F16(y[i].dmin) * m;
-            for (int l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)iclamp(nearest_int((x[32 * j + l] + dm) / d), 0, 15);
-        }
-        for (int c = 0; c < 4; c++)
-            for (int l = 0; l < 32; l++) y[i].qs[32 * c + l] = (uint8_t)(L[64 * c + l] | (L[64 * c + 32 + l] << 4));
+        quantize_q45_K_block(x, 15, -1.f, 20, L, y[i].scales, &y[i].d, &y[i].dmin);
+        pack_q45_K(L, y[i].qs, NULL);
     }
 }
 
@@ -743,45 +766,10 @@ float vec_dot_q4_K_q8_K_ref(int64_t n, const void *wv, const void *av) {
 
 void quantize_row_q5_K_ref(const float *x, void *dst, int64_t n) {
     block_q5_K *y = dst;
-    uint8_t L[QK_K], Laux[32], ls[8], lm[8];
-    float weights[32], mins[8], scales[8];
+    uint8_t L[QK_K];
     for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-        float max_scale = 0, max_min = 0;
-        for (int j = 0; j < 8; j++) {
-            float sum_x2 = 0;
-            for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
-            float av_x = sqrtf(sum_x2 / 32);
-            for (int l = 0; l < 32; l++) weights[l] = av_x + fabsf(x[32 * j + l]);
-            scales[j] = make_qkx2_quants(32, 31, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.5f, 0.1f, 15,
-                                         false);
-            if (scales[j] > max_scale) max_scale = scales[j];
-            if (mins[j] > max_min) max_min = mins[j];
-        }
-        float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f;
-        float inv_min = max_min > 0 ? 63.f / max_min : 0.f;
-        for (int j = 0; j < 8; j++) {
-            ls[j] = (uint8_t)imin(63, (uint8_t)nearest_int(inv_scale * scales[j]));
-            lm[j] = (uint8_t)imin(63, (uint8_t)nearest_int(inv_min * mins[j]));
-        }
-        pack_scale_min_k4(ls, lm, y[i].scales);
-        y[i].d = hearth_fp32_to_fp16(max_scale / 63.f);
-        y[i].dmin = hearth_fp32_to_fp16(max_min / 63.f);
-        for (int j = 0; j < 8; j++) {
-            int sc, m;
-            quant_scale_min_k4(j, y[i].scales, &sc, &m);
-            const float d = F16(y[i].d) * sc;
-            if (!d) continue;
-            const float dm = F16(y[i].dmin) * m;
-            for (int l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)iclamp(nearest_int((x[32 * j + l] + dm) / d), 0, 31);
-        }
-        memset(y[i].qh, 0, 32);
-        for (int c = 0; c < 4; c++)
-            for (int l = 0; l < 32; l++) {
-                int l1 = L[64 * c + l], l2 = L[64 * c + 32 + l];
-                if (l1 > 15) { l1 -= 16; y[i].qh[l] |= (uint8_t)(1 << (2 * c)); }
-                if (l2 > 15) { l2 -= 16; y[i].qh[l] |= (uint8_t)(2 << (2 * c)); }
-                y[i].qs[32 * c + l] = (uint8_t)(l1 | (l2 << 4));
-            }
+        quantize_q45_K_block(x, 31, -0.5f, 15, L, y[i].scales, &y[i].d, &y[i].dmin);
+        pack_q45_K(L, y[i].qs, y[i].qh);
     }
 }
 

@@ -9,7 +9,6 @@
  */
 #include "server_internal.h"
 
-#include "hearth/jinja.h"
 #include "core/utf8.h"
 
 #include <limits.h>
@@ -201,8 +200,7 @@ static bool chat_prompt(srv_job *j, const cJSON *req, api_error *e) {
     int n = cJSON_GetArraySize(msgs);
     hearth_chat_message *cm = calloc((size_t)n, sizeof *cm);
     char **texts = calloc((size_t)n, sizeof *texts);
-    cJSON *norm = cJSON_CreateArray();
-    bool ok = cm && texts && norm;
+    bool ok = cm && texts;
     const cJSON *m;
     int i = 0;
     cJSON_ArrayForEach(m, msgs) {
@@ -228,35 +226,15 @@ static bool chat_prompt(srv_job *j, const cJSON *req, api_error *e) {
         if (!(texts[i] = content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), i, e))) { ok = false; break; }
         cm[i].role = !strcmp(r, "developer") ? "system" : r;
         cm[i].content = texts[i];
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "role", cm[i].role);
-        cJSON_AddStringToObject(o, "content", texts[i]);
-        cJSON_AddItemToArray(norm, o);
         i++;
     }
     char *text = NULL;
     srv_model *sm = j->model;
-    if (ok && sm->has_template) {
-        const hearth_vocab *v = hearth_model_vocab(sm->m);
-        int32_t bos = hearth_vocab_bos(v), eos = hearth_vocab_eos(v);
-        hearth_status st = hearth_chat_template_apply(hearth_model_chat_template(sm->m), norm, true,
-                                                      bos >= 0 ? hearth_vocab_token_text(v, bos) : "",
-                                                      eos >= 0 ? hearth_vocab_token_text(v, eos) : "", NULL, &text);
-        if (st == HEARTH_ERR_INVALID_ARG) {   /* the template's raise_exception */
-            fail(e, 400, "messages", "invalid_value", "%s", hearth_last_error());
-            ok = false;
-        } else if (st != HEARTH_OK) {
-            text = NULL;   /* the built-in format below */
-        }
+    if (ok && hearth_chat_policy_render(sm->chat, cm, (size_t)n, true, &text, NULL) != HEARTH_OK) {
+        fail(e, 400, "messages", "invalid_value", "%s", hearth_last_error());
+        ok = false;
     }
-    if (ok && !text) {
-        hearth_status st = hearth_chat_format_apply(&sm->fmt, cm, (size_t)n, true, &text);
-        if (st != HEARTH_OK) {
-            fail(e, 400, "messages", "invalid_value", "%s", hearth_last_error());
-            ok = false;
-        }
-        for (const char *const *sp = hearth_chat_format_stops(&sm->fmt); ok && sp && *sp; sp++) add_stop(j, *sp);
-    }
+    for (const char *const *sp = hearth_chat_policy_stops(sm->chat); ok && sp && *sp; sp++) add_stop(j, *sp);
     if (ok) {
         size_t nid = 0;
         if (hearth_chat_tokenize(hearth_model_vocab(sm->m), text, &j->prompt, &nid) != HEARTH_OK) {
@@ -269,7 +247,6 @@ static bool chat_prompt(srv_job *j, const cJSON *req, api_error *e) {
     for (int k = 0; texts && k < n; k++) free(texts[k]);
     free(texts);
     free(cm);
-    cJSON_Delete(norm);
     return ok;
 }
 

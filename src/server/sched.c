@@ -10,8 +10,9 @@
  *   3. one hearth_decode_batch over every active slot: the next token of each
  *      generating sequence, then prompt chunks of new ones, up to n_batch
  *      tokens in all;
- *   4. every sequence that got logits samples its next token (with the JSON
- *      constraint when asked), streams its text to the job, and leaves its
+ *   4. every sequence that got logits takes one sequence step (hearth_sequence:
+ *      sampling under its constraint, detokenizing, stop strings — the same
+ *      step as hearth_generate), streams its text to the job, and leaves its
  *      slot when it ends.
  * Embedding requests run whole in one step, in a free slot.
  */
@@ -122,9 +123,8 @@ static void slot_release(hearth_server *s, srv_slot *sl, const char *reason) {
     job_unref(sl->j);
     sl->j = NULL;
     sl->t_last_used = hearth_time_s();
-    hearth_sampler_free(sl->smp), sl->smp = NULL;
-    hearth_detok_free(sl->dt), sl->dt = NULL;
-    hearth_stop_matcher_free(sl->stop), sl->stop = NULL;
+    hearth_sequence_free(sl->seq), sl->seq = NULL;
+    hearth_constraint_free(sl->con), sl->con = NULL;
     atomic_fetch_sub(&s->slots_busy, 1);
 }
 
@@ -145,6 +145,26 @@ static void cache_truncate(hearth_server *s, srv_slot *sl, int n) {
 }
 
 /* ==== starting a sequence in a slot ==================================================== */
+/* every token's text (for constraints), built on first use; NULL when out of memory */
+static const char *const *token_texts(srv_model *sm) {
+    if (!sm->pieces) {
+        const hearth_vocab *v = hearth_model_vocab(sm->m);
+        int nv = hearth_model_n_vocab(sm->m);
+        char **pieces = calloc((size_t)nv, sizeof *pieces);
+        if (!pieces) return NULL;
+        char buf[256];
+        for (int i = 0; i < nv; i++) {
+            int64_t n = hearth_token_to_piece(v, i, false, buf, sizeof buf - 1);
+            if (n < 0) n = 0;
+            if (n > (int64_t)sizeof buf - 1) n = sizeof buf - 1;
+            buf[n] = 0;
+            pieces[i] = strdup(buf);
+        }
+        sm->pieces = pieces;
+    }
+    return (const char *const *)sm->pieces;
+}
+
 static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j, int choice) {
     /* keep the longest cached prefix (at most n_prompt - 1: the last prompt
      * token must run to give logits) */
@@ -174,24 +194,26 @@ static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j
         }
         sl->applied = j->adapter;
     }
-    hearth_sampler_params sp = j->sp;
-    if (j->n > 1 && sp.seed != HEARTH_SEED_RANDOM) sp.seed += (uint64_t)choice;
-    if (hearth_sampler_create(&sp, &sl->smp) != HEARTH_OK) {
+    hearth_sequence_params sp = hearth_sequence_default_params();
+    sp.sampling = j->sp;
+    if (j->n > 1 && sp.sampling.seed != HEARTH_SEED_RANDOM) sp.sampling.seed += (uint64_t)choice;
+    sp.max_tokens = j->max_tokens;
+    sp.stop = (const char *const *)j->stop;
+    sp.n_stop = (size_t)j->n_stop;
+    hearth_status st = HEARTH_OK;
+    if (j->json_mode) {
+        st = hearth_constraint_json_object(&sl->con);
+        sp.constraint = sl->con;
+        sp.token_texts = token_texts(sm);
+        if (st == HEARTH_OK && !sp.token_texts) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+    }
+    if (st == HEARTH_OK) st = hearth_sequence_create(hearth_model_vocab(sm->m), hearth_model_n_vocab(sm->m), &sp, &sl->seq);
+    if (st != HEARTH_OK) {
+        hearth_constraint_free(sl->con), sl->con = NULL;
         job_fail(s, j, choice, hearth_last_error());
         job_unref(j);
         return false;
     }
-    sl->dt = hearth_detok_create(hearth_model_vocab(sm->m), false);
-    sl->stop = hearth_stop_matcher_create((const char *const *)j->stop, (size_t)j->n_stop);
-    if (!sl->dt || !sl->stop) {
-        hearth_sampler_free(sl->smp), sl->smp = NULL;
-        hearth_detok_free(sl->dt), sl->dt = NULL;
-        hearth_stop_matcher_free(sl->stop), sl->stop = NULL;
-        job_fail(s, j, choice, "out of memory");
-        job_unref(j);
-        return false;
-    }
-    jsonc_init(&sl->jc);
     sl->j = j;
     sl->choice = choice;
     sl->n_prompt_done = common;
@@ -263,76 +285,22 @@ static void run_embed(hearth_server *s, srv_model *sm, srv_job *j) {
     finish_choice(s, j, 0, atomic_load(&j->cancelled) ? "cancelled" : "stop");
 }
 
-/* ==== sampling one token ================================================================= */
-static const char *token_piece(srv_model *sm, int32_t id) {
-    if (!sm->pieces) {
-        const hearth_vocab *v = hearth_model_vocab(sm->m);
-        int nv = hearth_model_n_vocab(sm->m);
-        sm->pieces = calloc((size_t)nv, sizeof *sm->pieces);
-        if (!sm->pieces) return "";
-        char buf[256];
-        for (int i = 0; i < nv; i++) {
-            int64_t n = hearth_token_to_piece(v, i, false, buf, sizeof buf - 1);
-            if (n < 0) n = 0;
-            if (n > (int64_t)sizeof buf - 1) n = sizeof buf - 1;
-            buf[n] = 0;
-            sm->pieces[i] = strdup(buf);
-        }
-    }
-    return sm->pieces[id] ? sm->pieces[id] : "";
-}
-
-/* a token the constraint allows: its text keeps the output a valid JSON
- * prefix (end-of-generation only once the object is complete) */
-static bool json_ok(srv_model *sm, srv_slot *sl, int32_t id) {
-    const char *p = token_piece(sm, id);
-    if (!*p) return false;
-    return jsonc_accepts(&sl->jc, p, strlen(p));
-}
-
-static int32_t sample_token(srv_model *sm, srv_slot *sl, const float *logits) {
-    int nv = hearth_model_n_vocab(sm->m);
-    int32_t id = hearth_sampler_sample(sl->smp, logits, nv);
-    if (!sl->j->json_mode || id < 0 || json_ok(sm, sl, id)) return id;
-    if (!sl->scratch && !(sl->scratch = malloc((size_t)nv * sizeof(float)))) return -1;
-    memcpy(sl->scratch, logits, (size_t)nv * sizeof(float));
-    /* a few redraws without the refused tokens, then mask every token */
-    for (int tries = 0; tries < 8; tries++) {
-        sl->scratch[id] = -INFINITY;
-        id = hearth_sampler_sample(sl->smp, sl->scratch, nv);
-        if (id < 0 || json_ok(sm, sl, id)) return id;
-    }
-    for (int32_t t = 0; t < nv; t++)
-        if (sl->scratch[t] != -INFINITY && !json_ok(sm, sl, t)) sl->scratch[t] = -INFINITY;
-    return hearth_sampler_sample(sl->smp, sl->scratch, nv);
-}
-
+/* ==== one token of a sequence ============================================================ */
 /* the slot's sequence got logits: sample, stream, decide whether it ends */
 static void slot_sample(hearth_server *s, srv_model *sm, srv_slot *sl) {
+    (void)sm;
     srv_job *j = sl->j;
-    const hearth_vocab *v = hearth_model_vocab(sm->m);
-    const float *logits = hearth_get_logits(sl->ctx);
-    int32_t id = logits ? sample_token(sm, sl, logits) : -1;
-    if (id < 0) {
-        slot_release(s, sl, j->json_mode ? "length" : "stop");
+    hearth_sequence_token t;
+    hearth_sequence_step(sl->seq, hearth_get_logits(sl->ctx), &t);
+    if (t.id < 0) {
+        slot_release(s, sl, sl->con ? "length" : "stop");
         return;
     }
-    hearth_sampler_accept(sl->smp, id);
     sl->n_gen++;
-    srv_logprob lp = {id, hearth_sampler_last_logprob(sl->smp), 0, {{0}}};
-    if (j->logprobs > 0) lp.n_top = hearth_sampler_last_top(sl->smp, lp.top, j->logprobs > 20 ? 20 : j->logprobs);
+    srv_logprob lp = {t.id, t.logprob, 0, {{0}}};
+    if (j->logprobs > 0)
+        lp.n_top = hearth_sampler_last_top(hearth_sequence_sampler(sl->seq), lp.top, j->logprobs > 20 ? 20 : j->logprobs);
 
-    bool eog = hearth_vocab_is_eog(v, id);
-    const char *emit = NULL;
-    size_t n_emit = 0;
-    bool hit = false;
-    if (!eog) {
-        const char *piece;
-        size_t n_piece = hearth_detok_push(sl->dt, id, &piece);
-        if (j->json_mode)
-            for (size_t i = 0; i < n_piece; i++) jsonc_push(&sl->jc, (unsigned char)piece[i]);
-        hit = hearth_stop_matcher_push(sl->stop, piece, n_piece, &emit, &n_emit);
-    }
     double now = hearth_time_s();
     pthread_mutex_lock(&j->mu);
     srv_choice *c = &j->ch[sl->choice];
@@ -341,34 +309,33 @@ static void slot_sample(hearth_server *s, srv_model *sm, srv_slot *sl) {
         j->t_first = now;
         metrics_observe(&s->met, &s->met.ttft, now - j->t_enqueue);
     }
-    if (j->logprobs >= 0 && !eog) {
+    if (j->logprobs >= 0 && !t.eog) {
         if (HEARTH_GROW(c->lps, c->cap_lps, c->n_lps + 1)) c->lps[c->n_lps++] = lp;
     }
-    if (n_emit) choice_append(c, emit, n_emit);
+    if (t.len) choice_append(c, t.text, t.len);
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&j->mu);
 
     const char *reason = NULL;
-    if (eog || hit || (j->json_mode && sl->jc.done)) reason = "stop";
-    else if (sl->n_gen >= j->max_tokens || hearth_context_n_past(sl->ctx) >= hearth_context_n_ctx(sl->ctx))
+    if (t.stop == HEARTH_STOP_EOS || t.stop == HEARTH_STOP_STRING || t.stop == HEARTH_STOP_CONSTRAINT) reason = "stop";
+    else if (t.stop == HEARTH_STOP_LENGTH || hearth_context_n_past(sl->ctx) >= hearth_context_n_ctx(sl->ctx))
         reason = "length";
     if (reason) {
-        if (!hit) {
+        if (t.stop != HEARTH_STOP_STRING) {
             /* whatever is held back was not a stop string */
+            hearth_stop_reason end = t.stop;
             const char *tail;
-            size_t n_tail = hearth_detok_flush(sl->dt, &tail);
+            size_t n_tail = hearth_sequence_finish(sl->seq, &tail, &end);
+            if (end == HEARTH_STOP_STRING) reason = "stop";
             pthread_mutex_lock(&j->mu);
-            if (hearth_stop_matcher_push(sl->stop, tail, n_tail, &emit, &n_emit)) reason = "stop";
-            if (n_emit) choice_append(c, emit, n_emit);
-            hearth_stop_matcher_flush(sl->stop, &emit, &n_emit);
-            if (n_emit) choice_append(c, emit, n_emit);
+            if (n_tail) choice_append(c, tail, n_tail);
             pthread_mutex_unlock(&j->mu);
         }
         slot_release(s, sl, reason);
         return;
     }
     sl->generating = true;
-    sl->next_tok = id;
+    sl->next_tok = t.id;
 }
 
 /* ==== one step for one model ================================================================ */

@@ -4,7 +4,6 @@
  */
 #include "server_internal.h"
 
-#include "hearth/jinja.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +41,13 @@ hearth_status hearth_server_create(const hearth_server_params *pp, hearth_server
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     metrics_init(&s->met);
+    if (p.rag_dir) {
+        hearth_status st = vs_create(p.rag_dir, p.rag_embed, p.n_threads, &s->vs);
+        if (st) {
+            hearth_server_free(s);
+            return st;
+        }
+    }
     *out = s;
     return HEARTH_OK;
 }
@@ -50,10 +56,10 @@ static void model_clear(hearth_server *s, srv_model *sm) {
     for (int i = 0; sm->slots && i < s->p.n_parallel; i++) {
         hearth_context_free(sm->slots[i].ctx);
         free(sm->slots[i].cache);
-        free(sm->slots[i].scratch);
     }
     free(sm->slots);
     hearth_embedder_free(sm->emb);
+    hearth_chat_policy_free(sm->chat);
     if (sm->pieces) {
         for (int i = 0; i < hearth_model_n_vocab(sm->m); i++) free(sm->pieces[i]);
         free(sm->pieces);
@@ -116,13 +122,10 @@ hearth_status hearth_server_add_model(hearth_server *s, const char *name, const 
             return st;
         }
     }
-    const char *tmpl = hearth_model_chat_template(sm.m);
-    if (tmpl) {
-        hearth_jinja_template *t = NULL;
-        sm.has_template = hearth_jinja_parse(tmpl, strlen(tmpl), &t) == HEARTH_OK;
-        hearth_jinja_free(t);
+    if ((st = hearth_chat_policy_create(sm.m, NULL, &sm.chat))) {
+        model_clear(s, &sm);
+        return st;
     }
-    sm.fmt = hearth_chat_format_detect(sm.m);
     srv_model *ms = realloc(s->models, (size_t)(s->n_models + 1) * sizeof *ms);
     if (!ms) {
         model_clear(s, &sm);
@@ -233,6 +236,7 @@ void hearth_server_free(hearth_server *s) {
     }
     free(s->loras);
     free(s->queue);
+    vs_free(s->vs);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

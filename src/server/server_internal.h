@@ -14,6 +14,8 @@
 #define HEARTH_SERVER_INTERNAL_H
 
 #include "hearth/adapter.h"
+#include "hearth/chat.h"
+#include "hearth/constraint.h"
 #include "hearth/embed.h"
 #include "hearth/generate.h"
 #include "hearth/model.h"
@@ -24,30 +26,6 @@
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
-
-/* ==== JSON-output constraint (json_constraint.c) =============================
- * An incremental JSON validator over bytes: accepts exactly the prefixes of
- * one JSON object (RFC 8259 values inside), with at most a few consecutive
- * whitespace bytes. Used to mask tokens whose text would make the output
- * invalid (response_format {"type":"json_object"}). Plain value type:
- * copying it snapshots the state. */
-#define JSONC_MAX_DEPTH 48
-typedef struct jsonc {
-    char stack[JSONC_MAX_DEPTH];   /* '{' or '[' per open container */
-    int depth;
-    int st;            /* lexer/parser state (json_constraint.c) */
-    int lit;           /* literal being matched: index into the literal table */
-    int lit_i;         /* bytes of it matched */
-    int hex;           /* \u hex digits still expected */
-    int ws;            /* consecutive whitespace bytes */
-    bool key;          /* the string being read is an object key */
-    bool done;         /* the top-level object is complete */
-} jsonc;
-void jsonc_init(jsonc *j);
-/* Feeds one byte; false (state unspecified) if it makes the text invalid. */
-bool jsonc_push(jsonc *j, unsigned char ch);
-/* true if all n bytes keep the text valid (j unchanged). */
-bool jsonc_accepts(const jsonc *j, const char *s, size_t n);
 
 /* ==== metrics (metrics.c) =========================================== */
 #define MET_N_BUCKETS 12
@@ -89,11 +67,8 @@ typedef struct srv_slot {
     bool generating;       /* prompt done: next_tok is to be decoded */
     int32_t next_tok;
     int n_gen;
-    hearth_sampler *smp;
-    hearth_detok *dt;
-    hearth_stop_matcher *stop;
-    jsonc jc;
-    float *scratch;        /* n_vocab logits copy for constrained sampling */
+    hearth_sequence *seq;  /* the per-token step: sampling, detokenizing, stops, constraint */
+    hearth_constraint *con;   /* the output constraint (response_format), NULL: none */
     double t_last_used;
 } srv_slot;
 
@@ -103,9 +78,8 @@ typedef struct srv_model {
     srv_slot *slots;       /* n_parallel; NULL for an embedding-only (encoder) model */
     bool embed_only;       /* an encoder (BERT): /v1/embeddings only */
     hearth_embedder *emb;  /* embeddings (created on first use for a generative model) */
-    char **pieces;         /* token texts (for the JSON constraint), built on first use */
-    hearth_chat_format fmt;
-    bool has_template;
+    char **pieces;         /* token texts (for constraints), built on first use */
+    hearth_chat_policy *chat;   /* how conversations become prompts (hearth/chat.h) */
 } srv_model;
 
 typedef struct srv_lora {
@@ -184,6 +158,8 @@ void job_unref(srv_job *j);   /* frees at 0 */
 /* appends text to choice c (job->mu held) */
 void choice_append(srv_choice *c, const char *s, size_t n);
 
+typedef struct vs_state vs_state;   /* files and vector stores (vector_stores.c) */
+
 /* ==== the server ================================================================ */
 typedef struct srv_qent { srv_job *j; int choice; } srv_qent;
 
@@ -206,6 +182,7 @@ struct hearth_server {
     atomic_int kv_used;         /* tokens held in all slots' caches */
     int kv_total;
     metrics met;
+    vs_state *vs;               /* files and vector stores (NULL: off) */
 };
 
 /* scheduler (sched.c) */
@@ -240,5 +217,22 @@ char *api_response(const srv_job *j);
  * (final chunk, usage if asked, "data: [DONE]" written). */
 void api_stream_events(srv_job *j, hearth_buf *out, bool *end);
 char *api_models(hearth_server *s);
+
+/* ==== files, vector stores, grounded chat (vector_stores.c) ==================== */
+hearth_status vs_create(const char *dir, const char *embed_model, int n_threads, vs_state **out);
+void vs_free(vs_state *v);   /* NULL is a no-op */
+/* true for /v1/files... and /v1/vector_stores... */
+bool vs_route(const char *url);
+const char *vs_endpoint(const char *url);   /* the metrics label */
+/* Answers one request: returns the HTTP status; *out is the malloc'd body,
+ * *out_ctype its type (NULL: JSON, NUL-terminated; else *out_len bytes). */
+int vs_handle(hearth_server *s, const char *method, const char *url, const char *ctype, const char *body, size_t len,
+              char **out, size_t *out_len, const char **out_ctype);
+/* A chat request with a "file_search" tool: 0 when it has none (nothing
+ * changed), 1 with *out_body the grounded request and *sources the JSON
+ * array of its sources (both malloc'd), -1 with *e filled. */
+int vs_ground(hearth_server *s, const char *body, size_t len, char **out_body, char **sources, api_error *e);
+/* response (taken) with "sources" added, each marked "cited"; returns the new text */
+char *vs_attach_sources(char *response, const char *sources);
 
 #endif

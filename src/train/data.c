@@ -15,9 +15,13 @@
  *   [### Input:\n{input}\n\n]### Response:\n{output}<EOS>
  * With a chat template, Alpaca records become system/user/assistant
  * messages (user = instruction, plus "\n\n" + input when present).
+ * Conversations are rendered by the library's chat policy (hearth/chat.h):
+ * the model's Jinja template, else its built-in format — what `hearth chat`
+ * and `hearth serve` use, so a model is trained on the text it is served. 
  */
 #include "train_internal.h"
 
+#include "hearth/chat.h"
 #include "hearth/generate.h"
 
 #include <cjson/cJSON.h>
@@ -66,7 +70,8 @@ typedef struct loader {
     const char *path;
     int line;
     const hearth_vocab *v;
-    hearth_chat_format fmt;
+    const hearth_chat_policy *policy;   /* hearth/chat.h: the same rendering as chat and serve */
+    hearth_chat_format fmt;             /* the policy's built-in format */
     bool train_on_all;
 } loader;
 
@@ -128,15 +133,17 @@ static hearth_status encode(const loader *L, const char *full, span_text *sp, in
 }
 
 /* ==== record forms ================================================================== */
-static hearth_status render(const loader *L, const hearth_chat_message *m, size_t n, bool agp, char **out) {
-    hearth_status s = hearth_chat_format_apply(&L->fmt, m, n, agp, out);
+static hearth_status render(const loader *L, const hearth_chat_message *m, size_t n, bool agp, char **out,
+                            bool *used_template) {
+    hearth_status s = hearth_chat_policy_render(L->policy, m, n, agp, out, used_template);
     if (s) return hearth_set_error(s, "%s:%d: %s", L->path, L->line, hearth_last_error());
     return HEARTH_OK;
 }
 
 static hearth_status from_messages(const loader *L, hearth_chat_message *m, size_t n, hearth_train_example *ex) {
     char *full = NULL;
-    hearth_status s = render(L, m, n, false, &full);
+    bool templated = false;
+    hearth_status s = render(L, m, n, false, &full, &templated);
     if (s) return s;
     span_text sp[64];
     int nsp = 0;
@@ -147,8 +154,8 @@ static hearth_status from_messages(const loader *L, hearth_chat_message *m, size
             break;
         }
         sp[nsp].prompt = sp[nsp].upto = NULL;
-        if ((s = render(L, m, i, true, &sp[nsp].prompt))) break;
-        if (i + 1 < n && (s = render(L, m, i + 1, false, &sp[nsp].upto))) {
+        if ((s = render(L, m, i, true, &sp[nsp].prompt, NULL))) break;
+        if (i + 1 < n && (s = render(L, m, i + 1, false, &sp[nsp].upto, NULL))) {
             free(sp[nsp].prompt);
             break;
         }
@@ -157,7 +164,7 @@ static hearth_status from_messages(const loader *L, hearth_chat_message *m, size
     if (!s && nsp == 0)
         s = hearth_set_error(HEARTH_ERR_FORMAT, "%s:%d: \"messages\" has no assistant message to learn from", L->path,
                              L->line);
-    bool eos = L->fmt.kind == HEARTH_CHAT_ALPACA;   /* formats with their own end token write it */
+    bool eos = !templated && L->fmt.kind == HEARTH_CHAT_ALPACA;   /* templates and formats with an end token write it */
     if (!s) s = encode(L, full, sp, nsp, eos, ex);
     for (int k = 0; k < nsp; k++) free(sp[k].prompt), free(sp[k].upto);
     free(full);
@@ -203,7 +210,7 @@ static hearth_status parse_record(const loader *L, const cJSON *o, hearth_train_
             return hearth_set_error(HEARTH_ERR_FORMAT, "%s:%d: an Alpaca record needs both \"instruction\" and \"output\"",
                                     L->path, L->line);
         bool has_input = input && *input;
-        if (L->fmt.kind == HEARTH_CHAT_ALPACA) {
+        if (!hearth_chat_policy_has_template(L->policy) && L->fmt.kind == HEARTH_CHAT_ALPACA) {
             sbuf p = {0};
             bool ok = sput(&p, sys ? sys : HEARTH_ALPACA_SYSTEM) && sput(&p, "\n\n### Instruction:\n") && sput(&p, instr) &&
                       sput(&p, "\n\n") && (!has_input || (sput(&p, "### Input:\n") && sput(&p, input) && sput(&p, "\n\n"))) &&
@@ -261,21 +268,24 @@ hearth_status hearth_train_data_load(const char *path, const hearth_model *m, co
     if (!vocab && m) vocab = hearth_model_vocab(m);
     if (!vocab) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "data: no vocabulary");
     loader L = {.path = path, .v = vocab, .train_on_all = p->train_on_all};
-    if (p->chat_format) {
-        hearth_status s = hearth_chat_format_from_name(p->chat_format, &L.fmt);
-        if (s) return s;
-    } else if (m) {
-        L.fmt = hearth_chat_format_detect(m);
-    } else {
-        hearth_chat_format_from_name("alpaca", &L.fmt);
-    }
+    hearth_chat_params cp = hearth_chat_default_params();
+    cp.format = p->chat_format ? p->chat_format : m ? NULL : "alpaca";
+    hearth_chat_policy *policy = NULL;
+    hearth_status s = m ? hearth_chat_policy_create(m, &cp, &policy) : hearth_chat_policy_create_from(NULL, vocab, &cp, &policy);
+    if (s) return s;
+    L.policy = policy;
+    L.fmt = *hearth_chat_policy_format(policy);
     char *buf;
     size_t len;
-    hearth_status s = hearth_read_file(path, &buf, &len);
-    if (s) return s;
+    s = hearth_read_file(path, &buf, &len);
+    if (s) {
+        hearth_chat_policy_free(policy);
+        return s;
+    }
     hearth_train_data *d = calloc(1, sizeof *d);
     if (!d) {
         free(buf);
+        hearth_chat_policy_free(policy);
         return hearth_set_error(HEARTH_ERR_NOMEM, "data: out of memory");
     }
     int32_t cap = 0;
@@ -315,6 +325,7 @@ hearth_status hearth_train_data_load(const char *path, const hearth_model *m, co
         line = le + 1;
     }
     free(buf);
+    hearth_chat_policy_free(policy);
     if (!s && d->n == 0) s = hearth_set_error(HEARTH_ERR_FORMAT, "%s: no records", path);
     if (s) {
         hearth_train_data_free(d);

@@ -3,6 +3,7 @@
 
 #include "core/buf.h"
 #include "core/utf8.h"
+#include "core/lines.h"
 
 #include <stdlib.h>
 
@@ -139,6 +140,41 @@ TEST(utf8_validates_and_finds_boundaries) {
     CHECK_EQ_INT((long long)hearth_utf8_count("a\xe4\xb8\xad\xff", 5), 3);
 }
 
+TEST(lines_from_memory_and_files) {
+    const char *text = "one\r\ntwo\n\nthree";
+    hearth_lines r;
+    hearth_lines_mem(&r, text, strlen(text));
+    const char *want[] = {"one", "two", "", "three"};
+    const char *line;
+    size_t n, k = 0;
+    while (hearth_lines_next(&r, &line, &n)) {
+        CHECK(k < 4);
+        if (k >= 4) break;
+        CHECK_EQ_INT((long long)n, (long long)strlen(want[k]));
+        CHECK(memcmp(line, want[k], n) == 0);
+        CHECK_EQ_INT((long long)r.line_no, (long long)k + 1);
+        k++;
+    }
+    CHECK_EQ_INT((long long)k, 4);
+    /* a FILE: a line longer than any fixed buffer, CRLF, a final line without an ending */
+    FILE *f = tmpfile();
+    CHECK(f != NULL);
+    if (!f) return;
+    for (int i = 0; i < 100000; i++) fputc('x', f);
+    fputs("\r\nend", f);
+    rewind(f);
+    hearth_lines_file(&r, f);
+    CHECK(hearth_lines_next(&r, &line, &n));
+    CHECK_EQ_INT((long long)n, 100000);
+    CHECK_EQ_INT((long long)strlen(line), 100000);
+    CHECK(hearth_lines_next(&r, &line, &n));
+    CHECK_STR(line, "end");
+    CHECK(!hearth_lines_next(&r, &line, &n));
+    CHECK(!r.error);
+    hearth_lines_free(&r);
+    fclose(f);
+}
+
 int main(void) {
     RUN(buf_appends_and_takes);
     RUN(buf_json_string_escapes);
@@ -149,5 +185,6 @@ int main(void) {
     RUN(utf8_lenient_decoding_is_the_reference_tokenizers);
     RUN(utf8_tells_cut_off_from_malformed);
     RUN(unicode_case_mapping_needs_no_locale);
+    RUN(lines_from_memory_and_files);
     return harness_done();
 }

@@ -205,6 +205,13 @@ TEST(config_errors_name_the_line) {
     CHECK(hearth_gateway_config_load(p, &c) == HEARTH_ERR_FORMAT);
     e = hearth_last_error();
     CHECK_MSG(strstr(e, "bad.yaml:6:") && strstr(e, "colour"), "%s", e);
+    /* a keyword file is read by the library's one keyword-file parser: a
+     * missing file names the config line and the file */
+    write_file(p, "keys_db: k.db\naudit: {db: a.db}\nupstream: {replicas: [http://127.0.0.1:1]}\n"
+                  "pii:\n  keywords:\n    things: {file: no-such-words.txt}\n");
+    CHECK(hearth_gateway_config_load(p, &c) == HEARTH_ERR_FORMAT);
+    e = hearth_last_error();
+    CHECK_MSG(strstr(e, "bad.yaml:6:") && strstr(e, "no-such-words.txt"), "%s", e);
     /* the command reports it too */
     char cmd[700], *out = NULL;
     write_file(p, "keys_db: k.db\naudit: {db: a.db}\nupstream: {replicas: [http://127.0.0.1:1]}\n"

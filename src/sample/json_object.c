@@ -1,8 +1,9 @@
 /*
- * json_constraint.c — an incremental JSON validator for constrained output
- * (response_format {"type":"json_object"}): accepts exactly the byte
- * prefixes of one JSON object, so the sampler can mask every token whose
- * text would make the output invalid.
+ * json_object.c — the JSON-object constraint (include/hearth/constraint.h):
+ * an incremental JSON validator for constrained output (response_format
+ * {"type":"json_object"}) that accepts exactly the byte prefixes of one JSON
+ * object, so the sampler can mask every token whose text would make the
+ * output invalid.
  *
  * Grammar (RFC 8259): the top level is an object; values are objects,
  * arrays, strings (escapes \" \\ \/ \b \f \n \r \t \uXXXX, no raw control
@@ -10,11 +11,26 @@
  * false, null. Whitespace between tokens, at most MAX_WS bytes in a row (a
  * small model could otherwise emit spaces forever).
  */
-#include "server_internal.h"
+#include "hearth/constraint.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_WS 4
+#define JSONC_MAX_DEPTH 48
+
+/* The parser state: a plain value, so copying it snapshots the state. */
+typedef struct jsonc {
+    char stack[JSONC_MAX_DEPTH];   /* '{' or '[' per open container */
+    int depth;
+    int st;            /* lexer/parser state (the enum below) */
+    int lit;           /* literal being matched: index into the literal table */
+    int lit_i;         /* bytes of it matched */
+    int hex;           /* \u hex digits still expected */
+    int ws;            /* consecutive whitespace bytes */
+    bool key;          /* the string being read is an object key */
+    bool done;         /* the top-level object is complete */
+} jsonc;
 
 enum {
     S_TOP,        /* before the top-level '{' */
@@ -41,7 +57,7 @@ enum {
 
 static const char *const LITS[] = {"true", "false", "null"};
 
-void jsonc_init(jsonc *j) {
+static void jsonc_init(jsonc *j) {
     memset(j, 0, sizeof *j);
     j->st = S_TOP;
 }
@@ -121,7 +137,8 @@ static bool end_number(jsonc *j, unsigned char c) {
     return between_tokens(j, c);
 }
 
-bool jsonc_push(jsonc *j, unsigned char c) {
+/* Feeds one byte; false (state unspecified) if it makes the text invalid. */
+static bool jsonc_push(jsonc *j, unsigned char c) {
     switch (j->st) {
     case S_DONE: return false;
     case S_STR:
@@ -183,9 +200,32 @@ bool jsonc_push(jsonc *j, unsigned char c) {
     }
 }
 
-bool jsonc_accepts(const jsonc *j, const char *s, size_t n) {
-    jsonc t = *j;
+/* ==== the constraint interface ==== */
+static bool jo_allows(const void *state, const char *s, size_t n) {
+    jsonc t = *(const jsonc *)state;
     for (size_t i = 0; i < n; i++)
         if (!jsonc_push(&t, (unsigned char)s[i])) return false;
     return true;
+}
+
+static bool jo_advance(void *state, const char *s, size_t n) {
+    jsonc *j = state;
+    for (size_t i = 0; i < n; i++)
+        if (!jsonc_push(j, (unsigned char)s[i])) return false;
+    return true;
+}
+
+static hearth_constraint_state jo_complete(const void *state) {
+    return ((const jsonc *)state)->done ? HEARTH_CONSTRAINT_DONE : HEARTH_CONSTRAINT_OPEN;
+}
+
+static const hearth_constraint_vtable JSON_OBJECT = {"json_object", jo_allows, jo_advance, jo_complete, free};
+
+hearth_status hearth_constraint_json_object(hearth_constraint **out) {
+    *out = NULL;
+    jsonc *j = malloc(sizeof *j);
+    if (!j) return hearth_set_error(HEARTH_ERR_NOMEM, "json_object constraint: out of memory");
+    jsonc_init(j);
+    *out = hearth_constraint_create(&JSON_OBJECT, j);
+    return *out ? HEARTH_OK : HEARTH_ERR_NOMEM;
 }
