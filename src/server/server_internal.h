@@ -18,6 +18,7 @@
 #include "hearth/constraint.h"
 #include "hearth/embed.h"
 #include "hearth/generate.h"
+#include "hearth/grammar.h"
 #include "hearth/model.h"
 #include "hearth/sample.h"
 #include "hearth/server.h"
@@ -132,6 +133,7 @@ struct srv_job {
     char **stop;
     int n_stop;
     bool json_mode;
+    hearth_grammar *grammar;   /* response_format json_schema or `grammar` (owned); NULL: none */
     int logprobs;          /* -1: off; else number of top alternatives */
     /* output */
     int n;                 /* choices */
