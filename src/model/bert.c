@@ -46,8 +46,10 @@ hearth_status bert_load(hearth_model *m, problems *pr, problems *missing) {
     int64_t pooling = -1;
     s = hearth_gguf_get_int(g, "bert.pooling_type", &pooling);
     if (s != HEARTH_OK && s != HEARTH_ERR_NOT_FOUND) model_problem(pr, "bert.pooling_type: %s", hearth_last_error());
-    if (s == HEARTH_OK && (pooling < 0 || pooling > 3))
-        model_problem(pr, "bert.pooling_type %lld is not supported (0 none, 1 mean, 2 cls, 3 last)", (long long)pooling);
+    if (s == HEARTH_OK && (pooling < 0 || pooling > 4))
+        model_problem(pr, "bert.pooling_type %lld is not supported (0 none, 1 mean, 2 cls, 3 last, 4 rank)",
+                      (long long)pooling);
+    if (pooling == 4) pooling = 2;   /* rank (a reranker's classification head, hearth/rag.h) reads the first token */
     if (pr->n) return HEARTH_ERR_FORMAT;
 
     struct mbert *b = calloc(1, sizeof *b);
