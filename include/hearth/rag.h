@@ -195,6 +195,25 @@ typedef enum hearth_rag_mode {
 const char *hearth_rag_mode_name(hearth_rag_mode m);
 hearth_status hearth_rag_mode_parse(const char *s, hearth_rag_mode *out);
 
+/* ---- re-ranking with a cross-encoder -------------------------------------------
+ * A BERT-style encoder with a classification head (GGUF tensors cls.weight /
+ * cls.bias and/or cls.output.weight / cls.output.bias; bert.pooling_type 4 =
+ * rank), as llama.cpp's rerank pooling computes it: the pair is tokenized as
+ * [CLS] query [SEP] document (BOS, query, EOS if the vocab adds one, SEP if
+ * it adds one, document, EOS if it adds one), the first token's final state
+ * h goes through tanh(cls.weight h + cls.bias), then cls.output; the score is
+ * the first output (a logit: higher is more relevant). */
+typedef struct hearth_rag_reranker hearth_rag_reranker;
+
+/* HEARTH_ERR_UNSUPPORTED when m is not an encoder or has no classification
+ * head. The model is borrowed (must outlive the reranker). One thread at a
+ * time per reranker. */
+hearth_status hearth_rag_reranker_create(const hearth_model *m, int n_threads, hearth_rag_reranker **out);
+void hearth_rag_reranker_free(hearth_rag_reranker *r);   /* NULL is a no-op */
+/* The relevance score of doc for query; a document too long for the model's
+ * context is cut (its first tokens are scored). */
+hearth_status hearth_rag_rerank_score(hearth_rag_reranker *r, const char *query, const char *doc, float *score);
+
 typedef struct hearth_rag_search_params {
     int32_t k;                  /* results; 10 */
     hearth_rag_mode mode;       /* HYBRID */
@@ -205,6 +224,9 @@ typedef struct hearth_rag_search_params {
                                    cosine); 0: none */
     const char *filter;         /* filter JSON (see above) or NULL; malformed: HEARTH_ERR_INVALID_ARG */
     hearth_embedder *embedder;  /* for dense/hybrid; borrowed; its n_embd must equal the collection's */
+    hearth_rag_reranker *reranker;  /* NULL: none. Else the best n_rerank fused results are scored by it and
+                                       ordered by that score (the final score; min_score applies to it) */
+    int32_t n_rerank;           /* candidates re-ranked; 0: max(20, 2k) */
 } hearth_rag_search_params;
 
 hearth_rag_search_params hearth_rag_search_default_params(void);
@@ -214,6 +236,7 @@ typedef struct hearth_rag_hit {
     int64_t chunk;           /* chunk number within its document, from 0 */
     double score;            /* final score (higher is better) */
     double bm25, dense;      /* the two lists' own scores (BM25: -bm25(), higher better; dense: cosine) */
+    double fused;            /* the score before re-ranking (RRF, or the single list's) */
     int32_t bm25_rank, dense_rank;   /* 1-based; 0: not in that list */
     char *text;              /* owned */
     int32_t page;            /* 1-based; 0: no pages */

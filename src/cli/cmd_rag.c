@@ -61,6 +61,8 @@ static void usage(void) {
            "  --filter JSON        e.g. '{\"type\":\"eq\",\"key\":\"format\",\"value\":\"pdf\"}'\n"
            "  --min-score F        drop results below F\n"
            "  --weights B,D        RRF weights of BM25 and dense (1,1)\n"
+           "  --rerank F           re-rank the best max(20, 2k) with a cross-encoder GGUF (a BERT with\n"
+           "                       a classification head, e.g. bge-reranker); its score becomes the score\n"
            "ask:\n"
            "  -m, --model F        the chat model (default: $HEARTH_MODEL or the built-in one)\n"
            "  -n, --max-tokens N   answer length (256)\n"
@@ -69,7 +71,7 @@ static void usage(void) {
 
 /* ==== options shared by the subcommands ============================================= */
 typedef struct opts {
-    const char *db, *coll, *embed, *model, *filter, *mode, *attributes, *weights;
+    const char *db, *coll, *embed, *model, *filter, *mode, *attributes, *weights, *rerank;
     bool json, force, no_prune, no_headings;
     int64_t k, chunk_tokens, overlap, max_tokens, threads, max_file_mb;
     double min_score;
@@ -98,6 +100,7 @@ static int parse(const char *cmd, int argc, char **argv, opts *o) {
         if (cli_opt(&a, NULL, "--mode", &o->mode)) continue;
         if (cli_opt(&a, NULL, "--attributes", &o->attributes)) continue;
         if (cli_opt(&a, NULL, "--weights", &o->weights)) continue;
+        if (cli_opt(&a, NULL, "--rerank", &o->rerank)) continue;
         if (cli_opt_int(&a, "-k", NULL, &o->k)) continue;
         if (cli_opt_int(&a, NULL, "--chunk-tokens", &o->chunk_tokens)) continue;
         if (cli_opt_int(&a, NULL, "--overlap", &o->overlap)) continue;
@@ -160,6 +163,26 @@ static int load_embedder(const char *cmd, hearth_rag *r, const opts *o, bool req
 static void free_embedder(embedder *e) {
     hearth_embedder_free(e->e);
     hearth_model_free(e->m);
+}
+
+/* --rerank FILE: the cross-encoder */
+typedef struct reranker { hearth_model *m; hearth_rag_reranker *r; } reranker;
+
+static int load_reranker(const char *cmd, const opts *o, reranker *out) {
+    memset(out, 0, sizeof *out);
+    if (!o->rerank) return 0;
+    if (hearth_model_load(o->rerank, NULL, &out->m) != HEARTH_OK) return cli_lib_error(cmd);
+    if (hearth_rag_reranker_create(out->m, (int)o->threads, &out->r) != HEARTH_OK) {
+        hearth_model_free(out->m);
+        out->m = NULL;
+        return cli_lib_error(cmd);
+    }
+    return 0;
+}
+
+static void free_reranker(reranker *r) {
+    hearth_rag_reranker_free(r->r);
+    hearth_model_free(r->m);
 }
 
 static void json_opt_str(const char *key, const char *s) {
@@ -305,6 +328,7 @@ static void print_hit(const hearth_rag_hit *h, bool json) {
         if (h->heading) json_opt_str("heading", h->heading);
         if (h->bm25_rank) printf(",\"bm25_rank\":%d", h->bm25_rank);
         if (h->dense_rank) printf(",\"dense_rank\":%d", h->dense_rank);
+        if (h->fused != h->score) printf(",\"fused\":%.6g", h->fused);
         if (h->attributes) printf(",\"attributes\":%s", h->attributes);
         printf("}");
     }
@@ -320,11 +344,14 @@ static int do_search(const opts *o) {
     hearth_rag *r;
     if (hearth_rag_open(o->db, o->coll, false, &r) != HEARTH_OK) return cli_lib_error(cmd);
     embedder e = {0};
-    if (sp.mode != HEARTH_RAG_BM25 && load_embedder(cmd, r, o, false, &e)) {
+    reranker rr = {0};
+    if ((sp.mode != HEARTH_RAG_BM25 && load_embedder(cmd, r, o, false, &e)) || load_reranker(cmd, o, &rr)) {
+        free_embedder(&e);
         hearth_rag_close(r);
         return 1;
     }
     sp.embedder = e.e;
+    sp.reranker = rr.r;
     hearth_rag_results res;
     if (hearth_rag_search(r, o->pos[0], &sp, &res) != HEARTH_OK) {
         rc = cli_lib_error(cmd);
@@ -348,6 +375,7 @@ static int do_search(const opts *o) {
         if (!res.n) printf("no results\n");
     }
     hearth_rag_results_clear(&res);
+    free_reranker(&rr);
     free_embedder(&e);
     hearth_rag_close(r);
     return rc;
@@ -367,11 +395,14 @@ static int do_ask(const opts *o) {
     hearth_rag *r;
     if (hearth_rag_open(o->db, o->coll, false, &r) != HEARTH_OK) return cli_lib_error(cmd);
     embedder e = {0};
-    if (ap.search.mode != HEARTH_RAG_BM25 && load_embedder(cmd, r, o, false, &e)) {
+    reranker rr = {0};
+    if ((ap.search.mode != HEARTH_RAG_BM25 && load_embedder(cmd, r, o, false, &e)) || load_reranker(cmd, o, &rr)) {
+        free_embedder(&e);
         hearth_rag_close(r);
         return 1;
     }
     ap.search.embedder = e.e;
+    ap.search.reranker = rr.r;
     hearth_model *m = NULL;
     hearth_context *ctx = NULL;
     hearth_rag_answer ans = {0};
@@ -424,6 +455,7 @@ done:
     hearth_rag_answer_clear(&ans);
     hearth_context_free(ctx);
     hearth_model_free(m);
+    free_reranker(&rr);
     free_embedder(&e);
     hearth_rag_close(r);
     return rc;
