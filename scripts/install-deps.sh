@@ -29,6 +29,9 @@ PKGS=(
   zlib1g-dev          # industry: gzip-compressed IDX files (MNIST / Fashion-MNIST) for hearth vision
   dataset-fashion-mnist  # industry: the Fashion-MNIST data the vision trainer's slow test and bench use
   python3-torch       # industry: bench/vision_vs_torch.sh trains the PyTorch reference CNN side by side
+  librsvg2-dev        # industry: hearth report draws its SVG charts into PDFs (cairo)
+  libpango1.0-dev     # industry: hearth report lays out PDF text (pango + cairo)
+  poppler-utils       # industry: report tests render the PDF with pdftoppm
 )
 missing=()
 for p in "${PKGS[@]}"; do

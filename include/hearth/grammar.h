@@ -37,6 +37,9 @@
 
 #include "hearth/hearth.h"
 #include "hearth/tokenizer.h"
+#include "hearth/constraint.h"
+
+#include <cjson/cJSON.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +53,8 @@ typedef struct hearth_grammar_vocab hearth_grammar_vocab;  /* token trie, immuta
  * the keyword and its location ("/properties/when/format: format
  * 'idn-email' cannot be enforced"). *out is owned by the caller. */
 hearth_status hearth_grammar_from_schema(const char *json, size_t len, hearth_grammar **out);
+/* The same for a parsed schema (borrowed). */
+hearth_status hearth_grammar_from_schema_json(const cJSON *schema, hearth_grammar **out);
 /* Compiles a GBNF grammar; `root` names the start rule (NULL: "root"). */
 hearth_status hearth_grammar_from_gbnf(const char *text, size_t len, const char *root, hearth_grammar **out);
 /* Any JSON object (response_format {"type": "json_object"}), written as
@@ -71,6 +76,13 @@ hearth_status hearth_grammar_advance(hearth_grammar_matcher *m, const char *s, s
 bool hearth_grammar_accepting(const hearth_grammar_matcher *m);
 /* Complete and nothing may follow: generation must stop. */
 bool hearth_grammar_finished(const hearth_grammar_matcher *m);
+
+/* ---- as a constraint of the sequence step (constraint.h) ----------------
+ * A fresh matcher over g (borrowed: g must outlive the constraint): OPEN
+ * until the text is complete, CAN_END when complete but it may grow, DONE
+ * when nothing may follow. Name "json_schema" for schemas, "gbnf" for
+ * grammars. */
+hearth_status hearth_grammar_constraint(const hearth_grammar *g, hearth_constraint **out);
 
 /* ---- tokens --------------------------------------------------------------- */
 /* A trie over the vocabulary: pieces[i] (lens[i] bytes) is token i's text;

@@ -4,7 +4,9 @@
  *
  * Endpoints: POST /v1/chat/completions, POST /v1/completions (streaming with
  * server-sent events or not), POST /v1/embeddings, GET /v1/models,
- * GET /health, GET /metrics (Prometheus text format).
+ * GET /health, GET /metrics (Prometheus text format); with rag_dir, OpenAI's
+ * files and vector stores (src/server/vector_stores.c) and grounded chat
+ * (a "file_search" tool in a chat request).
  *
  * Threads: the server is an explicit component with its own threads — the
  * HTTP threads of libmicrohttpd (one per connection) parse requests, enqueue
@@ -46,6 +48,9 @@ typedef struct hearth_server_params {
     int max_connections;      /* concurrent HTTP connections; 256 */
     size_t max_body;          /* request body limit in bytes (413 above); 4 MiB */
     double drain_s;           /* graceful stop: how long running requests may finish; 10 */
+    const char *rag_dir;      /* files and vector stores (/v1/files, /v1/vector_stores) kept in this
+                                 folder (hearth rag's collections); NULL: those endpoints are off */
+    const char *rag_embed;    /* embedding model for vector stores (NULL: BM25 search only) */
 } hearth_server_params;
 
 hearth_server_params hearth_server_default_params(void);

@@ -17,6 +17,14 @@
 #include <string.h>
 #include <sys/stat.h>
 
+/* the last error's message with a prefix (the message is copied first: it lives in the buffer that
+ * hearth_set_error writes) */
+static hearth_status error_with(hearth_status st, const char *prefix) {
+    char m[768];
+    snprintf(m, sizeof m, "%s", hearth_last_error());
+    return hearth_set_error(st, "%s: %s", prefix, m);
+}
+
 struct hearth_qc {
     int64_t n_bank;          /* vectors in the memory bank */
     float *bank;             /* n_bank * QC_MAPS, standardised */
@@ -298,7 +306,16 @@ hearth_status hearth_qc_fit(const hearth_image *good, int n_good, const hearth_i
     int64_t N = 0;
     for (int i = 0; i < ntr; i++) {
         if (sts[i]) {
-            st = hearth_set_error(sts[i], "qc fit: good image %d: %s", i, hearth_last_error());
+            {
+                char pre[64];
+                snprintf(pre, sizeof pre, "qc fit: good image %d", i);
+                float *f = NULL;
+                int gw, gh;
+                qc_frame fr;
+                qc_features(&good[i], &f, &gw, &gh, &fr);   /* again on this thread, for the message */
+                free(f);
+                st = error_with(sts[i], pre);
+            }
             goto done;
         }
         N += ncell[i];
@@ -359,7 +376,7 @@ hearth_status hearth_qc_fit(const hearth_image *good, int n_good, const hearth_i
     for (int i = 0; i < nvg; i++) {
         hearth_qc_result r;
         if ((st = score_image(qc, &vg[i], pool, &r))) {
-            st = hearth_set_error(st, "qc fit: validation image %d: %s", i, hearth_last_error());
+            st = error_with(st, "qc fit: a good validation image");
             goto done;
         }
         sg[i] = r.score;
@@ -368,7 +385,7 @@ hearth_status hearth_qc_fit(const hearth_image *good, int n_good, const hearth_i
     for (int i = 0; i < n_val_bad; i++) {
         hearth_qc_result r;
         if ((st = score_image(qc, &val_bad[i], pool, &r))) {
-            st = hearth_set_error(st, "qc fit: bad validation image %d: %s", i, hearth_last_error());
+            st = error_with(st, "qc fit: a bad validation image");
             goto done;
         }
         sb[i] = r.score;
@@ -442,7 +459,7 @@ static hearth_status load_dir(const char *dir, hearth_image **imgs, int *n) {
     if (!st && !(*imgs = calloc(nn, sizeof(hearth_image)))) st = HEARTH_ERR_NOMEM;
     for (size_t i = 0; !st && i < nn; i++) {
         if ((st = hearth_image_load(names[i], 1, &(*imgs)[i])))
-            st = hearth_set_error(st, "%s: %s", names[i], hearth_last_error());
+            st = error_with(st, names[i]);
         else (*n)++;
     }
     for (size_t i = 0; i < nn; i++) free(names[i]);

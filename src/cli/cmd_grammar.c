@@ -39,7 +39,8 @@ static void usage(void) {
            "  -m, --model FILE  a model or vocab-only GGUF file\n"
            "  --instance FILE   the exact text to force\n"
            "  --passes N        passes over the instance (default 3)\n"
-           "  --json            print the figures as one JSON object\n\n"
+           "  --json            print the figures as one JSON object\n"
+           "  --steps           print each step's best mask time and token to stderr\n\n"
            "Exit status: 0; 2 when the schema or grammar cannot be compiled (one line on stderr).\n");
 }
 
@@ -95,7 +96,8 @@ static int cmp_d(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int bench(hearth_grammar *g, double compile_us, const char *model, const char *instance, int passes, bool json) {
+static int bench(hearth_grammar *g, double compile_us, const char *model, const char *instance, int passes, bool json,
+                 bool steps) {
     char *text = NULL;
     size_t len = 0;
     if (hearth_read_file(instance, &text, &len) != HEARTH_OK) return cli_lib_error("grammar");
@@ -147,6 +149,13 @@ static int bench(hearth_grammar *g, double compile_us, const char *model, const 
             fprintf(stderr, "hearth grammar: warning: the instance is not complete for the schema\n");
         hearth_grammar_matcher_free(m);
     }
+    if (rc == 0 && steps)
+        for (size_t k = 0; k < n; k++) {
+            char piece[64];
+            int64_t pl = hearth_token_to_piece(v, ids[k], false, piece, sizeof piece - 1);
+            piece[pl > 0 && pl < (int64_t)sizeof piece ? pl : 0] = 0;
+            fprintf(stderr, "step %4zu %10.2f us  '%s'\n", k, best[k], piece);
+        }
     if (rc == 0) {
         qsort(best, n, sizeof *best, cmp_d);
         double p50 = n ? best[(n - 1) / 2] : 0, p99 = n ? best[(size_t)((double)(n - 1) * 0.99 + 0.5)] : 0;
@@ -168,7 +177,7 @@ static int bench(hearth_grammar *g, double compile_us, const char *model, const 
 int cmd_grammar(int argc, char **argv) {
     const char *schema = NULL, *gbnf = NULL, *jsonl = NULL, *model = NULL, *instance = NULL;
     int64_t passes = 3;
-    bool json = false;
+    bool json = false, steps = false;
     cli_args a = cli_args_init("grammar", argc, argv);
     while (cli_next(&a)) {
         if (cli_opt(&a, NULL, "--schema", &schema)) continue;
@@ -178,6 +187,7 @@ int cmd_grammar(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--instance", &instance)) continue;
         if (cli_opt_int(&a, NULL, "--passes", &passes)) continue;
         if (cli_flag(&a, NULL, "--json")) { json = true; continue; }
+        if (cli_flag(&a, NULL, "--steps")) { steps = true; continue; }
         if (cli_help(&a)) { usage(); return 0; }
         return cli_unknown(&a);
     }
@@ -204,7 +214,7 @@ int cmd_grammar(int argc, char **argv) {
     int rc = compile_any(schema, gbnf, &g, &us);
     if (rc) return rc;
     if (!strcmp(sub, "check")) rc = check(g, jsonl);
-    else rc = bench(g, us, model, instance, passes < 1 ? 1 : (int)passes, json);
+    else rc = bench(g, us, model, instance, passes < 1 ? 1 : (int)passes, json, steps);
     hearth_grammar_free(g);
     return rc;
 }

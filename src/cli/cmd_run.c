@@ -6,6 +6,7 @@
 #include "gen_opts.h"
 
 #include "hearth/generate.h"
+#include "hearth/grammar.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -30,6 +31,9 @@ static void usage(FILE *f) {
             "      --stop STR            stop before STR (repeatable); STR is not printed\n"
             "      --json                print one JSON object at the end instead of streaming:\n"
             "                            {\"prompt_ids\", \"ids\", \"text\", \"stop_reason\", ...}\n"
+            "      --json-schema FILE    constrain the output to an instance of the JSON Schema in FILE\n"
+            "                            (json.dumps formatting; unsupported keywords are errors)\n"
+            "      --grammar FILE        constrain the output to the GBNF grammar in FILE (start: root)\n"
             "  -v, --verbose             seed, token counts and speed on stderr\n"
             "%s",
             GEN_SAMPLING_HELP);
@@ -49,7 +53,7 @@ static void print_ids(const int32_t *ids, size_t n) {
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *model_path = NULL, *prompt = NULL, *file = NULL;
+    const char *model_path = NULL, *prompt = NULL, *file = NULL, *schema_path = NULL, *gbnf_path = NULL;
     int64_t n_predict = 128, n_ctx = 0, n_threads = 0;
     bool json = false, verbose = false, ignore_eos = false;
     gen_opts go;
@@ -66,6 +70,8 @@ int cmd_run(int argc, char **argv) {
         if (cli_flag(&a, NULL, "--ignore-eos")) { ignore_eos = true; continue; }
         if (cli_flag(&a, NULL, "--json")) { json = true; continue; }
         if (cli_flag(&a, "-v", "--verbose")) { verbose = true; continue; }
+        if (cli_opt(&a, NULL, "--json-schema", &schema_path)) continue;
+        if (cli_opt(&a, NULL, "--grammar", &gbnf_path)) continue;
         if (gen_opts_parse(&go, &a)) continue;
         if (cli_help(&a)) { usage(stdout); return 0; }
         return cli_unknown(&a);
@@ -78,6 +84,24 @@ int cmd_run(int argc, char **argv) {
     if (n_ctx < 0 || n_ctx > INT32_MAX) return cli_error("run", "-c must be 0 or more, got %lld", (long long)n_ctx), 2;
     if (n_threads < 0 || n_threads > 4096) return cli_error("run", "-t must be 0 or more, got %lld", (long long)n_threads), 2;
     if (gen_opts_check(&go, "run") != 0) return 2;
+    if (schema_path && gbnf_path) return cli_error("run", "give --json-schema or --grammar, not both"), 2;
+    hearth_grammar *grammar = NULL;
+    hearth_constraint *constraint = NULL;
+    if (schema_path || gbnf_path) {   /* compiled first: a schema hearth cannot enforce is an error (exit 2) */
+        char *gt = NULL;
+        size_t gl = 0;
+        const char *gpath = schema_path ? schema_path : gbnf_path;
+        hearth_status gs = hearth_read_file(gpath, &gt, &gl);
+        if (gs == HEARTH_OK)
+            gs = schema_path ? hearth_grammar_from_schema(gt, gl, &grammar) : hearth_grammar_from_gbnf(gt, gl, NULL, &grammar);
+        free(gt);
+        if (gs == HEARTH_OK) gs = hearth_grammar_constraint(grammar, &constraint);
+        if (gs != HEARTH_OK) {
+            cli_error("run", "%s: %s", gpath, hearth_last_error());
+            hearth_grammar_free(grammar);
+            return 2;
+        }
+    }
 
     char *file_text = NULL;
     size_t prompt_len = 0;
@@ -111,6 +135,7 @@ int cmd_run(int argc, char **argv) {
     gp.stop = go.stop;
     gp.n_stop = go.n_stop;
     gp.on_text = json ? NULL : gen_stream_stdout;
+    gp.constraint = constraint;
     gp.cancel = &g_cancel;
     signal(SIGINT, on_sigint);
 
@@ -148,6 +173,8 @@ int cmd_run(int argc, char **argv) {
 out:
     hearth_context_free(ctx);
     hearth_model_free(model);
+    hearth_constraint_free(constraint);
+    hearth_grammar_free(grammar);
     free(file_text);
     gen_opts_free(&go);
     return rc;

@@ -38,6 +38,10 @@ static void usage(FILE *f) {
             "      --timeout S           idle connection timeout in seconds (default 60)\n"
             "      --max-body BYTES      request body limit (default 4194304; 413 above)\n"
             "      --drain S             on SIGTERM, seconds running requests may finish (default 10)\n"
+            "      --rag-db DIR          serve OpenAI's files and vector stores API (/v1/files,\n"
+            "                            /v1/vector_stores), kept in DIR as hearth rag collections, and\n"
+            "                            grounded chat (a file_search tool in a chat request)\n"
+            "      --rag-embed FILE      embedding model for vector stores (default: none, BM25 search)\n"
             "      --gateway-config FILE single-node install: put the enterprise gateway (API keys,\n"
             "                            limits, PII masking, audit log; see hearth gateway) in front,\n"
             "                            in this process. The gateway listens where FILE says (or on\n"
@@ -102,6 +106,8 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt_int(&a, NULL, "--timeout", &timeout)) continue;
         if (cli_opt_int(&a, NULL, "--max-body", &max_body)) continue;
         if (cli_opt_float(&a, NULL, "--drain", &drain)) continue;
+        if (cli_opt(&a, NULL, "--rag-db", &p.rag_dir)) continue;
+        if (cli_opt(&a, NULL, "--rag-embed", &p.rag_embed)) continue;
         if (cli_help(&a)) { usage(stdout); return 0; }
         return cli_unknown(&a);
     }

@@ -35,7 +35,7 @@ static void usage(void) {
            "train options:\n"
            "  --arch A            cnn (default), vit, or a layer list such as\n"
            "                      conv16,bn,relu,pool,fc64,relu,fc\n"
-           "  --epochs N          passes over the data (default 6)\n"
+           "  --epochs N          passes over the data (default 4)\n"
            "  --batch N           images per step (default 64)\n"
            "  --lr X              peak learning rate (default 2e-3 cnn, 1e-3 vit)\n"
            "  --wd X              AdamW weight decay (default 0.05)\n"

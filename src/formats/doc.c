@@ -152,7 +152,9 @@ void docb_heading_begin(doc_builder *b, int level) {
 
 void docb_heading_end(doc_builder *b) {
     if (b->head_level <= 0) return;
-    trim_spaces(b);
+    /* the heading's text ends at its last visible character */
+    while (b->text.len > b->head_start && strchr(" \t\n", b->text.data[b->text.len - 1]))
+        b->text.data[--b->text.len] = 0;
     size_t len = b->text.len - b->head_start;
     if (len > 0 && HEARTH_GROW(b->heads, b->cap_heads, b->n_heads + 1)) {
         b->heads[b->n_heads++] = (hearth_doc_heading){.start = b->head_start, .len = len, .level = b->head_level};
@@ -177,7 +179,7 @@ hearth_status docb_finish(doc_builder *b, hearth_doc_kind kind, const char *name
     }
     trim_spaces(b);
     while (b->text.len && b->text.data[b->text.len - 1] == '\n') b->text.data[--b->text.len] = 0;
-    if (b->text.oom || !hearth_buf_reserve(&b->text, 0)) {
+    if (b->text.oom || !hearth_buf_put(&b->text, "", 0)) {   /* NUL-terminated even when empty */
         docb_free(b);
         return hearth_set_error(HEARTH_ERR_NOMEM, "%s: out of memory", name);
     }
@@ -185,6 +187,14 @@ hearth_status docb_finish(doc_builder *b, hearth_doc_kind kind, const char *name
     out->text = hearth_buf_take(&b->text, NULL);
     for (size_t i = 0; i < b->n_pages; i++)
         if (b->pages[i] > out->len) b->pages[i] = out->len;
+    size_t k = 0;   /* headings inside the (trimmed) text */
+    for (size_t i = 0; i < b->n_heads; i++) {
+        hearth_doc_heading h = b->heads[i];
+        if (h.start >= out->len) continue;
+        if (h.start + h.len > out->len) h.len = out->len - h.start;
+        b->heads[k++] = h;
+    }
+    b->n_heads = k;
     out->pages = b->pages;
     out->n_pages = (int32_t)b->n_pages;
     out->headings = b->heads;

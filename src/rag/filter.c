@@ -8,7 +8,8 @@
  *                               {"type": "in", "key": "team", "value": ["ops", "sre"]}]}
  *
  * Built-in keys: source, kind, page, chunk, format; any other key is an
- * attribute of the document (json_extract over docs.attributes).
+ * attribute of the document (json_extract over docs.attributes). A
+ * document's attribute of a built-in key's name takes its place.
  */
 #include "rag_internal.h"
 
@@ -53,8 +54,10 @@ static bool key_sql(hearth_buf *b, const char *key, const char *where) {
     static const struct { const char *k, *sql; } B[] = {
         {"source", "d.source"}, {"kind", "c.kind"}, {"page", "c.page"}, {"chunk", "c.idx"}, {"format", "d.format"},
     };
+    /* a document attribute of the same name wins over the built-in key */
     for (size_t i = 0; i < sizeof B / sizeof B[0]; i++)
-        if (!strcmp(key, B[i].k)) return hearth_buf_puts(b, B[i].sql);
+        if (!strcmp(key, B[i].k))
+            return hearth_buf_printf(b, "coalesce(json_extract(d.attributes, '$.\"%s\"'), %s)", key, B[i].sql);
     size_t n = strlen(key);
     if (n == 0 || n > 64) {
         hearth_set_error(HEARTH_ERR_INVALID_ARG, "filter: %s: 'key' must be 1..64 characters", where);

@@ -187,20 +187,16 @@ hearth_status hearth_rag_open(const char *dir, const char *name, bool create, he
             return st;
         }
     }
-    if (!rag_exec(r, "BEGIN IMMEDIATE")) goto bad;
-    if (!rag_exec(r, SCHEMA)) {
-        rag_rollback(r);
-        goto bad;
-    }
-    if (!has_meta) {
+    if (!has_meta) {   /* a new collection: its tables, in one transaction */
+        if (!rag_exec(r, "BEGIN IMMEDIATE")) goto bad;
         char now[32];
         snprintf(now, sizeof now, "%.3f", (double)time(NULL));
-        if (!rag_meta_set(r, "format", RAG_FORMAT) || !rag_meta_set(r, "created", now)) {
+        if (!rag_exec(r, SCHEMA) || !rag_meta_set(r, "format", RAG_FORMAT) || !rag_meta_set(r, "created", now)) {
             rag_rollback(r);
             goto bad;
         }
+        if (!rag_exec(r, "COMMIT")) goto bad;
     }
-    if (!rag_exec(r, "COMMIT")) goto bad;
     *out = r;
     return HEARTH_OK;
 bad:

@@ -158,17 +158,6 @@ void gr_builder_free(gr_builder *b) {
 }
 
 /* ==== compiled grammar ===================================================== */
-struct hearth_grammar {
-    int32_t *el;          /* all alternatives, each ended by GR_END */
-    size_t n_el;
-    int32_t *alt_start;   /* element index of each alternative */
-    int32_t *rule_alt0;   /* first alternative of each rule; rule r's are [rule_alt0[r], rule_alt0[r+1]) */
-    size_t n_rules;
-    gr_bits *classes;
-    size_t n_classes;
-    int32_t root;
-};
-
 /* left recursion would make the matcher's stacks grow without input */
 static hearth_status check_left_recursion(const hearth_grammar *g, gr_builder *b) {
     size_t nr = g->n_rules;
@@ -300,6 +289,7 @@ typedef struct mstate {
     int32_t *next;       /* 256 successors (-1: not computed), or NULL */
     gr_bits bytes;       /* bytes some top accepts */
     bool bytes_done;
+    int32_t uni;         /* string_next() cached: 0 unknown, > 0 the state, -1 none (0), -2 differs (-1) */
 } mstate;
 
 struct hearth_grammar_matcher {
@@ -643,28 +633,73 @@ bool hearth_grammar_finished(const hearth_grammar_matcher *m) {
     return state_accepting(m, m->cur) && m->states[m->cur].n == 1;
 }
 
-/* ==== vocabulary trie ======================================================== */
+/* ==== as a constraint ========================================================== */
+static bool con_allows(const void *st, const char *text, size_t n) {
+    /* the matcher's caches grow, its position does not move */
+    return hearth_grammar_allows((hearth_grammar_matcher *)st, text, n);
+}
+
+static bool con_advance(void *st, const char *text, size_t n) {
+    return hearth_grammar_advance(st, text, n) == HEARTH_OK;
+}
+
+static hearth_constraint_state con_complete(const void *st) {
+    const hearth_grammar_matcher *m = st;
+    if (hearth_grammar_finished(m)) return HEARTH_CONSTRAINT_DONE;
+    return hearth_grammar_accepting(m) ? HEARTH_CONSTRAINT_CAN_END : HEARTH_CONSTRAINT_OPEN;
+}
+
+static void con_free(void *st) { hearth_grammar_matcher_free(st); }
+
+static const hearth_constraint_vtable SCHEMA_VT = {"json_schema", con_allows, con_advance, con_complete, con_free};
+static const hearth_constraint_vtable GBNF_VT = {"gbnf", con_allows, con_advance, con_complete, con_free};
+
+hearth_status hearth_grammar_constraint(const hearth_grammar *g, hearth_constraint **out) {
+    *out = NULL;
+    hearth_grammar_matcher *m = NULL;
+    hearth_status st = hearth_grammar_matcher_new(g, &m);
+    if (st != HEARTH_OK) return st;
+    *out = hearth_constraint_create(g->is_schema ? &SCHEMA_VT : &GBNF_VT, m);
+    return *out ? HEARTH_OK : HEARTH_ERR_NOMEM;
+}
+
+/* ==== vocabulary trie ========================================================
+ * Two tries: `all` over every token, `other` over the tokens that are not
+ * plain string text. A token is plain string text when its bytes are whole
+ * UTF-8 characters other than controls, '"' and '\' (possibly ending in the
+ * first bytes of one more): inside a free JSON string such a token is
+ * allowed exactly when the string may still take its number of characters,
+ * so masks there need no trie walk over them (see string_chain below). */
+#define LMAX 16   /* plain-text tokens longer than this many characters go to `other` */
+
 typedef struct tnode {
     uint32_t child0, n_child;   /* edges [child0, child0 + n_child) */
     uint32_t tok0, n_tok;       /* tokens ending here: toks[tok0 ..) */
 } tnode;
 
-struct hearth_grammar_vocab {
-    int n_tokens;
+typedef struct trie {
     tnode *nodes;
     size_t n_nodes;
     uint8_t *edge_byte;
     uint32_t *edge_node;
     int32_t *toks;
+} trie;
+
+struct hearth_grammar_vocab {
+    int n_tokens;
+    trie all, other;
     int32_t *eog;
     int n_eog;
-    char **piece;     /* each token's bytes */
+    char **piece;          /* each token's bytes */
     uint32_t *plen;
+    uint8_t *nchar;        /* characters of a plain-text token (a trailing partial one counts); 0: not plain */
+    uint32_t *le[LMAX + 1];   /* le[k]: bitset of plain-text tokens with 1..k characters */
+    int lmax;              /* the longest plain-text token, in characters */
 };
 
 typedef struct sort_ctx {
     char *const *p;
-    const size_t *l;
+    const uint32_t *l;
 } sort_ctx;
 
 static int cmp_tok(const void *a, const void *b, void *ctx) {
@@ -676,16 +711,97 @@ static int cmp_tok(const void *a, const void *b, void *ctx) {
     return (lx > ly) - (lx < ly);
 }
 
+static void trie_free(trie *t) {
+    free(t->nodes);
+    free(t->edge_byte);
+    free(t->edge_node);
+    free(t->toks);
+    memset(t, 0, sizeof *t);
+}
+
+/* builds a trie over tokens order[0..n) (non-empty pieces); order is sorted here */
+static bool trie_build(trie *t, char *const *piece, const uint32_t *plen, int32_t *order, size_t n) {
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) total += plen[order[i]];
+    t->nodes = calloc(total + 1, sizeof *t->nodes);
+    t->edge_byte = malloc(total + 1);
+    t->edge_node = malloc((total + 1) * sizeof *t->edge_node);
+    t->toks = malloc((n + 1) * sizeof *t->toks);
+    typedef struct qitem {
+        uint32_t node, lo, hi, depth;
+    } qitem;
+    qitem *q = malloc((total + 2) * sizeof *q);
+    if (!t->nodes || !t->edge_byte || !t->edge_node || !t->toks || !q) {
+        free(q);
+        trie_free(t);
+        return false;
+    }
+    sort_ctx sc = {piece, plen};
+    qsort_r(order, n, sizeof *order, cmp_tok, &sc);
+    /* breadth-first: the tokens below a node are a contiguous range of order[] */
+    size_t qh = 0, qt = 0, n_edges = 0, n_toks = 0;
+    t->n_nodes = 1;
+    q[qt++] = (qitem){0, 0, (uint32_t)n, 0};
+    while (qh < qt) {
+        qitem it = q[qh++];
+        tnode *nd = &t->nodes[it.node];
+        uint32_t i = it.lo;
+        nd->tok0 = (uint32_t)n_toks;
+        while (i < it.hi && plen[order[i]] == it.depth) t->toks[n_toks++] = order[i++];
+        nd->n_tok = (uint32_t)n_toks - nd->tok0;
+        nd->child0 = (uint32_t)n_edges;
+        while (i < it.hi) {
+            unsigned char c = (unsigned char)piece[order[i]][it.depth];
+            uint32_t j = i;
+            while (j < it.hi && (unsigned char)piece[order[j]][it.depth] == c) j++;
+            uint32_t child = (uint32_t)t->n_nodes++;
+            t->edge_byte[n_edges] = c;
+            t->edge_node[n_edges] = child;
+            n_edges++;
+            q[qt++] = (qitem){child, i, j, it.depth + 1};
+            i = j;
+        }
+        t->nodes[it.node].n_child = (uint32_t)n_edges - t->nodes[it.node].child0;
+    }
+    free(q);
+    return true;
+}
+
+/* characters of a plain-text piece (see above), or 0 */
+static int plain_chars(const unsigned char *s, size_t n) {
+    int chars = 0;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x20 || c == '"' || c == '\\') return 0;
+        int k;
+        unsigned lo = 0x80, hi = 0xBF;
+        if (c < 0x80) k = 1;
+        else if (c >= 0xC2 && c <= 0xDF) k = 2;
+        else if (c >= 0xE0 && c <= 0xEF) k = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+        else if (c >= 0xF0 && c <= 0xF4) k = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+        else return 0;
+        for (int j = 1; j < k; j++) {
+            if (i + (size_t)j >= n) return chars + 1;   /* a partial character at the end */
+            unsigned d = s[i + (size_t)j];
+            if (d < (j == 1 ? lo : 0x80) || d > (j == 1 ? hi : 0xBF)) return 0;
+        }
+        i += (size_t)k;
+        chars++;
+    }
+    return chars;
+}
+
 void hearth_grammar_vocab_free(hearth_grammar_vocab *v) {
     if (!v) return;
-    free(v->nodes);
-    free(v->edge_byte);
-    free(v->edge_node);
-    free(v->toks);
+    trie_free(&v->all);
+    trie_free(&v->other);
     free(v->eog);
     if (v->piece) free(v->piece[0]);
     free(v->piece);
     free(v->plen);
+    free(v->nchar);
+    for (int k = 0; k <= LMAX; k++) free(v->le[k]);
     free(v);
 }
 
@@ -697,80 +813,53 @@ hearth_status hearth_grammar_vocab_new(const char *const *pieces, const size_t *
     hearth_grammar_vocab *v = calloc(1, sizeof *v);
     if (!v) return hearth_set_error(HEARTH_ERR_NOMEM, "grammar: out of memory");
     v->n_tokens = n;
-    size_t total = 0;
-    int n_nonempty = 0;
+    size_t total = 0, nw = ((size_t)n + 31) / 32;
     for (int i = 0; i < n; i++) {
         total += lens[i];
-        if (lens[i] && !(is_eog && is_eog[i])) n_nonempty++;
         if (is_eog && is_eog[i]) v->n_eog++;
     }
-    int32_t *order = malloc(((size_t)n_nonempty + 1) * sizeof *order);
+    int32_t *all = malloc(((size_t)n + 1) * sizeof *all), *other = malloc(((size_t)n + 1) * sizeof *other);
     v->eog = malloc(((size_t)v->n_eog + 1) * sizeof *v->eog);
     v->piece = malloc(((size_t)n + 1) * sizeof *v->piece);
     v->plen = malloc(((size_t)n + 1) * sizeof *v->plen);
+    v->nchar = calloc((size_t)n + 1, 1);
     char *blob = malloc(total + 1);
-    /* at most one node per byte of every token, plus the root */
-    v->nodes = calloc(total + 1, sizeof *v->nodes);
-    v->edge_byte = malloc(total + 1);
-    v->edge_node = malloc((total + 1) * sizeof *v->edge_node);
-    v->toks = malloc(((size_t)n + 1) * sizeof *v->toks);
-    if (!order || !v->eog || !v->piece || !v->plen || !blob || !v->nodes || !v->edge_byte || !v->edge_node || !v->toks) {
-        free(order);
-        free(blob);
+    bool ok = all && other && v->eog && v->piece && v->plen && v->nchar && blob;
+    for (int k = 0; ok && k <= LMAX; k++) ok = (v->le[k] = calloc(nw + 1, sizeof *v->le[k])) != NULL;
+    if (!ok) {
+        free(all), free(other), free(blob);
         hearth_grammar_vocab_free(v);
         return hearth_set_error(HEARTH_ERR_NOMEM, "grammar: out of memory");
     }
-    size_t off = 0;
-    int k = 0, e = 0;
+    size_t off = 0, n_all = 0, n_other = 0;
+    int e = 0;
     v->piece[0] = blob;
     for (int i = 0; i < n; i++) {
         memcpy(blob + off, pieces[i], lens[i]);
         v->piece[i] = blob + off;
         v->plen[i] = (uint32_t)lens[i];
         off += lens[i];
-        if (is_eog && is_eog[i]) v->eog[e++] = i;
-        else if (lens[i]) order[k++] = i;
+        if (is_eog && is_eog[i]) {
+            v->eog[e++] = i;
+            continue;
+        }
+        if (!lens[i]) continue;
+        all[n_all++] = i;
+        int c = plain_chars((const unsigned char *)pieces[i], lens[i]);
+        if (c > 0 && c <= LMAX) {
+            v->nchar[i] = (uint8_t)c;
+            if (c > v->lmax) v->lmax = c;
+            for (int k = c; k <= LMAX; k++) v->le[k][i >> 5] |= 1u << (i & 31);
+        } else {
+            other[n_other++] = i;
+        }
     }
-    sort_ctx sc = {v->piece, lens};
-    qsort_r(order, (size_t)n_nonempty, sizeof *order, cmp_tok, &sc);
-    /* Build breadth-first from the sorted list: the tokens sharing a prefix
-     * of length d are contiguous; a node covers a range [lo, hi) of order[]
-     * and its depth. */
-    typedef struct qitem {
-        uint32_t node, lo, hi, depth;
-    } qitem;
-    qitem *q = malloc((total + 2) * sizeof *q);
-    if (!q) {
-        free(order);
+    ok = trie_build(&v->all, v->piece, v->plen, all, n_all) && trie_build(&v->other, v->piece, v->plen, other, n_other);
+    free(all), free(other);
+    if (!ok) {
         hearth_grammar_vocab_free(v);
         return hearth_set_error(HEARTH_ERR_NOMEM, "grammar: out of memory");
     }
-    size_t qh = 0, qt = 0, n_edges = 0, n_toks = 0;
-    v->n_nodes = 1;
-    q[qt++] = (qitem){0, 0, (uint32_t)n_nonempty, 0};
-    while (qh < qt) {
-        qitem it = q[qh++];
-        tnode *nd = &v->nodes[it.node];
-        uint32_t i = it.lo;
-        nd->tok0 = (uint32_t)n_toks;
-        while (i < it.hi && lens[order[i]] == it.depth) v->toks[n_toks++] = order[i++];
-        nd->n_tok = (uint32_t)n_toks - nd->tok0;
-        nd->child0 = (uint32_t)n_edges;
-        while (i < it.hi) {
-            unsigned char c = (unsigned char)v->piece[order[i]][it.depth];
-            uint32_t j = i;
-            while (j < it.hi && (unsigned char)v->piece[order[j]][it.depth] == c) j++;
-            uint32_t child = (uint32_t)v->n_nodes++;
-            v->edge_byte[n_edges] = c;
-            v->edge_node[n_edges] = child;
-            n_edges++;
-            q[qt++] = (qitem){child, i, j, it.depth + 1};
-            i = j;
-        }
-        v->nodes[it.node].n_child = (uint32_t)n_edges - v->nodes[it.node].child0;
-    }
-    free(q);
-    free(order);
     *out = v;
     return HEARTH_OK;
 }
@@ -827,6 +916,155 @@ hearth_status hearth_grammar_accept_token(hearth_grammar_matcher *m, const heart
     return hearth_grammar_advance(m, v->piece[id], v->plen[id]);
 }
 
+/* ==== masks ===================================================================== */
+/* Every step of a byte range [lo, hi] from state s: the distinct successors
+ * (bytes with the same membership in the tops' classes behave alike, so one
+ * byte per group is stepped). Returns false if one is dead. */
+static bool step_range(hearth_grammar_matcher *m, int32_t s, unsigned lo, unsigned hi, int32_t *succ, int *n_succ) {
+    *n_succ = 0;
+    const mstate *st = &m->states[s];
+    uint32_t n_top = st->n;
+    if (n_top > 64) {   /* too many tops to group: step each byte */
+        for (unsigned b = lo; b <= hi; b++) {
+            int32_t t = step(m, s, (unsigned char)b);
+            if (t <= 0) return false;
+            int k;
+            for (k = 0; k < *n_succ && succ[k] != t; k++) {}
+            if (k == *n_succ) {
+                if (*n_succ == 8) return false;
+                succ[(*n_succ)++] = t;
+            }
+        }
+        return true;
+    }
+    uint64_t sigs[8];
+    int n_sig = 0;
+    for (unsigned b = lo; b <= hi; b++) {
+        uint64_t sig = 0;
+        st = &m->states[s];
+        for (uint32_t i = 0; i < st->n; i++) {
+            int32_t f = m->set_pool[st->off + i];
+            if (f > 0 && gr_bits_has(&m->g->classes[GR_VAL(m->g->el[m->frames[f].pos])], b)) sig |= (uint64_t)1 << i;
+        }
+        if (!sig) return false;
+        int k;
+        for (k = 0; k < n_sig && sigs[k] != sig; k++) {}
+        if (k < n_sig) continue;
+        if (n_sig == 8) return false;
+        sigs[n_sig++] = sig;
+        int32_t t = step(m, s, (unsigned char)b);
+        if (t <= 0) return false;
+        for (k = 0; k < *n_succ && succ[k] != t; k++) {}
+        if (k == *n_succ) succ[(*n_succ)++] = t;
+    }
+    return true;
+}
+
+/* all continuation bytes (need of them) from s end in the same state, stored in *res */
+static bool conts_uniform(hearth_grammar_matcher *m, int32_t s, int need, unsigned lo, unsigned hi, int32_t *res) {
+    int32_t succ[8];
+    int ns;
+    if (!step_range(m, s, lo, hi, succ, &ns)) return false;
+    for (int i = 0; i < ns; i++) {
+        int32_t t = succ[i];
+        if (need > 1) {
+            int32_t r2 = -1;
+            if (!conts_uniform(m, t, need - 1, 0x80, 0xBF, &r2)) return false;
+            t = r2;
+        }
+        if (*res < 0) *res = t;
+        else if (*res != t) return false;
+    }
+    return true;
+}
+
+/* The state every plain-text character leads to from s, when it is the same
+ * for all of them (s is inside a free string): > 0; 0 when no character may
+ * follow; -1 when they differ or some are refused. Cached per state. */
+static int32_t string_next(hearth_grammar_matcher *m, int32_t s) {
+    if (m->states[s].uni != 0) return m->states[s].uni > 0 ? m->states[s].uni : m->states[s].uni + 1;
+    int32_t res = -1;
+    bool ok = true;
+    const gr_bits *bytes = state_bytes(m, s);
+    bool any = false;
+    for (unsigned b = 0x20; b < 0x100 && !any; b++) any = b != '"' && b != '\\' && gr_bits_has(bytes, b);
+    if (!any) {
+        m->states[s].uni = -1;   /* encodes 0: no character */
+        return 0;
+    }
+    static const struct { unsigned lo, hi, need, c_lo, c_hi; } R[] = {
+        {0x20, 0x21, 0, 0, 0}, {0x23, 0x5B, 0, 0, 0}, {0x5D, 0x7F, 0, 0, 0},
+        {0xC2, 0xDF, 1, 0x80, 0xBF}, {0xE0, 0xE0, 2, 0xA0, 0xBF}, {0xE1, 0xEC, 2, 0x80, 0xBF},
+        {0xED, 0xED, 2, 0x80, 0x9F}, {0xEE, 0xEF, 2, 0x80, 0xBF}, {0xF0, 0xF0, 3, 0x90, 0xBF},
+        {0xF1, 0xF3, 3, 0x80, 0xBF}, {0xF4, 0xF4, 3, 0x80, 0x8F},
+    };
+    for (size_t r = 0; r < sizeof R / sizeof R[0] && ok; r++) {
+        int32_t succ[8];
+        int ns;
+        ok = step_range(m, s, R[r].lo, R[r].hi, succ, &ns);
+        for (int i = 0; ok && i < ns; i++) {
+            int32_t t = succ[i];
+            if (R[r].need) {
+                int32_t r2 = -1;
+                ok = conts_uniform(m, t, (int)R[r].need, R[r].c_lo, R[r].c_hi, &r2);
+                t = r2;
+            }
+            if (ok && res < 0) res = t;
+            else if (ok && res != t) ok = false;
+        }
+    }
+    if (m->oom) ok = false;
+    m->states[s].uni = ok && res > 0 ? res : -2;   /* -2 encodes -1 */
+    return ok && res > 0 ? res : -1;
+}
+
+/* walks trie t from state s, setting the allowed tokens' bits; returns their count */
+static int walk(hearth_grammar_matcher *m, const trie *t, int32_t s, uint32_t *mask, const uint8_t *skip_plain) {
+    int count = 0;
+    size_t cap = 256, sp = 0;
+    int32_t *stk = malloc(cap * 2 * sizeof *stk);
+    if (!stk || !t->nodes) {
+        free(stk);
+        return 0;
+    }
+    stk[sp++] = 0, stk[sp++] = s;
+    while (sp) {
+        int32_t cs = stk[--sp];
+        uint32_t node = (uint32_t)stk[--sp];
+        const tnode *nd = &t->nodes[node];
+        state_bytes(m, cs);
+        for (uint32_t k = nd->child0; k < nd->child0 + nd->n_child; k++) {
+            unsigned char c = t->edge_byte[k];
+            if (!gr_bits_has(&m->states[cs].bytes, c)) continue;
+            int32_t ns = step(m, cs, c);
+            if (ns <= 0) continue;
+            const tnode *ch = &t->nodes[t->edge_node[k]];
+            for (uint32_t i = ch->tok0; i < ch->tok0 + ch->n_tok; i++) {
+                int32_t id = t->toks[i];
+                if (skip_plain && skip_plain[id]) continue;
+                mask[id >> 5] |= 1u << (id & 31);
+                count++;
+            }
+            if (ch->n_child) {
+                if (sp + 2 > cap * 2) {
+                    int32_t *t2 = realloc(stk, cap * 4 * sizeof *stk);
+                    if (!t2) break;
+                    stk = t2, cap *= 2;
+                }
+                stk[sp++] = (int32_t)t->edge_node[k], stk[sp++] = ns;
+            }
+        }
+    }
+    free(stk);
+    return count;
+}
+
+static int popcount_words(const uint32_t *w, size_t n) {
+    int c = 0;
+    for (size_t i = 0; i < n; i++) c += __builtin_popcount(w[i]);
+    return c;
+}
+
 int hearth_grammar_mask(hearth_grammar_matcher *m, const hearth_grammar_vocab *v, uint32_t *mask) {
     size_t nw = ((size_t)v->n_tokens + 31) / 32;
     if (m->mc_vocab != v) {
@@ -838,44 +1076,29 @@ int hearth_grammar_mask(hearth_grammar_matcher *m, const hearth_grammar_vocab *v
             memcpy(mask, m->mc_mask[i], nw * sizeof *mask);
             return m->mc_count[i];
         }
-    memset(mask, 0, nw * sizeof *mask);
     int count = 0;
+    /* inside a free string: plain-text tokens by their length, a walk for the rest */
+    int k = 0;
+    int32_t s = m->cur;
+    bool chain = true;
+    while (k < v->lmax) {
+        int32_t t = string_next(m, s);
+        if (t < 0) {
+            chain = false;
+            break;
+        }
+        if (t == 0) break;
+        s = t, k++;
+    }
+    if (k > 0 && chain && (k == v->lmax || string_next(m, s) == 0)) {
+        memcpy(mask, v->le[k], nw * sizeof *mask);
+        count = popcount_words(mask, nw) + walk(m, &v->other, m->cur, mask, NULL);
+    } else {
+        memset(mask, 0, nw * sizeof *mask);
+        count = walk(m, &v->all, m->cur, mask, NULL);
+    }
     if (state_accepting(m, m->cur))
         for (int i = 0; i < v->n_eog; i++) mask[v->eog[i] >> 5] |= 1u << (v->eog[i] & 31), count++;
-    /* depth-first over the trie; the explicit stack holds (node, state) */
-    size_t cap = 256, sp = 0;
-    int32_t *stk = malloc(cap * 2 * sizeof *stk);
-    if (!stk) return count;
-    stk[sp++] = 0, stk[sp++] = m->cur;
-    while (sp) {
-        int32_t s = stk[--sp];
-        uint32_t node = (uint32_t)stk[--sp];
-        const tnode *nd = &v->nodes[node];
-        const gr_bits *bytes = state_bytes(m, s);
-        for (uint32_t k = nd->child0; k < nd->child0 + nd->n_child; k++) {
-            unsigned char c = v->edge_byte[k];
-            if (!gr_bits_has(bytes, c)) continue;
-            int32_t ns = step(m, s, c);
-            bytes = &m->states[s].bytes;   /* step may move the states array */
-            if (ns <= 0) continue;
-            const tnode *ch = &v->nodes[v->edge_node[k]];
-            for (uint32_t t = ch->tok0; t < ch->tok0 + ch->n_tok; t++) {
-                int32_t id = v->toks[t];
-                mask[id >> 5] |= 1u << (id & 31);
-                count++;
-            }
-            if (ch->n_child) {
-                if (sp + 2 > cap * 2) {
-                    int32_t *t2 = realloc(stk, cap * 4 * sizeof *stk);
-                    if (!t2) break;
-                    stk = t2, cap *= 2;
-                }
-                stk[sp++] = (int32_t)v->edge_node[k], stk[sp++] = ns;
-            }
-        }
-        nd = NULL;
-    }
-    free(stk);
     int slot = m->mc_next;
     m->mc_next = (m->mc_next + 1) % MASK_CACHE;
     if (!m->mc_mask[slot]) m->mc_mask[slot] = malloc(nw * sizeof *mask);

@@ -40,6 +40,19 @@ static inline void gr_bits_range(gr_bits *b, unsigned lo, unsigned hi) {
     for (unsigned c = lo; c <= hi; c++) gr_bits_set(b, c);
 }
 
+/* the compiled grammar (flattened rules) */
+struct hearth_grammar {
+    int32_t *el;          /* all alternatives, each ended by GR_END */
+    size_t n_el;
+    int32_t *alt_start;   /* element index of each alternative */
+    int32_t *rule_alt0;   /* first alternative of each rule; rule r's are [rule_alt0[r], rule_alt0[r+1]) */
+    size_t n_rules;
+    gr_bits *classes;
+    size_t n_classes;
+    int32_t root;
+    bool is_schema;       /* compiled from a JSON Schema (else GBNF) */
+};
+
 /* a growable int32 sequence */
 typedef struct gr_seq {
     int32_t *v;

@@ -1334,6 +1334,15 @@ hearth_status hearth_grammar_from_schema(const char *json, size_t len, hearth_gr
                                 end && end >= json ? (size_t)(end - json) : (size_t)0);
     hearth_status st = from_parsed(root, out);
     cJSON_Delete(root);
+    if (st == HEARTH_OK) (*out)->is_schema = true;
+    return st;
+}
+
+hearth_status hearth_grammar_from_schema_json(const cJSON *schema, hearth_grammar **out) {
+    *out = NULL;
+    if (!schema) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "schema: none given");
+    hearth_status st = from_parsed(schema, out);
+    if (st == HEARTH_OK) (*out)->is_schema = true;
     return st;
 }
 

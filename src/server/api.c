@@ -496,9 +496,36 @@ srv_job *api_parse(hearth_server *s, int kind, const char *body, size_t len, api
             goto bad;
         }
         if (!strcmp(t->valuestring, "json_object")) j->json_mode = true;
-        else if (strcmp(t->valuestring, "text")) {
+        else if (!strcmp(t->valuestring, "json_schema")) {
+            /* {"type": "json_schema", "json_schema": {"name", "schema", "strict"}}: the output is
+             * the schema's instance (src/sample/grammar_schema.c; refused keywords are errors) */
+            const cJSON *js = cJSON_GetObjectItemCaseSensitive(rf, "json_schema");
+            const cJSON *sch = cJSON_GetObjectItemCaseSensitive(js, "schema");
+            if (!cJSON_IsObject(js) || !(cJSON_IsObject(sch) || cJSON_IsBool(sch))) {
+                fail(e, 400, "response_format.json_schema.schema", "invalid_value",
+                     "'response_format.json_schema' must be an object with a 'schema'");
+                goto bad;
+            }
+            if (hearth_grammar_from_schema_json(sch, &j->grammar) != HEARTH_OK) {
+                fail(e, 400, "response_format.json_schema.schema", "invalid_value", "%s", hearth_last_error());
+                goto bad;
+            }
+        } else if (strcmp(t->valuestring, "text")) {
             fail(e, 400, "response_format.type", "invalid_value",
-                 "'response_format.type' '%s' is not supported (use \"text\" or \"json_object\")", t->valuestring);
+                 "'response_format.type' '%s' is not supported (use \"text\", \"json_object\" or \"json_schema\")",
+                 t->valuestring);
+            goto bad;
+        }
+    }
+    const cJSON *gb = cJSON_GetObjectItemCaseSensitive(req, "grammar");   /* llama.cpp's GBNF extension */
+    if (gb && !cJSON_IsNull(gb)) {
+        if (!cJSON_IsString(gb) || j->grammar || j->json_mode) {
+            fail(e, 400, "grammar", "invalid_value",
+                 "'grammar' must be a GBNF string and cannot be combined with a response_format");
+            goto bad;
+        }
+        if (hearth_grammar_from_gbnf(gb->valuestring, strlen(gb->valuestring), NULL, &j->grammar) != HEARTH_OK) {
+            fail(e, 400, "grammar", "invalid_value", "%s", hearth_last_error());
             goto bad;
         }
     }

@@ -122,11 +122,21 @@ static void stream_free(void *cls) {
 static enum MHD_Result handle_job(hearth_server *s, struct MHD_Connection *c, const char *endpoint, int kind,
                                   const conn_state *cs) {
     api_error e = {0};
-    srv_job *j = api_parse(s, kind, cs->body ? cs->body : "", cs->len, &e);
-    if (!j) return reply_error(s, c, endpoint, &e, 0);
+    char *grounded = NULL, *sources = NULL;   /* a file_search tool: vector_stores.c */
+    if (kind == JOB_CHAT && vs_ground(s, cs->body, cs->len, &grounded, &sources, &e) < 0)
+        return reply_error(s, c, endpoint, &e, 0);
+    srv_job *j = api_parse(s, kind, grounded ? grounded : cs->body ? cs->body : "", grounded ? strlen(grounded) : cs->len,
+                           &e);
+    free(grounded);
+    if (!j) {
+        free(sources);
+        return reply_error(s, c, endpoint, &e, 0);
+    }
     if (kind == JOB_EMBED) j->stream = false;
+    if (j->stream) free(sources), sources = NULL;   /* sources come with whole responses only */
     int rc = sched_enqueue(s, j);
     if (rc) {
+        free(sources);
         job_unref(j);
         return simple_error(s, c, endpoint, rc, rc == 429 ? "rate_limit_error" : "server_error",
                             rc == 429 ? "queue_full" : "shutting_down",
@@ -159,6 +169,7 @@ static enum MHD_Result handle_job(hearth_server *s, struct MHD_Connection *c, co
             pthread_mutex_unlock(&j->mu);
             atomic_store(&j->cancelled, 1);
             job_unref(j);
+            free(sources);
             metrics_request(&s->met, endpoint, 499);
             return MHD_NO;
         }
@@ -172,7 +183,8 @@ static enum MHD_Result handle_job(hearth_server *s, struct MHD_Connection *c, co
     else if (atomic_load(&j->cancelled))
         ok = simple_error(s, c, endpoint, 503, "server_error", "shutting_down", "the request was cancelled: the server is shutting down", 1);
     else
-        ok = reply(s, c, endpoint, 200, api_response(j), NULL, 0);
+        ok = reply(s, c, endpoint, 200, sources ? vs_attach_sources(api_response(j), sources) : api_response(j), NULL, 0);
+    free(sources);
     job_unref(j);
     return ok;
 }
@@ -221,6 +233,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         char msg[128];
         snprintf(msg, sizeof msg, "the request body is larger than this server's limit of %zu bytes", s->p.max_body);
         return simple_error(s, c, ep, 413, "invalid_request_error", "request_too_large", msg, 0);
+    }
+    if (vs_route(url)) {
+        char *out = NULL;
+        size_t n = 0;
+        const char *ctype = NULL;
+        int st = vs_handle(s, method, url, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
+                           cs->body, cs->len, &out, &n, &ctype);
+        if (!ctype) return reply(s, c, vs_endpoint(url), st, out, NULL, 0);
+        struct MHD_Response *r = MHD_create_response_from_buffer(n, out, MHD_RESPMEM_MUST_FREE);   /* bytes of a file */
+        if (!r) { free(out); return MHD_NO; }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+        enum MHD_Result ok = MHD_queue_response(c, (unsigned)st, r);
+        MHD_destroy_response(r);
+        metrics_request(&s->met, vs_endpoint(url), st);
+        return ok;
     }
     bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
     if (!strcmp(ep, "other")) {

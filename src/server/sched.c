@@ -38,12 +38,13 @@ srv_job *job_new(void) {
 
 void job_unref(srv_job *j) {
     if (!j || atomic_fetch_sub(&j->refs, 1) != 1) return;
-    for (int i = 0; i < j->n; i++) free(j->ch[i].text), free(j->ch[i].lps);
+    for (int i = 0; j->ch && i < j->n; i++) free(j->ch[i].text), free(j->ch[i].lps);   /* ch is NULL when parsing failed */
     free(j->ch);
     for (int i = 0; i < j->n_stop; i++) free(j->stop[i]);
     free(j->stop);
     free(j->prompt);
     free(j->bias);
+    hearth_grammar_free(j->grammar);
     for (int i = 0; i < j->n_inputs; i++) {
         if (j->in_ids) free(j->in_ids[i]);
         if (j->in_text) free(j->in_text[i]);
@@ -201,8 +202,8 @@ static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j
     sp.stop = (const char *const *)j->stop;
     sp.n_stop = (size_t)j->n_stop;
     hearth_status st = HEARTH_OK;
-    if (j->json_mode) {
-        st = hearth_constraint_json_object(&sl->con);
+    if (j->json_mode || j->grammar) {
+        st = j->grammar ? hearth_grammar_constraint(j->grammar, &sl->con) : hearth_constraint_json_object(&sl->con);
         sp.constraint = sl->con;
         sp.token_texts = token_texts(sm);
         if (st == HEARTH_OK && !sp.token_texts) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");

@@ -18,6 +18,7 @@
 #include "hearth/constraint.h"
 #include "hearth/embed.h"
 #include "hearth/generate.h"
+#include "hearth/grammar.h"
 #include "hearth/model.h"
 #include "hearth/sample.h"
 #include "hearth/server.h"
@@ -132,6 +133,7 @@ struct srv_job {
     char **stop;
     int n_stop;
     bool json_mode;
+    hearth_grammar *grammar;   /* response_format json_schema or `grammar` (owned); NULL: none */
     int logprobs;          /* -1: off; else number of top alternatives */
     /* output */
     int n;                 /* choices */
@@ -158,6 +160,8 @@ void job_unref(srv_job *j);   /* frees at 0 */
 /* appends text to choice c (job->mu held) */
 void choice_append(srv_choice *c, const char *s, size_t n);
 
+typedef struct vs_state vs_state;   /* files and vector stores (vector_stores.c) */
+
 /* ==== the server ================================================================ */
 typedef struct srv_qent { srv_job *j; int choice; } srv_qent;
 
@@ -180,6 +184,7 @@ struct hearth_server {
     atomic_int kv_used;         /* tokens held in all slots' caches */
     int kv_total;
     metrics met;
+    vs_state *vs;               /* files and vector stores (NULL: off) */
 };
 
 /* scheduler (sched.c) */
@@ -214,5 +219,22 @@ char *api_response(const srv_job *j);
  * (final chunk, usage if asked, "data: [DONE]" written). */
 void api_stream_events(srv_job *j, hearth_buf *out, bool *end);
 char *api_models(hearth_server *s);
+
+/* ==== files, vector stores, grounded chat (vector_stores.c) ==================== */
+hearth_status vs_create(const char *dir, const char *embed_model, int n_threads, vs_state **out);
+void vs_free(vs_state *v);   /* NULL is a no-op */
+/* true for /v1/files... and /v1/vector_stores... */
+bool vs_route(const char *url);
+const char *vs_endpoint(const char *url);   /* the metrics label */
+/* Answers one request: returns the HTTP status; *out is the malloc'd body,
+ * *out_ctype its type (NULL: JSON, NUL-terminated; else *out_len bytes). */
+int vs_handle(hearth_server *s, const char *method, const char *url, const char *ctype, const char *body, size_t len,
+              char **out, size_t *out_len, const char **out_ctype);
+/* A chat request with a "file_search" tool: 0 when it has none (nothing
+ * changed), 1 with *out_body the grounded request and *sources the JSON
+ * array of its sources (both malloc'd), -1 with *e filled. */
+int vs_ground(hearth_server *s, const char *body, size_t len, char **out_body, char **sources, api_error *e);
+/* response (taken) with "sources" added, each marked "cited"; returns the new text */
+char *vs_attach_sources(char *response, const char *sources);
 
 #endif

@@ -24,6 +24,14 @@
 #define HAVE_IMAGE 0
 #endif
 
+/* the last error's message with a prefix (the message is copied first: it lives in the buffer that
+ * hearth_set_error writes) */
+static hearth_status error_with(hearth_status st, const char *prefix) {
+    char m[768];
+    snprintf(m, sizeof m, "%s", hearth_last_error());
+    return hearth_set_error(st, "%s: %s", prefix, m);
+}
+
 /* ---- IDX ------------------------------------------------------------------ */
 
 /* reads exactly n bytes or fails naming the file and what was being read */
@@ -202,7 +210,7 @@ hearth_status hearth_vdata_load_dir(const char *dir, int w, int h, int channels,
             hearth_image img = {0};
             st = hearth_image_load(path, want_c, &img);
             if (st) {
-                st = hearth_set_error(st, "%s: %s", path, hearth_last_error());
+                st = error_with(st, path);
                 break;
             }
             if (out->n == 0 && (w == 0 || h == 0)) w = img.w, h = img.h;

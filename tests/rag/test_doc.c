@@ -71,6 +71,11 @@ TEST(html) {
     CHECK(has(&d, "Tail & end"));
     CHECK(!has(&d, "secret") && !has(&d, "color"));
     hearth_doc_clear(&d);
+    /* a page without text: an empty, NUL-terminated text (found by fuzz_doc) */
+    const char empty[] = "<html><head><title></title></head><body><script>x</script></body></html>";
+    CHECK_EQ_INT(hearth_doc_parse(empty, sizeof empty - 1, HEARTH_DOC_HTML, "e.html", NULL, &d), HEARTH_OK);
+    CHECK(d.text && d.len == 0 && d.text[0] == 0);
+    hearth_doc_clear(&d);
     /* broken markup is recovered, not refused */
     const char bad[] = "<p>unclosed <b>bold <i>text";
     CHECK_EQ_INT(hearth_doc_parse(bad, sizeof bad - 1, HEARTH_DOC_HTML, "b.html", NULL, &d), HEARTH_OK);
