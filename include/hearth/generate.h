@@ -54,6 +54,13 @@ typedef struct hearth_generate_params {
     int32_t n_reuse;             /* the first n_reuse prompt ids are already in the context's
                                     KV cache (from an earlier call): only the rest is prefilled.
                                     0 (default): the context is cleared first. */
+    /* embeddings inside the prompt (an image's, from hearth_clip_encode):
+     * n_embd_rows rows of the model's n_embd floats decoded between prompt
+     * ids [0, embd_at) and [embd_at, n); prompt_ids keep only the text's ids,
+     * and nothing is reused from the cache. NULL (default): text only. */
+    const float *embd;           /* borrowed for the call */
+    int32_t n_embd_rows;
+    int32_t embd_at;
     hearth_text_fn on_text;      /* may be NULL */
     void *user;
     const volatile int *cancel;  /* non-zero: stop at the next token (may be NULL) */

@@ -119,7 +119,7 @@ typedef struct hearth_index_params {
     int32_t ef_search;           /* default candidate list of a search (raised to k); default 64 */
     bool quantize_int8;          /* keep an int8 copy of each vector (one scale per vector), walk the
                                     graph on it, re-rank the candidates with the float vectors
-                                    (the walk keeps at least 2k candidates). Default false. */
+                                    (the walk keeps at least 1.5k candidates). Default false. */
     int32_t n_threads;           /* threads of hearth_index_upsert_batch and compaction; 0 = all CPUs */
     hearth_index_fsync fsync;    /* durable index only; default ALWAYS */
     uint64_t seed;               /* level generator; default 42 (builds are reproducible with 1 thread) */

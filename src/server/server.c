@@ -41,6 +41,13 @@ hearth_status hearth_server_create(const hearth_server_params *pp, hearth_server
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     metrics_init(&s->met);
+    if (p.classifier) {
+        hearth_status st = cls_create(p.classifier, &s->cls);
+        if (st) {
+            hearth_server_free(s);
+            return st;
+        }
+    }
     if (p.rag_dir) {
         hearth_status st = vs_create(p.rag_dir, p.rag_embed, p.n_threads, &s->vs);
         if (st) {
@@ -236,6 +243,7 @@ void hearth_server_free(hearth_server *s) {
     free(s->loras);
     free(s->queue);
     vs_free(s->vs);
+    cls_free(s->cls);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);
