@@ -21,7 +21,7 @@
  * libhearth.so / libhearth.a only when a public header declares it between
  * HEARTH_API_BEGIN and HEARTH_API_END (every header in include/hearth/ wraps
  * its declarations so) or marks it HEARTH_API. Exported names start with
- * hearth_ (a test checks both). See docs/library.md. */
+ * hearth_ (a test checks both). See docs/install.md. */
 #if defined(__GNUC__) || defined(__clang__)
 #define HEARTH_API __attribute__((visibility("default")))
 #define HEARTH_API_BEGIN _Pragma("GCC visibility push(default)")

@@ -1,7 +1,7 @@
 /*
  * schema_cjson.h — the JSON Schema calls that take parsed cJSON values, for
  * hearth's own layers and tests. Internal: the public schema.h takes JSON
- * text, so library users need no cJSON (docs/library.md).
+ * text, so library users need no cJSON (docs/install.md).
  */
 #ifndef HEARTH_SCHEMA_CJSON_H
 #define HEARTH_SCHEMA_CJSON_H

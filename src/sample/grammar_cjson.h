@@ -1,7 +1,7 @@
 /*
  * grammar_cjson.h — hearth_grammar_from_schema for a parsed cJSON schema, for
  * hearth's own layers (the server). Internal: the public grammar.h takes
- * JSON text, so library users need no cJSON (docs/library.md).
+ * JSON text, so library users need no cJSON (docs/install.md).
  */
 #ifndef HEARTH_GRAMMAR_CJSON_H
 #define HEARTH_GRAMMAR_CJSON_H

@@ -24,7 +24,7 @@ done
 [ ! -e "$prefix/include/hearth/kernels.h" ] || fail "the internal kernels.h is installed"
 # no public header includes cJSON (library users should not need it); report.h
 # (hearth report's API, whose data are cJSON trees) is the one known exception
-# left to its owner (docs/library.md)
+# left to its owner (docs/install.md)
 known_cjson="report.h"
 for h in "$prefix"/include/hearth/*.h; do
     # code only: one-line comments removed
