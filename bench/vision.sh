@@ -31,8 +31,8 @@ for t in $TYPES; do
         h=$("$build/bench/bench_clip" time "$f" "$img" "$T" 3 | awk '/^best/ {print $2}')
         l=-
         if [ -x "$llama/bin/llama-mtmd-cli" ]; then
-            l=$("$llama/bin/llama-mtmd-cli" -m "$lm" --mmproj "$f" --image "$img" -p "x" -n 1 -t "$T" --temp 0 \
-                   --no-warmup 2>&1 | awk '/slice encoded in/ {print $(NF-1) / 1000}' | head -1)
+            l=$("$llama/bin/llama-mtmd-cli" -m "$lm" --mmproj "$f" --image "$img" -p "x" -n 1 -t "$T" --temp 0 --chat-template vicuna \
+                   --no-warmup 2>&1 | awk '/encoded in|encoding done in/ {print $(NF-1) / 1000}' | head -1)
         fi
         echo "round $r: hearth $h s   llama.cpp $l s   per image"
     done
