@@ -27,7 +27,9 @@
  *           query's words are OR-ed.
  *   dense   cosine similarity of the query's embedding with every chunk
  *           vector that passes the filter (exact: a filtered search returns
- *           k results whenever k chunks match).
+ *           k results whenever k chunks match); without a filter, through
+ *           the collection's HNSW index when one is current
+ *           (hearth_rag_build_index).
  *   hybrid  reciprocal-rank fusion: score = sum over the two lists of
  *           w / (rrf_k + rank), rank from 1, rrf_k = 60.
  * Filters (OpenAI's vector-store filter JSON) are SQL over the chunks and
@@ -132,6 +134,9 @@ typedef struct hearth_rag_ingest_params {
     bool prune;                 /* remove documents under an ingested folder that no longer exist (true) */
     bool force;                 /* re-ingest even unchanged documents (false) */
     hearth_doc_params doc;      /* size limits */
+    int64_t index_min_vectors;  /* after an ingestion that changed vectors, build the HNSW index when the
+                                   collection holds at least this many (20000); 0: never */
+    int index_threads;          /* threads for that build; 0: all CPUs */
     hearth_rag_file_fn on_file; /* may be NULL */
     void *user;
     const volatile int *cancel; /* non-zero: stop after the current document */
@@ -169,6 +174,14 @@ hearth_status hearth_rag_ingest_doc(hearth_rag *r, const char *source, const hea
  * Items of one source are numbered in order; *chunk gets the number. */
 hearth_status hearth_rag_add_item(hearth_rag *r, const char *source, const char *kind, const char *text,
                                   const float *vec, int32_t dim, const char *attributes, int64_t *chunk);
+
+/* Builds the collection's HNSW index (hearth/index.h: inner product over its
+ * unit vectors, M 16, ef_construction 200) and saves it beside the
+ * collection file (NAME.hearth-rag-hnsw-GEN). It is a cache: dense searches
+ * without a filter use it while no vector has changed since (GEN counts the
+ * writes); otherwise, and for filtered searches, they scan exactly. Does
+ * nothing when the index is current. n_threads 0: all CPUs. */
+hearth_status hearth_rag_build_index(hearth_rag *r, int n_threads);
 
 /* Removes a document (all its chunks). HEARTH_ERR_NOT_FOUND when absent. */
 hearth_status hearth_rag_remove(hearth_rag *r, const char *source);

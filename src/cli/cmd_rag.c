@@ -55,6 +55,8 @@ static void usage(void) {
            "  --force              re-ingest unchanged files too\n"
            "  --no-prune           keep documents whose files are gone\n"
            "  --max-file-mb N      skip larger files (256)\n"
+           "  --index-min N        build the HNSW index for dense search when the collection holds at\n"
+           "                       least N vectors (20000; 0: never; searches scan exactly without it)\n"
            "search / ask:\n"
            "  -k N                 results (search: 10, ask: 4)\n"
            "  --mode M             hybrid (default; BM25 only without vectors), bm25 or dense\n"
@@ -73,7 +75,7 @@ static void usage(void) {
 typedef struct opts {
     const char *db, *coll, *embed, *model, *filter, *mode, *attributes, *weights, *rerank;
     bool json, force, no_prune, no_headings;
-    int64_t k, chunk_tokens, overlap, max_tokens, threads, max_file_mb;
+    int64_t k, chunk_tokens, overlap, max_tokens, threads, max_file_mb, index_min;
     double min_score;
     const char **pos;
     int n_pos;
@@ -81,7 +83,7 @@ typedef struct opts {
 
 static int parse(const char *cmd, int argc, char **argv, opts *o) {
     memset(o, 0, sizeof *o);
-    o->k = -1, o->chunk_tokens = 200, o->overlap = 40, o->max_tokens = 256, o->max_file_mb = 256;
+    o->k = -1, o->chunk_tokens = 200, o->overlap = 40, o->max_tokens = 256, o->max_file_mb = 256, o->index_min = 20000;
     o->pos = calloc((size_t)argc + 1, sizeof *o->pos);
     cli_args a = cli_args_init(cmd, argc, argv);
     /* positionals are collected here (any number: shell globs) */
@@ -107,6 +109,7 @@ static int parse(const char *cmd, int argc, char **argv, opts *o) {
         if (cli_opt_int(&a, "-n", "--max-tokens", &o->max_tokens)) continue;
         if (cli_opt_int(&a, "-t", "--threads", &o->threads)) continue;
         if (cli_opt_int(&a, NULL, "--max-file-mb", &o->max_file_mb)) continue;
+        if (cli_opt_int(&a, NULL, "--index-min", &o->index_min)) continue;
         if (cli_opt_float(&a, NULL, "--min-score", &o->min_score)) continue;
         if (cli_flag(&a, NULL, "--json")) { o->json = true; continue; }
         if (cli_flag(&a, NULL, "--force")) { o->force = true; continue; }
@@ -264,6 +267,8 @@ static int do_ingest(const opts *o) {
     p.prune = !o->no_prune;
     p.force = o->force;
     p.doc.max_file_bytes = (size_t)o->max_file_mb << 20;
+    p.index_min_vectors = o->index_min;
+    p.index_threads = (int)o->threads;
     progress pr = {.tty = cli_stderr_tty() && !o->json, .json = o->json, .t0 = hearth_time_s()};
     p.on_file = on_file;
     p.user = &pr;

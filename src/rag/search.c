@@ -5,6 +5,7 @@
 #include "rag_internal.h"
 
 #include "core/utf8.h"
+#include "hearth/index.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -116,6 +117,27 @@ static hearth_status dense_list(hearth_rag *r, const float *q, int32_t dim, cons
                                 cand **out, size_t *n) {
     *out = NULL;
     *n = 0;
+    /* no filter and a current HNSW index: the graph (vindex.c) */
+    hearth_index *ix = f->n_vals == 0 && !strcmp(f->sql.data, "1") ? rag_index_current(r) : NULL;
+    if (ix) {
+        hearth_index_hit *hits = malloc((size_t)limit * sizeof *hits);
+        cand *c = malloc((size_t)limit * sizeof *c);
+        size_t k = 0;
+        hearth_index_search_params sp = hearth_index_default_search_params();
+        sp.ef = limit * 2 > 64 ? limit * 2 : 64;
+        hearth_status st = hits && c ? hearth_index_search(ix, q, (size_t)limit, &sp, hits, &k)
+                                     : hearth_set_error(HEARTH_ERR_NOMEM, "rag: out of memory");
+        if (st) {
+            free(hits);
+            free(c);
+            return st;
+        }
+        for (size_t i = 0; i < k; i++) c[i] = (cand){.id = (int64_t)hits[i].id, .score = hits[i].score};
+        free(hits);
+        *out = c;
+        *n = k;
+        return HEARTH_OK;
+    }
     hearth_buf sql = {0};
     hearth_buf_printf(&sql,
                       "SELECT c.id, c.vec FROM chunks c JOIN docs d ON d.id = c.doc WHERE c.vec IS NOT NULL AND (%s)",

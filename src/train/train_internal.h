@@ -105,6 +105,7 @@ struct hearth_trainer {
     /* optimizer */
     tparam *params;
     int n_params;
+    size_t params_cap;   /* HEARTH_GROW capacity of params */
     int64_t step;
     uint64_t rng;
     /* run-time */
