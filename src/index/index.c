@@ -318,7 +318,10 @@ hearth_status idx_post_add(hearth_index *ix, uint32_t slot) {
                 ix->post_used++;
             }
             uint64_t e = (uint64_t)ix->inc[slot] << 32 | slot;
+            /* p is set: found, or made just above */
+            // cppcheck-suppress nullPointerRedundantCheck
             if (p->n && p->slots[p->n - 1] == e) continue;
+            // cppcheck-suppress nullPointerRedundantCheck
             if (p->n == p->cap) {
                 size_t cap = p->cap;
                 if (!HEARTH_GROW(p->slots, cap, p->n + 1)) goto oom;
@@ -937,6 +940,8 @@ hearth_status hearth_index_compact(hearth_index *ix) {
             }
             malloc_trim(0);
         }
+        /* map is freed above on success and NULL on failure */
+        // cppcheck-suppress memleak
     }
     pthread_rwlock_unlock(&ix->rw);
     if (!st && ix->wal) st = hearth_index_snapshot(ix);
