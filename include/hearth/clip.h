@@ -45,6 +45,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_clip hearth_clip;
 
@@ -114,6 +115,7 @@ hearth_status hearth_clip_check_model(const hearth_clip *v, const hearth_model *
 hearth_status hearth_clip_prompt(const hearth_vocab *vocab, const char *prompt, size_t len, int32_t **ids,
                                  size_t *n, int32_t *at);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

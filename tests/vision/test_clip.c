@@ -15,7 +15,7 @@
 #include "hearth/clip.h"
 #include "hearth/gguf.h"
 #include "hearth/image.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/tokenizer.h"
 
 #include "clip_gen.h"
