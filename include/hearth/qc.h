@@ -32,6 +32,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_qc hearth_qc;
 
@@ -98,13 +99,14 @@ char *hearth_qc_caption(const hearth_qc_result *r, double threshold, const char 
  * "YYYY-MM-DD HH:MM:SS", "hour": "HH:00", "image", "score", "anomalous",
  * "caption"}...], "columns": [...], "meta": {...}} (as
  * hearth_report_load_data makes); written as HTML, or PDF when path ends in
- * .pdf: counts, defect rate per hour, score histogram, the defects with
- * their captions. */
+ * .pdf: counts, defect rate per minute (shifts under two hours) or per
+ * hour, score histogram, the defects with their captions. */
 hearth_status hearth_qc_shift_report(const void *data /* const cJSON * */, const char *title, const char *path);
 
 /* Area under the ROC curve of scores (label 1 = defective); ties count half. */
 double hearth_qc_auroc(const double *scores, const int *labels, int n);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

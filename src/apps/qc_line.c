@@ -8,6 +8,7 @@
 
 #include "core/buf.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +34,9 @@ char *hearth_qc_caption(const hearth_qc_result *r, double threshold, const char 
 }
 
 static const char SHIFT_TEMPLATE[] =
-    "{# chart rate rate x=hour y=anomalous title=\"Defect rate per hour (%)\" #}\n"
+    "{# chart rate rate x=period y=anomalous title=\"Defect rate (%)\" #}\n"
     "{# chart scores hist y=score bins=24 title=\"Anomaly scores\" #}\n"
-    "{# chart count bars by=hour title=\"Parts inspected per hour\" #}\n"
+    "{# chart count bars by=period title=\"Parts inspected\" #}\n"
     "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{{ title }}</title>\n"
     "<style>body{font-family:\"DejaVu Sans\",Arial,sans-serif;max-width:760px;margin:2em auto;color:#1a202c}"
     "table{border-collapse:collapse;width:100%;font-size:12px}td,th{padding:3px 6px;border-bottom:1px solid #e2e8f0;"
@@ -54,11 +55,37 @@ static const char SHIFT_TEMPLATE[] =
 hearth_status hearth_qc_shift_report(const void *data, const char *title, const char *path) {
     hearth_report_params p = {.title = title ? title : "Shift report"};
     char *html = NULL;
-    hearth_status st = hearth_report_render(SHIFT_TEMPLATE, sizeof SHIFT_TEMPLATE - 1, "shift report template",
-                                            (const cJSON *)data, &p, &html, NULL);
+    /* the period of each row: its minute when the shift so far is shorter than two hours, else its hour */
+    cJSON *d = cJSON_Duplicate((const cJSON *)data, true);
+    if (!d) return HEARTH_ERR_NOMEM;
+    cJSON *rows = cJSON_GetObjectItemCaseSensitive(d, "rows"), *row;
+    int n = cJSON_GetArraySize(rows), first = -1, last = -1;
+    cJSON_ArrayForEach(row, rows) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(row, "time");
+        int hh, mm;
+        if (cJSON_IsString(t) && strlen(t->valuestring) >= 16 && sscanf(t->valuestring + 11, "%d:%d", &hh, &mm) == 2) {
+            if (first < 0) first = hh * 60 + mm;
+            last = hh * 60 + mm;
+        }
+    }
+    bool minutes = n > 0 && first >= 0 && ((last - first + 1440) % 1440) < 120;
+    cJSON_ArrayForEach(row, rows) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(row, "time");
+        char per[8] = "?";
+        if (cJSON_IsString(t) && strlen(t->valuestring) >= 16) {
+            memcpy(per, t->valuestring + 11, 5);
+            per[5] = 0;
+            if (!minutes) per[3] = per[4] = '0';
+        }
+        cJSON_AddStringToObject(row, "period", per);
+    }
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(d, "columns"), cJSON_CreateString("period"));
+    hearth_status st = hearth_report_render(SHIFT_TEMPLATE, sizeof SHIFT_TEMPLATE - 1, "shift report template", d,
+                                            &p, &html, NULL);
+    cJSON_Delete(d);
     if (st) return st;
-    size_t n = strlen(path);
-    if (n > 4 && !strcmp(path + n - 4, ".pdf")) {
+    size_t plen = strlen(path);
+    if (plen > 4 && !strcmp(path + plen - 4, ".pdf")) {
         st = hearth_report_pdf(html, path);
     } else {
         FILE *f = fopen(path, "wb");
