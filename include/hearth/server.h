@@ -33,6 +33,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_server hearth_server;
 
@@ -75,6 +76,7 @@ int hearth_server_port(const hearth_server *s);   /* the bound port (after start
 void hearth_server_stop(hearth_server *s);
 void hearth_server_free(hearth_server *s);   /* stops first; NULL is a no-op */
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -68,9 +68,9 @@ static inline __m512 tail_bf16(const uint16_t *p, __mmask16 m) {
             for (int k = 0; k < nx; k++) out[k] = NAME(n, w, (const char *)x + k * xs);          \
             return;                                                                              \
         }                                                                                        \
-        const float *b0 = x, *b1 = (const float *)((const char *)x + xs);                        \
-        const float *b2 = (const float *)((const char *)x + 2 * xs);                             \
-        const float *b3 = (const float *)((const char *)x + 3 * xs);                             \
+        const float *b0 = x, *b1 = (const void *)((const char *)x + xs);                         \
+        const float *b2 = (const void *)((const char *)x + 2 * xs);                              \
+        const float *b3 = (const void *)((const char *)x + 3 * xs);                              \
         __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                              \
         __m512 t0 = s0, t1 = s0, t2 = s0, t3 = s0;                                               \
         int64_t i = 0;                                                                           \

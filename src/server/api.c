@@ -10,6 +10,7 @@
 #include "server_internal.h"
 
 #include "core/utf8.h"
+#include "sample/grammar_cjson.h"
 
 #include <limits.h>
 #include <math.h>

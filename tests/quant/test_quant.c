@@ -15,7 +15,7 @@
  *  - the matmul driver with quantized weights against a float computation
  */
 #include "harness.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "kernels/quant.h"
 
 #include <stdlib.h>
