@@ -7,7 +7,7 @@
 # fuzz/crash-TARGET-*. Example: fuzz/run.sh tokenize 600 -jobs=2
 set -euo pipefail
 target=gguf
-case "${1:-}" in gguf|tokenize|jinja|safetensors|pii|image|index|doc) target=$1; shift ;; esac
+case "${1:-}" in gguf|tokenize|jinja|safetensors|pii|image|index|doc|schema) target=$1; shift ;; esac
 secs=${1:-60}
 shift || true
 root=$(cd "$(dirname "$0")/.." && pwd)
