@@ -686,7 +686,8 @@ static const char *format_regex(const char *f) {
         return "^(?:(?:" H16 ":){7}" H16 "|(?:" H16 ":){1,7}:|(?:" H16 ":){1,6}:" H16 "|(?:" H16 ":){1,5}(?::" H16
                "){1,2}|(?:" H16 ":){1,4}(?::" H16 "){1,3}|(?:" H16 ":){1,3}(?::" H16 "){1,4}|(?:" H16 ":){1,2}(?::" H16
                "){1,5}|" H16 ":(?::" H16 "){1,6}|:(?:(?::" H16 "){1,7}|:))$";
-    if (!strcmp(f, "hostname")) return "^" LABEL "(?:\\." LABEL ")*$";
+    /* the last label starts with a letter (an all-digit top-level label is not a host name) */
+    if (!strcmp(f, "hostname")) return "^(?:" LABEL "\\.)*[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$";
     if (!strcmp(f, "email"))
         return "^[a-zA-Z0-9_%+-]+(?:\\.[a-zA-Z0-9_%+-]+)*@" LABEL "(?:\\." LABEL ")+$";
     if (!strcmp(f, "uri"))
@@ -709,6 +710,7 @@ static int32_t string_rule(sc *c, const cJSON *s) {
         re = format_regex(fmt->valuestring);
         if (!re) return fail(c, HEARTH_ERR_UNSUPPORTED, "format '%s' cannot be enforced", fmt->valuestring);
         snprintf(where, sizeof where, "schema %s/format", c->path);
+        if (!strcmp(fmt->valuestring, "hostname") && (mx < 0 || mx > 253)) mx = 253;   /* RFC 1123 total length */
         if (cJSON_IsString(pat))
             return fail(c, HEARTH_ERR_UNSUPPORTED, "pattern together with format '%s' cannot be enforced", fmt->valuestring);
     } else if (cJSON_IsString(pat)) {
@@ -1168,6 +1170,22 @@ static bool disjoint(const cJSON *a, const cJSON *b) {
     if (!la) la = cJSON_GetObjectItemCaseSensitive(a, "enum");
     if (!lb) lb = cJSON_GetObjectItemCaseSensitive(b, "enum");
     if ((ac || cJSON_IsArray(la)) && (bc || cJSON_IsArray(lb)) && la && lb && !lits_overlap(la, ac, lb, bc)) return true;
+    /* objects: one requires a property the other forbids (additionalProperties false) */
+    if ((ta & tb) == T_OBJ) {
+        for (int side = 0; side < 2; side++) {
+            const cJSON *x = side ? b : a, *y = side ? a : b;
+            const cJSON *req = cJSON_GetObjectItemCaseSensitive(x, "required");
+            const cJSON *yp = cJSON_GetObjectItemCaseSensitive(y, "properties");
+            if (!cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(y, "additionalProperties")) ||
+                cJSON_GetObjectItemCaseSensitive(y, "patternProperties"))
+                continue;
+            for (const cJSON *r = cJSON_IsArray(req) ? req->child : NULL; r; r = r->next) {
+                if (!cJSON_IsString(r)) continue;
+                const cJSON *q = cJSON_GetObjectItemCaseSensitive(yp, r->valuestring);
+                if (!q || cJSON_IsFalse(q)) return true;
+            }
+        }
+    }
     /* objects told apart by a required property with distinct literals */
     if ((ta & tb) == T_OBJ) {
         const cJSON *props = cJSON_GetObjectItemCaseSensitive(a, "properties");
