@@ -26,6 +26,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ---- generation --------------------------------------------------------- */
 typedef enum hearth_stop_reason {
@@ -54,6 +55,13 @@ typedef struct hearth_generate_params {
     int32_t n_reuse;             /* the first n_reuse prompt ids are already in the context's
                                     KV cache (from an earlier call): only the rest is prefilled.
                                     0 (default): the context is cleared first. */
+    /* embeddings inside the prompt (an image's, from hearth_clip_encode):
+     * n_embd_rows rows of the model's n_embd floats decoded between prompt
+     * ids [0, embd_at) and [embd_at, n); prompt_ids keep only the text's ids,
+     * and nothing is reused from the cache. NULL (default): text only. */
+    const float *embd;           /* borrowed for the call */
+    int32_t n_embd_rows;
+    int32_t embd_at;
     hearth_text_fn on_text;      /* may be NULL */
     void *user;
     const volatile int *cancel;  /* non-zero: stop at the next token (may be NULL) */
@@ -240,6 +248,7 @@ const char *const *hearth_chat_format_stops(const hearth_chat_format *fmt);
  * is added as the vocab says unless the text already starts with it. */
 hearth_status hearth_chat_tokenize(const hearth_vocab *v, const char *text, int32_t **ids, size_t *n_ids);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

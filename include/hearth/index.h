@@ -89,6 +89,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_index hearth_index;
 typedef struct hearth_index_filter hearth_index_filter;
@@ -119,7 +120,7 @@ typedef struct hearth_index_params {
     int32_t ef_search;           /* default candidate list of a search (raised to k); default 64 */
     bool quantize_int8;          /* keep an int8 copy of each vector (one scale per vector), walk the
                                     graph on it, re-rank the candidates with the float vectors
-                                    (the walk keeps at least 2k candidates). Default false. */
+                                    (the walk keeps at least 1.5k candidates). Default false. */
     int32_t n_threads;           /* threads of hearth_index_upsert_batch and compaction; 0 = all CPUs */
     hearth_index_fsync fsync;    /* durable index only; default ALWAYS */
     uint64_t seed;               /* level generator; default 42 (builds are reproducible with 1 thread) */
@@ -251,6 +252,7 @@ typedef struct hearth_index_stats {
 
 hearth_status hearth_index_get_stats(hearth_index *ix, hearth_index_stats *out);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -19,6 +19,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_model hearth_model;
 typedef struct hearth_context hearth_context;
@@ -89,6 +90,17 @@ hearth_status hearth_decode(hearth_context *c, const int32_t *tokens, int32_t n,
 hearth_status hearth_decode_batch(hearth_context *const *cs, const int32_t *const *tokens, const int32_t *n,
                                   int n_seq, bool all_logits);
 
+/* Input rows given as embeddings instead of token ids (an image's, from
+ * hearth_clip_encode): n rows of n_embd floats run at positions n_past ..
+ * exactly as token embeddings would. */
+hearth_status hearth_decode_embd(hearth_context *c, const float *embd, int32_t n, bool all_logits);
+/* hearth_decode_batch where sequence i's rows are embd[i] (n[i] rows of
+ * n_embd floats) when embd and embd[i] are not NULL, tokens[i] otherwise
+ * (tokens may be NULL when every sequence has embeddings): images and text of
+ * different sequences in one pass. */
+hearth_status hearth_decode_batch_embd(hearth_context *const *cs, const int32_t *const *tokens,
+                                       const float *const *embd, const int32_t *n, int n_seq, bool all_logits);
+
 /* Logits of the last decode: n_vocab floats for its last token, or, after
  * all_logits, row i (0 <= i < n) of the n tokens. Borrowed; valid until the
  * next decode. */
@@ -117,6 +129,7 @@ typedef struct hearth_ppl_result {
 hearth_status hearth_perplexity(hearth_context *c, const int32_t *tokens, size_t n_tokens, int32_t n_chunk_ctx,
                                 hearth_ppl_progress_fn progress, void *user, hearth_ppl_result *out);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_qc hearth_qc;
 
@@ -87,9 +88,25 @@ typedef struct hearth_qc_result {
 hearth_status hearth_qc_score(const hearth_qc *qc, const hearth_image *img, hearth_qc_result *out);
 void hearth_qc_result_free(hearth_qc_result *r);   /* NULL is a no-op */
 
+/* ---- the inspection line ------------------------------------------------ */
+/* A one-line caption of a result from a template (no model): where the
+ * defect is (upper left ... lower right, from the region), its size, the
+ * score against the threshold and the image's name. img_w / img_h: the
+ * image's size. Malloc'd, owned by the caller. */
+char *hearth_qc_caption(const hearth_qc_result *r, double threshold, const char *image, int img_w, int img_h);
+
+/* A shift report from the shift's results: data is {"rows": [{"time":
+ * "YYYY-MM-DD HH:MM:SS", "hour": "HH:00", "image", "score", "anomalous",
+ * "caption"}...], "columns": [...], "meta": {...}} (as
+ * hearth_report_load_data makes); written as HTML, or PDF when path ends in
+ * .pdf: counts, defect rate per minute (shifts under two hours) or per
+ * hour, score histogram, the defects with their captions. */
+hearth_status hearth_qc_shift_report(const void *data /* const cJSON * */, const char *title, const char *path);
+
 /* Area under the ROC curve of scores (label 1 = defective); ties count half. */
 double hearth_qc_auroc(const double *scores, const int *labels, int n);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

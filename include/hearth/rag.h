@@ -27,7 +27,9 @@
  *           query's words are OR-ed.
  *   dense   cosine similarity of the query's embedding with every chunk
  *           vector that passes the filter (exact: a filtered search returns
- *           k results whenever k chunks match).
+ *           k results whenever k chunks match); without a filter, through
+ *           the collection's HNSW index when one is current
+ *           (hearth_rag_build_index).
  *   hybrid  reciprocal-rank fusion: score = sum over the two lists of
  *           w / (rrf_k + rank), rank from 1, rrf_k = 60.
  * Filters (OpenAI's vector-store filter JSON) are SQL over the chunks and
@@ -55,6 +57,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ---- collections ------------------------------------------------------------ */
 typedef struct hearth_rag hearth_rag;   /* an open collection */
@@ -132,6 +135,9 @@ typedef struct hearth_rag_ingest_params {
     bool prune;                 /* remove documents under an ingested folder that no longer exist (true) */
     bool force;                 /* re-ingest even unchanged documents (false) */
     hearth_doc_params doc;      /* size limits */
+    int64_t index_min_vectors;  /* after an ingestion that changed vectors, build the HNSW index when the
+                                   collection holds at least this many (20000); 0: never */
+    int index_threads;          /* threads for that build; 0: all CPUs */
     hearth_rag_file_fn on_file; /* may be NULL */
     void *user;
     const volatile int *cancel; /* non-zero: stop after the current document */
@@ -170,6 +176,14 @@ hearth_status hearth_rag_ingest_doc(hearth_rag *r, const char *source, const hea
 hearth_status hearth_rag_add_item(hearth_rag *r, const char *source, const char *kind, const char *text,
                                   const float *vec, int32_t dim, const char *attributes, int64_t *chunk);
 
+/* Builds the collection's HNSW index (hearth/index.h: inner product over its
+ * unit vectors, M 16, ef_construction 200) and saves it beside the
+ * collection file (NAME.hearth-rag-hnsw-GEN). It is a cache: dense searches
+ * without a filter use it while no vector has changed since (GEN counts the
+ * writes); otherwise, and for filtered searches, they scan exactly. Does
+ * nothing when the index is current. n_threads 0: all CPUs. */
+hearth_status hearth_rag_build_index(hearth_rag *r, int n_threads);
+
 /* Removes a document (all its chunks). HEARTH_ERR_NOT_FOUND when absent. */
 hearth_status hearth_rag_remove(hearth_rag *r, const char *source);
 
@@ -195,6 +209,25 @@ typedef enum hearth_rag_mode {
 const char *hearth_rag_mode_name(hearth_rag_mode m);
 hearth_status hearth_rag_mode_parse(const char *s, hearth_rag_mode *out);
 
+/* ---- re-ranking with a cross-encoder -------------------------------------------
+ * A BERT-style encoder with a classification head (GGUF tensors cls.weight /
+ * cls.bias and/or cls.output.weight / cls.output.bias; bert.pooling_type 4 =
+ * rank), as llama.cpp's rerank pooling computes it: the pair is tokenized as
+ * [CLS] query [SEP] document (BOS, query, EOS if the vocab adds one, SEP if
+ * it adds one, document, EOS if it adds one), the first token's final state
+ * h goes through tanh(cls.weight h + cls.bias), then cls.output; the score is
+ * the first output (a logit: higher is more relevant). */
+typedef struct hearth_rag_reranker hearth_rag_reranker;
+
+/* HEARTH_ERR_UNSUPPORTED when m is not an encoder or has no classification
+ * head. The model is borrowed (must outlive the reranker). One thread at a
+ * time per reranker. */
+hearth_status hearth_rag_reranker_create(const hearth_model *m, int n_threads, hearth_rag_reranker **out);
+void hearth_rag_reranker_free(hearth_rag_reranker *r);   /* NULL is a no-op */
+/* The relevance score of doc for query; a document too long for the model's
+ * context is cut (its first tokens are scored). */
+hearth_status hearth_rag_rerank_score(hearth_rag_reranker *r, const char *query, const char *doc, float *score);
+
 typedef struct hearth_rag_search_params {
     int32_t k;                  /* results; 10 */
     hearth_rag_mode mode;       /* HYBRID */
@@ -205,6 +238,9 @@ typedef struct hearth_rag_search_params {
                                    cosine); 0: none */
     const char *filter;         /* filter JSON (see above) or NULL; malformed: HEARTH_ERR_INVALID_ARG */
     hearth_embedder *embedder;  /* for dense/hybrid; borrowed; its n_embd must equal the collection's */
+    hearth_rag_reranker *reranker;  /* NULL: none. Else the best n_rerank fused results are scored by it and
+                                       ordered by that score (the final score; min_score applies to it) */
+    int32_t n_rerank;           /* candidates re-ranked; 0: max(20, 2k) */
 } hearth_rag_search_params;
 
 hearth_rag_search_params hearth_rag_search_default_params(void);
@@ -214,6 +250,7 @@ typedef struct hearth_rag_hit {
     int64_t chunk;           /* chunk number within its document, from 0 */
     double score;            /* final score (higher is better) */
     double bm25, dense;      /* the two lists' own scores (BM25: -bm25(), higher better; dense: cosine) */
+    double fused;            /* the score before re-ranking (RRF, or the single list's) */
     int32_t bm25_rank, dense_rank;   /* 1-based; 0: not in that list */
     char *text;              /* owned */
     int32_t page;            /* 1-based; 0: no pages */
@@ -265,6 +302,7 @@ hearth_status hearth_rag_ask(hearth_rag *r, hearth_context *ctx, const hearth_mo
                              const hearth_rag_ask_params *p, hearth_rag_answer *out);
 void hearth_rag_answer_clear(hearth_rag_answer *a);   /* NULL is a no-op */
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -12,7 +12,7 @@
  *                      backward needs, backward, AdamW, schedule, checkpoints
  *   hearth_train_data  JSONL records -> token ids + loss mask
  *
- * One step of training, as `hearth train` drives it:
+ * One step of training, as hearth_train_run (below) drives it:
  *   for each sequence of the step: hearth_trainer_forward_backward()
  *   (gradients accumulate; loss_scale = 1 / scored tokens of the step)
  *   hearth_trainer_step()  (clip, AdamW with the scheduled rate, zero grads)
@@ -27,6 +27,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ==== the trainer ============================================================ */
 typedef enum hearth_lr_schedule {
@@ -125,6 +126,12 @@ int32_t hearth_trainer_n_vocab(const hearth_trainer *t);
 
 /* LoRA mode: the adapter being trained (borrowed; NULL in full mode). */
 const hearth_adapter *hearth_trainer_lora(const hearth_trainer *t);
+/* LoRA mode: start from from's weights (copied) instead of the random
+ * initialisation, e.g. a PEFT folder written by another trainer. from must
+ * have the trainer's rank and scale and a weight of the same shape for each
+ * target (HEARTH_ERR_INVALID_ARG / HEARTH_ERR_FORMAT naming the difference).
+ * Call before the first step. */
+hearth_status hearth_trainer_set_lora(hearth_trainer *t, const hearth_adapter *from);
 /* Full / init mode: writes the model as GGUF (matrices and embeddings in
  * wtype: HEARTH_TYPE_F32 or HEARTH_TYPE_F16; norms F32), metadata copied from
  * the base model (or the tokenizer file for --init). */
@@ -177,6 +184,78 @@ void hearth_train_data_free(hearth_train_data *d);   /* NULL is a no-op */
  * (NULL when frac is 0 or nothing would be held out); d keeps the rest. */
 hearth_status hearth_train_data_split(hearth_train_data *d, double frac, uint64_t seed, hearth_train_data **heldout);
 
+/* ==== the training loop =======================================================
+ * hearth_train_run drives a trainer over the data: for each epoch a seeded
+ * shuffle of the records; each optimizer step takes batch * grad_accum
+ * sequences (one record each, or with pack as many consecutive records as fit
+ * in n_ctx + 1 tokens, each attending only to itself); the held-out records
+ * are evaluated after each epoch; checkpoints are written every
+ * checkpoint_every steps and when the run stops early.
+ *
+ * A step's loss is the mean cross-entropy (nats) over the step's scored
+ * tokens — what PyTorch/TRL print — and the gradient is that mean's. */
+typedef struct hearth_train_run_params {
+    int32_t epochs;            /* passes over the data (1) */
+    int64_t max_steps;         /* stop after this many optimizer steps in all (0: no limit) */
+    int64_t stop_after;        /* stop as if interrupted after step N: checkpoint, result.stopped (0: off) */
+    int32_t batch;             /* sequences per micro-batch (1) */
+    int32_t grad_accum;        /* micro-batches per optimizer step (1) */
+    bool pack;                 /* pack records into sequences of up to n_ctx + 1 tokens */
+    int32_t n_ctx;             /* packing capacity: n_ctx + 1 tokens (512) */
+    uint64_t seed;             /* data order (42) */
+    const char *checkpoint;    /* checkpoint path (NULL: none written) */
+    int64_t checkpoint_every;  /* write one every N steps (0: only when stopping early) */
+    const char *resume;        /* continue from this checkpoint (NULL: from the start) */
+} hearth_train_run_params;
+
+hearth_train_run_params hearth_train_run_default_params(void);
+
+typedef enum hearth_train_event {
+    HEARTH_TRAIN_STEP = 0,     /* an optimizer step was taken */
+    HEARTH_TRAIN_EVAL = 1,     /* an epoch ended and the held-out loss is in loss */
+    HEARTH_TRAIN_RESUMED = 2,  /* a checkpoint was loaded: step and epoch say where */
+} hearth_train_event;
+
+typedef struct hearth_train_progress {
+    hearth_train_event event;
+    int64_t step, total_steps; /* steps taken (1-based after a step), steps in the run */
+    int64_t epoch;             /* 1-based */
+    double loss;               /* STEP: mean cross-entropy over the step's scored tokens; EVAL: held-out mean */
+    int64_t n_scored;          /* STEP: scored tokens of the step */
+    float lr;                  /* STEP: the rate the step used */
+    float grad_norm;           /* STEP: global gradient norm before clipping */
+    int64_t tokens;            /* tokens trained so far (positions run through the model) */
+    double tokens_per_s, seconds_left;
+    int32_t record;            /* STEP: index in data of the step's last record */
+} hearth_train_progress;
+
+/* Called after each step and each evaluation; return false to stop the run
+ * (a checkpoint is written when params.checkpoint is set). */
+typedef bool (*hearth_train_progress_cb)(const hearth_train_progress *p, void *user);
+
+typedef struct hearth_train_result {
+    int64_t steps;             /* steps the trainer has taken in all */
+    bool stopped;              /* ended early (callback or stop_after); checkpoint written if asked */
+    double last_loss, eval_loss;   /* the last step's loss; the last held-out loss (0: none) */
+    int64_t tokens;
+    double seconds, tokens_per_s;
+} hearth_train_result;
+
+/* Optimizer steps a run with these params takes over d (the trainer's
+ * hearth_train_params.total_steps for the schedule), and the sequences of the
+ * first epoch (n_seq_first_epoch may be NULL). */
+hearth_status hearth_train_plan(const hearth_train_data *d, const hearth_train_run_params *p, int64_t *total_steps,
+                                int64_t *n_seq_first_epoch);
+/* Runs the loop (params NULL: defaults; heldout, cb, user, res may be NULL).
+ * Errors from the trainer, the checkpoint files or the data are returned as
+ * they come; a run stopped early is HEARTH_OK with res->stopped. */
+hearth_status hearth_train_run(hearth_trainer *t, const hearth_train_data *data, const hearth_train_data *heldout,
+                               const hearth_train_run_params *params, hearth_train_progress_cb cb, void *user,
+                               hearth_train_result *res);
+/* Mean cross-entropy over the scored tokens of every record of d (no dropout, no gradient). */
+hearth_status hearth_train_evaluate(hearth_trainer *t, const hearth_train_data *d, double *loss);
+
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

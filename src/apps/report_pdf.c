@@ -188,7 +188,16 @@ static void table_rows(pdf *d, trow *rows, int nr) {
     int nc = 0;
     for (int i = 0; i < nr; i++) nc = rows[i].n > nc ? rows[i].n : nc;
     if (!nc) return;
-    double cw = (PAGE_W - 2 * MARGIN) / nc;
+    /* column widths in proportion to their longest text (between 8 and 60 characters) */
+    double weight[24] = {0}, total = 0, x0[25];
+    for (int i = 0; i < nr; i++)
+        for (int c = 0; c < rows[i].n; c++) {
+            double l = (double)strlen(rows[i].cell[c]);
+            weight[c] = l > weight[c] ? l : weight[c];
+        }
+    for (int c = 0; c < nc; c++) total += (weight[c] = weight[c] < 8 ? 8 : weight[c] > 60 ? 60 : weight[c]);
+    x0[0] = MARGIN;
+    for (int c = 0; c < nc; c++) x0[c + 1] = x0[c] + (PAGE_W - 2 * MARGIN) * weight[c] / total;
     d->y += 4;
     for (int i = 0; i < nr; i++) {
         PangoLayout *ls[24];
@@ -197,7 +206,7 @@ static void table_rows(pdf *d, trow *rows, int nr) {
         for (int c = 0; c < rows[i].n; c++) {
             hearth_buf m = {0};
             to_markup(&m, rows[i].cell[c], strlen(rows[i].cell[c]));
-            ls[c] = layout(d, m.len ? m.data : "", head ? "DejaVu Sans Bold 8" : "DejaVu Sans 8", cw - 6);
+            ls[c] = layout(d, m.len ? m.data : "", head ? "DejaVu Sans Bold 8" : "DejaVu Sans 8", x0[c + 1] - x0[c] - 6);
             hearth_buf_free(&m);
             int pw, ph;
             pango_layout_get_size(ls[c], &pw, &ph);
@@ -212,7 +221,7 @@ static void table_rows(pdf *d, trow *rows, int nr) {
         }
         for (int c = 0; c < rows[i].n; c++) {
             cairo_set_source_rgb(d->cr, 0.1, 0.12, 0.16);
-            cairo_move_to(d->cr, MARGIN + c * cw + 3, d->y + 3);
+            cairo_move_to(d->cr, x0[c] + 3, d->y + 3);
             pango_cairo_show_layout(d->cr, ls[c]);
             g_object_unref(ls[c]);
         }

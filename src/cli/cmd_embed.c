@@ -9,7 +9,9 @@
  * skipped).
  */
 #include "cli.h"
+#include "hearth/clip.h"
 #include "hearth/embed.h"
+#include "hearth/image.h"
 #include "core/lines.h"
 
 #include <errno.h>
@@ -33,15 +35,54 @@ static void usage(void) {
            "  --no-normalize       print the pooled vectors as they are, not L2-normalized\n"
            "  --pooling P          mean, cls or last (default: the model's own; llama: mean)\n"
            "  -t, --threads N      threads (default: all CPUs)\n"
-           "  --image FILE         (image embeddings: not supported yet)\n");
+           "\nImage embeddings (LLaVA-style image encoders, llama.cpp's mmproj files):\n"
+           "  hearth embed --mmproj P.gguf --image IMG [--json]\n"
+           "  prints the projected patch embeddings a language model receives for IMG,\n"
+           "  one row of n_embd floats per image position; --json prints\n"
+           "  {\"n_tokens\":N,\"n_embd\":D,\"embedding\":[N*D floats, row-major]}\n"
+           "  --mmproj FILE        the image encoder (GGUF, general.architecture \"clip\")\n"
+           "  --image FILE         PNG, JPEG, WebP, GIF or BMP\n");
 }
 
 static void print_vec(const float *v, int32_t n, bool json) {
     for (int32_t i = 0; i < n; i++) printf(json ? (i ? ",%.9g" : "%.9g") : (i ? " %.9g" : "%.9g"), v[i]);
 }
 
+/* --mmproj P --image IMG: llama.cpp's clip_image_encode for the same file */
+static int embed_image(const char *mmproj, const char *image, bool json, int threads) {
+    hearth_clip_params cp = hearth_clip_default_params();
+    cp.n_threads = threads;
+    hearth_clip *v = NULL;
+    hearth_image img = {0};
+    if (hearth_clip_load(mmproj, &cp, &v)) return cli_error("embed", "%s", hearth_last_error());
+    if (hearth_image_load(image, 3, &img)) {
+        hearth_clip_free(v);
+        return cli_error("embed", "%s", hearth_last_error());
+    }
+    int32_t nt = hearth_clip_n_tokens(v), ne = hearth_clip_n_embd(v);
+    float *e = malloc((size_t)nt * ne * sizeof *e);
+    int rc = 0;
+    if (!e) rc = cli_error("embed", "out of memory");
+    else if (hearth_clip_encode(v, &img, e)) rc = cli_error("embed", "%s", hearth_last_error());
+    else if (json) {
+        printf("{\"n_tokens\":%d,\"n_embd\":%d,\"embedding\":[", nt, ne);
+        print_vec(e, nt * ne, true);
+        printf("]}\n");
+    } else {
+        for (int32_t t = 0; t < nt; t++) {
+            print_vec(e + (size_t)t * ne, ne, false);
+            putchar('\n');
+        }
+    }
+    free(e);
+    hearth_image_free(&img);
+    hearth_clip_free(v);
+    return rc;
+}
+
+
 int cmd_embed(int argc, char **argv) {
-    const char *model = NULL, *prompt = NULL, *file = NULL, *pooling = NULL, *image = NULL;
+    const char *model = NULL, *prompt = NULL, *file = NULL, *pooling = NULL, *image = NULL, *mmproj = NULL;
     bool json = false, no_norm = false;
     int64_t threads = 0;
     cli_args a = cli_args_init("embed", argc, argv);
@@ -51,6 +92,7 @@ int cmd_embed(int argc, char **argv) {
         if (cli_opt(&a, "-f", "--file", &file)) continue;
         if (cli_opt(&a, NULL, "--pooling", &pooling)) continue;
         if (cli_opt(&a, NULL, "--image", &image)) continue;
+        if (cli_opt(&a, NULL, "--mmproj", &mmproj)) continue;
         if (cli_opt_int(&a, "-t", "--threads", &threads)) continue;
         if (cli_flag(&a, NULL, "--json")) { json = true; continue; }
         if (cli_flag(&a, NULL, "--no-normalize")) { no_norm = true; continue; }
@@ -58,7 +100,14 @@ int cmd_embed(int argc, char **argv) {
         return cli_unknown(&a);
     }
     if (a.failed) return 2;
-    if (image) return cli_error("embed", "--image: image embeddings are not supported yet (text only: -p or -f)") + 1;
+    if (threads < 0 || threads > 1024) return cli_error("embed", "--threads %lld: expected 0 .. 1024", (long long)threads) + 1;
+    if (mmproj && !image) return cli_error("embed", "--mmproj needs --image IMG (the image to embed)") + 1;
+    if (image && !mmproj)
+        return cli_error("embed", "--image needs --mmproj P.gguf (the image encoder)") + 1;
+    if (image) {
+        if (prompt || file) return cli_error("embed", "give either an image (--image) or text (-p/-f), not both") + 1;
+        return embed_image(mmproj, image, json, (int)threads);
+    }
     if (a.n_pos > 0) return cli_error("embed", "unexpected argument '%s' (the text goes after -p)", a.pos[0]) + 1;
     if (prompt && file) return cli_error("embed", "give either -p TEXT or -f FILE, not both") + 1;
     if (!prompt && !file) return cli_error("embed", "nothing to embed: give -p TEXT or -f FILE") + 1;

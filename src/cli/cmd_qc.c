@@ -187,7 +187,9 @@ static int qc_score_run(int argc, char **argv, const char **imgs, int n_imgs) {
         hearth_image img = {0};
         hearth_qc_result r;
         if (hearth_image_load(imgs[i], 1, &img) || hearth_qc_score(qc, &img, &r)) {
-            fprintf(stderr, "hearth qc score: error: %s: %s\n", imgs[i], hearth_last_error());
+            const char *msg = hearth_last_error();
+            if (strstr(msg, imgs[i])) fprintf(stderr, "hearth qc score: error: %s\n", msg);
+            else fprintf(stderr, "hearth qc score: error: %s: %s\n", imgs[i], msg);
             hearth_image_free(&img);
             rc = 1;
             continue;

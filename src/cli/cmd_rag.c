@@ -55,12 +55,16 @@ static void usage(void) {
            "  --force              re-ingest unchanged files too\n"
            "  --no-prune           keep documents whose files are gone\n"
            "  --max-file-mb N      skip larger files (256)\n"
+           "  --index-min N        build the HNSW index for dense search when the collection holds at\n"
+           "                       least N vectors (20000; 0: never; searches scan exactly without it)\n"
            "search / ask:\n"
            "  -k N                 results (search: 10, ask: 4)\n"
            "  --mode M             hybrid (default; BM25 only without vectors), bm25 or dense\n"
            "  --filter JSON        e.g. '{\"type\":\"eq\",\"key\":\"format\",\"value\":\"pdf\"}'\n"
            "  --min-score F        drop results below F\n"
            "  --weights B,D        RRF weights of BM25 and dense (1,1)\n"
+           "  --rerank F           re-rank the best max(20, 2k) with a cross-encoder GGUF (a BERT with\n"
+           "                       a classification head, e.g. bge-reranker); its score becomes the score\n"
            "ask:\n"
            "  -m, --model F        the chat model (default: $HEARTH_MODEL or the built-in one)\n"
            "  -n, --max-tokens N   answer length (256)\n"
@@ -69,9 +73,9 @@ static void usage(void) {
 
 /* ==== options shared by the subcommands ============================================= */
 typedef struct opts {
-    const char *db, *coll, *embed, *model, *filter, *mode, *attributes, *weights;
+    const char *db, *coll, *embed, *model, *filter, *mode, *attributes, *weights, *rerank;
     bool json, force, no_prune, no_headings;
-    int64_t k, chunk_tokens, overlap, max_tokens, threads, max_file_mb;
+    int64_t k, chunk_tokens, overlap, max_tokens, threads, max_file_mb, index_min;
     double min_score;
     const char **pos;
     int n_pos;
@@ -79,7 +83,7 @@ typedef struct opts {
 
 static int parse(const char *cmd, int argc, char **argv, opts *o) {
     memset(o, 0, sizeof *o);
-    o->k = -1, o->chunk_tokens = 200, o->overlap = 40, o->max_tokens = 256, o->max_file_mb = 256;
+    o->k = -1, o->chunk_tokens = 200, o->overlap = 40, o->max_tokens = 256, o->max_file_mb = 256, o->index_min = 20000;
     o->pos = calloc((size_t)argc + 1, sizeof *o->pos);
     cli_args a = cli_args_init(cmd, argc, argv);
     /* positionals are collected here (any number: shell globs) */
@@ -98,12 +102,14 @@ static int parse(const char *cmd, int argc, char **argv, opts *o) {
         if (cli_opt(&a, NULL, "--mode", &o->mode)) continue;
         if (cli_opt(&a, NULL, "--attributes", &o->attributes)) continue;
         if (cli_opt(&a, NULL, "--weights", &o->weights)) continue;
+        if (cli_opt(&a, NULL, "--rerank", &o->rerank)) continue;
         if (cli_opt_int(&a, "-k", NULL, &o->k)) continue;
         if (cli_opt_int(&a, NULL, "--chunk-tokens", &o->chunk_tokens)) continue;
         if (cli_opt_int(&a, NULL, "--overlap", &o->overlap)) continue;
         if (cli_opt_int(&a, "-n", "--max-tokens", &o->max_tokens)) continue;
         if (cli_opt_int(&a, "-t", "--threads", &o->threads)) continue;
         if (cli_opt_int(&a, NULL, "--max-file-mb", &o->max_file_mb)) continue;
+        if (cli_opt_int(&a, NULL, "--index-min", &o->index_min)) continue;
         if (cli_opt_float(&a, NULL, "--min-score", &o->min_score)) continue;
         if (cli_flag(&a, NULL, "--json")) { o->json = true; continue; }
         if (cli_flag(&a, NULL, "--force")) { o->force = true; continue; }
@@ -160,6 +166,26 @@ static int load_embedder(const char *cmd, hearth_rag *r, const opts *o, bool req
 static void free_embedder(embedder *e) {
     hearth_embedder_free(e->e);
     hearth_model_free(e->m);
+}
+
+/* --rerank FILE: the cross-encoder */
+typedef struct reranker { hearth_model *m; hearth_rag_reranker *r; } reranker;
+
+static int load_reranker(const char *cmd, const opts *o, reranker *out) {
+    memset(out, 0, sizeof *out);
+    if (!o->rerank) return 0;
+    if (hearth_model_load(o->rerank, NULL, &out->m) != HEARTH_OK) return cli_lib_error(cmd);
+    if (hearth_rag_reranker_create(out->m, (int)o->threads, &out->r) != HEARTH_OK) {
+        hearth_model_free(out->m);
+        out->m = NULL;
+        return cli_lib_error(cmd);
+    }
+    return 0;
+}
+
+static void free_reranker(reranker *r) {
+    hearth_rag_reranker_free(r->r);
+    hearth_model_free(r->m);
 }
 
 static void json_opt_str(const char *key, const char *s) {
@@ -241,6 +267,8 @@ static int do_ingest(const opts *o) {
     p.prune = !o->no_prune;
     p.force = o->force;
     p.doc.max_file_bytes = (size_t)o->max_file_mb << 20;
+    p.index_min_vectors = o->index_min;
+    p.index_threads = (int)o->threads;
     progress pr = {.tty = cli_stderr_tty() && !o->json, .json = o->json, .t0 = hearth_time_s()};
     p.on_file = on_file;
     p.user = &pr;
@@ -305,6 +333,7 @@ static void print_hit(const hearth_rag_hit *h, bool json) {
         if (h->heading) json_opt_str("heading", h->heading);
         if (h->bm25_rank) printf(",\"bm25_rank\":%d", h->bm25_rank);
         if (h->dense_rank) printf(",\"dense_rank\":%d", h->dense_rank);
+        if (h->fused != h->score) printf(",\"fused\":%.6g", h->fused);
         if (h->attributes) printf(",\"attributes\":%s", h->attributes);
         printf("}");
     }
@@ -320,11 +349,14 @@ static int do_search(const opts *o) {
     hearth_rag *r;
     if (hearth_rag_open(o->db, o->coll, false, &r) != HEARTH_OK) return cli_lib_error(cmd);
     embedder e = {0};
-    if (sp.mode != HEARTH_RAG_BM25 && load_embedder(cmd, r, o, false, &e)) {
+    reranker rr = {0};
+    if ((sp.mode != HEARTH_RAG_BM25 && load_embedder(cmd, r, o, false, &e)) || load_reranker(cmd, o, &rr)) {
+        free_embedder(&e);
         hearth_rag_close(r);
         return 1;
     }
     sp.embedder = e.e;
+    sp.reranker = rr.r;
     hearth_rag_results res;
     if (hearth_rag_search(r, o->pos[0], &sp, &res) != HEARTH_OK) {
         rc = cli_lib_error(cmd);
@@ -348,6 +380,7 @@ static int do_search(const opts *o) {
         if (!res.n) printf("no results\n");
     }
     hearth_rag_results_clear(&res);
+    free_reranker(&rr);
     free_embedder(&e);
     hearth_rag_close(r);
     return rc;
@@ -367,11 +400,14 @@ static int do_ask(const opts *o) {
     hearth_rag *r;
     if (hearth_rag_open(o->db, o->coll, false, &r) != HEARTH_OK) return cli_lib_error(cmd);
     embedder e = {0};
-    if (ap.search.mode != HEARTH_RAG_BM25 && load_embedder(cmd, r, o, false, &e)) {
+    reranker rr = {0};
+    if ((ap.search.mode != HEARTH_RAG_BM25 && load_embedder(cmd, r, o, false, &e)) || load_reranker(cmd, o, &rr)) {
+        free_embedder(&e);
         hearth_rag_close(r);
         return 1;
     }
     ap.search.embedder = e.e;
+    ap.search.reranker = rr.r;
     hearth_model *m = NULL;
     hearth_context *ctx = NULL;
     hearth_rag_answer ans = {0};
@@ -424,6 +460,7 @@ done:
     hearth_rag_answer_clear(&ans);
     hearth_context_free(ctx);
     hearth_model_free(m);
+    free_reranker(&rr);
     free_embedder(&e);
     hearth_rag_close(r);
     return rc;

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "gen_opts.h"
 
+#include "hearth/clip.h"
 #include "hearth/generate.h"
 #include "hearth/grammar.h"
 
@@ -29,6 +30,9 @@ static void usage(FILE *f) {
             "  -t, --threads N           threads (default: all CPUs)\n"
             "      --ignore-eos          do not stop at end-of-generation tokens\n"
             "      --stop STR            stop before STR (repeatable); STR is not printed\n"
+            "      --mmproj FILE         image encoder (llama.cpp mmproj GGUF) for --image\n"
+            "      --image FILE          an image (PNG, JPEG, WebP, GIF, BMP) put where the prompt\n"
+            "                            says <image> (LLaVA; without <image>: before the text)\n"
             "      --json                print one JSON object at the end instead of streaming:\n"
             "                            {\"prompt_ids\", \"ids\", \"text\", \"stop_reason\", ...}\n"
             "      --json-schema FILE    constrain the output to an instance of the JSON Schema in FILE\n"
@@ -54,6 +58,7 @@ static void print_ids(const int32_t *ids, size_t n) {
 
 int cmd_run(int argc, char **argv) {
     const char *model_path = NULL, *prompt = NULL, *file = NULL, *schema_path = NULL, *gbnf_path = NULL;
+    const char *mmproj = NULL, *image_path = NULL;
     int64_t n_predict = 128, n_ctx = 0, n_threads = 0;
     bool json = false, verbose = false, ignore_eos = false;
     gen_opts go;
@@ -64,6 +69,8 @@ int cmd_run(int argc, char **argv) {
         if (cli_opt(&a, "-m", "--model", &model_path)) continue;
         if (cli_opt(&a, "-p", "--prompt", &prompt)) continue;
         if (cli_opt(&a, "-f", "--file", &file)) continue;
+        if (cli_opt(&a, NULL, "--mmproj", &mmproj)) continue;
+        if (cli_opt(&a, NULL, "--image", &image_path)) continue;
         if (cli_opt_int(&a, "-n", "--n-predict", &n_predict)) continue;
         if (cli_opt_int(&a, "-c", "--ctx-size", &n_ctx)) continue;
         if (cli_opt_int(&a, "-t", "--threads", &n_threads)) continue;
@@ -84,6 +91,7 @@ int cmd_run(int argc, char **argv) {
     if (n_ctx < 0 || n_ctx > INT32_MAX) return cli_error("run", "-c must be 0 or more, got %lld", (long long)n_ctx), 2;
     if (n_threads < 0 || n_threads > 4096) return cli_error("run", "-t must be 0 or more, got %lld", (long long)n_threads), 2;
     if (gen_opts_check(&go, "run") != 0) return 2;
+    if (!mmproj != !image_path) return cli_error("run", "--image and --mmproj go together (an image needs its encoder)"), 2;
     if (schema_path && gbnf_path) return cli_error("run", "give --json-schema or --grammar, not both"), 2;
     hearth_grammar *grammar = NULL;
     hearth_constraint *constraint = NULL;
@@ -120,6 +128,11 @@ int cmd_run(int argc, char **argv) {
     if (!model_path) { free(file_text); return 1; }
     hearth_model *model = NULL;
     hearth_context *ctx = NULL;
+    hearth_clip *clip = NULL;
+    hearth_image img = {0};
+    float *img_embd = NULL;
+    int32_t *mm_ids = NULL;
+    size_t mm_n = 0;
     int rc = 0;
     if (hearth_model_load(model_path, NULL, &model) != HEARTH_OK) { rc = cli_lib_error("run"); goto out; }
     hearth_context_params cp = hearth_context_default_params();
@@ -139,8 +152,30 @@ int cmd_run(int argc, char **argv) {
     gp.cancel = &g_cancel;
     signal(SIGINT, on_sigint);
 
+    /* an image: encoded, and decoded where the prompt says <image> */
+    if (image_path) {
+        hearth_clip_params vp = hearth_clip_default_params();
+        vp.n_threads = (int)n_threads;
+        if (hearth_clip_load(mmproj, &vp, &clip) || hearth_clip_check_model(clip, model) ||
+            hearth_image_load(image_path, 3, &img)) {
+            rc = cli_lib_error("run");
+            goto out;
+        }
+        img_embd = malloc(sizeof *img_embd * hearth_clip_n_tokens(clip) * hearth_clip_n_embd(clip));
+        if (!img_embd) { rc = cli_error("run", "out of memory"); goto out; }
+        if (hearth_clip_encode(clip, &img, img_embd) ||
+            hearth_clip_prompt(hearth_model_vocab(model), prompt, prompt_len, &mm_ids, &mm_n, &gp.embd_at)) {
+            rc = cli_lib_error("run");
+            goto out;
+        }
+        gp.embd = img_embd;
+        gp.n_embd_rows = hearth_clip_n_tokens(clip);
+    }
+
     hearth_generation g;
-    if (hearth_generate(ctx, model, prompt, prompt_len, &gp, &g) != HEARTH_OK) {
+    hearth_status gs = image_path ? hearth_generate_ids(ctx, model, mm_ids, mm_n, &gp, &g)
+                                  : hearth_generate(ctx, model, prompt, prompt_len, &gp, &g);
+    if (gs != HEARTH_OK) {
         fflush(stdout);
         rc = cli_lib_error("run");
         goto out;
@@ -154,6 +189,7 @@ int cmd_run(int argc, char **argv) {
         cli_json_str(stdout, g.text, g.text_len);
         printf(", \"stop_reason\": \"%s\", \"seed\": %llu, \"n_prompt\": %zu, \"n_generated\": %zu", hearth_stop_reason_str(g.stop_reason), (unsigned long long)gen_seed_used(&go),
                g.n_prompt, g.n_ids);
+        if (image_path) printf(", \"n_image_pos\": %d", (int)gp.n_embd_rows);
         printf(", \"timings\": {\"prefill_s\": %.6f, \"generate_s\": %.6f}}\n", g.t_prefill_s, g.t_generate_s);
     } else {
         if (g.text_len && g.text[g.text_len - 1] != '\n') putchar('\n');
@@ -171,6 +207,10 @@ int cmd_run(int argc, char **argv) {
     if (g.stop_reason == HEARTH_STOP_CANCELLED) rc = 130;
     hearth_generation_clear(&g);
 out:
+    hearth_clip_free(clip);
+    hearth_image_free(&img);
+    free(img_embd);
+    free(mm_ids);
     hearth_context_free(ctx);
     hearth_model_free(model);
     hearth_constraint_free(constraint);

@@ -1,11 +1,11 @@
 /*
  * cmd_train.c — `hearth train`: LoRA (default), full fine-tuning (--full) or
- * pretraining a new small model (--init) on a JSONL file. The loop (epochs,
- * batches, evaluation, checkpoints, progress, Ctrl-C) lives here; the maths
- * is the library's (hearth/train.h).
+ * pretraining a new small model (--init) on a JSONL file. Options in, progress
+ * and Ctrl-C out; the loop (epochs, batches, packing, evaluation, checkpoints)
+ * is the library's hearth_train_run (hearth/train.h).
  */
 #include "cli.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/train.h"
 
 #include <math.h>
@@ -36,6 +36,8 @@ static void usage(void) {
            "  --lora-dropout X        dropout on the LoRA input (0.05)\n"
            "  --lora-targets LIST     q,k,v,o,gate,up,down, all, or globs over tensor names (q,v)\n"
            "  --lora-layers LIST      layers to adapt, e.g. 0-3,7 (all)\n"
+           "  --lora-init PATH        start from this adapter (PEFT folder or GGUF) instead of a random one;\n"
+           "                          same rank, alpha and targets\n"
            "  --full                  full fine-tuning (F32 weights in memory)\n"
            "  --epochs N              passes over the data (1)\n"
            "  --max-steps N           stop after N optimizer steps (0: no limit)\n"
@@ -55,7 +57,8 @@ static void usage(void) {
            "  --compute auto|exact|int8  LoRA: multiply by the frozen base in int8 (packed tiles forward, a\n"
            "                          Q8_0 copy of each W^T backward; AVX-512 VNNI) or exactly (F32\n"
            "                          backward); auto: int8 for a quantized base (auto)\n"
-           "  --eval-split F          fraction held out for evaluation each epoch (0.1; 0: none)\n"
+           "  --eval-split F          fraction of the records held out (not trained on) and evaluated\n"
+           "                          after each epoch (0: none, every record is trained on)\n"
            "  --seed S                data order, held-out split, initialisation, dropout (42)\n"
            "  --train-on-all          loss on every token, prompts included\n"
            "  --chat-format NAME      render records with this format (default: from the model)\n"
@@ -75,61 +78,41 @@ static void on_sigint(int sig) {
     g_stop = 1;
 }
 
-/* epoch e's order of the n training examples: a seeded shuffle */
-static void epoch_order(int32_t *ord, int32_t n, uint64_t seed, int64_t e) {
-    uint64_t s = seed * 0x9e3779b97f4a7c15ull + (uint64_t)e * 0xbf58476d1ce4e5b9ull + 1;
-    for (int32_t i = 0; i < n; i++) ord[i] = i;
-    for (int32_t i = n - 1; i > 0; i--) {
-        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-        int32_t j = (int32_t)(s % (uint64_t)(i + 1)), x = ord[i];
-        ord[i] = ord[j], ord[j] = x;
+/* progress on stderr: one rewritten line on a terminal, plain lines otherwise */
+typedef struct progress {
+    bool tty, quiet;
+    const char *resume;
+} progress;
+
+static bool on_progress(const hearth_train_progress *p, void *user) {
+    const progress *pg = user;
+    if (p->event == HEARTH_TRAIN_RESUMED) {
+        if (!pg->quiet)
+            fprintf(stderr, "resumed from %s at step %lld (epoch %lld)\n", pg->resume, (long long)p->step,
+                    (long long)p->epoch);
+    } else if (p->event == HEARTH_TRAIN_EVAL) {
+        if (pg->tty) fputc('\n', stderr);
+        if (!pg->quiet)
+            fprintf(stderr, "epoch %lld: eval loss %.4f, perplexity %.3f\n", (long long)p->epoch, p->loss, exp(p->loss));
+    } else if (pg->tty) {
+        fprintf(stderr, "\rstep %lld/%lld  epoch %lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  %.0f s left   ",
+                (long long)p->step, (long long)p->total_steps, (long long)p->epoch, p->loss, p->lr, p->grad_norm,
+                p->tokens_per_s, p->seconds_left);
+    } else if (!pg->quiet) {
+        fprintf(stderr, "step %lld/%lld epoch %lld loss %.4f lr %.3e grad_norm %.3f tok/s %.1f left_s %.0f\n",
+                (long long)p->step, (long long)p->total_steps, (long long)p->epoch, p->loss, p->lr, p->grad_norm,
+                p->tokens_per_s, p->seconds_left);
     }
-}
-
-/* the records ord[i..end) of one sequence: one, or (pack) as many as fit in cap tokens */
-static int64_t seq_end(const hearth_train_data *d, const int32_t *ord, int64_t i, bool pack, int64_t cap) {
-    int64_t j = i + 1, n = d->ex[ord[i]].n;
-    while (pack && j < d->n && n + d->ex[ord[j]].n <= cap) n += d->ex[ord[j++]].n;
-    return j;
-}
-
-/* optimizer steps in epoch e (per_step sequences each) */
-static int64_t epoch_steps(const hearth_train_data *d, int32_t *ord, uint64_t seed, int64_t e, bool pack, int64_t cap,
-                           int64_t per_step, int64_t *n_seq) {
-    epoch_order(ord, d->n, seed, e);
-    int64_t k = 0;
-    for (int64_t i = 0; i < d->n; i = seq_end(d, ord, i, pack, cap)) k++;
-    if (n_seq) *n_seq = k;
-    return (k + per_step - 1) / per_step;
-}
-
-static int64_t scored(const hearth_train_example *e) {
-    int64_t k = 0;
-    for (int32_t i = 1; i < e->n; i++) k += e->mask[i] != 0;
-    return k;
-}
-
-static hearth_status evaluate(hearth_trainer *t, const hearth_train_data *d, double *loss) {
-    double sum = 0;
-    int64_t cnt = 0;
-    for (int32_t i = 0; i < d->n; i++) {
-        double ls;
-        int32_t ns;
-        hearth_status s = hearth_trainer_eval(t, d->ex[i].tokens, d->ex[i].mask, d->ex[i].n, &ls, &ns);
-        if (s) return s;
-        sum += ls, cnt += ns;
-    }
-    *loss = cnt ? sum / cnt : 0;
-    return HEARTH_OK;
+    return !g_stop;
 }
 
 int cmd_train(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *out = NULL, *targets = "q,v", *layers = NULL, *ckpt = NULL;
     const char *resume = NULL, *schedule = "cosine", *out_type = "f16", *tokenizer = NULL, *chat_format = NULL;
-    const char *compute = "auto";
+    const char *compute = "auto", *lora_init = NULL;
     int64_t r = 8, epochs = 1, batch = 1, accum = 1, ctx = 512, seed = 42, ck_every = 0, threads = 0, warmup = 0;
     int64_t max_steps = 0, stop_after = 0, dim = 0, n_layers = 0, heads = 0, kv_heads = 0, ffn = 0;
-    double lora_plus = 0, alpha = 32, dropout = 0.05, lr = -1, eval_split = 0.1, wd = 0, clip = 1.0;
+    double lora_plus = 0, alpha = 32, dropout = 0.05, lr = -1, eval_split = 0, wd = 0, clip = 1.0;
     bool full = false, init = false, rslora = false, all = false, quiet = false, untied = false;
     bool pack = false, recompute = false;
     cli_args a = cli_args_init("train", argc, argv);
@@ -142,6 +125,7 @@ int cmd_train(int argc, char **argv) {
         if (cli_opt_float(&a, NULL, "--lora-dropout", &dropout)) continue;
         if (cli_opt(&a, NULL, "--lora-targets", &targets)) continue;
         if (cli_opt(&a, NULL, "--lora-layers", &layers)) continue;
+        if (cli_opt(&a, NULL, "--lora-init", &lora_init)) continue;
         if (cli_flag(&a, NULL, "--rslora")) { rslora = true; continue; }
         if (cli_opt_float(&a, NULL, "--lora-plus", &lora_plus)) continue;
         if (cli_flag(&a, NULL, "--full")) { full = true; continue; }
@@ -219,27 +203,21 @@ int cmd_train(int argc, char **argv) {
     int rc = 1;
     hearth_train_data *train = NULL, *held = NULL;
     hearth_trainer *t = NULL;
-    int32_t *ord = NULL, *pk_tok = NULL, *pk_start = NULL;
-    uint8_t *pk_mask = NULL;
     hearth_data_params dp = {.train_on_all = all, .n_ctx = (int32_t)ctx, .chat_format = chat_format};
     if (hearth_train_data_load(data, m, m ? NULL : vocab, &dp, &train) ||
         hearth_train_data_split(train, eval_split, (uint64_t)seed, &held)) {
         cli_lib_error("train");
         goto done;
     }
-    int64_t per_step = batch * accum, cap = ctx + 1, total = 0, n_seq0 = 0;
-    ord = malloc((size_t)train->n * sizeof *ord);
-    if (pack) {
-        pk_tok = malloc((size_t)cap * sizeof *pk_tok), pk_start = malloc((size_t)cap * sizeof *pk_start);
-        pk_mask = malloc((size_t)cap);
-    }
-    if (!ord || (pack && (!pk_tok || !pk_start || !pk_mask))) {
-        cli_error("train", "out of memory");
+    hearth_train_run_params rp = hearth_train_run_default_params();
+    rp.epochs = (int32_t)epochs, rp.max_steps = max_steps, rp.stop_after = stop_after, rp.batch = (int32_t)batch;
+    rp.grad_accum = (int32_t)accum, rp.pack = pack, rp.n_ctx = (int32_t)ctx, rp.seed = (uint64_t)seed;
+    rp.checkpoint_every = ck_every, rp.resume = resume;
+    int64_t total = 0, n_seq0 = 0, cap = ctx + 1, per_step = batch * accum;
+    if (hearth_train_plan(train, &rp, &total, &n_seq0)) {
+        cli_lib_error("train");
         goto done;
     }
-    for (int64_t e = 0; e < epochs && (!max_steps || total < max_steps); e++)
-        total += epoch_steps(train, ord, (uint64_t)seed, e, pack, cap, per_step, e == 0 ? &n_seq0 : NULL);
-    if (max_steps && max_steps < total) total = max_steps;
 
     hearth_train_params tp = hearth_train_default_params();
     tp.full = full, tp.lora_r = (int32_t)r, tp.lora_alpha = (float)alpha, tp.lora_dropout = (float)dropout;
@@ -268,19 +246,25 @@ int cmd_train(int argc, char **argv) {
         cli_lib_error("train");
         goto done;
     }
+    if (lora_init) {
+        if (full || init) {
+            cli_error("train", "--lora-init needs LoRA training (not --full or --init)");
+            goto done;
+        }
+        hearth_adapter *ia = NULL;
+        s = hearth_adapter_load(lora_init, hearth_model_gguf(m), &ia);
+        if (!s) s = hearth_trainer_set_lora(t, ia);
+        hearth_adapter_free(ia);
+        if (s) {
+            cli_lib_error("train");
+            goto done;
+        }
+    }
     char ckpath[4096];
     snprintf(ckpath, sizeof ckpath, "%s", ckpt ? ckpt : out);
     for (size_t l = strlen(ckpath); !ckpt && l > 1 && ckpath[l - 1] == '/'; l--) ckpath[l - 1] = 0;   /* outdir/ -> outdir.ckpt */
     if (!ckpt) strncat(ckpath, ".ckpt", sizeof ckpath - strlen(ckpath) - 1);
-    int64_t pos[8] = {0};   /* epoch, next example index in the epoch, tokens seen */
-    if (resume) {
-        if (hearth_trainer_load_checkpoint(t, resume, pos)) {
-            cli_lib_error("train");
-            goto done;
-        }
-        if (!quiet) fprintf(stderr, "resumed from %s at step %lld (epoch %lld)\n", resume,
-                            (long long)hearth_trainer_steps(t), (long long)pos[0] + 1);
-    }
+    rp.checkpoint = ckpath;
     if (!quiet) {
         fprintf(stderr, "%s: %d training records, %d held out%s; %lld steps of %lld sequences; %lld trainable "
                 "parameters; %.1f MiB allocated; %d threads; %s compute\n",
@@ -296,93 +280,15 @@ int cmd_train(int argc, char **argv) {
         }
     }
     signal(SIGINT, on_sigint);
-    bool tty = cli_stderr_tty() && !quiet;
-    double t0 = hearth_time_s(), tok_run = 0;
-    int64_t step0 = hearth_trainer_steps(t);
-    bool interrupted = false;
-    for (int64_t e = pos[0]; e < epochs && !interrupted && hearth_trainer_steps(t) < total; e++) {
-        epoch_order(ord, train->n, (uint64_t)seed, e);
-        for (int64_t i = pos[1]; i < train->n && hearth_trainer_steps(t) < total;) {
-            /* this step's records: per_step sequences of one record each, or of as many as fit (--pack) */
-            int64_t i_end = i, n_sc = 0, n_tok = 0;
-            for (int64_t k = 0; k < per_step && i_end < train->n; k++) i_end = seq_end(train, ord, i_end, pack, cap);
-            for (int64_t k = i; k < i_end; k++) n_sc += scored(&train->ex[ord[k]]);
-            int64_t n_seq = i_end - i;
-            double lsum = 0;
-            for (int64_t k = i; k < i_end && n_sc > 0;) {
-                int64_t k_end = seq_end(train, ord, k, pack, cap);
-                const hearth_train_example *ex = &train->ex[ord[k]];
-                double ls;
-                int32_t ns, n = 0, n_rec = 0;
-                if (k_end - k == 1) {
-                    s = hearth_trainer_forward_backward(t, ex->tokens, ex->mask, ex->n, 1.0f / (float)n_sc, &ls, &ns);
-                    n = ex->n;
-                } else {
-                    for (int64_t q = k; q < k_end; q++) {
-                        const hearth_train_example *x = &train->ex[ord[q]];
-                        pk_start[n_rec++] = n;
-                        memcpy(pk_tok + n, x->tokens, (size_t)x->n * sizeof *pk_tok);
-                        memcpy(pk_mask + n, x->mask, (size_t)x->n);
-                        n += x->n;
-                    }
-                    s = hearth_trainer_forward_backward_packed(t, pk_tok, pk_mask, n, pk_start, n_rec,
-                                                               1.0f / (float)n_sc, &ls, &ns);
-                }
-                if (s) {
-                    cli_lib_error("train");
-                    goto done;
-                }
-                lsum += ls, n_tok += n - 1;
-                k = k_end;
-            }
-            float lr_now = hearth_trainer_lr(t), gn = 0;
-            if (hearth_trainer_step(t, &gn)) {
-                cli_lib_error("train");
-                goto done;
-            }
-            i += n_seq;   /* records, not sequences */
-            pos[0] = e, pos[1] = i, pos[2] += n_tok;
-            tok_run += (double)n_tok;
-            int64_t st = hearth_trainer_steps(t);
-            double el = hearth_time_s() - t0, rate = tok_run / (el > 0 ? el : 1);
-            double left = (double)(total - st) * el / (double)(st - step0);
-            double loss = n_sc ? lsum / n_sc : 0;
-            if (tty)
-                fprintf(stderr, "\rstep %lld/%lld  epoch %lld  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  %.0f s left   ",
-                        (long long)st, (long long)total, (long long)e + 1, loss, lr_now, gn, rate, left);
-            else if (!quiet)
-                fprintf(stderr, "step %lld/%lld epoch %lld loss %.4f lr %.3e grad_norm %.3f tok/s %.1f left_s %.0f\n",
-                        (long long)st, (long long)total, (long long)e + 1, loss, lr_now, gn, rate, left);
-            if (ck_every > 0 && st % ck_every == 0) {
-                if (hearth_trainer_save_checkpoint(t, ckpath, pos)) {
-                    cli_lib_error("train");
-                    goto done;
-                }
-            }
-            if (g_stop || (stop_after > 0 && st == stop_after)) {
-                interrupted = true;
-                break;
-            }
-        }
-        if (interrupted) break;
-        pos[1] = 0;
-        pos[0] = e + 1;
-        if (held && held->n) {
-            double el;
-            if (evaluate(t, held, &el)) {
-                cli_lib_error("train");
-                goto done;
-            }
-            if (tty) fputc('\n', stderr);
-            if (!quiet) fprintf(stderr, "epoch %lld: eval loss %.4f, perplexity %.3f\n", (long long)e + 1, el, exp(el));
-        }
+    progress pg = {cli_stderr_tty() && !quiet, quiet, resume};
+    hearth_train_result res;
+    s = hearth_train_run(t, train, held, &rp, on_progress, &pg, &res);
+    if (pg.tty) fputc('\n', stderr);
+    if (s) {
+        cli_lib_error("train");
+        goto done;
     }
-    if (tty) fputc('\n', stderr);
-    if (interrupted) {
-        if (hearth_trainer_save_checkpoint(t, ckpath, pos)) {
-            cli_lib_error("train");
-            goto done;
-        }
+    if (res.stopped) {
         fprintf(stderr, "interrupted: checkpoint saved to %s (continue with --resume %s)\n", ckpath, ckpath);
         rc = 130;
         goto done;
@@ -393,11 +299,10 @@ int cmd_train(int argc, char **argv) {
         goto done;
     }
     if (!quiet)
-        fprintf(stderr, "wrote %s (%lld steps, %.1f s, %.1f tokens/s)\n", out, (long long)hearth_trainer_steps(t),
-                hearth_time_s() - t0, tok_run / (hearth_time_s() - t0));
+        fprintf(stderr, "wrote %s (%lld steps, %.1f s, %.1f tokens/s)\n", out, (long long)res.steps, res.seconds,
+                res.tokens_per_s);
     rc = 0;
 done:
-    free(ord), free(pk_tok), free(pk_start), free(pk_mask);
     hearth_trainer_free(t);
     hearth_train_data_free(train);
     hearth_train_data_free(held);

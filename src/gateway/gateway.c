@@ -495,6 +495,53 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
     return send_text(c, status, answer, NULL, 0);
 }
 
+/* ==== files and vector stores (hearth serve --rag-db) ================================
+ * Passed through as they are (multipart uploads included) after the key
+ * check, under the key's request rate and concurrency limits, with an audit
+ * record. The PII policy applies to chat (grounded answers included), not to
+ * uploaded documents or search queries. */
+static enum MHD_Result store_request(gw_req *r, struct MHD_Connection *c, const char *method, const char *url,
+                                     const conn_state *cs) {
+    hearth_gateway *g = r->g;
+    const hearth_gateway_config *cf = g->c;
+    /* the same limits as the model endpoints (the key's buckets are shared) */
+    int64_t rpm = r->key.rpm ? r->key.rpm : cf->rpm, tpm = r->key.tpm ? r->key.tpm : cf->tpm,
+            conc = r->key.max_concurrent ? r->key.max_concurrent : cf->max_concurrent;
+    int retry = 0;
+    gw_limit_result lr = gw_limiter_admit(g->lim, r->key.id, rpm, tpm, conc, gw_mono_s(), &retry);
+    if (lr != GW_LIMIT_OK)
+        return fail(r, c, 429,
+                    lr == GW_LIMIT_RPM ? "rate limit: requests per minute"
+                    : lr == GW_LIMIT_TPM ? "rate limit: tokens per minute" : "rate limit: requests at once",
+                    "rate_limit_exceeded",
+                    lr == GW_LIMIT_RPM ? "rpm_exceeded" : lr == GW_LIMIT_TPM ? "tpm_exceeded" : "concurrency_exceeded",
+                    retry);
+    r->admitted = true;
+    const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    int status = 0;
+    hearth_buf out = {0};
+    gw_proxy_raw(g, method, url, ctype, cs->body.data, cs->body.len, &status, &out);
+    if (!gw_finish(r, status, NULL)) {
+        hearth_buf_free(&out);
+        return send_text(c, 500, err_body("the audit record could not be written; the answer is withheld",
+                                          "server_error", "audit_failed"), NULL, 0);
+    }
+    size_t n = out.len;
+    char *body = out.data ? hearth_buf_take(&out, NULL) : strdup("");
+    struct MHD_Response *resp = MHD_create_response_from_buffer(n, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+    size_t ul = strlen(url);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            ul > 8 && !strcmp(url + ul - 8, "/content") && status == 200 ? "application/octet-stream"
+                                                                                         : "application/json");
+    enum MHD_Result ok = MHD_queue_response(c, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    return ok;
+}
+
 /* ==== routing ======================================================================= */
 static void client_addr(struct MHD_Connection *c, char *out, size_t cap) {
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -516,7 +563,8 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
     r->scrub = gw_scrub_new();
     client_addr(c, r->client, sizeof r->client);
     static const char *const endpoints[] = {"/v1/chat/completions", "/v1/completions", "/v1/embeddings",
-                                            "/v1/models", "/metrics", "/admin/keys"};
+                                            "/v1/models", "/metrics", "/admin/keys", "/v1/files",
+                                            "/v1/vector_stores"};
     r->endpoint = "other";
     for (size_t i = 0; i < sizeof endpoints / sizeof endpoints[0]; i++)
         if (!strncmp(url, endpoints[i], strlen(endpoints[i]))) r->endpoint = endpoints[i];
@@ -545,6 +593,8 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
                (!strcmp(method, "GET") && !strcmp(url, "/v1/models"))) {
         res = model_request(r, c, method, url, cs->body.data);
         if (r->stream) return res;   /* the stream owns r */
+    } else if (!strncmp(url, "/v1/files", 9) || !strncmp(url, "/v1/vector_stores", 17)) {
+        res = store_request(r, c, method, url, cs);
     } else {
         res = fail(r, c, 404, "no such endpoint", "invalid_request_error", "not_found", 0);
     }

@@ -234,6 +234,13 @@ bool gw_finish(gw_req *r, int status, const char *response_text);
 bool gw_proxy_call(hearth_gateway *g, const char *method, const char *path, const char *body, int *status,
                    char **resp);
 
+/* Forwards a request as it is — any method (GET, POST, DELETE), content type
+ * and bytes — for the endpoints the gateway authorizes and audits but does
+ * not rewrite (files, vector stores). *resp gets the upstream bytes; false if
+ * no replica answered (resp gets an error). */
+bool gw_proxy_raw(hearth_gateway *g, const char *method, const char *path, const char *ctype, const char *body,
+                  size_t len, int *status, hearth_buf *resp);
+
 /* Streams: returns an MHD response (status in *status) for a request whose
  * upstream body is body; takes r over (finishes it). */
 struct MHD_Response;

@@ -131,6 +131,59 @@ bool gw_proxy_call(hearth_gateway *g, const char *method, const char *path, cons
     return false;
 }
 
+bool gw_proxy_raw(hearth_gateway *g, const char *method, const char *path, const char *ctype, const char *body,
+                  size_t len, int *status, hearth_buf *resp) {
+    int n = gw_pool_size(g->pool);
+    int attempts = g->c->max_attempts > 0 && g->c->max_attempts < n ? g->c->max_attempts : n;
+    uint32_t tried = 0;
+    char ct[300];
+    snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
+    struct curl_slist *hdrs = curl_slist_append(curl_slist_append(NULL, ct), "Expect:");
+    CURLcode last = CURLE_OK;
+    for (int a = 0; a < attempts; a++) {
+        int i = gw_pool_acquire(g->pool, tried);
+        if (i < 0) break;
+        tried |= 1u << i;
+        char url[768];
+        snprintf(url, sizeof url, "%s%s", gw_pool_url(g->pool, i), path);
+        CURL *h = gw_curl_get(g);
+        hearth_buf_reset(resp);
+        setup(g, h, "GET", url, NULL, hdrs);
+        if (!strcmp(method, "POST")) {
+            curl_easy_setopt(h, CURLOPT_POST, 1L);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, body ? body : "");
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? len : 0));
+        } else if (strcmp(method, "GET")) {
+            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+        }
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+        last = curl_easy_perform(h);
+        long code = 0;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);   /* the handle is reused */
+        gw_curl_put(g, h);
+        if (last == CURLE_OK && code != 503) {
+            gw_pool_release(g->pool, i, false);
+            curl_slist_free_all(hdrs);
+            *status = (int)code;
+            return true;
+        }
+        gw_pool_release(g->pool, i, last != CURLE_OK && replica_fault(last));
+        if (last != CURLE_OK && !replica_fault(last)) break;
+    }
+    curl_slist_free_all(hdrs);
+    char msg[256];
+    snprintf(msg, sizeof msg, "no replica could answer (%s)",
+             last == CURLE_OK ? "all busy or unavailable" : curl_easy_strerror(last));
+    *status = last == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
+    char *e = error_json(msg, "upstream_error", "upstream_unavailable");
+    hearth_buf_reset(resp);
+    if (e) hearth_buf_puts(resp, e);
+    free(e);
+    return false;
+}
+
 /* ==== streaming ===================================================================== */
 typedef struct stream {
     gw_req *r;

@@ -88,9 +88,14 @@ static hearth_status run(hearth_context *ctx, const hearth_model *model, const h
     int32_t n_ctx = hearth_context_n_ctx(ctx);
     int32_t n_prompt = (int32_t)g->n_prompt;
 
-    if (n_prompt <= 0) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "generate: the prompt is empty");
-    if (n_prompt > n_ctx)
-        return hearth_set_error(HEARTH_ERR_RANGE, "prompt is %d tokens, context is %d", (int)n_prompt, (int)n_ctx);
+    const int32_t n_rows = p->embd ? p->n_embd_rows : 0;   /* image positions */
+    if (p->embd && (n_rows <= 0 || p->embd_at < 0 || p->embd_at > n_prompt))
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "generate: %d embedding rows at prompt position %d of %d",
+                                (int)n_rows, (int)p->embd_at, (int)n_prompt);
+    if (n_prompt + n_rows <= 0) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "generate: the prompt is empty");
+    if (n_prompt + n_rows > n_ctx)
+        return hearth_set_error(HEARTH_ERR_RANGE, "prompt is %d tokens%s, context is %d", (int)(n_prompt + n_rows),
+                                n_rows ? " (image positions included)" : "", (int)n_ctx);
     for (int32_t i = 0; i < n_prompt; i++)
         if (g->prompt_ids[i] < 0 || g->prompt_ids[i] >= n_vocab)
             return hearth_set_error(HEARTH_ERR_INVALID_ARG, "generate: prompt token %d has id %d, outside the "
@@ -108,16 +113,24 @@ static hearth_status run(hearth_context *ctx, const hearth_model *model, const h
     if (st != HEARTH_OK) return st;
 
     /* ---- prefill (reusing what the caller says is already cached) ---- */
-    int32_t reuse = p->n_reuse;
+    int32_t reuse = p->embd ? 0 : p->n_reuse;
     if (reuse < 0) reuse = 0;
     if (reuse > hearth_context_n_past(ctx)) reuse = hearth_context_n_past(ctx);
     if (reuse > n_prompt - 1) reuse = n_prompt - 1;   /* the last prompt token's logits are needed */
     st = hearth_context_truncate(ctx, reuse);
     if (st != HEARTH_OK) goto done;
     double t0 = hearth_time_s();
-    st = hearth_decode(ctx, g->prompt_ids + reuse, n_prompt - reuse, false);
-    if (st != HEARTH_OK) goto done;
-    g->n_prefilled = n_prompt - reuse;
+    if (n_rows) {   /* text before, the embeddings, text after */
+        int32_t at = p->embd_at;
+        if ((at > 0 && (st = hearth_decode(ctx, g->prompt_ids, at, false))) ||
+            (st = hearth_decode_embd(ctx, p->embd, n_rows, false)) ||
+            (n_prompt > at && (st = hearth_decode(ctx, g->prompt_ids + at, n_prompt - at, false))))
+            goto done;
+    } else {
+        st = hearth_decode(ctx, g->prompt_ids + reuse, n_prompt - reuse, false);
+        if (st != HEARTH_OK) goto done;
+    }
+    g->n_prefilled = n_prompt - reuse + n_rows;
     g->t_prefill_s = hearth_time_s() - t0;
     hearth_sequence_accept_prompt(seq, g->prompt_ids, (size_t)n_prompt);
 

@@ -101,8 +101,8 @@ hearth_status idx_fields_from_json(idx_dict *d, const cJSON *obj, idx_fields **o
     if (!f) return hearth_set_error(HEARTH_ERR_NOMEM, "index: out of memory for a payload");
     f->n_fields = nf;
     f->n_vals = nv;
-    f->f = (idx_field *)(f + 1);
-    f->v = (idx_val *)(f->f + nf);
+    f->v = (idx_val *)(f + 1);          /* values first: they need 8-byte alignment */
+    f->f = (idx_field *)(f->v + nv);
     uint32_t i = 0, k = 0;
     for (const cJSON *c = obj->child; c; c = c->next, i++) {
         if (!idx_dict_add(d, c->string ? c->string : "", c->string ? strlen(c->string) : 0, &f->f[i].key)) goto oom;
@@ -476,10 +476,12 @@ bool idx_bound_match(const idx_bound *b, const idx_dict *d, const idx_fields *fi
 
 /* Equality postings a filter can use: the (key, value) pairs of the single
  * field condition that every match must satisfy — an EQ/IN at the root or
- * inside a root-level AND. Writes the node index into *node; false if none. */
-bool idx_filter_posting_node(const hearth_index_filter *f, uint32_t *node) {
+ * inside a root-level AND. Writes the node index into *node, and *whole =
+ * the filter is that condition alone; false if none. */
+bool idx_filter_posting_node(const hearth_index_filter *f, uint32_t *node, bool *whole) {
     const fnode *r = &f->n[f->root];
-    if (r->op == F_EQ || r->op == F_IN) { *node = f->root; return true; }
+    *whole = false;
+    if (r->op == F_EQ || r->op == F_IN) { *node = f->root; *whole = true; return true; }
     if (r->op != F_AND) return false;
     for (uint32_t i = 0; i < r->nk; i++) {
         uint32_t k = f->kid[r->k0 + i];

@@ -16,8 +16,9 @@
  * Payload fields: strings (keys and string values) are interned in `dict`
  * (string -> uint32); a slot's fields are one allocation (idx_fields) that
  * lists (key, values) pairs. Equality postings map (key, value) to the
- * slots that had that value when inserted; they may hold stale slots (the
- * filter is always checked on the slot itself) and are rebuilt by compaction.
+ * (slot, incarnation) pairs that had that value when inserted; inc[s] grows
+ * each time slot s is deleted, so an entry is current exactly when its slot
+ * is live and its incarnation is the slot's. Compaction rebuilds them.
  */
 #ifndef HEARTH_INDEX_IDX_H
 #define HEARTH_INDEX_IDX_H
@@ -78,7 +79,7 @@ idx_bound *idx_filter_bind(const hearth_index_filter *f, const idx_dict *d);
 void idx_bound_free(idx_bound *b);
 bool idx_bound_match(const idx_bound *b, const idx_dict *d, const idx_fields *fields);
 /* Equality postings usable for a filter (see filter.c). */
-bool idx_filter_posting_node(const hearth_index_filter *f, uint32_t *node);
+bool idx_filter_posting_node(const hearth_index_filter *f, uint32_t *node, bool *whole);
 size_t idx_filter_posting_values(const idx_bound *b, uint32_t ni, uint32_t *key, uint32_t *types, uint64_t *bits,
                                  size_t max);
 uint32_t idx_filter_posting_count(const idx_bound *b, uint32_t ni);
@@ -87,7 +88,7 @@ uint32_t idx_filter_posting_count(const idx_bound *b, uint32_t ni);
 typedef struct idx_posting {
     uint32_t key, type;
     uint64_t bits;          /* the value: sid, or the double's bits */
-    uint32_t *slots;
+    uint64_t *slots;        /* incarnation << 32 | slot */
     uint32_t n, cap;
 } idx_posting;
 
@@ -117,6 +118,7 @@ struct hearth_index {
     char **payload;        /* cap: JSON text (owned) or NULL for {} */
     idx_fields **fields;   /* cap: or NULL for {} */
     uint8_t *lock;         /* cap: spin locks on a slot's links while building */
+    uint32_t *inc;         /* cap: incarnation of the slot (grows on delete) */
     size_t n_live, n_deleted;
     uint32_t *free_slots;  /* deleted slots to reuse (stack) */
     size_t n_free, free_cap;
@@ -158,9 +160,8 @@ hearth_status idx_reserve(hearth_index *ix, size_t need);
 uint32_t idx_map_get(const hearth_index *ix, uint64_t id);
 hearth_status idx_map_put(hearth_index *ix, uint64_t id, uint32_t slot);
 void idx_map_del(hearth_index *ix, uint64_t id);
-hearth_status idx_apply_upsert(hearth_index *ix, uint64_t id, const float *vec, const char *payload, size_t plen);
 hearth_status idx_apply_batch(hearth_index *ix, size_t n, const uint64_t *ids, const float *vecs,
-                              const char *const *payloads, const size_t *plens);
+                              const char *const *payloads, const size_t *plens, int threads);
 hearth_status idx_apply_delete(hearth_index *ix, uint64_t id);
 void idx_set_codes(hearth_index *ix, uint32_t s);
 hearth_status idx_post_add(hearth_index *ix, uint32_t slot);

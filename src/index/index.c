@@ -98,7 +98,7 @@ void idx_destroy(hearth_index *ix) {
     }
     free(ix->ids); free(ix->state); free(ix->level); free(ix->vec); free(ix->code);
     free(ix->scale); free(ix->sqnorm); free(ix->link0); free(ix->up); free(ix->payload);
-    free(ix->fields); free(ix->lock); free(ix->free_slots); free(ix->map_key); free(ix->map_val);
+    free(ix->fields); free(ix->lock); free(ix->inc); free(ix->free_slots); free(ix->map_key); free(ix->map_val);
     idx_post_clear(ix);
     free(ix->post);
     idx_dict_free(&ix->dict);
@@ -136,6 +136,7 @@ static hearth_status set_capacity(hearth_index *ix, size_t cap) {
     size_t o = ix->cap, keep = ix->n_slots < cap ? ix->n_slots : cap;
     bool ok = resize((void **)&ix->ids, o, cap, sizeof *ix->ids) && resize((void **)&ix->state, o, cap, 1) &&
               resize((void **)&ix->level, o, cap, 1) && resize((void **)&ix->lock, o, cap, 1) &&
+              resize((void **)&ix->inc, o, cap, sizeof *ix->inc) &&
               resize((void **)&ix->up, o, cap, sizeof *ix->up) && resize((void **)&ix->payload, o, cap, sizeof(char *)) &&
               resize((void **)&ix->fields, o, cap, sizeof *ix->fields) &&
               resize((void **)&ix->sqnorm, o, cap, sizeof(float)) &&
@@ -160,7 +161,7 @@ hearth_status idx_reserve(hearth_index *ix, size_t need) {
 
 size_t idx_memory(const hearth_index *ix) {
     size_t b = sizeof *ix;
-    b += ix->cap * (sizeof(uint64_t) + 3 + sizeof(uint32_t *) + sizeof(char *) + sizeof(idx_fields *) + sizeof(float));
+    b += ix->cap * (sizeof(uint64_t) + 3 + sizeof(uint32_t) + sizeof(uint32_t *) + sizeof(char *) + sizeof(idx_fields *) + sizeof(float));
     b += ix->cap * (1 + ix->M0) * sizeof(uint32_t) + ix->cap * ix->stride * sizeof(float);
     if (ix->p.quantize_int8) b += ix->cap * (ix->cstride + sizeof(float));
     for (size_t s = 0; s < ix->n_slots; s++) {
@@ -170,7 +171,7 @@ size_t idx_memory(const hearth_index *ix) {
     }
     b += ix->free_cap * sizeof(uint32_t) + ix->map_cap * (sizeof(uint64_t) + sizeof(uint32_t));
     b += ix->post_cap * sizeof(idx_posting);
-    for (size_t i = 0; i < ix->post_cap; i++) b += ix->post[i].cap * sizeof(uint32_t);
+    for (size_t i = 0; i < ix->post_cap; i++) b += ix->post[i].cap * sizeof(uint64_t);
     for (size_t i = 0; i < ix->n_vis; i++) b += ix->vis[i]->cap * sizeof(uint32_t);
     return b;
 }
@@ -316,13 +317,14 @@ hearth_status idx_post_add(hearth_index *ix, uint32_t slot) {
                 p->cap = 4;
                 ix->post_used++;
             }
-            if (p->n && p->slots[p->n - 1] == slot) continue;
+            uint64_t e = (uint64_t)ix->inc[slot] << 32 | slot;
+            if (p->n && p->slots[p->n - 1] == e) continue;
             if (p->n == p->cap) {
                 size_t cap = p->cap;
                 if (!HEARTH_GROW(p->slots, cap, p->n + 1)) goto oom;
                 p->cap = (uint32_t)cap;
             }
-            p->slots[p->n++] = slot;
+            p->slots[p->n++] = e;
         }
     return HEARTH_OK;
 oom:
@@ -337,16 +339,17 @@ void idx_post_clear(hearth_index *ix) {
 
 /* ==== writing items ======================================================== */
 
-/* int8 code of x (dim floats): code = round(x / scale), scale = max|x| / 127 */
+/* int8 code of x (dim floats): code = round(x / scale), scale = max|x| / 127
+ * (computed in double so that tiny or huge finite values stay in range) */
 static float quantize(const float *x, int32_t n, int8_t *code) {
-    float m = 0;
-    for (int32_t i = 0; i < n; i++) m = fmaxf(m, fabsf(x[i]));
-    float scale = m > 0 ? m / 127.0f : 1.0f, inv = 1.0f / scale;
+    double m = 0;
+    for (int32_t i = 0; i < n; i++) m = fmax(m, fabs((double)x[i]));
+    double inv = m > 0 ? 127.0 / m : 0.0;
     for (int32_t i = 0; i < n; i++) {
-        float v = nearbyintf(x[i] * inv);
+        double v = nearbyint((double)x[i] * inv);
         code[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
     }
-    return scale;
+    return m > 0 ? (float)(m / 127.0) : 1.0f;
 }
 
 void idx_set_codes(hearth_index *ix, uint32_t s) {
@@ -392,6 +395,7 @@ static hearth_status canon_payload(const char *json, size_t len, size_t item, ch
 
 static void tombstone(hearth_index *ix, uint32_t s, bool to_free_list) {
     ix->state[s] = IDX_DELETED;
+    ix->inc[s]++;   /* its postings are stale from now on */
     free(ix->payload[s]);
     ix->payload[s] = NULL;
     free(ix->fields[s]);
@@ -425,7 +429,7 @@ static void batch_worker(void *arg, int ith, int nth) {
 /* Applies n upserts (already checked; payloads canonical text or NULL) with
  * params.n_threads threads. */
 hearth_status idx_apply_batch(hearth_index *ix, size_t n, const uint64_t *ids, const float *vecs,
-                              const char *const *payloads, const size_t *plens) {
+                              const char *const *payloads, const size_t *plens, int threads) {
     if (!n) return HEARTH_OK;
     hearth_status st = idx_reserve(ix, ix->n_slots + n);
     if (st) return st;
@@ -500,7 +504,7 @@ hearth_status idx_apply_batch(hearth_index *ix, size_t n, const uint64_t *ids, c
     n = n_done;   /* on a failure, the items written so far still get their links */
     batch_job job = {ix, slots, reuse, n, 0, false};
     if (n) {
-        int threads = ix->p.n_threads > 0 ? ix->p.n_threads : hearth_cpu_count();
+        if (threads <= 0) threads = hearth_cpu_count();
         if ((size_t)threads > n) threads = (int)n;
         hearth_pool *pool = threads > 1 ? hearth_pool_create(threads) : NULL;
         hearth_pool_run(pool, batch_worker, &job);
@@ -510,15 +514,6 @@ hearth_status idx_apply_batch(hearth_index *ix, size_t n, const uint64_t *ids, c
         if (HEARTH_GROW(ix->free_slots, ix->free_cap, ix->n_free + 1)) ix->free_slots[ix->n_free++] = dead[k];
     free(slots); free(dead); free(reuse);
     if (!st && job.failed) st = hearth_set_error(HEARTH_ERR_NOMEM, "index: out of memory while linking the graph");
-    return st;
-}
-
-hearth_status idx_apply_upsert(hearth_index *ix, uint64_t id, const float *vec, const char *payload, size_t plen) {
-    int threads = ix->p.n_threads;
-    ix->p.n_threads = 1;
-    const char *pl[1] = {payload};
-    hearth_status st = idx_apply_batch(ix, 1, &id, vec, payload ? pl : NULL, payload ? &plen : NULL);
-    ix->p.n_threads = threads;
     return st;
 }
 
@@ -543,8 +538,8 @@ void hearth_index_close(hearth_index *ix) {
     idx_destroy(ix);
 }
 
-hearth_status hearth_index_upsert_batch(hearth_index *ix, size_t n, const uint64_t *ids, const float *vecs,
-                                        const char *const *payloads) {
+static hearth_status upsert_batch(hearth_index *ix, size_t n, const uint64_t *ids, const float *vecs,
+                                  const char *const *payloads, int threads) {
     if (!ix || (n && (!ids || !vecs))) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "hearth_index_upsert_batch: NULL argument");
     for (size_t i = 0; i < n; i++) {
         hearth_status st = check_vec(ix, vecs + i * ix->dim, "vector of item", i);
@@ -561,7 +556,7 @@ hearth_status hearth_index_upsert_batch(hearth_index *ix, size_t n, const uint64
     if (!st) {
         pthread_rwlock_wrlock(&ix->rw);
         if (ix->wal) st = idx_wal_log_upserts(ix, n, ids, vecs, canon, lens);
-        if (!st) st = idx_apply_batch(ix, n, ids, vecs, (const char *const *)canon, lens);
+        if (!st) st = idx_apply_batch(ix, n, ids, vecs, (const char *const *)canon, lens, threads);
         pthread_rwlock_unlock(&ix->rw);
     }
     for (size_t i = 0; canon && i < n; i++) free(canon[i]);
@@ -570,14 +565,15 @@ hearth_status hearth_index_upsert_batch(hearth_index *ix, size_t n, const uint64
     return st;
 }
 
+hearth_status hearth_index_upsert_batch(hearth_index *ix, size_t n, const uint64_t *ids, const float *vecs,
+                                        const char *const *payloads) {
+    return upsert_batch(ix, n, ids, vecs, payloads, ix ? ix->p.n_threads : 1);
+}
+
 hearth_status hearth_index_upsert(hearth_index *ix, uint64_t id, const float *vec, const char *payload_json) {
     if (!ix || !vec) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "hearth_index_upsert: NULL argument");
-    int threads = ix->p.n_threads;
     const char *pl[1] = {payload_json};
-    ix->p.n_threads = 1;
-    hearth_status st = hearth_index_upsert_batch(ix, 1, &id, vec, pl);
-    ix->p.n_threads = threads;
-    return st;
+    return upsert_batch(ix, 1, &id, vec, pl, 1);
 }
 
 hearth_status hearth_index_delete(hearth_index *ix, uint64_t id) {
@@ -688,22 +684,38 @@ static int cand_cmp2(const void *a, const void *b) {
     return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* exact k best among slots list[0..n) (or all slots when list is NULL),
- * live and matching b; returns the count, sorted */
-static size_t exact_scan(const hearth_index *ix, const float *q, const uint32_t *list, size_t n, const idx_bound *b,
-                         size_t k, idx_cand *res) {
-    size_t m = 0;
+/* distance of slot s to an int8 query (as hnsw.c's walk computes it) */
+static inline float code_dist(const hearth_index *ix, const int8_t *qc, float qscale, float qsq, uint32_t s) {
+    float dot = qscale * ix->scale[s] * (float)ix->ops->dot_i8(qc, ix->code + (size_t)s * ix->cstride, ix->dim);
+    return ix->p.metric == HEARTH_INDEX_L2 ? qsq + ix->sqnorm[s] - 2 * dot : -dot;
+}
+
+/* the k best among slots list[0..n) (or all slots when list is NULL), live
+ * and matching b; returns the count, sorted. With an int8 query (qc), the
+ * scan ranks by the codes, keeps 4k and re-ranks those with the floats. */
+static size_t exact_scan(const hearth_index *ix, const float *q, const int8_t *qc, float qscale, float qsq,
+                         const uint32_t *list, size_t n, const idx_bound *b, size_t k, idx_cand *res) {
+    size_t m = 0, keep = qc ? 4 * k : k;
+    idx_cand *top = qc ? malloc(keep * sizeof *top) : res;
+    if (!top) { qc = NULL; keep = k; top = res; }
     size_t total = list ? n : ix->n_slots;
     for (size_t i = 0; i < total; i++) {
         uint32_t s = list ? list[i] : (uint32_t)i;
         if (i + 4 < total) {
             uint32_t t = list ? list[i + 4] : (uint32_t)(i + 4);
-            const char *p = (const char *)(ix->vec + (size_t)t * ix->stride);
-            for (int o = 0; o < 256 && o < ix->stride * 4; o += 64) __builtin_prefetch(p + o);
+            const char *p = qc ? (const char *)(ix->code + (size_t)t * ix->cstride) : (const char *)(ix->vec + (size_t)t * ix->stride);
+            int len = qc ? ix->cstride : ix->stride * 4;
+            for (int o = 0; o < 512 && o < len; o += 64) __builtin_prefetch(p + o);
         }
         if (ix->state[s] != IDX_LIVE) continue;
         if (!list && b && !idx_bound_match(b, &ix->dict, ix->fields[s])) continue;
-        topk_push(res, &m, k, idx_dist_f(ix, q, s), s);
+        topk_push(top, &m, keep, qc ? code_dist(ix, qc, qscale, qsq, s) : idx_dist_f(ix, q, s), s);
+    }
+    if (qc) {   /* re-rank with the floats */
+        size_t r = 0;
+        for (size_t i = 0; i < m; i++) topk_push(res, &r, k, idx_dist_f(ix, q, top[i].s), top[i].s);
+        free(top);
+        m = r;
     }
     qsort(res, m, sizeof *res, cand_cmp2);
     return m;
@@ -714,50 +726,58 @@ static int slot_cmp(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* the live matching slots of b's equality postings (deduplicated, sorted);
- * false when the filter has no usable equality */
-static bool posting_candidates(const hearth_index *ix, const hearth_index_filter *f, const idx_bound *b,
-                               idx_visited *vis, uint32_t **out, size_t *n_out, hearth_status *st) {
+/* The postings a filter can use: its equality condition's (key, value)
+ * lists. plan->bound is the total of their lengths (an upper bound on the
+ * matches: deleted entries are still counted). False when the filter has no
+ * equality at its top. */
+typedef struct posting_plan {
+    const idx_posting *p[64];
+    size_t n_p;
+    size_t bound;
+    bool whole;        /* the filter is that condition alone: no check needed */
+} posting_plan;
+
+static bool plan_postings(const hearth_index *ix, const hearth_index_filter *f, const idx_bound *b, posting_plan *pl) {
     uint32_t node;
-    if (!idx_filter_posting_node(f, &node)) return false;
-    uint32_t nv = idx_filter_posting_count(b, node), key;
-    uint32_t *types = malloc((nv + 1) * sizeof *types);
-    uint64_t *bits = malloc((nv + 1) * sizeof *bits);
-    if (!types || !bits) { free(types); free(bits); *st = hearth_set_error(HEARTH_ERR_NOMEM, "index: out of memory"); return true; }
-    size_t m = idx_filter_posting_values(b, node, &key, types, bits, nv);
-    size_t total = 0;
-    const idx_posting *ps[64];
-    size_t n_ps = 0;
-    bool small = m <= 64;
+    memset(pl, 0, sizeof *pl);
+    if (!idx_filter_posting_node(f, &node, &pl->whole)) return false;
+    uint32_t key, types[64];
+    uint64_t bits[64];
+    if (idx_filter_posting_count(b, node) > 64) return false;
+    size_t m = idx_filter_posting_values(b, node, &key, types, bits, 64);
     for (size_t i = 0; key != IDX_NONE && i < m; i++) {
         const idx_posting *p = post_find(ix, key, types[i], bits[i]);
         if (!p) continue;
-        total += p->n;
-        if (small) ps[n_ps++] = p;
+        pl->p[pl->n_p++] = p;
+        pl->bound += p->n;
     }
-    uint32_t *list = NULL;
+    return true;
+}
+
+/* the current, matching slots of a plan's postings, deduplicated (by the
+ * visited marks), in slot order */
+static hearth_status plan_collect(const hearth_index *ix, const posting_plan *pl, const idx_bound *b, idx_visited *vis,
+                                  uint32_t **out, size_t *n_out) {
+    *out = NULL;
+    *n_out = 0;
+    if (!pl->bound) return HEARTH_OK;
+    uint32_t *list = malloc(pl->bound * sizeof *list);
+    if (!list) return hearth_set_error(HEARTH_ERR_NOMEM, "index: out of memory");
+    uint32_t tag = vis->tag;
     size_t k = 0;
-    if (total) {
-        list = malloc(total * sizeof *list);
-        if (!list) { *st = hearth_set_error(HEARTH_ERR_NOMEM, "index: out of memory"); free(types); free(bits); return true; }
-        uint32_t tag = vis->tag;
-        for (size_t i = 0; i < m; i++) {
-            const idx_posting *p = small ? (i < n_ps ? ps[i] : NULL) : post_find(ix, key, types[i], bits[i]);
-            if (!p) continue;
-            for (uint32_t j = 0; j < p->n; j++) {
-                uint32_t s = p->slots[j];
-                if (vis->mark[s] == tag || ix->state[s] != IDX_LIVE) continue;
-                vis->mark[s] = tag;
-                if (idx_bound_match(b, &ix->dict, ix->fields[s])) list[k++] = s;
-            }
+    for (size_t i = 0; i < pl->n_p; i++) {
+        const idx_posting *p = pl->p[i];
+        for (uint32_t j = 0; j < p->n; j++) {
+            uint32_t s = (uint32_t)p->slots[j], inc = (uint32_t)(p->slots[j] >> 32);
+            if (ix->inc[s] != inc || ix->state[s] != IDX_LIVE || vis->mark[s] == tag) continue;
+            vis->mark[s] = tag;
+            if (pl->whole || idx_bound_match(b, &ix->dict, ix->fields[s])) list[k++] = s;
         }
-        if (n_ps > 1 || !small) qsort(list, k, sizeof *list, slot_cmp);   /* slot order for the scan */
     }
-    free(types);
-    free(bits);
+    if (pl->n_p > 1) qsort(list, k, sizeof *list, slot_cmp);
     *out = list;
     *n_out = k;
-    return true;
+    return HEARTH_OK;
 }
 
 hearth_status hearth_index_search(hearth_index *ix, const float *query, size_t k, const hearth_index_search_params *spp,
@@ -793,27 +813,29 @@ hearth_status hearth_index_search(hearth_index *ix, const float *query, size_t k
     pthread_rwlock_rdlock(&ix->rw);
     size_t ef = sp.ef > 0 ? (size_t)sp.ef : (size_t)ix->p.ef_search;
     if (ef < k) ef = k;
-    if (qc && ef < 2 * k) ef = 2 * k;   /* int8 walks keep at least 2k candidates to re-rank */
+    if (qc && ef < k + k / 2) ef = k + k / 2;   /* int8 walks keep at least 1.5k candidates to re-rank */
     idx_bound *b = sp.filter ? idx_filter_bind(sp.filter, &ix->dict) : NULL;
     idx_visited *vis = idx_visited_get(ix);
     idx_cand *res = malloc((ef > k ? ef : k) * sizeof *res + 1);
     uint32_t *list = NULL;
     size_t n_list = 0, m = 0;
-    bool have_list = false, done = false;
+    bool done = false;
     if ((sp.filter && !b) || !vis || !res) st = hearth_set_error(HEARTH_ERR_NOMEM, "index: out of memory");
     if (!st && ix->n_live == 0) done = true;
-    if (!st && !done && b) {
-        have_list = posting_candidates(ix, sp.filter, b, vis, &list, &n_list, &st);
-        if (++vis->tag == 0) { memset(vis->mark, 0, vis->cap * sizeof *vis->mark); vis->tag = 1; }
-        if (!st && have_list && n_list == 0) done = true;   /* nothing matches */
-        /* exact over the matching subset when it is small next to the walk's cost */
-        if (!st && !done && have_list && (sp.exact || (double)n_list * n_list <= 8.0 * ef * ix->n_live || n_list <= 2 * ef)) {
-            m = exact_scan(ix, q, list, n_list, NULL, k, res);
+    posting_plan plan;
+    bool planned = false;
+    if (!st && !done && b && (planned = plan_postings(ix, sp.filter, b, &plan))) {
+        /* exact over the matching items when they are few next to a walk's cost */
+        double c = (double)plan.bound;
+        if (sp.exact || c * c <= 8.0 * (double)ef * (double)ix->n_live || c <= 2.0 * (double)ef) {
+            st = plan_collect(ix, &plan, b, vis, &list, &n_list);
+            if (++vis->tag == 0) { memset(vis->mark, 0, vis->cap * sizeof *vis->mark); vis->tag = 1; }
+            if (!st) m = n_list ? exact_scan(ix, q, qc, qscale, qsq, list, n_list, NULL, k, res) : 0;
             done = true;
         }
     }
     if (!st && !done && sp.exact) {
-        m = exact_scan(ix, q, NULL, 0, b, k, res);
+        m = exact_scan(ix, q, qc, qscale, qsq, NULL, 0, b, k, res);
         done = true;
     }
     if (!st && !done) {
@@ -821,7 +843,7 @@ hearth_status hearth_index_search(hearth_index *ix, const float *query, size_t k
         int r = idx_graph_search(ix, q, qc, qscale, qsq, ef, b, vis, res, budget);
         if (r == -2) st = hearth_set_error(HEARTH_ERR_NOMEM, "index: out of memory");
         size_t want = k;
-        if (have_list && n_list < want) want = n_list;
+        if (planned && plan.bound < want) want = plan.bound;
         if (!b && ix->n_live < want) want = ix->n_live;
         if (!st && r >= 0 && (size_t)r >= want) {
             m = (size_t)r;
@@ -831,7 +853,7 @@ hearth_status hearth_index_search(hearth_index *ix, const float *query, size_t k
             }
             if (m > k) m = k;
         } else if (!st) {   /* the walk found too few: scan exactly */
-            m = have_list ? exact_scan(ix, q, list, n_list, NULL, k, res) : exact_scan(ix, q, NULL, 0, b, k, res);
+            m = exact_scan(ix, q, qc, qscale, qsq, NULL, 0, b, k, res);
         }
     }
     for (size_t i = 0; !st && i < m; i++) hits[i] = (hearth_index_hit){ix->ids[res[i].s], to_score(ix, res[i].d)};
@@ -908,6 +930,7 @@ hearth_status hearth_index_compact(hearth_index *ix) {
             ix->map_key = NULL; ix->map_val = NULL; ix->map_cap = ix->map_used = 0;
             idx_post_clear(ix);
             free(ix->post); ix->post = NULL; ix->post_cap = 0;
+            memset(ix->inc, 0, ix->cap * sizeof *ix->inc);
             for (uint32_t s = 0; s < n && !st; s++) {
                 st = idx_map_put(ix, ix->ids[s], s);
                 if (!st) st = idx_post_add(ix, s);

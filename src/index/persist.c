@@ -461,7 +461,7 @@ hearth_status idx_wal_replay(hearth_index *ix, const uint8_t *data, size_t size,
             } else { snprintf(why, why_len, "an unknown record type %u at byte %zu", r[8], at); end = true; }
         }
         if (flush || end) {
-            if (nb) st = idx_apply_batch(ix, nb, ids, vecs, pls, plens);
+            if (nb) st = idx_apply_batch(ix, nb, ids, vecs, pls, plens, ix->p.n_threads);
             if (st == HEARTH_ERR_FORMAT) { /* a payload that is not an object: stop here */
                 snprintf(why, why_len, "a bad payload in the records before byte %zu: %s", at, hearth_last_error());
                 st = HEARTH_OK;

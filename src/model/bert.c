@@ -46,8 +46,10 @@ hearth_status bert_load(hearth_model *m, problems *pr, problems *missing) {
     int64_t pooling = -1;
     s = hearth_gguf_get_int(g, "bert.pooling_type", &pooling);
     if (s != HEARTH_OK && s != HEARTH_ERR_NOT_FOUND) model_problem(pr, "bert.pooling_type: %s", hearth_last_error());
-    if (s == HEARTH_OK && (pooling < 0 || pooling > 3))
-        model_problem(pr, "bert.pooling_type %lld is not supported (0 none, 1 mean, 2 cls, 3 last)", (long long)pooling);
+    if (s == HEARTH_OK && (pooling < 0 || pooling > 4))
+        model_problem(pr, "bert.pooling_type %lld is not supported (0 none, 1 mean, 2 cls, 3 last, 4 rank)",
+                      (long long)pooling);
+    if (pooling == 4) pooling = 2;   /* rank (a reranker's classification head, hearth/rag.h) reads the first token */
     if (pr->n) return HEARTH_ERR_FORMAT;
 
     struct mbert *b = calloc(1, sizeof *b);
@@ -152,30 +154,7 @@ hearth_status bert_state_init(bert_state *s, const hearth_model *m, int32_t n_ro
 }
 
 /* ==== ops (scalar; small next to the matmuls) ================================== */
-/* y = (x - mean) / sqrt(var + eps) * w + b  (y may equal x) */
-static void layernorm(float *y, const float *x, const float *w, const float *b, int64_t n, float eps) {
-    double sum = 0;
-    for (int64_t i = 0; i < n; i++) sum += x[i];
-    float mean = (float)(sum / (double)n);
-    double var = 0;
-    for (int64_t i = 0; i < n; i++) {
-        double d = (double)x[i] - mean;
-        var += d * d;
-    }
-    float inv = (float)(1.0 / sqrt(var / (double)n + (double)eps));
-    for (int64_t i = 0; i < n; i++) y[i] = (x[i] - mean) * inv * w[i] + b[i];
-}
-
-/* GELU, tanh approximation (ggml_gelu): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))),
- * computed as x / (1 + exp(-2u)) (the same function: 0.5 (1 + tanh u) =
- * sigmoid(2u)), one expf instead of tanhf's expm1f + division */
-static void gelu(float *x, int64_t n) {
-    const float c2 = 2.0f * 0.7978845608028654f;   /* 2 sqrt(2/pi) */
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i], u = c2 * (v + 0.044715f * v * v * v);
-        x[i] = u < -80.0f ? 0.0f : v / (1.0f + expf(-u));
-    }
-}
+/* LayerNorm and GELU: model_layernorm, model_gelu (nn.c, shared with clip.c) */
 
 /* ==== attention (threads split (row, head) pairs) ============================== */
 typedef struct att_job {
@@ -251,7 +230,7 @@ hearth_status bert_forward(const hearth_model *m, bert_state *s, const int32_t *
             pt->to_float((const char *)b->pos_embd.data + (size_t)t * b->pos_embd.row_bytes, tmp, dim);
             if (b->type_embd.data) ops->add(x, x, s->ao, dim);
             ops->add(x, x, tmp, dim);
-            layernorm(x, x, b->embd_norm, b->embd_norm_b, dim, hp->eps);
+            model_layernorm(x, x, b->embd_norm, b->embd_norm_b, dim, hp->eps);
             s->row0[r] = first;
             s->rlen[r] = len[i];
         }
@@ -277,17 +256,17 @@ hearth_status bert_forward(const hearth_model *m, bert_state *s, const int32_t *
         add_bias_rows(ops, s->xb, L->bo, (int32_t)R, dim);
         ops->add(s->x, s->x, s->xb, R * dim);
         for (int64_t i = 0; i < R; i++)
-            layernorm(s->x + i * dim, s->x + i * dim, L->attn_norm, L->attn_norm_b, dim, hp->eps);
+            model_layernorm(s->x + i * dim, s->x + i * dim, L->attn_norm, L->attn_norm_b, dim, hp->eps);
 
         /* feed-forward: gelu(x @ Wup^T + b) @ Wdown^T + b, residual, LayerNorm */
         if ((st = MATMUL(s->hb, s->x, L->w_up, R))) return st;
         add_bias_rows(ops, s->hb, L->b_up, (int32_t)R, n_ff);
-        gelu(s->hb, R * n_ff);
+        model_gelu(s->hb, R * n_ff);
         if ((st = MATMUL(s->xb, s->hb, L->w_down, R))) return st;
         add_bias_rows(ops, s->xb, L->b_down, (int32_t)R, dim);
         ops->add(s->x, s->x, s->xb, R * dim);
         for (int64_t i = 0; i < R; i++)
-            layernorm(s->x + i * dim, s->x + i * dim, L->out_norm, L->out_norm_b, dim, hp->eps);
+            model_layernorm(s->x + i * dim, s->x + i * dim, L->out_norm, L->out_norm_b, dim, hp->eps);
     }
     return HEARTH_OK;
 }

@@ -153,7 +153,8 @@ hearth_status hearth_context_truncate(hearth_context *c, int32_t n_past) {
  * The lead context (cs[0]) lends its thread pool and activation buffers. */
 typedef struct bseq {
     hearth_context *c;
-    const int32_t *tok;  /* T tokens */
+    const int32_t *tok;  /* T tokens, or NULL when embd gives the rows */
+    const float *embd;   /* T rows of n_embd floats given as the input (an image's), or NULL */
     int32_t T;           /* rows of this sequence in the step (may be 0) */
     int32_t row0;        /* first row in the activation buffers */
     int32_t pos0;        /* position of its first token (c->n_past) */
@@ -241,8 +242,11 @@ static hearth_status forward(batch *b) {
         for (int32_t t = 0; t < sq->T; t++) {
             int32_t r = sq->row0 + t;
             c->row_seq[r] = i;
-            et->to_float((const char *)m->tok_embd.data + (size_t)sq->tok[t] * m->tok_embd.row_bytes, c->x + r * dim,
-                         dim);
+            if (sq->embd)
+                memcpy(c->x + r * dim, sq->embd + (size_t)t * dim, (size_t)dim * sizeof *c->x);
+            else
+                et->to_float((const char *)m->tok_embd.data + (size_t)sq->tok[t] * m->tok_embd.row_bytes,
+                             c->x + r * dim, dim);
             hearth_rope_cache(&hp->rope, sq->pos0 + t, c->cs + (size_t)r * hp->rope.n_rot);
         }
     }
@@ -386,9 +390,9 @@ static hearth_status reserve_gather(hearth_context *c, size_t rows) {
 
 #define MAX_BATCH_SEQ 256
 
-hearth_status hearth_decode_batch(hearth_context *const *cs, const int32_t *const *tokens, const int32_t *n,
-                                  int n_seq, bool all_logits) {
-    if (!cs || !tokens || !n || n_seq <= 0 || n_seq > MAX_BATCH_SEQ || !cs[0])
+static hearth_status decode_rows(hearth_context *const *cs, const int32_t *const *tokens, const float *const *embd,
+                                 const int32_t *n, int n_seq, bool all_logits) {
+    if (!cs || (!tokens && !embd) || !n || n_seq <= 0 || n_seq > MAX_BATCH_SEQ || !cs[0])
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "decode: %d sequences (1 .. %d, with a lead context)", n_seq,
                                 MAX_BATCH_SEQ);
     hearth_context *lead = cs[0];
@@ -399,7 +403,9 @@ hearth_status hearth_decode_batch(hearth_context *const *cs, const int32_t *cons
         if (!c || c->m != lead->m)
             return hearth_set_error(HEARTH_ERR_INVALID_ARG, "decode: sequence %d has %s", i,
                                     c ? "another model than the lead context" : "no context");
-        if (n[i] < 0 || (n[i] > 0 && !tokens[i]))
+        const float *e = embd ? embd[i] : NULL;
+        const int32_t *tk = tokens ? tokens[i] : NULL;
+        if (n[i] < 0 || (n[i] > 0 && !tk && !e))
             return hearth_set_error(HEARTH_ERR_INVALID_ARG, "decode: sequence %d has %d tokens", i, n[i]);
         if (c->n_ctx > lead->n_ctx)
             return hearth_set_error(HEARTH_ERR_INVALID_ARG,
@@ -411,10 +417,10 @@ hearth_status hearth_decode_batch(hearth_context *const *cs, const int32_t *cons
         if ((int64_t)c->n_past + n[i] > c->n_ctx)
             return hearth_set_error(HEARTH_ERR_RANGE, "decode: %d tokens after %d do not fit the context of %d%s", n[i],
                                     c->n_past, c->n_ctx, n_seq > 1 ? " (one sequence of the batch)" : "");
-        for (int32_t t = 0; t < n[i]; t++)
-            if (tokens[i][t] < 0 || tokens[i][t] >= hp->n_vocab)
+        for (int32_t t = 0; !e && t < n[i]; t++)
+            if (tk[t] < 0 || tk[t] >= hp->n_vocab)
                 return hearth_set_error(HEARTH_ERR_INVALID_ARG,
-                                        "decode: token %d (at %d) is outside the vocabulary of %d", tokens[i][t], t,
+                                        "decode: token %d (at %d) is outside the vocabulary of %d", tk[t], t,
                                         hp->n_vocab);
         total += n[i];
     }
@@ -439,7 +445,8 @@ hearth_status hearth_decode_batch(hearth_context *const *cs, const int32_t *cons
             bool finishes = done[i] + T == n[i];
             bseq *sq = &seq[b.n_seq++];
             sq->c = cs[i];
-            sq->tok = tokens[i] + done[i];
+            sq->embd = embd && embd[i] ? embd[i] + (size_t)done[i] * hp->n_embd : NULL;
+            sq->tok = sq->embd ? NULL : tokens[i] + done[i];
             sq->T = T;
             sq->row0 = b.R;
             sq->pos0 = cs[i]->n_past;
@@ -461,6 +468,21 @@ hearth_status hearth_decode_batch(hearth_context *const *cs, const int32_t *cons
         cs[i]->all_out = all_logits;
     }
     return HEARTH_OK;
+}
+
+hearth_status hearth_decode_batch(hearth_context *const *cs, const int32_t *const *tokens, const int32_t *n,
+                                  int n_seq, bool all_logits) {
+    return decode_rows(cs, tokens, NULL, n, n_seq, all_logits);
+}
+
+hearth_status hearth_decode_batch_embd(hearth_context *const *cs, const int32_t *const *tokens,
+                                       const float *const *embd, const int32_t *n, int n_seq, bool all_logits) {
+    return decode_rows(cs, tokens, embd, n, n_seq, all_logits);
+}
+
+hearth_status hearth_decode_embd(hearth_context *c, const float *embd, int32_t n, bool all_logits) {
+    if (n <= 0 || !embd) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "decode: no embeddings");
+    return decode_rows(&c, NULL, &embd, &n, 1, all_logits);
 }
 
 hearth_status hearth_decode(hearth_context *c, const int32_t *tokens, int32_t n, bool all_logits) {

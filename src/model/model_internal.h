@@ -6,7 +6,7 @@
 #ifndef HEARTH_MODEL_INTERNAL_H
 #define HEARTH_MODEL_INTERNAL_H
 
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/model.h"
 
 #include <pthread.h>
@@ -89,6 +89,12 @@ void model_get_matrix(hearth_model *m, mweight *w, const char *name, int64_t ne0
 /* a vector as F32 (converted into an owned buffer when stored otherwise) */
 const float *model_get_vector(hearth_model *m, const char *name, int64_t n, bool required, problems *pr,
                               problems *missing);
+
+/* ---- ops shared by the encoders (nn.c) ------------------------------------- */
+/* y = (x - mean) / sqrt(var + eps) * w + b  (y may equal x) */
+void model_layernorm(float *y, const float *x, const float *w, const float *b, int64_t n, float eps);
+void model_gelu(float *x, int64_t n);         /* tanh form (ggml_gelu), in place */
+void model_gelu_quick(float *x, int64_t n);   /* x * sigmoid(1.702 x) (ggml_gelu_quick), in place */
 
 /* ---- BERT encoder (bert.c) ------------------------------------------------ */
 hearth_status bert_load(hearth_model *m, problems *pr, problems *missing);

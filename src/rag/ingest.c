@@ -22,7 +22,7 @@
 
 hearth_rag_ingest_params hearth_rag_ingest_default_params(void) {
     hearth_rag_ingest_params p = {.chunk_tokens = 200, .overlap_tokens = 40, .by_headings = true, .prune = true,
-                                  .doc = hearth_doc_default_params()};
+                                  .doc = hearth_doc_default_params(), .index_min_vectors = 20000};
     return p;
 }
 
@@ -174,6 +174,7 @@ static hearth_status write_doc(hearth_rag *r, const char *source, const char *ha
         snprintf(ds, sizeof ds, "%d", dim);
         if (!rag_meta_set(r, "dim", ds) || !rag_meta_set(r, "embed_model", embed_model ? embed_model : "")) goto bad;
     }
+    if (vecs && !rag_bump_gen(r)) goto bad;
     if (!rag_exec(r, "COMMIT")) goto bad;
     return HEARTH_OK;
 sqlbad:
@@ -480,6 +481,13 @@ hearth_status hearth_rag_ingest(hearth_rag *r, const char *const *paths, size_t 
     free(missing);
     for (size_t i = 0; i < w.n; i++) free(w.f[i].path);
     free(w.f);
+    /* the HNSW index of a large collection whose vectors changed */
+    if (!st && p.embedder && p.index_min_vectors > 0 && (s.n_added || s.n_updated || s.n_removed)) {
+        hearth_rag_info info;
+        hearth_rag_get_info(r, &info);
+        hearth_rag_info_clear(&info);
+        if (info.n_vectors >= p.index_min_vectors) st = hearth_rag_build_index(r, p.index_threads);
+    }
     s.seconds = hearth_time_s() - t0;
     if (stats) *stats = s;
     return st;
@@ -561,6 +569,7 @@ hearth_status hearth_rag_add_item(hearth_rag *r, const char *source, const char 
         snprintf(ds, sizeof ds, "%d", dim);
         if (!rag_meta_set(r, "dim", ds)) goto bad;
     }
+    if (v && !rag_bump_gen(r)) goto bad;
     if (!rag_exec(r, "COMMIT")) goto bad;
     free(v);
     if (chunk) *chunk = idx;

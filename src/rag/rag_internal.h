@@ -12,10 +12,14 @@
 
 #include <sqlite3.h>
 
+struct hearth_index;
+
 struct hearth_rag {
     sqlite3 *db;
     char name[HEARTH_RAG_NAME_MAX + 1];
     char *path;              /* the collection file */
+    struct hearth_index *ix; /* the HNSW index loaded for dense search (vindex.c), or NULL */
+    int64_t ix_gen;          /* the vector generation it was built at */
 };
 
 /* ==== store.c ======================================================================= */
@@ -35,6 +39,15 @@ int32_t rag_dim(hearth_rag *r);
 bool rag_valid_name(const char *name);
 /* deletes a document's chunks and row (inside the caller's transaction) */
 bool rag_delete_doc(hearth_rag *r, int64_t doc_id);
+
+/* bumps the vector generation (inside the caller's write transaction) */
+bool rag_bump_gen(hearth_rag *r);
+int64_t rag_gen(hearth_rag *r);
+
+/* ==== vindex.c ====================================================================== */
+/* the current HNSW index of r (loaded on first use), or NULL when there is none */
+struct hearth_index *rag_index_current(hearth_rag *r);
+void rag_index_drop_files(const char *coll_path, int64_t keep_gen);   /* keep_gen < 0: all */
 
 /* ==== chunk.c ======================================================================= */
 typedef struct rag_chunk {

@@ -5,6 +5,7 @@
 #include "rag_internal.h"
 
 #include "core/utf8.h"
+#include "hearth/index.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -116,6 +117,27 @@ static hearth_status dense_list(hearth_rag *r, const float *q, int32_t dim, cons
                                 cand **out, size_t *n) {
     *out = NULL;
     *n = 0;
+    /* no filter and a current HNSW index: the graph (vindex.c) */
+    hearth_index *ix = f->n_vals == 0 && !strcmp(f->sql.data, "1") ? rag_index_current(r) : NULL;
+    if (ix) {
+        hearth_index_hit *hits = malloc((size_t)limit * sizeof *hits);
+        cand *c = malloc((size_t)limit * sizeof *c);
+        size_t k = 0;
+        hearth_index_search_params sp = hearth_index_default_search_params();
+        sp.ef = limit * 2 > 64 ? limit * 2 : 64;
+        hearth_status st = hits && c ? hearth_index_search(ix, q, (size_t)limit, &sp, hits, &k)
+                                     : hearth_set_error(HEARTH_ERR_NOMEM, "rag: out of memory");
+        if (st) {
+            free(hits);
+            free(c);
+            return st;
+        }
+        for (size_t i = 0; i < k; i++) c[i] = (cand){.id = (int64_t)hits[i].id, .score = hits[i].score};
+        free(hits);
+        *out = c;
+        *n = k;
+        return HEARTH_OK;
+    }
     hearth_buf sql = {0};
     hearth_buf_printf(&sql,
                       "SELECT c.id, c.vec FROM chunks c JOIN docs d ON d.id = c.doc WHERE c.vec IS NOT NULL AND (%s)",
@@ -192,7 +214,7 @@ static hearth_status fill_hits(hearth_rag *r, const fused *f, size_t n, hearth_r
         snprintf(h->kind, sizeof h->kind, "%s", kind ? (const char *)kind : "text");
         h->heading = col_dup(st, 7);
         h->attributes = col_dup(st, 8);
-        h->score = f[i].score;
+        h->score = h->fused = f[i].score;
         h->bm25 = f[i].bm25;
         h->dense = f[i].dense;
         h->bm25_rank = f[i].rb;
@@ -203,6 +225,35 @@ static hearth_status fill_hits(hearth_rag *r, const fused *f, size_t n, hearth_r
         }
     }
     sqlite3_finalize(st);
+    return HEARTH_OK;
+}
+
+static int by_hit_score(const void *a, const void *b) {
+    double x = ((const hearth_rag_hit *)a)->score, y = ((const hearth_rag_hit *)b)->score;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void hit_free(hearth_rag_hit *h) {
+    free(h->source), free(h->text), free(h->heading), free(h->attributes);
+}
+
+/* scores every hit with the cross-encoder, orders by that, keeps k above min_score */
+static hearth_status rerank(const hearth_rag_search_params *p, const char *q, hearth_rag_results *out) {
+    for (size_t i = 0; i < out->n; i++) {
+        float s;
+        hearth_status st = hearth_rag_rerank_score(p->reranker, q, out->hits[i].text, &s);
+        if (st) return st;
+        out->hits[i].score = s;
+    }
+    if (out->n) qsort(out->hits, out->n, sizeof *out->hits, by_hit_score);
+    size_t keep = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        if (keep < (size_t)p->k && (p->min_score == 0 || out->hits[i].score >= p->min_score))
+            out->hits[keep++] = out->hits[i];
+        else
+            hit_free(&out->hits[i]);
+    }
+    out->n = keep;
     return HEARTH_OK;
 }
 
@@ -254,12 +305,19 @@ static hearth_status run(hearth_rag *r, const char *q, const float *qv, int32_t 
     free(b);
     free(d);
     qsort(u, nu, sizeof *u, by_fused);
-    size_t keep = 0;
-    for (size_t i = 0; i < nu && keep < (size_t)p->k; i++)
-        if (p->min_score == 0 || u[i].score >= p->min_score) u[keep++] = u[i];
     out->mode = mode;
-    st = fill_hits(r, u, keep, out);
-    free(u);
+    if (p->reranker && q) {
+        size_t nr = (size_t)(p->n_rerank > 0 ? p->n_rerank : p->k * 2 > 20 ? p->k * 2 : 20);
+        st = fill_hits(r, u, nu < nr ? nu : nr, out);
+        free(u);
+        if (!st) st = rerank(p, q, out);
+    } else {
+        size_t keep = 0;
+        for (size_t i = 0; i < nu && keep < (size_t)p->k; i++)
+            if (p->min_score == 0 || u[i].score >= p->min_score) u[keep++] = u[i];
+        st = fill_hits(r, u, keep, out);
+        free(u);
+    }
     if (st) hearth_rag_results_clear(out);
     return st;
 }

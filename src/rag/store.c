@@ -7,6 +7,8 @@
  */
 #include "rag_internal.h"
 
+#include "hearth/index.h"
+
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
@@ -78,6 +80,18 @@ bool rag_meta_set(hearth_rag *r, const char *key, const char *value) {
     if (!ok) rag_sql_error(r, "meta");
     sqlite3_finalize(st);
     return ok;
+}
+
+bool rag_bump_gen(hearth_rag *r) {
+    return rag_exec(r, "INSERT INTO meta(key, value) VALUES ('vec_gen', '1') ON CONFLICT(key) DO UPDATE SET "
+                       "value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)");
+}
+
+int64_t rag_gen(hearth_rag *r) {
+    char *v = rag_meta_get(r, "vec_gen");
+    int64_t g = v ? strtoll(v, NULL, 10) : 0;
+    free(v);
+    return g;
 }
 
 int32_t rag_dim(hearth_rag *r) {
@@ -207,6 +221,7 @@ bad:
 
 void hearth_rag_close(hearth_rag *r) {
     if (!r) return;
+    hearth_index_close(r->ix);
     sqlite3_close_v2(r->db);
     free(r->path);
     free(r);
@@ -305,6 +320,7 @@ hearth_status hearth_rag_drop(const char *dir, const char *name) {
     unlink(side);
     snprintf(side, sizeof side, "%s-shm", path);
     unlink(side);
+    rag_index_drop_files(path, -1);
     free(path);
     return HEARTH_OK;
 }
@@ -337,6 +353,9 @@ hearth_status hearth_rag_restore(const char *dir, const char *name, const char *
     if (st) return st;
     if (access(file, R_OK) != 0) return hearth_set_error(HEARTH_ERR_IO, "restore: %s cannot be read", file);
     sqlite3 *src = NULL;
+    char *cp = coll_path(dir, name);
+    if (cp) rag_index_drop_files(cp, -1);   /* an index of the old content must not pass for the new */
+    free(cp);
     if (sqlite3_open_v2(file, &src, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         sqlite3_close(src);
         return hearth_set_error(HEARTH_ERR_FORMAT, "restore: %s is not a collection snapshot", file);
@@ -379,6 +398,7 @@ hearth_status hearth_rag_restore(const char *dir, const char *name, const char *
 
 /* ==== documents ======================================================================= */
 bool rag_delete_doc(hearth_rag *r, int64_t doc_id) {
+    if (!rag_bump_gen(r)) return false;
     sqlite3_stmt *st;
     const char *sql[] = {"DELETE FROM chunks WHERE doc = ?", "DELETE FROM docs WHERE id = ?"};
     for (int i = 0; i < 2; i++) {

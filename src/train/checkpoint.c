@@ -12,6 +12,8 @@
  */
 #include "train_internal.h"
 
+#include "core/buf.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,7 +113,7 @@ hearth_status hearth_trainer_load_checkpoint(hearth_trainer *t, const char *path
 /* ==== trained models (--full, --init) ===================================================== */
 typedef struct conv_list {
     void **p;
-    int n;
+    size_t n, cap;
 } conv_list;
 
 static hearth_status add_weight(hearth_gguf_writer *w, conv_list *cl, const char *name, const float *data, int64_t in,
@@ -121,13 +123,10 @@ static hearth_status add_weight(hearth_gguf_writer *w, conv_list *cl, const char
     if (wtype == HEARTH_TYPE_F32 || nd == 1) return hearth_gguf_add_tensor(w, name, HEARTH_TYPE_F32, nd, ne, data);
     size_t n = (size_t)in * out;
     uint16_t *h = malloc(n * 2);
-    void **np = realloc(cl->p, (size_t)(cl->n + 1) * sizeof *np);
-    if (!h || !np) {
+    if (!h || !HEARTH_GROW(cl->p, cl->cap, cl->n + 1)) {
         free(h);
-        if (np) cl->p = np;
         return hearth_set_error(HEARTH_ERR_NOMEM, "save: out of memory converting %s", name);
     }
-    cl->p = np;
     cl->p[cl->n++] = h;
     hearth_type_traits_get(HEARTH_TYPE_F16)->from_float(data, h, (int64_t)n);
     return hearth_gguf_add_tensor(w, name, HEARTH_TYPE_F16, 2, ne, h);
@@ -184,7 +183,7 @@ hearth_status hearth_trainer_save_model(const hearth_trainer *t, const char *pat
             if (vs[i]->w) s = add_weight(w, &cl, vs[i]->name, vs[i]->w, vs[i]->n, 1, wtype);
     }
     if (!s) s = write_atomic(w, path);
-    for (int i = 0; i < cl.n; i++) free(cl.p[i]);
+    for (size_t i = 0; i < cl.n; i++) free(cl.p[i]);
     free(cl.p);
     hearth_gguf_writer_free(w);
     return s;

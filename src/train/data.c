@@ -21,6 +21,7 @@
  */
 #include "train_internal.h"
 
+#include "core/buf.h"
 #include "hearth/chat.h"
 #include "hearth/generate.h"
 
@@ -30,25 +31,6 @@
 #include <string.h>
 
 /* ==== small helpers ================================================================ */
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-} sbuf;
-
-static bool sput(sbuf *b, const char *s) {
-    size_t l = strlen(s);
-    if (b->n + l + 1 > b->cap) {
-        size_t c = (b->cap ? b->cap * 2 : 256);
-        while (c < b->n + l + 1) c *= 2;
-        char *p = realloc(b->p, c);
-        if (!p) return false;
-        b->p = p, b->cap = c;
-    }
-    memcpy(b->p + b->n, s, l + 1);
-    b->n += l;
-    return true;
-}
-
 static size_t lcp(const int32_t *a, size_t na, const int32_t *b, size_t nb) {
     size_t i = 0;
     while (i < na && i < nb && a[i] == b[i]) i++;
@@ -211,39 +193,40 @@ static hearth_status parse_record(const loader *L, const cJSON *o, hearth_train_
                                     L->path, L->line);
         bool has_input = input && *input;
         if (!hearth_chat_policy_has_template(L->policy) && L->fmt.kind == HEARTH_CHAT_ALPACA) {
-            sbuf p = {0};
-            bool ok = sput(&p, sys ? sys : HEARTH_ALPACA_SYSTEM) && sput(&p, "\n\n### Instruction:\n") && sput(&p, instr) &&
-                      sput(&p, "\n\n") && (!has_input || (sput(&p, "### Input:\n") && sput(&p, input) && sput(&p, "\n\n"))) &&
-                      sput(&p, "### Response:\n");
-            sbuf f = {0};
-            ok = ok && sput(&f, p.p) && sput(&f, output);
-            hearth_status s = ok ? HEARTH_OK : hearth_set_error(HEARTH_ERR_NOMEM, "data: out of memory");
-            span_text sp = {p.p, NULL};
-            if (!s) s = encode(L, f.p, &sp, 1, true, ex);
-            free(p.p), free(f.p);
+            hearth_buf p = {0}, f = {0};
+            hearth_buf_printf(&p, "%s\n\n### Instruction:\n%s\n\n", sys ? sys : HEARTH_ALPACA_SYSTEM, instr);
+            if (has_input) hearth_buf_printf(&p, "### Input:\n%s\n\n", input);
+            hearth_buf_puts(&p, "### Response:\n");
+            if (!p.oom) hearth_buf_printf(&f, "%s%s", p.data, output);
+            hearth_status s = p.oom || f.oom ? hearth_set_error(HEARTH_ERR_NOMEM, "data: out of memory") : HEARTH_OK;
+            span_text sp = {p.data, NULL};
+            if (!s) s = encode(L, f.data, &sp, 1, true, ex);
+            hearth_buf_free(&p), hearth_buf_free(&f);
             return s;
         }
-        sbuf u = {0};
-        if (!sput(&u, instr) || (has_input && (!sput(&u, "\n\n") || !sput(&u, input))))
-            return free(u.p), hearth_set_error(HEARTH_ERR_NOMEM, "data: out of memory");
+        hearth_buf u = {0};
+        hearth_buf_puts(&u, instr);
+        if (has_input) hearth_buf_printf(&u, "\n\n%s", input);
+        if (u.oom) return hearth_buf_free(&u), hearth_set_error(HEARTH_ERR_NOMEM, "data: out of memory");
         hearth_chat_message m[3];
         size_t n = 0;
         if (sys) m[n].role = "system", m[n++].content = sys;
-        m[n].role = "user", m[n++].content = u.p;
+        m[n].role = "user", m[n++].content = u.data;
         m[n].role = "assistant", m[n++].content = output;
         hearth_status s = from_messages(L, m, n, ex);
-        free(u.p);
+        hearth_buf_free(&u);
         return s;
     }
     if (prompt || compl) {
         if (!prompt || !compl)
             return hearth_set_error(HEARTH_ERR_FORMAT, "%s:%d: a prompt/completion record needs both fields", L->path,
                                     L->line);
-        sbuf f = {0};
-        if (!sput(&f, prompt) || !sput(&f, compl)) return free(f.p), hearth_set_error(HEARTH_ERR_NOMEM, "data: out of memory");
+        hearth_buf f = {0};
+        if (!hearth_buf_printf(&f, "%s%s", prompt, compl))
+            return hearth_buf_free(&f), hearth_set_error(HEARTH_ERR_NOMEM, "data: out of memory");
         span_text sp = {(char *)prompt, NULL};
-        hearth_status s = encode(L, f.p, &sp, 1, true, ex);
-        free(f.p);
+        hearth_status s = encode(L, f.data, &sp, 1, true, ex);
+        hearth_buf_free(&f);
         return s;
     }
     if (text) return encode(L, text, NULL, 0, true, ex);
@@ -288,7 +271,7 @@ hearth_status hearth_train_data_load(const char *path, const hearth_model *m, co
         hearth_chat_policy_free(policy);
         return hearth_set_error(HEARTH_ERR_NOMEM, "data: out of memory");
     }
-    int32_t cap = 0;
+    size_t cap = 0;
     char *line = buf, *end = buf + len;
     for (L.line = 1; line < end && !s; L.line++) {
         char *nl = memchr(line, '\n', (size_t)(end - line));
@@ -305,12 +288,7 @@ hearth_status hearth_train_data_load(const char *path, const hearth_model *m, co
             } else if (!cJSON_IsObject(o)) {
                 s = hearth_set_error(HEARTH_ERR_FORMAT, "%s:%d: expected a JSON object", path, L.line);
             } else {
-                if (d->n == cap) {
-                    cap = cap ? cap * 2 : 64;
-                    hearth_train_example *e = realloc(d->ex, (size_t)cap * sizeof *e);
-                    if (!e) s = hearth_set_error(HEARTH_ERR_NOMEM, "data: out of memory");
-                    else d->ex = e;
-                }
+                if (!HEARTH_GROW(d->ex, cap, (size_t)d->n + 1)) s = hearth_set_error(HEARTH_ERR_NOMEM, "data: out of memory");
                 if (!s) {
                     hearth_train_example ex = {0};
                     s = parse_record(&L, o, &ex);

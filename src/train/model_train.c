@@ -850,6 +850,35 @@ hearth_status hearth_trainer_logits(hearth_trainer *t, const int32_t *tokens, in
 }
 
 const hearth_adapter *hearth_trainer_lora(const hearth_trainer *t) { return t->full ? NULL : t->lora; }
+
+hearth_status hearth_trainer_set_lora(hearth_trainer *t, const hearth_adapter *from) {
+    if (!t || !from) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: set_lora needs a trainer and an adapter");
+    if (t->full) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "train: a starting adapter needs LoRA training, not --full");
+    const hearth_adapter *a = t->lora;
+    if (from->r != a->r || from->rslora != a->rslora || fabsf(hearth_adapter_scale(from) - t->lora_scale) > 1e-6f * t->lora_scale)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG,
+                                "train: the starting adapter has rank %d, scale %g%s; training uses rank %d, scale %g%s",
+                                from->r, hearth_adapter_scale(from), from->rslora ? " (rsLoRA)" : "", a->r,
+                                t->lora_scale, a->rslora ? " (rsLoRA)" : "");
+    if (from->n != a->n)
+        return hearth_set_error(HEARTH_ERR_FORMAT, "train: the starting adapter has %d weights, training targets %d",
+                                from->n, a->n);
+    for (int i = 0; i < a->n; i++) {
+        const hearth_adapter_weight *w = &a->w[i], *f = hearth_adapter_find(from, w->name);
+        if (!f) return hearth_set_error(HEARTH_ERR_FORMAT, "train: the starting adapter has no weight for %s", w->name);
+        if (f->n_in != w->n_in || f->n_out != w->n_out)
+            return hearth_set_error(HEARTH_ERR_FORMAT, "train: starting adapter weight %s is %lld x %lld, the model's %lld x %lld",
+                                    w->name, (long long)f->n_out, (long long)f->n_in, (long long)w->n_out,
+                                    (long long)w->n_in);
+    }
+    for (int i = 0; i < a->n; i++) {
+        hearth_adapter_weight *w = &a->w[i];
+        const hearth_adapter_weight *f = hearth_adapter_find(from, w->name);
+        memcpy(w->a, f->a, (size_t)a->r * w->n_in * 4);
+        memcpy(w->b, f->b, (size_t)a->r * w->n_out * 4);
+    }
+    return HEARTH_OK;
+}
 size_t hearth_trainer_memory(const hearth_trainer *t) { return t->mem; }
 int32_t hearth_trainer_n_vocab(const hearth_trainer *t) { return t->hp.n_vocab; }
 int hearth_trainer_int8_matrices(const hearth_trainer *t) { return t->n_int8; }

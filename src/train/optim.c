@@ -8,16 +8,17 @@
  */
 #include "train_internal.h"
 
+#include "core/buf.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static hearth_status add_param(hearth_trainer *t, const char *name, float *w, float *g, size_t n, bool decay) {
-    tparam *p = realloc(t->params, (size_t)(t->n_params + 1) * sizeof *p);
-    if (!p) return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
-    t->params = p;
-    tparam *q = &p[t->n_params];
+    if (!HEARTH_GROW(t->params, t->params_cap, (size_t)t->n_params + 1))
+        return hearth_set_error(HEARTH_ERR_NOMEM, "train: out of memory");
+    tparam *q = &t->params[t->n_params];
     memset(q, 0, sizeof *q);
     snprintf(q->name, sizeof q->name, "%s", name);
     q->w = w, q->g = g, q->n = n, q->decay = decay, q->lr_mult = 1.0f;

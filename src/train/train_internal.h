@@ -10,7 +10,7 @@
 #ifndef HEARTH_TRAIN_INTERNAL_H
 #define HEARTH_TRAIN_INTERNAL_H
 
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/train.h"
 #include "train_ops.h"
 
@@ -105,6 +105,7 @@ struct hearth_trainer {
     /* optimizer */
     tparam *params;
     int n_params;
+    size_t params_cap;   /* HEARTH_GROW capacity of params */
     int64_t step;
     uint64_t rng;
     /* run-time */

@@ -486,7 +486,7 @@ TEST(cli_errors) {
     CHECK_EQ_INT(run_err("-m " BERT " -p a -f b", &err), 2);
     free(err), err = NULL;
     CHECK_EQ_INT(run_err("-m " BERT " --image cat.png", &err), 2);
-    CHECK(err && strstr(err, "not supported yet"));
+    CHECK(err && strstr(err, "--mmproj"));
     free(err), err = NULL;
     CHECK(run_err("-m " BERT " -f /nonexistent/texts.txt", &err) == 1);
     CHECK(err && strstr(err, "/nonexistent/texts.txt"));

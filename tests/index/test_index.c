@@ -337,6 +337,16 @@ TEST(filtered_search_returns_k) {
     free(base);
 }
 
+TEST(filtered_search_on_int8_codes) {
+    float *base = mixture(N + NQ, DIM, 40, 33), *qs = base + (size_t)N * DIM;
+    hearth_index *ix = build(HEARTH_INDEX_IP, true, 2, base, N);
+    filtered(ix, base, qs, "{\"label\": 7}", label7, 0.99);   /* exact scan on codes, re-ranked */
+    filtered(ix, base, qs, "{\"kind\": \"text\", \"page\": {\"$gte\": 1000, \"$lt\": 3000}}", text_pages, 0.9);
+    filtered(ix, base, qs, "{\"page\": {\"$lt\": 3}}", few_pages, 1.0);
+    hearth_index_close(ix);
+    free(base);
+}
+
 /* ==== deletes, reuse, compaction =========================================== */
 
 TEST(delete_reuse_compact) {
@@ -471,6 +481,7 @@ int main(void) {
     RUN(payloads_get_replace_delete);
     RUN(filter_language);
     RUN(filtered_search_returns_k);
+    RUN(filtered_search_on_int8_codes);
     RUN(delete_reuse_compact);
     RUN(save_and_load_answer_the_same);
     return harness_done();

@@ -10,6 +10,7 @@
 #include "harness.h"
 #include "hearth/rag.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,19 @@ static void on_file(const hearth_rag_file_report *r, int64_t done, int64_t total
         strcat(e->failed_msgs, "\n");
         break;
     }
+}
+
+/* NAME.hearth-rag-hnsw-GEN files in db */
+static int count_index_files(const char *db, const char *name) {
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s.hearth-rag-hnsw-", name);
+    DIR *d = opendir(db);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (!strncmp(e->d_name, prefix, strlen(prefix))) n++;
+    if (d) closedir(d);
+    return n;
 }
 
 static int64_t count_hits(hearth_rag *r, const char *q, const char *source_end) {
@@ -318,6 +332,23 @@ TEST(dense_hybrid_and_images) {
     CHECK(res.n >= 1 && res.hits[0].bm25_rank == 1 && res.hits[0].dense_rank == 1);
     if (res.n) CHECK_NEAR(res.hits[0].score, 2.0 / 61.0, 1e-9);
     hearth_rag_results_clear(&res);
+    /* the HNSW index: the same nearest chunks as the exact scan (forced by a filter that holds for all) */
+    CHECK_EQ_INT(hearth_rag_build_index(r, 2), HEARTH_OK);
+    CHECK_EQ_INT(count_index_files(db, "vec"), 1);
+    hearth_rag_results ex;
+    sp.k = 5;
+    CHECK_EQ_INT(hearth_rag_search(r, "how long does bread dough rise", &sp, &res), HEARTH_OK);
+    sp.filter = "{\"type\":\"ne\",\"key\":\"kind\",\"value\":\"none\"}";
+    CHECK_EQ_INT(hearth_rag_search(r, "how long does bread dough rise", &sp, &ex), HEARTH_OK);
+    CHECK_EQ_INT(res.n, ex.n);
+    for (size_t i = 0; i < res.n && i < ex.n; i++) {
+        CHECK_STR(res.hits[i].source, ex.hits[i].source);
+        CHECK_EQ_INT(res.hits[i].chunk, ex.hits[i].chunk);
+        CHECK_NEAR(res.hits[i].dense, ex.hits[i].dense, 1e-5);
+    }
+    hearth_rag_results_clear(&res);
+    hearth_rag_results_clear(&ex);
+    sp.filter = NULL;
     /* a filter over a dense search still fills k when k chunks match */
     sp.mode = HEARTH_RAG_DENSE;
     sp.k = 2;
@@ -336,6 +367,12 @@ TEST(dense_hybrid_and_images) {
                  HEARTH_OK);
     CHECK_EQ_INT(chunk, 0);
     sp.k = 1;
+    /* (the index predates the image: it is stale, and the exact scan finds the image) */
+    CHECK_EQ_INT(hearth_rag_search_vector(r, img, dim, &sp, &res), HEARTH_OK);
+    CHECK(res.n == 1 && !strcmp(res.hits[0].kind, "image") && !strcmp(res.hits[0].source, "photos/kiln.png"));
+    hearth_rag_results_clear(&res);
+    CHECK_EQ_INT(hearth_rag_build_index(r, 2), HEARTH_OK);   /* and the rebuilt index too (the old one deleted) */
+    CHECK_EQ_INT(count_index_files(db, "vec"), 1);
     CHECK_EQ_INT(hearth_rag_search_vector(r, img, dim, &sp, &res), HEARTH_OK);
     CHECK(res.n == 1 && !strcmp(res.hits[0].kind, "image") && !strcmp(res.hits[0].source, "photos/kiln.png"));
     hearth_rag_results_clear(&res);

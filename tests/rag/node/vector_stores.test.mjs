@@ -4,11 +4,13 @@
 // list, retrieve, search with and without filters, delete), a corrupt file
 // reported as failed, errors (unknown store 404, malformed filter 400), and a
 // grounded chat completion (a file_search tool) that returns its sources.
+// The same API behind the enterprise gateway (serve --gateway-config): an API
+// key is needed, and uploads, stores, search and grounded chat pass through.
 // Run: HEARTH_BIN=build/hearth HEARTH_MODEL=... HEARTH_RAG_DATA=tests/data/rag node --test
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
@@ -44,6 +46,21 @@ after(async () => {
   }
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
+
+async function startServer(args, re) {
+  const p = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const port = await new Promise((resolve, reject) => {
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 30000);
+    p.stderr.on('data', (d) => {
+      err += d;
+      const m = re.exec(err);
+      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+    });
+    p.on('exit', (c) => reject(new Error(`server exited (${c}): ${err}`)));
+  });
+  return { p, port };
+}
 
 const upload = async (name, bytes) => client.files.create({ file: await toFile(bytes, name), purpose: 'assistants' });
 const text = (s) => Buffer.from(s, 'utf8');
@@ -127,4 +144,38 @@ test('files, vector stores, search, grounded chat', async () => {
   await assert.rejects(client.vectorStores.retrieve(vs.id), (e) => e.status === 404);
   const fdel = await client.files.del(md.id);
   assert.equal(fdel.deleted, true);
+});
+
+test('behind the gateway: a key is needed; uploads, stores, search and grounded chat pass through', async () => {
+  const gw = join(dir, 'gw.yaml'), keysCfg = join(dir, 'gw-keys.yaml');
+  const common = `keys_db: ${join(dir, 'keys.db')}\naudit:\n  db: ${join(dir, 'audit.db')}\n`;
+  writeFileSync(gw, `listen:\n  host: 127.0.0.1\n  port: 0\n${common}`);
+  writeFileSync(keysCfg, `upstream:\n  replicas:\n    - http://127.0.0.1:1\n${common}`);
+  const key = execFileSync(bin, ['keys', '--config', keysCfg, 'create', '--name', 'rag'], { encoding: 'utf8' })
+    .trim().split('\n').pop();
+  assert.match(key, /^hk_/);
+  const { p, port } = await startServer(['serve', '--model', `chat=${model}`, '-t', '2', '--parallel', '2',
+    '--rag-db', join(dir, 'store-gw'), '--gateway-config', gw], /gateway listening on port (\d+)/);
+  try {
+    const base = `http://127.0.0.1:${port}/v1`;
+    const anon = new OpenAI({ baseURL: base, apiKey: 'hk_wrong', maxRetries: 0 });
+    await assert.rejects(anon.vectorStores.create({ name: 'x' }), (e) => e.status === 401);
+    const gc = new OpenAI({ baseURL: base, apiKey: key, maxRetries: 0, timeout: 60000 });
+    const f = await gc.files.create({ file: await toFile(readFileSync(join(data, 'manual.pdf')), 'manual.pdf'),
+                                      purpose: 'assistants' });
+    const vs = await gc.vectorStores.create({ name: 'gw', file_ids: [f.id] });
+    assert.equal(vs.file_counts.completed, 1);
+    const page = await gc.vectorStores.search(vs.id, { query: 'boiler pressure' });
+    assert.equal(page.data[0].filename, 'manual.pdf');
+    assert.equal(page.data[0].page, 1);
+    const r = await gc.chat.completions.create({
+      model: 'chat', max_tokens: 4, temperature: 0, messages: [{ role: 'user', content: 'What pressure is safe?' }],
+      tools: [{ type: 'file_search', vector_store_ids: [vs.id] }] });
+    assert.equal(r.sources[0].filename, 'manual.pdf');
+    assert.equal((await gc.vectorStores.del(vs.id)).deleted, true);
+  } finally {
+    const exited = new Promise((resolve) => p.on('exit', resolve));
+    p.kill('SIGTERM');
+    await exited;
+  }
 });
