@@ -655,33 +655,60 @@ bool hearth_grammar_finished(const hearth_grammar_matcher *m) {
 }
 
 /* ==== as a constraint ========================================================== */
+typedef struct gcon {
+    hearth_grammar_matcher *m;
+    const hearth_grammar_vocab *v;   /* borrowed; NULL: no fast mask */
+} gcon;
+
 static bool con_allows(const void *st, const char *text, size_t n) {
     /* the matcher's caches grow, its position does not move */
-    return hearth_grammar_allows((hearth_grammar_matcher *)st, text, n);
+    return hearth_grammar_allows(((const gcon *)st)->m, text, n);
 }
 
 static bool con_advance(void *st, const char *text, size_t n) {
-    return hearth_grammar_advance(st, text, n) == HEARTH_OK;
+    return hearth_grammar_advance(((gcon *)st)->m, text, n) == HEARTH_OK;
 }
 
 static hearth_constraint_state con_complete(const void *st) {
-    const hearth_grammar_matcher *m = st;
+    const hearth_grammar_matcher *m = ((const gcon *)st)->m;
     if (hearth_grammar_finished(m)) return HEARTH_CONSTRAINT_DONE;
     return hearth_grammar_accepting(m) ? HEARTH_CONSTRAINT_CAN_END : HEARTH_CONSTRAINT_OPEN;
 }
 
-static void con_free(void *st) { hearth_grammar_matcher_free(st); }
+static bool con_mask(void *st, uint32_t *bits, int32_t n_vocab) {
+    gcon *c = st;
+    if (!c->v || hearth_grammar_vocab_size(c->v) != n_vocab) return false;
+    hearth_grammar_mask(c->m, c->v, bits);
+    return true;
+}
 
-static const hearth_constraint_vtable SCHEMA_VT = {"json_schema", con_allows, con_advance, con_complete, con_free};
-static const hearth_constraint_vtable GBNF_VT = {"gbnf", con_allows, con_advance, con_complete, con_free};
+static void con_free(void *st) {
+    if (!st) return;
+    hearth_grammar_matcher_free(((gcon *)st)->m);
+    free(st);
+}
+
+static const hearth_constraint_vtable SCHEMA_VT = {"json_schema", con_allows, con_advance, con_complete, con_free,
+                                                   con_mask};
+static const hearth_constraint_vtable GBNF_VT = {"gbnf", con_allows, con_advance, con_complete, con_free, con_mask};
+
+hearth_status hearth_grammar_constraint_vocab(const hearth_grammar *g, const hearth_grammar_vocab *v,
+                                              hearth_constraint **out) {
+    *out = NULL;
+    gcon *c = calloc(1, sizeof *c);
+    if (!c) return hearth_set_error(HEARTH_ERR_NOMEM, "grammar: out of memory");
+    c->v = v;
+    hearth_status st = hearth_grammar_matcher_new(g, &c->m);
+    if (st != HEARTH_OK) {
+        free(c);
+        return st;
+    }
+    *out = hearth_constraint_create(g->is_schema ? &SCHEMA_VT : &GBNF_VT, c);
+    return *out ? HEARTH_OK : HEARTH_ERR_NOMEM;
+}
 
 hearth_status hearth_grammar_constraint(const hearth_grammar *g, hearth_constraint **out) {
-    *out = NULL;
-    hearth_grammar_matcher *m = NULL;
-    hearth_status st = hearth_grammar_matcher_new(g, &m);
-    if (st != HEARTH_OK) return st;
-    *out = hearth_constraint_create(g->is_schema ? &SCHEMA_VT : &GBNF_VT, m);
-    return *out ? HEARTH_OK : HEARTH_ERR_NOMEM;
+    return hearth_grammar_constraint_vocab(g, NULL, out);
 }
 
 /* ==== vocabulary trie ========================================================
