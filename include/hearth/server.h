@@ -51,6 +51,8 @@ typedef struct hearth_server_params {
     const char *rag_dir;      /* files and vector stores (/v1/files, /v1/vector_stores) kept in this
                                  folder (hearth rag's collections); NULL: those endpoints are off */
     const char *rag_embed;    /* embedding model for vector stores (NULL: BM25 search only) */
+    const char *classifier;   /* image classifier GGUF (hearth vision train) served at
+                                 POST /v1/images/classify; NULL: none */
 } hearth_server_params;
 
 hearth_server_params hearth_server_default_params(void);

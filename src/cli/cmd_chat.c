@@ -11,6 +11,7 @@
  */
 #include "cli.h"
 #include "gen_opts.h"
+#include "core/buf.h"
 #include "core/lines.h"
 
 #include "hearth/generate.h"
@@ -61,13 +62,7 @@ typedef struct convo {
 } convo;
 
 static bool convo_push(convo *c, const char *role, const char *content, size_t len) {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        hearth_chat_message *m = realloc(c->m, cap * sizeof *m);
-        if (!m) return false;
-        c->m = m;
-        c->cap = cap;
-    }
+    if (!HEARTH_GROW(c->m, c->cap, c->n + 1)) return false;
     char *s = malloc(len + 1);
     if (!s) return false;
     memcpy(s, content, len);

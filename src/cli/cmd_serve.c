@@ -42,6 +42,8 @@ static void usage(FILE *f) {
             "                            /v1/vector_stores), kept in DIR as hearth rag collections, and\n"
             "                            grounded chat (a file_search tool in a chat request)\n"
             "      --rag-embed FILE      embedding model for vector stores (default: none, BM25 search)\n"
+            "      --classifier FILE     an image classifier (hearth vision train) at POST\n"
+            "                            /v1/images/classify (image bytes, or JSON {\"image\": base64})\n"
             "      --gateway-config FILE single-node install: put the enterprise gateway (API keys,\n"
             "                            limits, PII masking, audit log; see hearth gateway) in front,\n"
             "                            in this process. The gateway listens where FILE says (or on\n"
@@ -107,6 +109,7 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt_int(&a, NULL, "--max-body", &max_body)) continue;
         if (cli_opt_float(&a, NULL, "--drain", &drain)) continue;
         if (cli_opt(&a, NULL, "--rag-db", &p.rag_dir)) continue;
+        if (cli_opt(&a, NULL, "--classifier", &p.classifier)) continue;
         if (cli_opt(&a, NULL, "--rag-embed", &p.rag_embed)) continue;
         if (cli_help(&a)) { usage(stdout); return 0; }
         return cli_unknown(&a);

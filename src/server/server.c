@@ -41,6 +41,13 @@ hearth_status hearth_server_create(const hearth_server_params *pp, hearth_server
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     metrics_init(&s->met);
+    if (p.classifier) {
+        hearth_status st = cls_create(p.classifier, &s->cls);
+        if (st) {
+            hearth_server_free(s);
+            return st;
+        }
+    }
     if (p.rag_dir) {
         hearth_status st = vs_create(p.rag_dir, p.rag_embed, p.n_threads, &s->vs);
         if (st) {
@@ -67,6 +74,18 @@ static void model_clear(hearth_server *s, srv_model *sm) {
     hearth_model_free(sm->m);
 }
 
+/* adds *sm to the server's models; frees it on failure */
+static hearth_status models_append(hearth_server *s, srv_model *sm) {
+    srv_model *ms = realloc(s->models, (size_t)(s->n_models + 1) * sizeof *ms);
+    if (!ms) {
+        model_clear(s, sm);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+    }
+    s->models = ms;
+    s->models[s->n_models++] = *sm;
+    return HEARTH_OK;
+}
+
 hearth_status hearth_server_add_model(hearth_server *s, const char *name, const char *path) {
     if (s->started) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: models are added before start");
     if (!name || !*name || strlen(name) >= sizeof s->models[0].name || strchr(name, '+'))
@@ -90,14 +109,7 @@ hearth_status hearth_server_add_model(hearth_server *s, const char *name, const 
             hearth_model_free(sm.m);
             return st;
         }
-        srv_model *ms = realloc(s->models, (size_t)(s->n_models + 1) * sizeof *ms);
-        if (!ms) {
-            model_clear(s, &sm);
-            return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
-        }
-        s->models = ms;
-        s->models[s->n_models++] = sm;
-        return HEARTH_OK;
+        return models_append(s, &sm);
     }
     if (s->p.n_ctx_per_seq == 0) {
         int n = hearth_model_n_ctx_train(sm.m);
@@ -126,15 +138,9 @@ hearth_status hearth_server_add_model(hearth_server *s, const char *name, const 
         model_clear(s, &sm);
         return st;
     }
-    srv_model *ms = realloc(s->models, (size_t)(s->n_models + 1) * sizeof *ms);
-    if (!ms) {
-        model_clear(s, &sm);
-        return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
-    }
-    s->models = ms;
-    s->models[s->n_models++] = sm;
-    s->kv_total += s->p.n_parallel * s->p.n_ctx_per_seq;
-    return HEARTH_OK;
+    st = models_append(s, &sm);
+    if (st == HEARTH_OK) s->kv_total += s->p.n_parallel * s->p.n_ctx_per_seq;
+    return st;
 }
 
 hearth_status hearth_server_add_lora(hearth_server *s, const char *name, const char *spec) {
@@ -237,6 +243,7 @@ void hearth_server_free(hearth_server *s) {
     free(s->loras);
     free(s->queue);
     vs_free(s->vs);
+    cls_free(s->cls);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);

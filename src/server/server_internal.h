@@ -161,6 +161,7 @@ void job_unref(srv_job *j);   /* frees at 0 */
 void choice_append(srv_choice *c, const char *s, size_t n);
 
 typedef struct vs_state vs_state;   /* files and vector stores (vector_stores.c) */
+typedef struct cls_state cls_state; /* the image classifier (classify.c) */
 
 /* ==== the server ================================================================ */
 typedef struct srv_qent { srv_job *j; int choice; } srv_qent;
@@ -185,6 +186,7 @@ struct hearth_server {
     int kv_total;
     metrics met;
     vs_state *vs;               /* files and vector stores (NULL: off) */
+    cls_state *cls;             /* image classifier (NULL: off) */
 };
 
 /* scheduler (sched.c) */
@@ -236,5 +238,12 @@ int vs_handle(hearth_server *s, const char *method, const char *url, const char 
 int vs_ground(hearth_server *s, const char *body, size_t len, char **out_body, char **sources, api_error *e);
 /* response (taken) with "sources" added, each marked "cited"; returns the new text */
 char *vs_attach_sources(char *response, const char *sources);
+
+/* ==== image classification (classify.c) ========================================== */
+hearth_status cls_create(const char *path, cls_state **out);
+void cls_free(cls_state *c);   /* NULL is a no-op */
+bool cls_route(const char *url);   /* POST /v1/images/classify */
+/* Answers one request: the HTTP status; *out the malloc'd JSON body. */
+int cls_handle(hearth_server *s, const char *method, const char *ctype, const char *body, size_t len, char **out);
 
 #endif
