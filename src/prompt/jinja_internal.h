@@ -16,7 +16,7 @@
 #ifndef HEARTH_JINJA_INTERNAL_H
 #define HEARTH_JINJA_INTERNAL_H
 
-#include "hearth/jinja.h"
+#include "jinja_cjson.h"
 #include "core/utf8.h"
 
 #include <setjmp.h>

@@ -67,6 +67,7 @@ static void model_clear(hearth_server *s, srv_model *sm) {
     free(sm->slots);
     hearth_embedder_free(sm->emb);
     hearth_chat_policy_free(sm->chat);
+    hearth_clip_free(sm->clip);
     if (sm->pieces) {
         for (int i = 0; i < hearth_model_n_vocab(sm->m); i++) free(sm->pieces[i]);
         free(sm->pieces);
