@@ -4,7 +4,7 @@
  * byte's position into an image file and a label file, written to memory
  * files. Checks: success gives n images of w x h with labels below
  * n_classes; failure leaves the data set empty.
- *   hearth_fuzz_target(fuzz_idx hearth_train hearth_formats hearth_core)
+ *   (target made by fuzz/CMakeLists.txt with every layer)
  */
 #include "hearth/vision_train.h"
 

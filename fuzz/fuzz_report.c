@@ -3,7 +3,7 @@
  * hearth_report_load_data), the chart drawer and the figure check: whatever
  * loads is charted with every kind over its first two columns and checked
  * against its own text. Checks: no crash, charts are NUL-terminated SVG.
- *   hearth_fuzz_target(fuzz_report hearth_apps hearth_train hearth_prompt hearth_formats hearth_core)
+ *   (target made by fuzz/CMakeLists.txt with every layer)
  */
 #include "hearth/report.h"
 

@@ -49,6 +49,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef enum hearth_constraint_state {
     HEARTH_CONSTRAINT_OPEN = 0,
@@ -88,6 +89,7 @@ const char *hearth_constraint_name(const hearth_constraint *c);
  * forever); DONE at the closing brace. */
 hearth_status hearth_constraint_json_object(hearth_constraint **out);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

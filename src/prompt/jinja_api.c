@@ -160,3 +160,31 @@ hearth_status hearth_chat_template_apply(const char *template_src, const cJSON *
     hearth_jinja_free(t);
     return st;
 }
+
+hearth_status hearth_chat_template_apply_json(const char *template_src, const char *messages_json,
+                                              size_t messages_len, bool add_generation_prompt,
+                                              const char *bos, const char *eos,
+                                              const char *tools_json, char **out) {
+    if (!template_src || !messages_json || !out)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG,
+                                "hearth_chat_template_apply_json: template, messages or out is NULL");
+    *out = NULL;
+    cJSON *messages = cJSON_ParseWithLength(messages_json, messages_len);
+    if (!messages || !cJSON_IsArray(messages)) {
+        cJSON_Delete(messages);
+        return hearth_set_error(HEARTH_ERR_FORMAT, "hearth_chat_template_apply_json: messages are not a JSON array");
+    }
+    cJSON *tools = NULL;
+    if (tools_json) {
+        tools = cJSON_Parse(tools_json);
+        if (!tools || !cJSON_IsArray(tools)) {
+            cJSON_Delete(messages);
+            cJSON_Delete(tools);
+            return hearth_set_error(HEARTH_ERR_FORMAT, "hearth_chat_template_apply_json: tools are not a JSON array");
+        }
+    }
+    hearth_status st = hearth_chat_template_apply(template_src, messages, add_generation_prompt, bos, eos, tools, out);
+    cJSON_Delete(messages);
+    cJSON_Delete(tools);
+    return st;
+}
