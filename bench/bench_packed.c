@@ -9,7 +9,7 @@
  * At the default size the weights (2-9 MB) sit in the last-level cache, so
  * this measures the kernels; a large N (e.g. 65536) streams them from memory.
  */
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <stdio.h>

@@ -7,6 +7,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 PKGS=(
   build-essential cmake pkg-config
+  clang               # CI (scripts/ci-checks.sh): AddressSanitizer/UBSan build and libFuzzer targets
+  cppcheck            # CI (scripts/ci-checks.sh): static analysis of src/
   libpcre2-dev        # tokenizer pre-tokenizer regexes (Unicode properties, JIT)
   libcjson-dev        # JSON: command output, chat templates' contexts, reference data
   libmicrohttpd-dev   # hearth serve: HTTP/1.1 server (parsing, chunked streaming, limits, timeouts)

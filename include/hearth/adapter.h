@@ -39,6 +39,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ==== the in-memory adapter ================================================== */
 typedef struct hearth_adapter_weight {
@@ -121,6 +122,7 @@ hearth_status hearth_adapter_merge(const char *base_path, const hearth_adapter *
                                    int n, int out_type, const char *out_path, hearth_merge_progress_fn progress,
                                    void *user);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -18,6 +18,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_alerts hearth_alerts;
 
@@ -47,6 +48,7 @@ typedef struct hearth_alerts_stats {
 } hearth_alerts_stats;
 hearth_alerts_stats hearth_alerts_get_stats(const hearth_alerts *a);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_chat_policy hearth_chat_policy;
 
@@ -68,6 +69,7 @@ bool hearth_chat_policy_has_template(const hearth_chat_policy *p);
 /* The built-in format (the fallback when the template is used). */
 const hearth_chat_format *hearth_chat_policy_format(const hearth_chat_policy *p);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

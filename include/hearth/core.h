@@ -11,6 +11,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ---- thread pool ---------------------------------------------------------
  * A fixed set of worker threads. hearth_pool_run() calls fn(arg, ith, nth)
@@ -66,6 +67,7 @@ bool hearth_force_reference(void);
 /* ---- time --------------------------------------------------------------- */
 double hearth_time_s(void);   /* monotonic seconds */
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

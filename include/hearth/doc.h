@@ -35,6 +35,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef enum hearth_doc_kind {
     HEARTH_DOC_UNKNOWN = 0,
@@ -87,6 +88,7 @@ hearth_status hearth_doc_parse(const void *data, size_t n, hearth_doc_kind kind,
 int32_t hearth_doc_page_at(const hearth_doc *d, size_t off);
 void hearth_doc_clear(hearth_doc *d);   /* frees and zeroes; NULL is a no-op */
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -32,6 +32,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* llama.cpp's numbering (bert.pooling_type) */
 typedef enum hearth_pooling {
@@ -100,6 +101,7 @@ hearth_status hearth_embed_tokens(hearth_embedder *e, const int32_t *tokens, int
 /* v /= ||v||_2 (left as is when the norm is 0) */
 void hearth_embed_normalize(float *v, int32_t n);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

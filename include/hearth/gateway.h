@@ -22,6 +22,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ==== API keys ======================================================================
  * A key reads "hk_<id>_<secret>": id is 12 hex digits (public: it names the key in
@@ -165,7 +166,7 @@ char *hearth_audit_record_json(const hearth_audit_record *r, bool with_hash);
 typedef struct hearth_gateway_config hearth_gateway_config;
 typedef struct hearth_gateway hearth_gateway;
 
-/* Loads and validates a YAML config (see the README's "Enterprise gateway" section); errors name
+/* Loads and validates a YAML config (see docs/gateway.md); errors name
  * the file and line. Relative paths inside are taken from the config's folder. */
 hearth_status hearth_gateway_config_load(const char *path, hearth_gateway_config **out);
 /* Same, for a gateway whose upstream the caller adds itself
@@ -200,6 +201,7 @@ int hearth_gateway_port(const hearth_gateway *g);
 void hearth_gateway_stop(hearth_gateway *g);
 void hearth_gateway_free(hearth_gateway *g);   /* stops first; NULL is a no-op */
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

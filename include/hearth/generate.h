@@ -26,6 +26,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ---- generation --------------------------------------------------------- */
 typedef enum hearth_stop_reason {
@@ -247,6 +248,7 @@ const char *const *hearth_chat_format_stops(const hearth_chat_format *fmt);
  * is added as the vocab says unless the text already starts with it. */
 hearth_status hearth_chat_tokenize(const hearth_vocab *v, const char *text, int32_t **ids, size_t *n_ids);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

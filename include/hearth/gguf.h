@@ -24,6 +24,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef enum hearth_gguf_type {
     HEARTH_GGUF_UINT8 = 0,
@@ -160,6 +161,7 @@ hearth_status hearth_gguf_add_tensor(hearth_gguf_writer *w, const char *name, ui
                                      const int64_t *ne, const void *data);
 hearth_status hearth_gguf_writer_write(hearth_gguf_writer *w, const char *path);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

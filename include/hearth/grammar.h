@@ -39,11 +39,11 @@
 #include "hearth/tokenizer.h"
 #include "hearth/constraint.h"
 
-#include <cjson/cJSON.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
+HEARTH_API_BEGIN
 
 typedef struct hearth_grammar hearth_grammar;              /* compiled, immutable */
 typedef struct hearth_grammar_matcher hearth_grammar_matcher;   /* follows one output */
@@ -53,8 +53,6 @@ typedef struct hearth_grammar_vocab hearth_grammar_vocab;  /* token trie, immuta
  * the keyword and its location ("/properties/when/format: format
  * 'idn-email' cannot be enforced"). *out is owned by the caller. */
 hearth_status hearth_grammar_from_schema(const char *json, size_t len, hearth_grammar **out);
-/* The same for a parsed schema (borrowed). */
-hearth_status hearth_grammar_from_schema_json(const cJSON *schema, hearth_grammar **out);
 /* Compiles a GBNF grammar; `root` names the start rule (NULL: "root"). */
 hearth_status hearth_grammar_from_gbnf(const char *text, size_t len, const char *root, hearth_grammar **out);
 /* Any JSON object (response_format {"type": "json_object"}), written as
@@ -83,6 +81,11 @@ bool hearth_grammar_finished(const hearth_grammar_matcher *m);
  * when nothing may follow. Name "json_schema" for schemas, "gbnf" for
  * grammars. */
 hearth_status hearth_grammar_constraint(const hearth_grammar *g, hearth_constraint **out);
+/* The same with the vocabulary's trie (borrowed, must outlive the
+ * constraint): when the sampled token is refused, the step takes the whole
+ * mask from hearth_grammar_mask instead of asking token by token. */
+hearth_status hearth_grammar_constraint_vocab(const hearth_grammar *g, const hearth_grammar_vocab *v,
+                                              hearth_constraint **out);
 
 /* ---- tokens --------------------------------------------------------------- */
 /* A trie over the vocabulary: pieces[i] (lens[i] bytes) is token i's text;
@@ -105,6 +108,8 @@ hearth_status hearth_grammar_accept_token(hearth_grammar_matcher *m, const heart
  * allowed tokens (0: nothing may follow — the output cannot be completed). */
 int hearth_grammar_mask(hearth_grammar_matcher *m, const hearth_grammar_vocab *v, uint32_t *mask);
 
+HEARTH_API_END
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

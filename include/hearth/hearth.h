@@ -16,9 +16,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* ---- export --------------------------------------------------------------
+ * libhearth is compiled with -fvisibility=hidden: a function is exported from
+ * libhearth.so / libhearth.a only when a public header declares it between
+ * HEARTH_API_BEGIN and HEARTH_API_END (every header in include/hearth/ wraps
+ * its declarations so) or marks it HEARTH_API. Exported names start with
+ * hearth_ (a test checks both). See docs/install.md. */
+#if defined(__GNUC__) || defined(__clang__)
+#define HEARTH_API __attribute__((visibility("default")))
+#define HEARTH_API_BEGIN _Pragma("GCC visibility push(default)")
+#define HEARTH_API_END _Pragma("GCC visibility pop")
+#else
+#define HEARTH_API
+#define HEARTH_API_BEGIN
+#define HEARTH_API_END
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 #define HEARTH_VERSION "0.1.0"
 
@@ -63,6 +80,7 @@ void hearth_log_set(hearth_log_fn fn, void *user);
 void hearth_log(hearth_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

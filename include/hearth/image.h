@@ -38,6 +38,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* c = 1 (gray) or 3 (RGB); rows top to bottom, channels interleaved; data
  * (w * h * c bytes) is owned by the image and freed by hearth_image_free. */
@@ -81,6 +82,7 @@ hearth_status hearth_image_probe(const void *bytes, size_t n, int *w, int *h, he
 /* Frees data and zeroes *img; NULL or an empty image: no-op. */
 void hearth_image_free(hearth_image *img);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

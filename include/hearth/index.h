@@ -89,6 +89,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_index hearth_index;
 typedef struct hearth_index_filter hearth_index_filter;
@@ -251,6 +252,7 @@ typedef struct hearth_index_stats {
 
 hearth_status hearth_index_get_stats(hearth_index *ix, hearth_index_stats *out);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -30,12 +30,12 @@
 
 #include "hearth/hearth.h"
 
-#include <cjson/cJSON.h>
 #include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_jinja_template hearth_jinja_template;
 
@@ -55,35 +55,34 @@ hearth_jinja_options hearth_jinja_default_options(void);
 hearth_status hearth_jinja_parse(const char *src, size_t len, hearth_jinja_template **out);
 void hearth_jinja_free(hearth_jinja_template *t);   /* NULL is a no-op */
 
-/* Renders with `context` (a JSON object whose members become the template's
- * variables; NULL: none). opt may be NULL (defaults). On success *out is a
- * malloc'd, NUL-terminated string owned by the caller, *len its length
- * (len may be NULL). JSON numbers that are whole and below 2^53 become
- * integers, others floats.
+/* Renders with the context given as JSON text (an object whose members
+ * become the template's variables; json NULL: none). It keeps the int / float
+ * distinction of the text (1 vs 1.0) as Python's json module does. opt may be
+ * NULL (defaults). On success *out is a malloc'd, NUL-terminated string owned
+ * by the caller, *len its length (len may be NULL).
  *
  * Status: HEARTH_OK; HEARTH_ERR_INVALID_ARG when the template called
  * raise_exception(msg) — then hearth_last_error() is exactly msg;
  * HEARTH_ERR_RANGE when a limit was hit; HEARTH_ERR_FORMAT for any other
- * render error (undefined used where a value is needed, bad types...). */
-hearth_status hearth_jinja_render(const hearth_jinja_template *t, const cJSON *context,
-                                  const hearth_jinja_options *opt, char **out, size_t *len);
-
-/* Same, with the context given as JSON text (object). Unlike the cJSON form
- * it keeps the int / float distinction of the text (1 vs 1.0) as Python's
- * json module does. */
+ * render error (undefined used where a value is needed, bad types, a context
+ * that is not valid JSON...). */
 hearth_status hearth_jinja_render_json(const hearth_jinja_template *t, const char *json,
                                        size_t json_len, const hearth_jinja_options *opt,
                                        char **out, size_t *len);
 
 /* Chat-template convenience: parses template_src and renders it with
- * { messages, add_generation_prompt, bos_token, eos_token, tools } (tools
- * omitted when NULL; bos/eos may be NULL: then ""). *out is malloc'd and
- * owned by the caller. Errors as hearth_jinja_render. */
-hearth_status hearth_chat_template_apply(const char *template_src, const cJSON *messages,
-                                         bool add_generation_prompt, const char *bos,
-                                         const char *eos, const cJSON *tools_or_null,
-                                         char **out);
+ * { messages, add_generation_prompt, bos_token, eos_token, tools }.
+ * messages_json is a JSON array of {"role", "content"} objects (text of
+ * messages_len bytes); tools_json a JSON array or NULL (then omitted);
+ * bos/eos may be NULL (then ""). *out is malloc'd and owned by the caller.
+ * Errors as hearth_jinja_render_json; a messages or tools text that is not
+ * JSON is HEARTH_ERR_FORMAT. */
+hearth_status hearth_chat_template_apply_json(const char *template_src, const char *messages_json,
+                                              size_t messages_len, bool add_generation_prompt,
+                                              const char *bos, const char *eos,
+                                              const char *tools_json, char **out);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

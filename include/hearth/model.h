@@ -19,6 +19,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_model hearth_model;
 typedef struct hearth_context hearth_context;
@@ -128,6 +129,7 @@ typedef struct hearth_ppl_result {
 hearth_status hearth_perplexity(hearth_context *c, const int32_t *tokens, size_t n_tokens, int32_t n_chunk_ctx,
                                 hearth_ppl_progress_fn progress, void *user, hearth_ppl_result *out);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -61,6 +61,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ---- validators (exposed for tests and callers with their own candidates) */
 /* s: 18 chars, 17 ASCII digits + check digit 0-9/X/x; province, date and
@@ -186,6 +187,7 @@ hearth_status hearth_pii_unmasker_feed(hearth_pii_unmasker *u, const char *chunk
 /* End of stream: returns whatever was held back. */
 hearth_status hearth_pii_unmasker_finish(hearth_pii_unmasker *u, const char **out, size_t *out_len);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

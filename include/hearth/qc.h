@@ -32,6 +32,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_qc hearth_qc;
 
@@ -105,6 +106,7 @@ hearth_status hearth_qc_shift_report(const void *data /* const cJSON * */, const
 /* Area under the ROC curve of scores (label 1 = defective); ties count half. */
 double hearth_qc_auroc(const double *scores, const int *labels, int n);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -25,6 +25,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* Called once per tensor after it was written to memory (i from 1 to n);
  * bytes_done / bytes_total count input bytes. */
@@ -51,6 +52,7 @@ const char *hearth_quantize_preset_names(void);
 hearth_status hearth_quantize_file(const char *in_path, const char *out_path, const char *type_name,
                                    const hearth_quantize_params *params);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

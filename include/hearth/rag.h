@@ -57,6 +57,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ---- collections ------------------------------------------------------------ */
 typedef struct hearth_rag hearth_rag;   /* an open collection */
@@ -301,6 +302,7 @@ hearth_status hearth_rag_ask(hearth_rag *r, hearth_context *ctx, const hearth_mo
                              const hearth_rag_ask_params *p, hearth_rag_answer *out);
 void hearth_rag_answer_clear(hearth_rag_answer *a);   /* NULL is a no-op */
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

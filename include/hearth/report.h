@@ -36,6 +36,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* Loads CSV or JSON (by content: '[' or '{' first means JSON) into
  * {"rows": [...], "columns": [...], "meta": {...}}; *out owned by the caller
@@ -78,6 +79,7 @@ hearth_status hearth_report_pdf(const char *html, const char *path);
  * NULL when every figure is found. */
 char *hearth_report_check_figures(const char *text, const cJSON *data);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

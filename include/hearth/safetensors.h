@@ -27,6 +27,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 #define HEARTH_ST_MAX_DIMS 8
 
@@ -100,6 +101,7 @@ hearth_status hearth_st_writer_add(hearth_st_writer *w, const char *name, hearth
                                    const int64_t *shape, const void *data);
 hearth_status hearth_st_writer_write(hearth_st_writer *w, const char *path);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

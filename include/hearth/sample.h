@@ -28,6 +28,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ---- candidates and stages ---------------------------------------------- */
 typedef struct hearth_candidate {
@@ -145,6 +146,7 @@ typedef struct hearth_token_logprob {
  * and returns how many. */
 int32_t hearth_sampler_last_top(const hearth_sampler *s, hearth_token_logprob *out, int32_t n);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

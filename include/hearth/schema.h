@@ -26,11 +26,11 @@
 
 #include "hearth/hearth.h"
 
-#include <cjson/cJSON.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_schema hearth_schema;
 
@@ -61,8 +61,6 @@ hearth_schema_params hearth_schema_default_params(void);
  * HEARTH_ERR_UNSUPPORTED (another draft, an unresolvable reference). */
 hearth_status hearth_schema_compile(const char *json, size_t len, const hearth_schema_params *p,
                                     hearth_schema **out);
-/* The same for a parsed schema (copied; the caller keeps `schema`). */
-hearth_status hearth_schema_compile_json(const cJSON *schema, const hearth_schema_params *p, hearth_schema **out);
 void hearth_schema_free(hearth_schema *s);   /* NULL is a no-op */
 
 /* The draft the schema is read as. */
@@ -76,10 +74,8 @@ hearth_schema_draft hearth_schema_get_draft(const hearth_schema *s);
  * malloc'd one-line reason ("/a/0: 3 is greater than the maximum 2"). */
 hearth_status hearth_schema_validate(const hearth_schema *s, const char *json, size_t len, bool *valid,
                                      char **why);
-/* The same for a parsed instance (borrowed). */
-hearth_status hearth_schema_validate_json(const hearth_schema *s, const cJSON *instance, bool *valid,
-                                          char **why);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

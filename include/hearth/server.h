@@ -33,6 +33,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_server hearth_server;
 
@@ -61,6 +62,11 @@ hearth_status hearth_server_create(const hearth_server_params *p, hearth_server 
 /* Loads a model under name (what requests put in "model"). The first model
  * added is the default for requests that name none. */
 hearth_status hearth_server_add_model(hearth_server *s, const char *name, const char *path);
+/* Attaches an image encoder (llama.cpp mmproj GGUF, include/hearth/clip.h) to
+ * the model registered as model (NULL: the first): chat messages may then
+ * carry one image_url part (a data URL), and /v1/embeddings image inputs.
+ * Fails when the encoder's n_embd is not the model's. */
+hearth_status hearth_server_add_mmproj(hearth_server *s, const char *model, const char *path);
 /* Registers a LoRA adapter under name, requested as "base+name". */
 hearth_status hearth_server_add_lora(hearth_server *s, const char *name, const char *path);
 /* Binds and starts the HTTP and scheduler threads. */
@@ -70,6 +76,7 @@ int hearth_server_port(const hearth_server *s);   /* the bound port (after start
 void hearth_server_stop(hearth_server *s);
 void hearth_server_free(hearth_server *s);   /* stops first; NULL is a no-op */
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

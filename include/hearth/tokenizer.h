@@ -14,6 +14,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef struct hearth_vocab hearth_vocab;
 
@@ -101,6 +102,7 @@ size_t hearth_detok_push(hearth_detok *d, int32_t id, const char **out);
 /* Whatever is held back (an incomplete UTF-8 tail, emitted as U+FFFD per byte). */
 size_t hearth_detok_flush(hearth_detok *d, const char **out);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -27,6 +27,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ==== the trainer ============================================================ */
 typedef enum hearth_lr_schedule {
@@ -254,6 +255,7 @@ hearth_status hearth_train_run(hearth_trainer *t, const hearth_train_data *data,
 /* Mean cross-entropy over the scored tokens of every record of d (no dropout, no gradient). */
 hearth_status hearth_train_evaluate(hearth_trainer *t, const hearth_train_data *d, double *loss);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -15,6 +15,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 typedef enum hearth_type {
     HEARTH_TYPE_F32 = 0,
@@ -70,6 +71,7 @@ int hearth_type_from_name(const char *name);
  * multiple of its block size. */
 size_t hearth_row_size(uint32_t type, int64_t n);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -23,6 +23,7 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+HEARTH_API_BEGIN
 
 /* ---- data sets --------------------------------------------------------- */
 typedef struct hearth_vdata {
@@ -118,6 +119,7 @@ hearth_vtrain_params hearth_vtrain_default_params(void);
 hearth_status hearth_vision_train(hearth_vnet *net, hearth_pool *pool, const hearth_vdata *d,
                                   const hearth_vtrain_params *p);
 
+HEARTH_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -7,7 +7,7 @@
 #include "hearth/report.h"
 
 #include "core/buf.h"
-#include "hearth/jinja.h"
+#include "prompt/jinja_cjson.h"
 
 #include <ctype.h>
 #include <math.h>

@@ -161,6 +161,11 @@ const char *cli_default_model(void) {
             if (exists(path)) return path;
         }
     }
+#ifdef HEARTH_DATADIR
+    /* the install prefix configured at build time (a copy of the binary elsewhere) */
+    snprintf(path, sizeof path, "%s/hearth-default.gguf", HEARTH_DATADIR);
+    if (exists(path)) return path;
+#endif
     return NULL;
 }
 

@@ -8,7 +8,7 @@
  * 4 * n_layer * n_embd per (query, key) pair.
  */
 #include "cli.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/model.h"
 
 #include <stdlib.h>

@@ -11,10 +11,12 @@
  */
 #include "cli.h"
 #include "gen_opts.h"
+#include "core/buf.h"
 #include "core/lines.h"
 
 #include "hearth/generate.h"
 #include "hearth/chat.h"
+#include "hearth/clip.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -28,10 +30,12 @@ static void usage(FILE *f) {
             "usage: hearth chat [-m MODEL] [--system TEXT] [options]\n"
             "\n"
             "Reads your messages from stdin, one per line, and streams the model's replies.\n"
-            "Commands: /reset forgets the conversation, /exit (or end of input) quits.\n"
+            "Commands: /reset forgets the conversation, /image PATH attaches an image to your\n"
+            "next message (needs --mmproj), /exit (or end of input) quits.\n"
             "\n"
             "  -m, --model FILE          GGUF model (default: $HEARTH_MODEL or the bundled model)\n"
             "      --system TEXT         system message\n"
+            "      --mmproj FILE         image encoder (llama.cpp mmproj GGUF) for /image (LLaVA)\n"
             "      --chat-format NAME    use a built-in format instead of the model's template: chatml,\n"
             "                            llama2, llama3, llama3.1, mistral, mistral-v1, zephyr, gemma,\n"
             "                            phi3, deepseek-r1, alpaca (default: the model's template through\n"
@@ -61,13 +65,7 @@ typedef struct convo {
 } convo;
 
 static bool convo_push(convo *c, const char *role, const char *content, size_t len) {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 16;
-        hearth_chat_message *m = realloc(c->m, cap * sizeof *m);
-        if (!m) return false;
-        c->m = m;
-        c->cap = cap;
-    }
+    if (!HEARTH_GROW(c->m, c->cap, c->n + 1)) return false;
     char *s = malloc(len + 1);
     if (!s) return false;
     memcpy(s, content, len);
@@ -99,8 +97,46 @@ static bool convo_drop_oldest(convo *c) {
     return true;
 }
 
+/* ---- images (/image PATH): one at a time, in the user message it came with ---- */
+#define IMAGE_TAG "<image>\n"
+
+/* removes the image tag from the message that holds it (a new image replaces it) */
+static void convo_untag_image(convo *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        char *s = (char *)c->m[i].content;
+        if (strncmp(s, IMAGE_TAG, strlen(IMAGE_TAG)) == 0) memmove(s, s + strlen(IMAGE_TAG), strlen(s) - strlen(IMAGE_TAG) + 1);
+    }
+}
+
+/* the rendered conversation's ids with the image between ids[*at - 1] and
+ * ids[*at] (text before it as a chat text, the rest without BOS); false: no image in it */
+static hearth_status tokenize_with_image(const hearth_vocab *v, const char *text, int32_t **ids, size_t *n,
+                                         int32_t *at, bool *has_image) {
+    const char *p = strstr(text, "<image>");
+    *has_image = p != NULL;
+    if (!p) return hearth_chat_tokenize(v, text, ids, n);
+    char *before = strndup(text, (size_t)(p - text));
+    int32_t *a = NULL, *b = NULL;
+    size_t na = 0, nb = 0;
+    hearth_tokenize_params tp = hearth_tokenize_default_params();
+    tp.add_special = false, tp.parse_special = true;
+    const char *rest = p + strlen("<image>");
+    hearth_status st = before ? hearth_chat_tokenize(v, before, &a, &na) : HEARTH_ERR_NOMEM;
+    free(before);
+    if (!st && *rest) st = hearth_tokenize(v, rest, strlen(rest), &tp, &b, &nb);
+    int32_t *all = st ? NULL : realloc(a, (na + nb + 1) * sizeof *all);
+    if (!all) {
+        free(a), free(b);
+        return st ? st : hearth_set_error(HEARTH_ERR_NOMEM, "chat: out of memory");
+    }
+    if (nb) memcpy(all + na, b, nb * sizeof *b);
+    free(b);
+    *ids = all, *n = na + nb, *at = (int32_t)na;
+    return HEARTH_OK;
+}
+
 int cmd_chat(int argc, char **argv) {
-    const char *model_path = NULL, *system = NULL, *format_name = NULL;
+    const char *model_path = NULL, *system = NULL, *format_name = NULL, *mmproj = NULL;
     int64_t n_predict = -1, n_ctx = 0, n_threads = 0;
     bool verbose = false;
     gen_opts go;
@@ -110,6 +146,7 @@ int cmd_chat(int argc, char **argv) {
     while (cli_next(&a)) {
         if (cli_opt(&a, "-m", "--model", &model_path)) continue;
         if (cli_opt(&a, NULL, "--system", &system)) continue;
+        if (cli_opt(&a, NULL, "--mmproj", &mmproj)) continue;
         if (cli_opt(&a, NULL, "--chat-format", &format_name)) continue;
         if (cli_opt_int(&a, "-n", "--n-predict", &n_predict)) continue;
         if (cli_opt_int(&a, "-c", "--ctx-size", &n_ctx)) continue;
@@ -136,6 +173,9 @@ int cmd_chat(int argc, char **argv) {
     int32_t *cache = NULL;
     size_t n_cache = 0;
     hearth_chat_policy *policy = NULL;
+    hearth_clip *clip = NULL;
+    float *img_embd = NULL;      /* the current image's embeddings */
+    bool img_pending = false;    /* attach it to the next message */
     hearth_lines input;   /* the user's turns, one a line */
     hearth_lines_file(&input, stdin);
     int rc = 0;
@@ -147,6 +187,16 @@ int cmd_chat(int argc, char **argv) {
     if ((rc = gen_apply_lora(&go, model, ctx, "chat")) != 0) goto out;
     const hearth_vocab *vocab = hearth_model_vocab(model);
     int32_t ctx_size = hearth_context_n_ctx(ctx);
+    if (mmproj) {
+        hearth_clip_params vp = hearth_clip_default_params();
+        vp.n_threads = (int)n_threads;
+        if (hearth_clip_load(mmproj, &vp, &clip) || hearth_clip_check_model(clip, model)) {
+            rc = cli_lib_error("chat");
+            goto out;
+        }
+        img_embd = malloc(sizeof *img_embd * hearth_clip_n_tokens(clip) * hearth_clip_n_embd(clip));
+        if (!img_embd) { rc = cli_error("chat", "out of memory"); goto out; }
+    }
 
     /* the library's chat policy: the model's template, else the detected (or named) built-in format */
     hearth_chat_params chp = hearth_chat_default_params();
@@ -188,13 +238,44 @@ int cmd_chat(int argc, char **argv) {
             fprintf(stderr, "(conversation cleared)\n");
             continue;
         }
+        if (strncmp(line, "/image", 6) == 0 && (line[6] == ' ' || line[6] == 0)) {
+            const char *path = line + 6;
+            while (*path == ' ') path++;
+            hearth_image img;
+            if (!clip)
+                fprintf(stderr, "(/image needs an image encoder: start hearth chat with --mmproj P.gguf)\n");
+            else if (!*path)
+                fprintf(stderr, "(usage: /image PATH)\n");
+            else if (hearth_image_load(path, 3, &img) != HEARTH_OK)
+                fprintf(stderr, "(%s)\n", hearth_last_error());
+            else {
+                hearth_status st = hearth_clip_encode(clip, &img, img_embd);
+                if (st) fprintf(stderr, "(%s)\n", hearth_last_error());
+                else fprintf(stderr, "(image %d x %d: %d positions, sent with your next message)\n", img.w, img.h,
+                             (int)hearth_clip_n_tokens(clip));
+                img_pending = st == HEARTH_OK;
+                hearth_image_free(&img);
+            }
+            continue;
+        }
         if (got == 0) continue;
-        if (!convo_push(&cv, "user", line, (size_t)got)) { rc = cli_error("chat", "out of memory"); goto out; }
+        if (img_pending) {   /* the image goes first in this message; an earlier one is forgotten */
+            convo_untag_image(&cv);
+            char *with = malloc(strlen(IMAGE_TAG) + (size_t)got + 1);
+            if (!with) { rc = cli_error("chat", "out of memory"); goto out; }
+            memcpy(with, IMAGE_TAG, strlen(IMAGE_TAG));
+            memcpy(with + strlen(IMAGE_TAG), line, (size_t)got);
+            bool ok = convo_push(&cv, "user", with, strlen(IMAGE_TAG) + (size_t)got);
+            free(with);
+            if (!ok) { rc = cli_error("chat", "out of memory"); goto out; }
+            img_pending = false;
+        } else if (!convo_push(&cv, "user", line, (size_t)got)) { rc = cli_error("chat", "out of memory"); goto out; }
 
         /* render; drop the oldest turns while the prompt and a reply do not fit */
         int32_t *ids = NULL;
         size_t n_ids = 0;
-        bool dropped = false, skip = false;
+        int32_t img_at = 0;
+        bool dropped = false, skip = false, with_image = false;
         for (;;) {
             char *text = NULL;
             bool used_template = false;
@@ -205,7 +286,9 @@ int cmd_chat(int argc, char **argv) {
                 skip = true;
                 break;
             }
-            if (st != HEARTH_OK || hearth_chat_tokenize(vocab, text, &ids, &n_ids) != HEARTH_OK) {
+            if (st != HEARTH_OK ||
+                (clip ? tokenize_with_image(vocab, text, &ids, &n_ids, &img_at, &with_image)
+                      : hearth_chat_tokenize(vocab, text, &ids, &n_ids)) != HEARTH_OK) {
                 free(text);
                 rc = cli_lib_error("chat");
                 goto out;
@@ -216,14 +299,15 @@ int cmd_chat(int argc, char **argv) {
                         hearth_last_error(), hearth_chat_format_name(hearth_chat_policy_format(policy)->kind));
                 told_fallback = true;
             }
-            if ((int64_t)n_ids + reserve <= ctx_size) break;
+            int64_t n_img = with_image ? hearth_clip_n_tokens(clip) : 0;
+            if ((int64_t)n_ids + n_img + reserve <= ctx_size) break;
             if (convo_drop_oldest(&cv)) {
                 dropped = true;
                 free(ids);
                 ids = NULL;
                 continue;
             }
-            if ((int64_t)n_ids < ctx_size) break;   /* fits, with less room for the reply */
+            if ((int64_t)n_ids + n_img < ctx_size) break;   /* fits, with less room for the reply */
             fprintf(stderr, "(your message is %zu tokens with the chat format; the context holds %d — not sent)\n",
                     n_ids, (int)ctx_size);
             convo_drop(&cv, cv.n - 1, 1);
@@ -247,6 +331,11 @@ int cmd_chat(int argc, char **argv) {
         gp.stop = stops;
         gp.n_stop = n_stops;
         gp.n_reuse = (int32_t)reuse;
+        if (with_image) {   /* the image's positions: prefilled again every turn (no reuse) */
+            gp.embd = img_embd;
+            gp.n_embd_rows = hearth_clip_n_tokens(clip);
+            gp.embd_at = img_at;
+        }
         gp.on_text = gen_stream_stdout;
         gp.cancel = &g_cancel;
         g_cancel = 0;
@@ -279,12 +368,15 @@ int cmd_chat(int argc, char **argv) {
             memcpy(cache, g.prompt_ids, g.n_prompt * sizeof *cache);
             memcpy(cache + g.n_prompt, g.ids, g.n_ids * sizeof *cache);
             n_cache = n_past < g.n_prompt + g.n_ids ? n_past : g.n_prompt + g.n_ids;
+            if (with_image) n_cache = (size_t)img_at;   /* positions after the image are not the ids' */
         } else {
             n_cache = 0;
         }
         hearth_generation_clear(&g);
     }
 out:
+    hearth_clip_free(clip);
+    free(img_embd);
     hearth_lines_free(&input);
     hearth_chat_policy_free(policy);
     free(cache);

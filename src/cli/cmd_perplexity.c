@@ -5,7 +5,7 @@
  * Progress ("[i/n] ppl so far") goes to stderr; the result to stdout.
  */
 #include "cli.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/model.h"
 
 #include <stdlib.h>

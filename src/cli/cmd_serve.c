@@ -28,6 +28,9 @@ static void usage(FILE *f) {
             "      --lora NAME=PATH[:S]  a LoRA adapter (GGUF or PEFT folder; scale S, default 1), requested as\n"
             "                            MODEL+NAME for every model it fits (repeatable); one that fits no\n"
             "                            model is an error. An encoder (BERT) model serves embeddings only\n"
+            "      --mmproj [NAME=]PATH  image encoder (llama.cpp mmproj GGUF) for model NAME (default: the\n"
+            "                            first): chat messages may carry an image_url part (a data URL)\n"
+            "                            and /v1/embeddings image inputs (repeatable, one per model)\n"
             "      --host ADDR           IPv4 address to listen on (default 127.0.0.1)\n"
             "      --port N              port (default 8080; 0: any free port, printed at start)\n"
             "  -t, --threads N           threads for the forward pass (default: all CPUs)\n"
@@ -81,7 +84,8 @@ int cmd_serve(int argc, char **argv) {
     int64_t port = p.port, threads = 0, parallel = p.n_parallel, ctx = 0, batch = p.n_batch, queue = p.queue_max,
             timeout = p.timeout_s, max_body = (int64_t)p.max_body;
     double drain = p.drain_s;
-    const char *spec, *gw_config = NULL;
+    const char *spec, *gw_config = NULL, *mmprojs[32];
+    int n_mmproj = 0;
     bool port_given = false;
 
     cli_args a = cli_args_init("serve", argc, argv);
@@ -90,6 +94,11 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--model", &spec)) {
             if (n_models == 32) return cli_error("serve", "at most 32 models"), 2;
             models[n_models++] = spec;
+            continue;
+        }
+        if (cli_opt(&a, NULL, "--mmproj", &spec)) {
+            if (n_mmproj == 32) return cli_error("serve", "at most 32 image encoders"), 2;
+            mmprojs[n_mmproj++] = spec;
             continue;
         }
         if (cli_opt(&a, NULL, "--lora", &spec)) {
@@ -151,6 +160,14 @@ int cmd_serve(int argc, char **argv) {
     for (int i = 0; i < n_models; i++) {
         split_spec(models[i], name, sizeof name, &path);
         if (hearth_server_add_model(s, name, path) != HEARTH_OK) { rc = cli_lib_error("serve"); goto out; }
+    }
+    for (int i = 0; i < n_mmproj; i++) {   /* NAME=PATH, or PATH for the first model */
+        const char *eq = strchr(mmprojs[i], '=');
+        snprintf(name, sizeof name, "%.*s", eq ? (int)(eq - mmprojs[i]) : 0, mmprojs[i]);
+        if (hearth_server_add_mmproj(s, eq ? name : NULL, eq ? eq + 1 : mmprojs[i]) != HEARTH_OK) {
+            rc = cli_lib_error("serve");
+            goto out;
+        }
     }
     for (int i = 0; i < n_loras; i++) {
         split_spec(loras[i], name, sizeof name, &path);

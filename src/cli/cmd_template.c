@@ -9,6 +9,7 @@
 #include "hearth/gguf.h"
 #include "hearth/jinja.h"
 
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -10,6 +10,7 @@
  * U+FFFD in the JSON pieces).
  */
 #include "cli.h"
+#include "core/utf8.h"
 #include "hearth/core.h"
 #include "hearth/tokenizer.h"
 
@@ -37,18 +38,8 @@ static size_t sanitize_utf8(const char *s, size_t n, char *dst) {
     const unsigned char *p = (const unsigned char *)s;
     size_t m = 0;
     for (size_t i = 0; i < n;) {
-        unsigned c = p[i];
-        size_t k = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
-        bool ok = k > 0 && i + k <= n;
-        for (size_t j = 1; ok && j < k; j++) ok = (p[i + j] & 0xC0) == 0x80;
-        if (ok && k == 3) {
-            uint32_t cp = ((c & 0x0Fu) << 12) | ((p[i + 1] & 0x3Fu) << 6) | (p[i + 2] & 0x3Fu);
-            ok = cp >= 0x800 && !(cp >= 0xD800 && cp <= 0xDFFF);
-        }
-        if (ok && k == 4) {
-            uint32_t cp = ((c & 0x07u) << 18) | ((p[i + 1] & 0x3Fu) << 12) | ((p[i + 2] & 0x3Fu) << 6) | (p[i + 3] & 0x3Fu);
-            ok = cp >= 0x10000 && cp <= 0x10FFFF;
-        }
+        size_t k;
+        bool ok = hearth_utf8_decode(s + i, n - i, &k) >= 0;
         if (ok) {
             memcpy(dst + m, p + i, k);
             m += k;

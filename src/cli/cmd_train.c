@@ -5,7 +5,7 @@
  * is the library's hearth_train_run (hearth/train.h).
  */
 #include "cli.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/train.h"
 
 #include <math.h>

@@ -6,6 +6,7 @@
 #define HEARTH_GGUF_INTERNAL_H
 
 #include "hearth/gguf.h"
+#include "core/buf.h"
 
 #include <stdio.h>
 

@@ -376,11 +376,9 @@ static hearth_status parse_tensors(rd *r, uint64_t n_tensors) {
             s = FAIL(r, at, "tensor #%llu: name contains a NUL byte", (unsigned long long)i);
             goto done;
         }
-        if (names_len + name.len + 1 > names_cap) {
-            while (names_len + name.len + 1 > names_cap) names_cap *= 2;
-            char *nb = realloc(g->names, names_cap);
-            if (!nb) { s = hearth_set_error(HEARTH_ERR_NOMEM, "%s: out of memory", g->label); goto done; }
-            g->names = nb;
+        if (!HEARTH_GROW(g->names, names_cap, names_len + name.len + 1)) {
+            s = hearth_set_error(HEARTH_ERR_NOMEM, "%s: out of memory", g->label);
+            goto done;
         }
         memcpy(g->names + names_len, name.ptr, name.len);
         g->names[names_len + name.len] = 0;

@@ -161,12 +161,9 @@ static hearth_status put_kv(hearth_gguf_writer *w, const char *key, size_t klen,
             return HEARTH_OK;
         }
     }
-    if (w->n_kv == w->cap_kv) {
-        size_t nc = w->cap_kv ? 2 * w->cap_kv : 32;
-        wkv *nk = realloc(w->kv, nc * sizeof *nk);
-        if (!nk) { free(val); return hearth_set_error(HEARTH_ERR_NOMEM, "gguf writer: out of memory"); }
-        w->kv = nk;
-        w->cap_kv = nc;
+    if (!HEARTH_GROW(w->kv, w->cap_kv, w->n_kv + 1)) {
+        free(val);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "gguf writer: out of memory");
     }
     char *k = malloc(klen + 1);
     if (!k) { free(val); return hearth_set_error(HEARTH_ERR_NOMEM, "gguf writer: out of memory"); }
@@ -333,13 +330,7 @@ hearth_status hearth_gguf_add_tensor(hearth_gguf_writer *w, const char *name, ui
     size_t len = strlen(name), slot = 0;
     if (w->t_table && table_find(w, w->t_table, w->t_tcap, t_name, name, len, &slot) >= 0)
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "gguf writer: duplicate tensor name '%s'", name);
-    if (w->n_t == w->cap_t) {
-        size_t nc = w->cap_t ? 2 * w->cap_t : 64;
-        wtensor *nt = realloc(w->t, nc * sizeof *nt);
-        if (!nt) return hearth_set_error(HEARTH_ERR_NOMEM, "gguf writer: out of memory");
-        w->t = nt;
-        w->cap_t = nc;
-    }
+    if (!HEARTH_GROW(w->t, w->cap_t, w->n_t + 1)) return hearth_set_error(HEARTH_ERR_NOMEM, "gguf writer: out of memory");
     t.name = malloc(len + 1);
     if (!t.name) return hearth_set_error(HEARTH_ERR_NOMEM, "gguf writer: out of memory");
     memcpy(t.name, name, len + 1);

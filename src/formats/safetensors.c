@@ -11,7 +11,7 @@
  */
 #include "hearth/safetensors.h"
 #include "hearth/core.h"
-#include "hearth/kernels.h"   /* inline F16/BF16 conversions only */
+#include "kernels/kernels.h"   /* inline F16/BF16 conversions only */
 #include "core/buf.h"
 
 #include <cjson/cJSON.h>

@@ -60,9 +60,9 @@ static inline __m256 exp8(__m256 x) {
     /* out[k] = w . x_k for nx <= 4 rows of x: each w vector is loaded once */                  \
     static void NAME##4(int64_t n, const void *w, const void *x, size_t xs, int nx, float *out) { \
         const WT *a = w;                                                                         \
-        const float *b0 = x, *b1 = (const float *)((const char *)x + xs);                        \
-        const float *b2 = (const float *)((const char *)x + 2 * xs);                             \
-        const float *b3 = (const float *)((const char *)x + 3 * xs);                             \
+        const float *b0 = x, *b1 = (const void *)((const char *)x + xs);                         \
+        const float *b2 = (const void *)((const char *)x + 2 * xs);                              \
+        const float *b3 = (const void *)((const char *)x + 3 * xs);                              \
         if (nx < 4) {                                                                            \
             for (int k = 0; k < nx; k++) out[k] = NAME(n, w, (const char *)x + k * xs);          \
             return;                                                                              \

@@ -68,9 +68,9 @@ static inline __m512 tail_bf16(const uint16_t *p, __mmask16 m) {
             for (int k = 0; k < nx; k++) out[k] = NAME(n, w, (const char *)x + k * xs);          \
             return;                                                                              \
         }                                                                                        \
-        const float *b0 = x, *b1 = (const float *)((const char *)x + xs);                        \
-        const float *b2 = (const float *)((const char *)x + 2 * xs);                             \
-        const float *b3 = (const float *)((const char *)x + 3 * xs);                             \
+        const float *b0 = x, *b1 = (const void *)((const char *)x + xs);                         \
+        const float *b2 = (const void *)((const char *)x + 2 * xs);                              \
+        const float *b3 = (const void *)((const char *)x + 3 * xs);                              \
         __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;                              \
         __m512 t0 = s0, t1 = s0, t2 = s0, t3 = s0;                                               \
         int64_t i = 0;                                                                           \
@@ -199,12 +199,38 @@ static void avx512_add(float *y, const float *x, const float *b, int64_t n) {
     }
 }
 
+/* ==== F16 register tiles (prefill) =============================================
+ * gemm4x4: 4 F16 weight rows x 4 F32 activation rows, 16 accumulators:
+ * out[4*r + t] = sum_i W[r][i] * X[t][i]. Each weight vector is converted
+ * once for 4 activation rows and each activation vector loaded once for 4
+ * weight rows, so the loop is FMA-bound (f16_dot4 is load/convert-bound).
+ * Same products as f16_dot; the reference is 16 calls of it. */
+static void f16_gemm4x4(int64_t n, const void *w, size_t w_stride, const void *x, size_t x_stride, float *out) {
+    __m512 acc[16];
+    for (int k = 0; k < 16; k++) acc[k] = _mm512_setzero_ps();
+    const uint16_t *W[4];
+    const float *X[4];
+    for (int r = 0; r < 4; r++) W[r] = (const uint16_t *)((const char *)w + (size_t)r * w_stride);
+    for (int t = 0; t < 4; t++) X[t] = (const float *)((const char *)x + (size_t)t * x_stride);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 k = tail_mask(n - i);
+        __m512 xv[4];
+        for (int t = 0; t < 4; t++) xv[t] = _mm512_maskz_loadu_ps(k, X[t] + i);
+        for (int r = 0; r < 4; r++) {
+            __m512 wv = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(k, W[r] + i));
+            for (int t = 0; t < 4; t++) acc[4 * r + t] = _mm512_fmadd_ps(wv, xv[t], acc[4 * r + t]);
+        }
+    }
+    for (int k = 0; k < 16; k++) out[k] = _mm512_reduce_add_ps(acc[k]);
+}
+
 /* ==== registration ============================================================== */
 void kernels_fill_avx512(hearth_type_traits t[HEARTH_TYPE_COUNT], hearth_ops *ops) {
     t[HEARTH_TYPE_F32].vec_dot = f32_dot;
     t[HEARTH_TYPE_F32].vec_dot4 = f32_dot4;
     t[HEARTH_TYPE_F16].vec_dot = f16_dot;
     t[HEARTH_TYPE_F16].vec_dot4 = f16_dot4;
+    t[HEARTH_TYPE_F16].gemm4x4 = f16_gemm4x4;
     t[HEARTH_TYPE_F16].to_float = f16_to_float;
     t[HEARTH_TYPE_F16].from_float = f16_from_float;
     t[HEARTH_TYPE_BF16].vec_dot = bf16_dot;

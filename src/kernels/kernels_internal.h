@@ -6,7 +6,7 @@
 #ifndef HEARTH_KERNELS_INTERNAL_H
 #define HEARTH_KERNELS_INTERNAL_H
 
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 void kernels_fill_ref(hearth_type_traits table[HEARTH_TYPE_COUNT], hearth_ops *ops);
 void kernels_fill_avx2(hearth_type_traits table[HEARTH_TYPE_COUNT], hearth_ops *ops);

@@ -250,7 +250,7 @@ static void pk_spread_group(pk_job *j, int64_t g) {
     for (int64_t b = 0; b < nb; b++) {
         uint8_t *dst = j->xs + ((size_t)g * nb + b) * PACK_XS_BYTES;
         int32_t *off = (int32_t *)(dst + 512);
-        float *d = (float *)(dst + 576);
+        float *d = (void *)(dst + 576);   /* 4-byte aligned: the block holds floats there */
         for (int r = 0; r < 4; r++) {
             int64_t t = 4 * g + r;
             const block_q8_0 *q = t < j->T ? &j->xq[(size_t)t * nb + b] : NULL;
@@ -311,7 +311,7 @@ hearth_status hearth_matmul_packed(hearth_pool *pool, float *Y, const float *X, 
     j.xq = (block_q8_0 *)p;
     p += (size_t)T * nb * sizeof(block_q8_0);
     p = (char *)(((uintptr_t)p + 3) & ~(uintptr_t)3);
-    j.xd = (float *)p;
+    j.xd = (void *)p;   /* aligned to 4 just above */
     j.xo = (int32_t *)(p + (size_t)T * nb * sizeof(float));
     j.x = (packed_x){j.xq, j.xd, j.xo, nb};
     if (T >= 4) {

@@ -384,7 +384,7 @@ ALWAYS_INLINE void tile_spread(const packed_w *w, const uint8_t *xs, int64_t u, 
             __m512 dw = _mm512_broadcast_f32x4(_mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(chunk + (size_t)(i * NW + k) * 8))));
             _Pragma("GCC unroll 4")
             for (int q = 0; q < NQ; q++) {
-                __m512 dx = _mm512_load_ps((const float *)(xb[q] + 576));
+                __m512 dx = _mm512_load_ps((const void *)(xb[q] + 576));
                 acc[k][q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[k][q]), _mm512_mul_ps(dw, dx), acc[k][q]);
             }
         }

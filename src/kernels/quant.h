@@ -50,7 +50,7 @@
 #ifndef HEARTH_QUANT_H
 #define HEARTH_QUANT_H
 
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 #include <assert.h>
 

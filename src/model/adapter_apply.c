@@ -14,7 +14,7 @@
  * adapters' arrays are borrowed; the set owns only its index and scratch.
  */
 #include "adapter_internal.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * names and the Q/K row permutation of llama-architecture models.
  */
 #include "hearth/adapter.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/safetensors.h"
 
 #include <cjson/cJSON.h>

@@ -8,7 +8,7 @@
  * metadata key is copied.
  */
 #include "hearth/adapter.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 #include <stdio.h>
 #include <stdlib.h>

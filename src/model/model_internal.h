@@ -6,7 +6,7 @@
 #ifndef HEARTH_MODEL_INTERNAL_H
 #define HEARTH_MODEL_INTERNAL_H
 
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/model.h"
 
 #include <pthread.h>

@@ -20,7 +20,7 @@
 
 #include "hearth/core.h"
 #include "hearth/gguf.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 #include <stdio.h>
 #include <stdlib.h>

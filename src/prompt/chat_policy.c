@@ -4,7 +4,7 @@
  * built-in format's stop strings either way.
  */
 #include "hearth/chat.h"
-#include "hearth/jinja.h"
+#include "prompt/jinja_cjson.h"
 #include "hearth/tokenizer.h"
 
 #include <cjson/cJSON.h>

@@ -102,14 +102,14 @@ static hearth_status render(const hearth_jinja_template *t, const cJSON *cj, con
         }
         c->out = &outbuf;
         jexec_block(c, ctxf, t->root->list, t->root->n);
-        char *r = malloc(outbuf.n + 1);
+        char *r = malloc(outbuf.len + 1);
         if (!r) {
             st = hearth_set_error(HEARTH_ERR_NOMEM, "hearth_jinja_render: out of memory");
         } else {
-            if (outbuf.n) memcpy(r, outbuf.p, outbuf.n);
-            r[outbuf.n] = 0;
+            if (outbuf.len) memcpy(r, outbuf.data, outbuf.len);
+            r[outbuf.len] = 0;
             *out = r;
-            if (len) *len = outbuf.n;
+            if (len) *len = outbuf.len;
             st = HEARTH_OK;
         }
     } else if (jr == 2) {   /* arena exhausted */
@@ -158,5 +158,33 @@ hearth_status hearth_chat_template_apply(const char *template_src, const cJSON *
     st = hearth_jinja_render(t, ctx, NULL, out, NULL);
     cJSON_Delete(ctx);
     hearth_jinja_free(t);
+    return st;
+}
+
+hearth_status hearth_chat_template_apply_json(const char *template_src, const char *messages_json,
+                                              size_t messages_len, bool add_generation_prompt,
+                                              const char *bos, const char *eos,
+                                              const char *tools_json, char **out) {
+    if (!template_src || !messages_json || !out)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG,
+                                "hearth_chat_template_apply_json: template, messages or out is NULL");
+    *out = NULL;
+    cJSON *messages = cJSON_ParseWithLength(messages_json, messages_len);
+    if (!messages || !cJSON_IsArray(messages)) {
+        cJSON_Delete(messages);
+        return hearth_set_error(HEARTH_ERR_FORMAT, "hearth_chat_template_apply_json: messages are not a JSON array");
+    }
+    cJSON *tools = NULL;
+    if (tools_json) {
+        tools = cJSON_Parse(tools_json);
+        if (!tools || !cJSON_IsArray(tools)) {
+            cJSON_Delete(messages);
+            cJSON_Delete(tools);
+            return hearth_set_error(HEARTH_ERR_FORMAT, "hearth_chat_template_apply_json: tools are not a JSON array");
+        }
+    }
+    hearth_status st = hearth_chat_template_apply(template_src, messages, add_generation_prompt, bos, eos, tools, out);
+    cJSON_Delete(messages);
+    cJSON_Delete(tools);
     return st;
 }

@@ -16,7 +16,8 @@
 #ifndef HEARTH_JINJA_INTERNAL_H
 #define HEARTH_JINJA_INTERNAL_H
 
-#include "hearth/jinja.h"
+#include "jinja_cjson.h"
+#include "core/buf.h"
 #include "core/utf8.h"
 
 #include <setjmp.h>
@@ -143,7 +144,11 @@ struct jloop {
 
 #define JINJA_MAX_NEST 2000   /* eval/exec nesting: keeps the C stack well under 1 MB */
 
-typedef struct jbuf { char *p; size_t n, cap; } jbuf;
+/* The render's text buffer: core's hearth_buf with its memory from the
+ * render arena (jb_put sets that up on first use), so the template's memory
+ * limit covers it and a longjmp out of a failed render frees it with the
+ * arena; jb_put also enforces the output limit. `jbuf b = {0}` is empty. */
+typedef hearth_buf jbuf;
 
 typedef struct jctx {
     jarena ar;

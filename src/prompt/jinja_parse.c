@@ -481,7 +481,7 @@ static jnode *parse_compare(parser *P) {
     int op = cmp_op(P);
     if (op < 0) return e;
     nvec operands = {0};
-    uint8_t ops[64];
+    uint8_t ops[64] = {0};
     int nops = 0;
     nv_push(P, &operands, e);
     while ((op = cmp_op(P)) >= 0) {

@@ -7,7 +7,7 @@
 #define HEARTH_SCHEMA_INTERNAL_H
 
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "hearth/schema.h"
+#include "schema_cjson.h"
 
 #include <pcre2.h>
 #include <stdbool.h>

@@ -5,7 +5,7 @@
  */
 #include "rag_internal.h"
 
-#include "hearth/jinja.h"
+#include "prompt/jinja_cjson.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>

@@ -5,7 +5,7 @@
  */
 #include "rag_internal.h"
 
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
 #ifndef HEARTH_GRAMMAR_INTERNAL_H
 #define HEARTH_GRAMMAR_INTERNAL_H
 
-#include "hearth/grammar.h"
+#include "grammar_cjson.h"
 
 #include "core/buf.h"
 

@@ -159,7 +159,8 @@ static void record_logprobs(hearth_sampler *s, const float *logits, int32_t n_vo
     double sum = 0.0;
     for (int32_t i = 0; i < n_vocab; i++)
         if (logits[i] > -INFINITY) sum += exp((double)logits[i] - max);
-    double lse = max + log(sum);
+    /* every logit -inf (all banned): no distribution; the chosen token's log-probability is -inf */
+    double lse = sum > 0 ? max + log(sum) : INFINITY;
     s->last_logprob = chosen >= 0 ? (float)(logits[chosen] - lse) : NAN;
     s->n_top = 0;
     if (s->p.n_probs <= 0 || !(max > -INFINITY)) return;

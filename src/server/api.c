@@ -10,6 +10,7 @@
 #include "server_internal.h"
 
 #include "core/utf8.h"
+#include "sample/grammar_cjson.h"
 
 #include <limits.h>
 #include <math.h>
@@ -153,8 +154,9 @@ static bool get_bool(const cJSON *o, const char *k, bool *v, api_error *e) {
 }
 
 /* ==== prompts ===================================================================== */
-/* the text of a message's content: a string, null, or an array of text parts */
-static char *content_text(const cJSON *c, int idx, api_error *e) {
+/* the text of a message's content: a string, null, or an array of text parts
+ * and (for a model with an image encoder) one image_url part (images.c) */
+static char *content_text(srv_job *j, const cJSON *c, int idx, api_error *e) {
     if (!c || cJSON_IsNull(c)) return strdup("");
     if (cJSON_IsString(c)) return strdup(c->valuestring);
     if (!cJSON_IsArray(c)) {
@@ -168,11 +170,23 @@ static char *content_text(const cJSON *c, int idx, api_error *e) {
     cJSON_ArrayForEach(part, c) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
+        if (cJSON_IsString(type) && !strcmp(type->valuestring, "image_url")) {
+            char param[64];
+            snprintf(param, sizeof param, "messages[%d].content[%d]", idx, k);
+            if (!srv_image_part(j, part, param, &out, e)) {
+                hearth_buf_free(&out);
+                return NULL;
+            }
+            k++;
+            continue;
+        }
         if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") || !cJSON_IsString(text)) {
             hearth_buf_free(&out);
             char param[64];
             snprintf(param, sizeof param, "messages[%d].content[%d]", idx, k);
-            return fail(e, 400, param, "invalid_value", "'%s': only {\"type\":\"text\",\"text\":...} parts are supported",
+            return fail(e, 400, param, "invalid_value",
+                        "'%s': only {\"type\":\"text\",\"text\":...} and {\"type\":\"image_url\",...} parts are "
+                        "supported",
                         param);
         }
         hearth_buf_puts(&out, text->valuestring);
@@ -223,7 +237,7 @@ static bool chat_prompt(srv_job *j, const cJSON *req, api_error *e) {
             ok = false;
             break;
         }
-        if (!(texts[i] = content_text(cJSON_GetObjectItemCaseSensitive(m, "content"), i, e))) { ok = false; break; }
+        if (!(texts[i] = content_text(j, cJSON_GetObjectItemCaseSensitive(m, "content"), i, e))) { ok = false; break; }
         cm[i].role = !strcmp(r, "developer") ? "system" : r;
         cm[i].content = texts[i];
         i++;
@@ -235,7 +249,9 @@ static bool chat_prompt(srv_job *j, const cJSON *req, api_error *e) {
         ok = false;
     }
     for (const char *const *sp = hearth_chat_policy_stops(sm->chat); ok && sp && *sp; sp++) add_stop(j, *sp);
-    if (ok) {
+    if (ok && j->image) {
+        ok = srv_image_tokenize(j, text, e);
+    } else if (ok) {
         size_t nid = 0;
         if (hearth_chat_tokenize(hearth_model_vocab(sm->m), text, &j->prompt, &nid) != HEARTH_OK) {
             fail(e, 400, "messages", "invalid_value", "cannot tokenize the conversation: %s", hearth_last_error());
@@ -384,6 +400,8 @@ static srv_job *parse_embed(hearth_server *s, srv_job *j, const cJSON *req, api_
         if (cJSON_IsString(x) && x->valuestring[0]) {
             /* tokenized by the embedder, with the model's special tokens */
             if (!(j->in_text[i] = strdup(x->valuestring))) return fail(e, 500, NULL, NULL, "out of memory");
+        } else if (cJSON_IsObject(x)) {   /* an image (images.c) */
+            if (!srv_embed_image_input(j, i, x, e)) return NULL;
         } else if (cJSON_IsArray(x) && cJSON_GetArraySize(x) > 0) {
             int m = cJSON_GetArraySize(x), k = 0;
             if (!(j->in_ids[i] = malloc((size_t)m * sizeof(int32_t)))) return fail(e, 500, NULL, NULL, "out of memory");
@@ -399,6 +417,16 @@ static srv_job *parse_embed(hearth_server *s, srv_job *j, const cJSON *req, api_
         } else {
             return fail(e, 400, "input", "invalid_value", "input %d is empty or not a string / token array", i);
         }
+    }
+    const cJSON *pool = cJSON_GetObjectItemCaseSensitive(req, "pooling");
+    if (pool && !cJSON_IsNull(pool)) {   /* images only: "none" gives every row of the image */
+        bool all_images = j->in_image != NULL;
+        for (int i = 0; all_images && i < n; i++) all_images = j->in_image[i] != NULL;
+        if (!cJSON_IsString(pool) || (strcmp(pool->valuestring, "mean") && strcmp(pool->valuestring, "none")))
+            return fail(e, 400, "pooling", "invalid_value", "'pooling' must be \"mean\" or \"none\"");
+        if (!strcmp(pool->valuestring, "none") && !all_images)
+            return fail(e, 400, "pooling", "invalid_value", "'pooling': \"none\" is for image inputs only");
+        j->embd_rows = !strcmp(pool->valuestring, "none");
     }
     const cJSON *ef = cJSON_GetObjectItemCaseSensitive(req, "encoding_format");
     if (ef && !cJSON_IsNull(ef)) {
@@ -460,12 +488,13 @@ srv_job *api_parse(hearth_server *s, int kind, const char *body, size_t len, api
         fail(e, 400, kind == JOB_CHAT ? "messages" : "prompt", "invalid_value", "the prompt has no tokens");
         goto bad;
     }
-    if (j->n_prompt >= s->p.n_ctx_per_seq) {
+    if (j->n_prompt + j->n_image >= s->p.n_ctx_per_seq) {
         fail(e, 400, kind == JOB_CHAT ? "messages" : "prompt", "context_length_exceeded",
-             "the prompt is %d tokens; this server's context per sequence is %d", j->n_prompt, s->p.n_ctx_per_seq);
+             "the prompt is %d tokens%s; this server's context per sequence is %d", j->n_prompt + j->n_image,
+             j->image ? " (image positions included)" : "", s->p.n_ctx_per_seq);
         goto bad;
     }
-    int room = s->p.n_ctx_per_seq - j->n_prompt;
+    int room = s->p.n_ctx_per_seq - j->n_prompt - j->n_image;
     int64_t max_tokens = kind == JOB_COMPLETION ? 16 : room, n = 1, top = -1;
     if (!get_int(req, "max_tokens", 1, 1e9, &max_tokens, e) ||
         !get_int(req, "max_completion_tokens", 1, 1e9, &max_tokens, e) || !get_int(req, "n", 1, MAX_N, &n, e) ||
@@ -548,9 +577,9 @@ static cJSON *usage(const srv_job *j) {
     for (int i = 0; i < j->n; i++) gen += j->ch[i].n_gen;
     if (j->kind == JOB_EMBED) gen = 0;
     cJSON *u = cJSON_CreateObject();
-    cJSON_AddNumberToObject(u, "prompt_tokens", j->n_prompt);
+    cJSON_AddNumberToObject(u, "prompt_tokens", j->n_prompt + j->n_image);   /* an image counts its positions */
     if (j->kind != JOB_EMBED) cJSON_AddNumberToObject(u, "completion_tokens", gen);
-    cJSON_AddNumberToObject(u, "total_tokens", j->n_prompt + gen);
+    cJSON_AddNumberToObject(u, "total_tokens", j->n_prompt + j->n_image + gen);
     return u;
 }
 

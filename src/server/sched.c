@@ -49,6 +49,11 @@ void job_unref(srv_job *j) {
         if (j->in_ids) free(j->in_ids[i]);
         if (j->in_text) free(j->in_text[i]);
     }
+    for (int i = 0; j->in_image && i < j->n_inputs; i++) hearth_image_free(j->in_image[i]), free(j->in_image[i]);
+    free(j->in_image);
+    hearth_image_free(j->image);
+    free(j->image);
+    free(j->image_embd);
     free(j->in_ids);
     free(j->in_text);
     free(j->in_n);
@@ -173,6 +178,15 @@ static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j
     if (sl->adapter == j->adapter)
         while (common < sl->n_cache && common < j->n_prompt && sl->cache[common] == j->prompt[common]) common++;
     if (common > j->n_prompt - 1) common = j->n_prompt - 1;
+    if (j->image && common > j->image_at) common = j->image_at;   /* positions after the image are not the ids' */
+    if (j->image) {   /* the image through its encoder, once per job */
+        hearth_status ist = srv_image_encode(sm, j);
+        if (ist != HEARTH_OK) {
+            job_fail(s, j, choice, hearth_last_error());
+            job_unref(j);
+            return false;
+        }
+    }
     cache_truncate(s, sl, common);
     sl->adapter = j->adapter;
     if (sl->applied != j->adapter) {
@@ -203,7 +217,10 @@ static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j
     sp.n_stop = (size_t)j->n_stop;
     hearth_status st = HEARTH_OK;
     if (j->json_mode || j->grammar) {
-        st = j->grammar ? hearth_grammar_constraint(j->grammar, &sl->con) : hearth_constraint_json_object(&sl->con);
+        /* grammars: the vocabulary's trie (built once per model) gives whole masks fast */
+        if (j->grammar && !sm->gvocab) hearth_grammar_vocab_from(hearth_model_vocab(sm->m), &sm->gvocab);
+        st = j->grammar ? hearth_grammar_constraint_vocab(j->grammar, sm->gvocab, &sl->con)
+                        : hearth_constraint_json_object(&sl->con);
         sp.constraint = sl->con;
         sp.token_texts = token_texts(sm);
         if (st == HEARTH_OK && !sp.token_texts) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
@@ -256,12 +273,21 @@ static void run_embed(hearth_server *s, srv_model *sm, srv_job *j) {
             return;
         }
     }
-    int dim = hearth_embedder_n_embd(sm->emb);
+    int dim = j->embd_rows ? hearth_clip_n_tokens(sm->clip) * hearth_clip_n_embd(sm->clip) : hearth_embedder_n_embd(sm->emb);
     float *embd = calloc((size_t)j->n_inputs * dim, sizeof(float));
     if (!embd) { embed_fail(s, j, 500, NULL, "out of memory"); return; }
     int64_t n_tok = 0;
     for (int i = 0; i < j->n_inputs && !atomic_load(&j->cancelled); i++) {
         float *e = embd + (size_t)i * dim;
+        if (j->in_image && j->in_image[i]) {   /* an image: its encoder's patch embeddings (images.c) */
+            if (srv_embed_image(sm, j->in_image[i], !j->embd_rows, e) != HEARTH_OK) {
+                free(embd);
+                embed_fail(s, j, 500, NULL, "input %d: %s", i, hearth_last_error());
+                return;
+            }
+            n_tok += hearth_clip_n_tokens(sm->clip);
+            continue;
+        }
         hearth_status st = j->in_text && j->in_text[i]
                                ? hearth_embed(sm->emb, j->in_text[i], strlen(j->in_text[i]), e, dim)
                                : hearth_embed_tokens(sm->emb, j->in_ids[i], j->in_n[i], e, dim);
@@ -410,31 +436,42 @@ static bool step(hearth_server *s, srv_model *sm) {
     /* 3. the batch: decode tokens first, then prompt chunks */
     hearth_context *cs[257];
     const int32_t *toks[257];
+    const float *embs[257];   /* an image's rows instead of tokens (NULL: tokens) */
     int32_t n[257];
     srv_slot *who[257];
     int nb = 0, budget = s->p.n_batch;
-    cs[0] = sm->slots[0].ctx, toks[0] = NULL, n[0] = 0, who[0] = NULL;
+    cs[0] = sm->slots[0].ctx, toks[0] = NULL, embs[0] = NULL, n[0] = 0, who[0] = NULL;
     nb = 1;
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < np && budget > 0; i++) {
             srv_slot *sl = &sm->slots[i];
             if (!sl->j || sl->generating != (pass == 0)) continue;
-            const int32_t *t;
+            const int32_t *t = NULL;
+            const float *em = NULL;
             int cnt;
             if (sl->generating) {
                 t = &sl->next_tok, cnt = 1;
+            } else if (sl->j->image) {
+                /* positions: text before the image, its rows, the text after */
+                const srv_job *j = sl->j;
+                int done = sl->n_prompt_done, at = j->image_at, ni = j->n_image;
+                int hd = hearth_model_n_embd(sm->m);
+                if (done < at) t = j->prompt + done, cnt = at - done;
+                else if (done < at + ni) em = j->image_embd + (size_t)(done - at) * hd, cnt = at + ni - done;
+                else t = j->prompt + done - ni, cnt = j->n_prompt + ni - done;
+                if (cnt > budget) cnt = budget;
             } else {
                 t = sl->j->prompt + sl->n_prompt_done;
                 cnt = sl->j->n_prompt - sl->n_prompt_done;
                 if (cnt > budget) cnt = budget;
             }
             int k = i == 0 ? 0 : nb++;
-            cs[k] = sl->ctx, toks[k] = t, n[k] = cnt, who[k] = sl;
+            cs[k] = sl->ctx, toks[k] = t, embs[k] = em, n[k] = cnt, who[k] = sl;
             budget -= cnt;
         }
     if (nb == 1 && n[0] == 0) return false;
     /* the lead: slot 0 always (its pool and buffers); idle when n[0] == 0 */
-    hearth_status st = hearth_decode_batch(cs, toks, n, nb, false);
+    hearth_status st = hearth_decode_batch_embd(cs, toks, embs, n, nb, false);
     if (st != HEARTH_OK) {
         char msg[512];
         snprintf(msg, sizeof msg, "forward failed: %s", hearth_last_error());
@@ -455,10 +492,14 @@ static bool step(hearth_server *s, srv_model *sm) {
     for (int k = 0; k < nb; k++) {
         srv_slot *sl = who[k];
         if (!sl || !n[k]) continue;
-        cache_push(s, sl, toks[k], n[k]);
+        if (embs[k]) {   /* image positions: ids that match no prompt (prefix reuse stops there) */
+            for (int r = 0; r < n[k]; r++) cache_push(s, sl, (const int32_t[]){-1}, 1);
+        } else {
+            cache_push(s, sl, toks[k], n[k]);
+        }
         if (!sl->generating) {
             sl->n_prompt_done += n[k];
-            if (sl->n_prompt_done < sl->j->n_prompt) continue;
+            if (sl->n_prompt_done < sl->j->n_prompt + (sl->j->image ? sl->j->n_image : 0)) continue;
         }
         slot_sample(s, sm, sl);
     }

@@ -67,11 +67,25 @@ static void model_clear(hearth_server *s, srv_model *sm) {
     free(sm->slots);
     hearth_embedder_free(sm->emb);
     hearth_chat_policy_free(sm->chat);
+    hearth_clip_free(sm->clip);
+    hearth_grammar_vocab_free(sm->gvocab);
     if (sm->pieces) {
         for (int i = 0; i < hearth_model_n_vocab(sm->m); i++) free(sm->pieces[i]);
         free(sm->pieces);
     }
     hearth_model_free(sm->m);
+}
+
+/* adds *sm to the server's models; frees it on failure */
+static hearth_status models_append(hearth_server *s, srv_model *sm) {
+    srv_model *ms = realloc(s->models, (size_t)(s->n_models + 1) * sizeof *ms);
+    if (!ms) {
+        model_clear(s, sm);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+    }
+    s->models = ms;
+    s->models[s->n_models++] = *sm;
+    return HEARTH_OK;
 }
 
 hearth_status hearth_server_add_model(hearth_server *s, const char *name, const char *path) {
@@ -97,14 +111,7 @@ hearth_status hearth_server_add_model(hearth_server *s, const char *name, const 
             hearth_model_free(sm.m);
             return st;
         }
-        srv_model *ms = realloc(s->models, (size_t)(s->n_models + 1) * sizeof *ms);
-        if (!ms) {
-            model_clear(s, &sm);
-            return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
-        }
-        s->models = ms;
-        s->models[s->n_models++] = sm;
-        return HEARTH_OK;
+        return models_append(s, &sm);
     }
     if (s->p.n_ctx_per_seq == 0) {
         int n = hearth_model_n_ctx_train(sm.m);
@@ -133,15 +140,9 @@ hearth_status hearth_server_add_model(hearth_server *s, const char *name, const 
         model_clear(s, &sm);
         return st;
     }
-    srv_model *ms = realloc(s->models, (size_t)(s->n_models + 1) * sizeof *ms);
-    if (!ms) {
-        model_clear(s, &sm);
-        return hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
-    }
-    s->models = ms;
-    s->models[s->n_models++] = sm;
-    s->kv_total += s->p.n_parallel * s->p.n_ctx_per_seq;
-    return HEARTH_OK;
+    st = models_append(s, &sm);
+    if (st == HEARTH_OK) s->kv_total += s->p.n_parallel * s->p.n_ctx_per_seq;
+    return st;
 }
 
 hearth_status hearth_server_add_lora(hearth_server *s, const char *name, const char *spec) {

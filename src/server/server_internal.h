@@ -15,10 +15,12 @@
 
 #include "hearth/adapter.h"
 #include "hearth/chat.h"
+#include "hearth/clip.h"
 #include "hearth/constraint.h"
 #include "hearth/embed.h"
 #include "hearth/generate.h"
 #include "hearth/grammar.h"
+#include "sample/grammar_cjson.h"
 #include "hearth/model.h"
 #include "hearth/sample.h"
 #include "hearth/server.h"
@@ -80,7 +82,9 @@ typedef struct srv_model {
     bool embed_only;       /* an encoder (BERT): /v1/embeddings only */
     hearth_embedder *emb;  /* embeddings (created on first use for a generative model) */
     char **pieces;         /* token texts (for constraints), built on first use */
+    hearth_grammar_vocab *gvocab;   /* the vocabulary's trie for grammar masks, built on first use */
     hearth_chat_policy *chat;   /* how conversations become prompts (hearth/chat.h) */
+    hearth_clip *clip;     /* image encoder (--mmproj), NULL: the model reads no images (images.c) */
 } srv_model;
 
 typedef struct srv_lora {
@@ -153,6 +157,12 @@ struct srv_job {
     char **in_text;        /* text inputs (NULL for token ids), tokenized by the embedder */
     float *embd;           /* (n_inputs, dim) */
     int dim;
+    /* an image in the prompt (images.c): its n_image rows go before prompt[image_at] */
+    hearth_image *image;   /* decoded on the HTTP thread; NULL: text only */
+    int n_image, image_at;
+    float *image_embd;     /* (n_image, n_embd), made by the scheduler */
+    hearth_image **in_image;   /* /v1/embeddings: image inputs (NULL entries: text) */
+    bool embd_rows;        /* /v1/embeddings "pooling":"none": an image's rows, not pooled */
 };
 
 srv_job *job_new(void);
@@ -221,6 +231,18 @@ char *api_response(const srv_job *j);
  * (final chunk, usage if asked, "data: [DONE]" written). */
 void api_stream_events(srv_job *j, hearth_buf *out, bool *end);
 char *api_models(hearth_server *s);
+
+/* ==== images (images.c) ============================================================ */
+/* an image_url content part of param into j->image; "<image>" appended to text */
+bool srv_image_part(srv_job *j, const cJSON *part, const char *param, hearth_buf *text, api_error *e);
+/* j->prompt / n_prompt / image_at from the rendered conversation */
+bool srv_image_tokenize(srv_job *j, const char *text, api_error *e);
+/* input i of /v1/embeddings, an image_url object, into j->in_image[i] */
+bool srv_embed_image_input(srv_job *j, int i, const cJSON *x, api_error *e);
+/* scheduler thread: an image's vector (pooled: mean, L2-normalized) or rows */
+hearth_status srv_embed_image(srv_model *sm, const hearth_image *img, bool pooled, float *out);
+/* scheduler thread: j->image_embd (once per job) */
+hearth_status srv_image_encode(srv_model *sm, srv_job *j);
 
 /* ==== files, vector stores, grounded chat (vector_stores.c) ==================== */
 hearth_status vs_create(const char *dir, const char *embed_model, int n_threads, vs_state **out);

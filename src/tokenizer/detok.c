@@ -194,7 +194,7 @@ void hearth_detok_free(hearth_detok *d) {
     free(d);
 }
 
-static bool out_reserve(hearth_detok *d, size_t need) { return tok_grow((void **)&d->out, &d->cap, need + 1, 1); }
+static bool out_reserve(hearth_detok *d, size_t need) { return hearth_grow((void **)&d->out, &d->cap, need + 1, 1); }
 
 size_t hearth_detok_push(hearth_detok *d, int32_t id, const char **out) {
     static const char *const empty = "";

@@ -213,17 +213,6 @@ hearth_status tok_pretok_create(const char *name, tok_pretok **out, bool *ignore
 /* ========================================================================
  * scratch helpers
  * ======================================================================== */
-bool tok_grow(void **p, size_t *cap, size_t need, size_t elem) {
-    if (need <= *cap) return true;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q) return false;
-    *p = q;
-    *cap = c;
-    return true;
-}
-
 void tok_split_free(tok_split *s) {
     if (!s) return;
     free(s->text);
@@ -246,7 +235,7 @@ typedef struct lens {
 } lens;
 
 static inline void lens_push(lens *l, size_t x) {
-    if (l->n == l->cap && !tok_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(uint32_t))) { l->oom = true; return; }
+    if (l->n == l->cap && !hearth_grow((void **)&l->v, &l->cap, l->n + 1, sizeof(uint32_t))) { l->oom = true; return; }
     l->v[l->n++] = (uint32_t)x;
 }
 
@@ -460,13 +449,13 @@ hearth_status tok_pretok_split(const tok_pretok *p, const char *text, size_t n, 
     /* decode + re-encode */
     if (n + 1 > s->cps_cap || !s->cp_byte) {
         size_t cap = s->cps_cap;
-        if (!tok_grow((void **)&s->cps, &cap, n + 1, sizeof(uint32_t))) goto nomem;
+        if (!hearth_grow((void **)&s->cps, &cap, n + 1, sizeof(uint32_t))) goto nomem;
         void *q = realloc(s->cp_byte, (cap + 1) * sizeof(uint32_t));
         if (!q) goto nomem;
         s->cp_byte = q;
         s->cps_cap = cap;
     }
-    if (!tok_grow((void **)&s->text, &s->text_cap, n * 3 + 4, 1)) goto nomem;
+    if (!hearth_grow((void **)&s->text, &s->text_cap, n * 3 + 4, 1)) goto nomem;
     size_t ncp = 0;
     for (size_t i = 0; i < n;) {
         uint32_t cp = tok_next_cp(text, n, &i);
@@ -480,7 +469,7 @@ hearth_status tok_pretok_split(const tok_pretok *p, const char *text, size_t n, 
 
     /* subjects: collapsed text in subj[0..ncp), wide UTF-8 text after it */
     if (p->need_collapse || p->need_wide) {
-        if (!tok_grow((void **)&s->subj, &s->subj_cap, ncp + 4 * ncp + 8, 1)) goto nomem;
+        if (!hearth_grow((void **)&s->subj, &s->subj_cap, ncp + 4 * ncp + 8, 1)) goto nomem;
         if (p->need_collapse)
             for (size_t i = 0; i < ncp; i++) s->subj[i] = (char)collapse_cp(s->cps[i]);
         if (p->need_wide) {
@@ -532,7 +521,7 @@ hearth_status tok_pretok_split(const tok_pretok *p, const char *text, size_t n, 
     if (st != HEARTH_OK) return st;
     if (cur.oom || nxt.oom) goto nomem;
     /* pieces -> byte ranges of the re-encoded text (empty pieces dropped) */
-    if (!tok_grow((void **)&s->word_off, &s->word_cap, cur.n + 1, sizeof(uint32_t))) goto nomem;
+    if (!hearth_grow((void **)&s->word_off, &s->word_cap, cur.n + 1, sizeof(uint32_t))) goto nomem;
     size_t a = 0;
     s->word_off[0] = 0;
     for (size_t j = 0; j < cur.n; j++) {

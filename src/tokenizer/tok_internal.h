@@ -7,6 +7,7 @@
 #define HEARTH_TOKENIZER_INTERNAL_H
 
 #include "hearth/tokenizer.h"
+#include "core/buf.h"
 #include "core/utf8.h"
 
 #include <stdbool.h>
@@ -173,7 +174,6 @@ typedef struct tok_ctx {
     struct tok_wcache *wcache;
 } tok_ctx;
 
-bool tok_grow(void **p, size_t *cap, size_t need, size_t elem);   /* false on allocation failure */
 hearth_status tok_spm(const hearth_vocab *v, const char *text, size_t n, tok_ctx *c, tok_ivec *out);
 hearth_status tok_bpe(const hearth_vocab *v, const char *text, size_t n, tok_ctx *c, tok_ivec *out);
 hearth_status tok_wpm(const hearth_vocab *v, const char *text, size_t n, tok_ctx *c, tok_ivec *out);

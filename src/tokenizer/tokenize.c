@@ -40,7 +40,7 @@ void tok_trie_free(struct tok_trie *t) {
 }
 
 static int32_t trie_new(struct tok_trie *t, unsigned char b) {
-    if (!tok_grow((void **)&t->node, &t->cap, t->n + 1, sizeof(trie_node))) return -1;
+    if (!hearth_grow((void **)&t->node, &t->cap, t->n + 1, sizeof(trie_node))) return -1;
     t->node[t->n] = (trie_node){-1, -1, -1, b};
     return (int32_t)t->n++;
 }
@@ -87,7 +87,7 @@ typedef struct frags {
 } frags;
 
 static bool frag_push(frags *f, int32_t id, size_t off, size_t len) {
-    if (!tok_grow((void **)&f->v, &f->cap, f->n + 1, sizeof(frag))) return false;
+    if (!hearth_grow((void **)&f->v, &f->cap, f->n + 1, sizeof(frag))) return false;
     f->v[f->n++] = (frag){id, (uint32_t)off, (uint32_t)len};
     return true;
 }
@@ -112,7 +112,7 @@ static hearth_status partition(const hearth_vocab *v, const char *text, size_t n
         while (cur >= 0) {
             int32_t r = t->node[cur].rank;
             if (r >= 0 && eligible(v, v->special[r], parse_special)) {
-                if (!tok_grow((void **)&occ, &cap_occ, n_occ + 1, sizeof(uint64_t))) goto nomem;
+                if (!hearth_grow((void **)&occ, &cap_occ, n_occ + 1, sizeof(uint64_t))) goto nomem;
                 occ[n_occ++] = ((uint64_t)(uint32_t)r << 32) | (uint32_t)p;
             }
             if (p + d >= n) break;
@@ -174,7 +174,7 @@ static inline bool before(const tok_bigram *a, const tok_bigram *b, bool spm) {
 }
 
 static bool heap_push(tok_ctx *c, const tok_bigram *x, bool spm) {
-    if (!tok_grow((void **)&c->heap, &c->heap_cap, c->heap_n + 1, sizeof(tok_bigram))) return false;
+    if (!hearth_grow((void **)&c->heap, &c->heap_cap, c->heap_n + 1, sizeof(tok_bigram))) return false;
     size_t i = c->heap_n++;
     while (i > 0) {
         size_t up = (i - 1) / 2;
@@ -219,7 +219,7 @@ static bool spm_try(const hearth_vocab *v, const char *text, tok_ctx *c, int32_t
 
 hearth_status tok_spm(const hearth_vocab *v, const char *text, size_t n, tok_ctx *c, tok_ivec *out) {
     if (n == 0) return HEARTH_OK;
-    if (!tok_grow((void **)&c->sym, &c->sym_cap, n, sizeof(tok_sym))) goto nomem;
+    if (!hearth_grow((void **)&c->sym, &c->sym_cap, n, sizeof(tok_sym))) goto nomem;
     int32_t ns = 0;
     for (size_t off = 0; off < n;) {
         size_t len = hearth_utf8_seq_len((unsigned char)text[off]);
@@ -328,7 +328,7 @@ static bool bpe_try(const hearth_vocab *v, tok_ctx *c, int32_t l, int32_t r) {
 
 static hearth_status bpe_word(const hearth_vocab *v, const unsigned char *w, size_t n, tok_ctx *c, tok_ivec *out) {
     if (v->ignore_merges) {   /* a word that is a token is taken whole */
-        if (!tok_grow((void **)&c->buf, &c->buf_cap, n * 2 + 1, 1)) goto nomem;
+        if (!hearth_grow((void **)&c->buf, &c->buf_cap, n * 2 + 1, 1)) goto nomem;
         size_t m = 0;
         for (size_t k = 0; k < n; k++) {
             memcpy(c->buf + m, v->byte_enc[w[k]], v->byte_enc_len[w[k]]);
@@ -341,7 +341,7 @@ static hearth_status bpe_word(const hearth_vocab *v, const unsigned char *w, siz
         int32_t id = v->byte_sym[w[0]];
         if (id < v->n_tokens) return tok_ivec_push(out, id) ? HEARTH_OK : HEARTH_ERR_NOMEM;
     }
-    if (!tok_grow((void **)&c->sym, &c->sym_cap, n, sizeof(tok_sym))) goto nomem;
+    if (!hearth_grow((void **)&c->sym, &c->sym_cap, n, sizeof(tok_sym))) goto nomem;
     int32_t ns = (int32_t)n;
     for (int32_t i = 0; i < ns; i++) c->sym[i] = (tok_sym){i - 1, i + 1 == ns ? -1 : i + 1, (uint32_t)i, 1, v->byte_sym[w[i]]};
     c->heap_n = 0;
@@ -436,7 +436,7 @@ hearth_status tok_bpe(const hearth_vocab *v, const char *text, size_t n, tok_ctx
                 k = (k + 1) & w->mask;
             e = &w->slot[k];
             if (e->len) {   /* hit */
-                if (!tok_grow((void **)&out->v, &out->cap, out->n + e->n_ids, sizeof(int32_t))) goto nomem;
+                if (!hearth_grow((void **)&out->v, &out->cap, out->n + e->n_ids, sizeof(int32_t))) goto nomem;
                 memcpy(out->v + out->n, w->ids.v + e->off, sizeof(int32_t) * e->n_ids);
                 out->n += e->n_ids;
                 continue;
@@ -445,7 +445,7 @@ hearth_status tok_bpe(const hearth_vocab *v, const char *text, size_t n, tok_ctx
         size_t before_n = out->n;
         st = bpe_word(v, (const unsigned char *)word, len, c, out);
         if (st != HEARTH_OK) return st == HEARTH_ERR_NOMEM ? hearth_set_error(st, "tokenize: out of memory") : st;
-        if (e && w->used < (w->mask + 1) / 2 && tok_grow((void **)&w->text, &w->text_cap, w->text_len + len, 1) &&
+        if (e && w->used < (w->mask + 1) / 2 && hearth_grow((void **)&w->text, &w->text_cap, w->text_len + len, 1) &&
             tok_ivec_reserve(&w->ids, w->ids.n + (out->n - before_n))) {
             memcpy(w->text + w->text_len, word, len);
             memcpy(w->ids.v + w->ids.n, out->v + before_n, sizeof(int32_t) * (out->n - before_n));
@@ -500,7 +500,7 @@ static hearth_status wpm_word(const hearth_vocab *v, const char *w, size_t n, to
 
 hearth_status tok_wpm(const hearth_vocab *v, const char *text, size_t n, tok_ctx *c, tok_ivec *out) {
     /* each code point expands to at most 4 bytes; words get a 3-byte prefix */
-    if (!tok_grow((void **)&c->buf, &c->buf_cap, n * 4 + 8, 1)) goto nomem;
+    if (!hearth_grow((void **)&c->buf, &c->buf_cap, n * 4 + 8, 1)) goto nomem;
     char *w = c->buf;
     size_t wn = 0;
 #define START_WORD() (memcpy(w, "\xE2\x96\x81", 3), wn = 3)
@@ -516,7 +516,7 @@ hearth_status tok_wpm(const hearth_vocab *v, const char *text, size_t n, tok_ctx
         if (f & HEARTH_UC_SPACE) { END_WORD(); continue; }
         if (cp == 0 || cp == 0xFFFD || (f & HEARTH_UC_CONTROL)) continue;
         if (wn + 8 > c->buf_cap) {   /* cannot happen with the sizing above, but stay safe */
-            if (!tok_grow((void **)&c->buf, &c->buf_cap, wn + 8, 1)) goto nomem;
+            if (!hearth_grow((void **)&c->buf, &c->buf_cap, wn + 8, 1)) goto nomem;
             w = c->buf;
         }
         int k = (int)hearth_utf8_encode_lenient(hearth_uc_tolower(cp), w + wn);
@@ -596,7 +596,7 @@ hearth_status hearth_tokenize(const hearth_vocab *v, const char *text, size_t le
             /* optional leading space, then every ' ' becomes U+2581 */
             bool pre = v->add_space_prefix && prev_special;
             size_t need = ((size_t)f->len + 1) * 3;
-            if (!tok_grow((void **)&c.cps, &c.cps_cap, need / 4 + 2, sizeof(uint32_t))) goto nomem;
+            if (!hearth_grow((void **)&c.cps, &c.cps_cap, need / 4 + 2, sizeof(uint32_t))) goto nomem;
             char *e = (char *)c.cps;   /* c.buf is used by the algorithms; borrow the cps scratch */
             size_t m = 0;
             if (pre) { memcpy(e, "\xE2\x96\x81", 3); m = 3; }

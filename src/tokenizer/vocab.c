@@ -24,10 +24,10 @@
 /* ========================================================================
  * small helpers
  * ======================================================================== */
-bool tok_ivec_reserve(tok_ivec *a, size_t cap) { return tok_grow((void **)&a->v, &a->cap, cap, sizeof(int32_t)); }
+bool tok_ivec_reserve(tok_ivec *a, size_t cap) { return hearth_grow((void **)&a->v, &a->cap, cap, sizeof(int32_t)); }
 
 bool tok_ivec_push(tok_ivec *a, int32_t x) {
-    if (a->n == a->cap && !tok_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(int32_t))) return false;
+    if (a->n == a->cap && !hearth_grow((void **)&a->v, &a->cap, a->n + 1, sizeof(int32_t))) return false;
     a->v[a->n++] = x;
     return true;
 }
@@ -59,12 +59,12 @@ static int32_t add_string(hearth_vocab *v, const char *s, size_t n) {
     if (v->n_strings == v->cap_strings) {
         size_t cap = (size_t)v->cap_strings;
         size_t c2 = cap;
-        if (!tok_grow((void **)&v->str_off, &c2, cap + 1, sizeof(uint32_t))) return -1;
+        if (!hearth_grow((void **)&v->str_off, &c2, cap + 1, sizeof(uint32_t))) return -1;
         c2 = cap;
-        if (!tok_grow((void **)&v->str_len, &c2, cap + 1, sizeof(uint32_t))) return -1;
+        if (!hearth_grow((void **)&v->str_len, &c2, cap + 1, sizeof(uint32_t))) return -1;
         v->cap_strings = (int32_t)c2;
     }
-    if (!tok_grow((void **)&v->pool, &v->pool_cap, v->pool_len + n + 1, 1)) return -1;
+    if (!hearth_grow((void **)&v->pool, &v->pool_cap, v->pool_len + n + 1, 1)) return -1;
     memcpy(v->pool + v->pool_len, s, n);
     v->pool[v->pool_len + n] = 0;
     v->str_off[v->n_strings] = (uint32_t)v->pool_len;
@@ -161,7 +161,7 @@ static hearth_status merges_load(hearth_vocab *v, const hearth_gguf *g) {
         const char *l = "", *rt = "";
         size_t ln = 0, rn = 0;
         if (sp) { l = m.ptr; ln = sp; rt = m.ptr + sp + 1; rn = m.len - sp - 1; }
-        if (!tok_grow((void **)&buf, &buf_cap, ln + rn + 1, 1)) { free(buf); return hearth_set_error(HEARTH_ERR_NOMEM, "vocab: out of memory"); }
+        if (!hearth_grow((void **)&buf, &buf_cap, ln + rn + 1, 1)) { free(buf); return hearth_set_error(HEARTH_ERR_NOMEM, "vocab: out of memory"); }
         memcpy(buf, l, ln);
         memcpy(buf + ln, rt, rn);
         int32_t li = intern(v, l, ln), ri = intern(v, rt, rn), res = intern(v, buf, ln + rn);
@@ -235,7 +235,7 @@ static hearth_status spm_glue_build(hearth_vocab *v) {
             if (have_prev && i - s == 3 && memcmp(t + s, "\xE2\x96\x81", 3) == 0) {
                 size_t k = prev_start;
                 uint32_t cp = tok_next_cp(t, n, &k);
-                if (!tok_grow((void **)&v->spm_glue, &cap, v->n_spm_glue + 1, sizeof(uint32_t)))
+                if (!hearth_grow((void **)&v->spm_glue, &cap, v->n_spm_glue + 1, sizeof(uint32_t)))
                     return hearth_set_error(HEARTH_ERR_NOMEM, "vocab: out of memory");
                 v->spm_glue[v->n_spm_glue++] = cp;
             }

@@ -62,7 +62,7 @@ hearth_status tmodel_from_model(const hearth_model *m, thparams *hp, tmat *tok_e
     hp->n_ff = h->n_ff;
     hp->eps = h->eps;
     hp->rope = h->rope;
-    if (!layers) return HEARTH_OK;
+    if (!layers || !tok_embd || !output_norm || !output || !tied) return HEARTH_OK;   /* hyper-parameters only */
     int64_t dim = h->n_embd, qd = (int64_t)h->n_head * h->head_dim, kvd = (int64_t)h->n_head_kv * h->head_dim;
     view(tok_embd, &m->tok_embd, "token_embd.weight");
     *tied = m->output.data == m->tok_embd.data;

@@ -10,7 +10,7 @@
 #ifndef HEARTH_TRAIN_INTERNAL_H
 #define HEARTH_TRAIN_INTERNAL_H
 
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/train.h"
 #include "train_ops.h"
 

@@ -24,7 +24,7 @@
 #include "harness.h"
 
 #include "hearth/adapter.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/safetensors.h"
 
 #include <stdio.h>

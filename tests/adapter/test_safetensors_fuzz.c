@@ -8,7 +8,7 @@
  *   test_safetensors_fuzz [ITERATIONS]
  */
 #include "harness.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/safetensors.h"
 
 #include <stdlib.h>

@@ -8,7 +8,7 @@
 #define HEARTH_TEST_RANDOM_MODEL_H
 
 #include "hearth/gguf.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 

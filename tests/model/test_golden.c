@@ -12,7 +12,7 @@
 #include "harness.h"
 
 #include "golden_util.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 #include "hearth/model.h"
 
 #include <stdio.h>

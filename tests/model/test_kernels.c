@@ -5,7 +5,7 @@
  */
 #include "harness.h"
 
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 #include <stdlib.h>
 

@@ -7,7 +7,7 @@
  */
 #include "harness.h"
 #include "hearth/gguf.h"
-#include "hearth/jinja.h"
+#include "prompt/jinja_cjson.h"
 
 #include <pthread.h>
 #include <stdlib.h>

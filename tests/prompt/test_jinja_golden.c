@@ -12,7 +12,7 @@
  * strftime_now is fixed at 2026-11-28 09:30 as in the reference data.
  */
 #include "harness.h"
-#include "hearth/jinja.h"
+#include "prompt/jinja_cjson.h"
 
 #include <dirent.h>
 #include <stdlib.h>

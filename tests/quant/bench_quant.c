@@ -8,7 +8,7 @@
  * The matrix (rows * row bytes, 9-36 MB at 4096 x 4096) is larger than the
  * caches, so the figures include streaming the weights from memory.
  */
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 #include <math.h>
 #include <stdio.h>

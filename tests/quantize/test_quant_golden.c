@@ -10,7 +10,7 @@
  */
 #include "golden_check.h"
 
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 static const char *const LICENSES[] = {"licenses-llama-Q8_0.gguf", "licenses-llama-Q4_0.gguf", NULL};
 static const char *const KQ[] = {"kq-llama-256-Q4_K_M.gguf", "kq-llama-256-Q5_K_M.gguf", "kq-llama-256-Q6_K.gguf", NULL};

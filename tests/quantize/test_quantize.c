@@ -18,7 +18,7 @@
 #include "golden_check.h"
 
 #include "hearth/gguf.h"
-#include "hearth/kernels.h"
+#include "kernels/kernels.h"
 
 #include <stdint.h>
 

@@ -12,7 +12,7 @@
 #include "harness.h"
 
 #include "hearth/core.h"
-#include "hearth/schema.h"
+#include "prompt/schema_cjson.h"
 
 #include <dirent.h>
 #include <stdlib.h>

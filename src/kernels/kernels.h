@@ -1,6 +1,9 @@
 /*
  * kernels.h — compute kernels: the per-type function table, the matmul
  * driver, and the transformer ops (rmsnorm, RoPE, softmax, SiLU, attention).
+ * Internal to libhearth (not installed): the layers above, the command's
+ * bench/perplexity/train and the tests use it; library users go through
+ * model.h.
  *
  * Every kernel has a scalar reference (the spec) and AVX2 / AVX-512 versions
  * in their own files (src/kernels/kernels_avx2.c, kernels_avx512.c). The instruction set
