@@ -663,6 +663,52 @@ TEST(two_tower) {
         cJSON_Delete(e);
         free(out);
     }
+    /* cross-modal retrieval through a knowledge collection (hearth images add|search) */
+    {
+        char db[128];
+        snprintf(db, sizeof db, "/tmp/hearth-test-images-%d", (int)getpid());
+        snprintf(cmd, sizeof cmd,
+                 HEARTH_BIN " images add --db %s -c pics -m %s " DATA "chelsea.png " DATA
+                            "camera-160.png -p 'a photo of a cat' -p 'a photo of a scratch' 2>/dev/null",
+                 db, path);
+        free(run_cmd(cmd, &rc));
+        CHECK_EQ_INT(rc, 0);
+        /* what the search must rank first: the larger cosine, from the library */
+        hearth_image cam;
+        hearth_image_load(DATA "camera-160.png", 3, &cam);
+        float ic[2][24], tc[2][24];
+        hearth_clip_embed_image(v, &img, ic[0]);
+        hearth_clip_embed_image(v, &cam, ic[1]);
+        const char *tx[2] = {"a photo of a cat", "a photo of a scratch"};
+        for (int t = 0; t < 2; t++) hearth_clip_embed_text(v, tx[t], strlen(tx[t]), tc[t]);
+        hearth_image_free(&cam);
+        double c[2][2];
+        for (int i = 0; i < 2; i++)
+            for (int t = 0; t < 2; t++) {
+                c[i][t] = 0;
+                for (int d = 0; d < 24; d++) c[i][t] += (double)ic[i][d] * tc[t][d];
+            }
+        const char *queries[3] = {"-p 'a photo of a cat' --kind image", "--image " DATA "chelsea.png --kind text",
+                                  "--image " DATA "camera-160.png"};
+        const char *want[3] = {c[0][0] >= c[1][0] ? "chelsea.png" : "camera-160.png",
+                               c[0][0] >= c[0][1] ? "a photo of a cat" : "a photo of a scratch", "camera-160.png"};
+        const char *kinds[3] = {"image", "text", "image"};
+        for (int q = 0; q < 3; q++) {
+            snprintf(cmd, sizeof cmd, HEARTH_BIN " images search --db %s -c pics -m %s %s -k 4 --json", db, path, queries[q]);
+            out = run_cmd(cmd, &rc);
+            CHECK_EQ_INT(rc, 0);
+            cJSON *res = cJSON_Parse(out), *first = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "results"), 0);
+            const char *src = first ? cJSON_GetObjectItem(first, "source")->valuestring : "";
+            CHECK_MSG(strstr(src, want[q]) != NULL, "query %d: first is %s, want %s", q, src, want[q]);
+            CHECK_STR(first ? cJSON_GetObjectItem(first, "kind")->valuestring : "", kinds[q]);
+            if (q == 2) CHECK_NEAR(cJSON_GetObjectItem(first, "score")->valuedouble, 1.0, 1e-4);   /* itself */
+            if (q < 2) CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(res, "results")), 2);    /* the kind filter */
+            cJSON_Delete(res);
+            free(out);
+        }
+        snprintf(cmd, sizeof cmd, "rm -rf %s", db);
+        free(run_cmd(cmd, &rc));
+    }
     /* a LLaVA encoder has no text tower */
     hearth_clip *llava = NULL;
     CHECK_EQ_INT(hearth_clip_load(DATA "tiny-mmproj-224-p14-f16.gguf", NULL, &llava), HEARTH_OK);
