@@ -14,6 +14,7 @@ With --filter-label: an exact BFIndex over the vectors with that label
 """
 import argparse
 import json
+import os
 import time
 import numpy as np
 import hnswlib
@@ -56,6 +57,7 @@ def main():
     ap.add_argument("-t", type=int, default=1)
     ap.add_argument("--labels")
     ap.add_argument("--filter-label", type=int)
+    ap.add_argument("--index", help="load the hnswlib index from this file when it exists, else build and save it")
     a = ap.parse_args()
     base = read_vecs(a.base, np.float32)
     queries = read_vecs(a.queries, np.float32)
@@ -82,8 +84,14 @@ def main():
         ix = hnswlib.Index(space="ip", dim=int(dim))
         ix.set_num_threads(a.t)
         t0 = time.process_time()
-        ix.init_index(max_elements=n, M=a.M, ef_construction=a.ef_construction, random_seed=100)
-        ix.add_items(base, np.arange(n), num_threads=a.t)
+        if a.index and os.path.exists(a.index):
+            ix.load_index(a.index, max_elements=n)
+            res["loaded"] = True
+        else:
+            ix.init_index(max_elements=n, M=a.M, ef_construction=a.ef_construction, random_seed=100)
+            ix.add_items(base, np.arange(n), num_threads=a.t)
+            if a.index:
+                ix.save_index(a.index)
         res["build_s"] = time.process_time() - t0
         ix.set_num_threads(1)
         for ef in [int(x) for x in a.ef.split(",")]:

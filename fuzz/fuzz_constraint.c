@@ -7,7 +7,7 @@
  * (cJSON; texts with \u escapes left out: RFC 8259 allows lone surrogate
  * escapes, cJSON refuses them); strictly decoded code points encode back to the same bytes; the
  * line reader's lines and endings cover the input exactly.
- *   hearth_fuzz_target(fuzz_constraint hearth_model hearth_formats hearth_core)
+ * Built with src/sample/constraint.c and json_object.c (fuzz/CMakeLists.txt).
  */
 #include "hearth/constraint.h"
 #include "core/lines.h"

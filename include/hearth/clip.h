@@ -81,6 +81,26 @@ hearth_status hearth_clip_encode(hearth_clip *v, const hearth_image *img, float 
 /* Steps 4-6 from preprocessed planes (hearth_clip_preprocess's layout). */
 hearth_status hearth_clip_encode_planes(hearth_clip *v, const float *planes, float *out);
 
+/* ---- pooled embeddings and zero-shot classification -------------------------
+ * Two-tower CLIP files (clip.has_text_encoder true, no LLaVA projector; a
+ * text tower t.* with its tokenizer in the same file, visual_projection and
+ * text_projection): images and texts embed into one space. The image: every
+ * vision block, the class token after post-LayerNorm, visual_projection;
+ * the text: tokenized with the file's tokenizer (BOS as it says, EOS
+ * appended; at most clip.text.context_length tokens), token + position
+ * embeddings, causal pre-norm blocks, the EOS row after t.post_ln,
+ * text_projection. Both L2-normalized, hearth_clip_embd_dim() floats.
+ * A LLaVA encoder's image embedding is the mean of its projected patch rows,
+ * normalized (it has no text tower). */
+bool hearth_clip_has_text(const hearth_clip *v);
+int32_t hearth_clip_embd_dim(const hearth_clip *v);   /* floats of a pooled embedding */
+hearth_status hearth_clip_embed_image(hearth_clip *v, const hearth_image *img, float *out);
+hearth_status hearth_clip_embed_text(hearth_clip *v, const char *text, size_t len, float *out);
+/* probs[i] = softmax over labels of logit_scale * cos(image, label i)
+ * (clip.logit_scale, default 100 as OpenAI CLIP's) */
+hearth_status hearth_clip_classify(hearth_clip *v, const hearth_image *img, const char *const *labels, int n,
+                                   float *probs);
+
 /* ---- LLaVA: an image in a language model's prompt -------------------------
  * HEARTH_ERR_INVALID_ARG with a message when the encoder's n_embd is not the
  * language model's (an mmproj made for another model). */

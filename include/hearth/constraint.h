@@ -67,6 +67,12 @@ typedef struct hearth_constraint_vtable {
     hearth_constraint_state (*complete)(const void *state);
     /* frees the state (may be NULL when there is nothing to free) */
     void (*free)(void *state);
+    /* optional (may be NULL): the whole allowed-token mask at once, faster
+     * than `allows` per token (e.g. over a trie of the vocabulary): sets bit
+     * (id % 32) of bits[id / 32] for every allowed token of the n_vocab,
+     * end-of-generation tokens included when the value may end; returns
+     * false when it cannot (the step then asks `allows` per token) */
+    bool (*mask)(void *state, uint32_t *bits, int32_t n_vocab);
 } hearth_constraint_vtable;
 
 typedef struct hearth_constraint hearth_constraint;
@@ -81,6 +87,8 @@ bool hearth_constraint_allows(const hearth_constraint *c, const char *text, size
 bool hearth_constraint_advance(hearth_constraint *c, const char *text, size_t n);
 hearth_constraint_state hearth_constraint_complete(const hearth_constraint *c);
 const char *hearth_constraint_name(const hearth_constraint *c);
+/* The vtable's mask (false when it has none or it cannot). */
+bool hearth_constraint_mask(hearth_constraint *c, uint32_t *bits, int32_t n_vocab);
 
 /* The JSON-object constraint (OpenAI response_format {"type":"json_object"}):
  * accepts exactly the byte prefixes of one JSON object (RFC 8259 values

@@ -43,6 +43,7 @@
 extern "C" {
 #endif
 HEARTH_API_BEGIN
+HEARTH_API_BEGIN
 
 typedef struct hearth_grammar hearth_grammar;              /* compiled, immutable */
 typedef struct hearth_grammar_matcher hearth_grammar_matcher;   /* follows one output */
@@ -80,6 +81,11 @@ bool hearth_grammar_finished(const hearth_grammar_matcher *m);
  * when nothing may follow. Name "json_schema" for schemas, "gbnf" for
  * grammars. */
 hearth_status hearth_grammar_constraint(const hearth_grammar *g, hearth_constraint **out);
+/* The same with the vocabulary's trie (borrowed, must outlive the
+ * constraint): when the sampled token is refused, the step takes the whole
+ * mask from hearth_grammar_mask instead of asking token by token. */
+hearth_status hearth_grammar_constraint_vocab(const hearth_grammar *g, const hearth_grammar_vocab *v,
+                                              hearth_constraint **out);
 
 /* ---- tokens --------------------------------------------------------------- */
 /* A trie over the vocabulary: pieces[i] (lens[i] bytes) is token i's text;
@@ -102,6 +108,7 @@ hearth_status hearth_grammar_accept_token(hearth_grammar_matcher *m, const heart
  * allowed tokens (0: nothing may follow — the output cannot be completed). */
 int hearth_grammar_mask(hearth_grammar_matcher *m, const hearth_grammar_vocab *v, uint32_t *mask);
 
+HEARTH_API_END
 HEARTH_API_END
 #ifdef __cplusplus
 }

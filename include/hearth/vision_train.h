@@ -93,7 +93,7 @@ typedef struct hearth_vtrain_progress {
 } hearth_vtrain_progress;
 
 typedef struct hearth_vtrain_params {
-    int epochs;                 /* 0: 4 */
+    int epochs;                 /* 0: 5 */
     int batch;                  /* 0: 64 */
     float lr;                   /* peak learning rate; 0: 2e-3 (cnn), 1e-3 (vit) */
     float weight_decay;         /* AdamW decoupled weight decay; default 5e-4... see .c */

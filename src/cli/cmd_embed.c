@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "hearth/clip.h"
 #include "hearth/embed.h"
+#include "hearth/gguf.h"
 #include "hearth/image.h"
 #include "core/lines.h"
 
@@ -46,6 +47,53 @@ static void usage(void) {
 
 static void print_vec(const float *v, int32_t n, bool json) {
     for (int32_t i = 0; i < n; i++) printf(json ? (i ? ",%.9g" : "%.9g") : (i ? " %.9g" : "%.9g"), v[i]);
+}
+
+/* true when path is a GGUF "clip" file (an image encoder or a two-tower CLIP) */
+static bool is_clip_file(const char *path) {
+    hearth_gguf *g = NULL;
+    if (!path || hearth_gguf_open(path, &g)) return false;
+    hearth_str arch = {0};
+    bool yes = hearth_gguf_get_str(g, "general.architecture", &arch) == HEARTH_OK && arch.len == 4 &&
+               !memcmp(arch.ptr, "clip", 4);
+    hearth_gguf_close(g);
+    return yes;
+}
+
+/* -m CLIP.gguf with --image IMG or -p TEXT: the pooled, normalized embedding
+ * (two-tower CLIP: image and text in one space) */
+static int embed_pooled(const char *path, const char *image, const char *text, bool json, int threads) {
+    hearth_clip_params cp = hearth_clip_default_params();
+    cp.n_threads = threads;
+    hearth_clip *v = NULL;
+    hearth_image img = {0};
+    float *e = NULL;
+    int rc = 0;
+    if (hearth_clip_load(path, &cp, &v) || (image && hearth_image_load(image, 3, &img))) {
+        rc = cli_lib_error("embed");
+        goto out;
+    }
+    int32_t d = hearth_clip_embd_dim(v);
+    if (!(e = malloc(sizeof *e * d))) { rc = cli_error("embed", "out of memory"); goto out; }
+    if (image ? hearth_clip_embed_image(v, &img, e) : hearth_clip_embed_text(v, text, strlen(text), e)) {
+        rc = cli_lib_error("embed");
+        goto out;
+    }
+    if (json) {
+        printf("{\"model\":");
+        cli_json_str(stdout, hearth_clip_name(v), strlen(hearth_clip_name(v)));
+        printf(",\"dim\":%d,\"data\":[{\"index\":0,\"embedding\":[", d);
+        print_vec(e, d, true);
+        printf("]}]}\n");
+    } else {
+        print_vec(e, d, false);
+        putchar('\n');
+    }
+out:
+    free(e);
+    hearth_image_free(&img);
+    hearth_clip_free(v);
+    return rc;
 }
 
 /* --mmproj P --image IMG: llama.cpp's clip_image_encode for the same file */
@@ -102,8 +150,14 @@ int cmd_embed(int argc, char **argv) {
     if (a.failed) return 2;
     if (threads < 0 || threads > 1024) return cli_error("embed", "--threads %lld: expected 0 .. 1024", (long long)threads) + 1;
     if (mmproj && !image) return cli_error("embed", "--mmproj needs --image IMG (the image to embed)") + 1;
+    bool clip_model = model && is_clip_file(model);
+    if (clip_model && !mmproj) {   /* a two-tower CLIP: pooled image or text embeddings */
+        if (!!image + !!prompt != 1 || file)
+            return cli_error("embed", "with a CLIP model give either --image IMG or -p TEXT") + 1;
+        return embed_pooled(model, image, prompt, json, (int)threads);
+    }
     if (image && !mmproj)
-        return cli_error("embed", "--image needs --mmproj P.gguf (the image encoder)") + 1;
+        return cli_error("embed", "--image needs --mmproj P.gguf (the image encoder) or -m CLIP.gguf (a two-tower CLIP)") + 1;
     if (image) {
         if (prompt || file) return cli_error("embed", "give either an image (--image) or text (-p/-f), not both") + 1;
         return embed_image(mmproj, image, json, (int)threads);

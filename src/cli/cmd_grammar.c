@@ -22,6 +22,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char *const cmd_grammar_summary = "check texts against a schema's constraint; time its token masks";
 
@@ -40,7 +41,9 @@ static void usage(void) {
            "  --instance FILE   the exact text to force\n"
            "  --passes N        passes over the instance (default 3)\n"
            "  --json            print the figures as one JSON object\n"
-           "  --steps           print each step's best mask time and token to stderr\n\n"
+           "  --steps           print each step's best mask time and token to stderr\n"
+           "  --dump-vocab FILE write the vocabulary and the forced ids as JSON (for\n"
+           "                    bench/xgrammar_bench.mjs)\n\n"
            "Exit status: 0; 2 when the schema or grammar cannot be compiled (one line on stderr).\n");
 }
 
@@ -91,13 +94,40 @@ static int check(hearth_grammar *g, const char *jsonl) {
     return fflush(stdout) == 0 ? 0 : 1;
 }
 
+/* a user-defined token's raw text in GPT-2's byte-to-character form, as
+ * byte-level tokenizers store their other tokens (for the vocab dump) */
+static void put_byte_level(FILE *f, const char *t) {
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)t; *p; p++) {
+        unsigned b = *p, cp = b;
+        if (!((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174))) {
+            unsigned n = 0;   /* the n-th byte outside those ranges maps to 256 + n */
+            for (unsigned x = 0; x < b; x++)
+                if (!((x >= 33 && x <= 126) || (x >= 161 && x <= 172) || (x >= 174))) n++;
+            cp = 256 + n;
+        }
+        if (cp == '"' || cp == '\\') fprintf(f, "\\%c", (char)cp);
+        else if (cp < 0x80) fputc((int)cp, f);
+        else if (cp < 0x800) fputc((int)(0xC0 | (cp >> 6)), f), fputc((int)(0x80 | (cp & 0x3F)), f);
+    }
+    fputc('"', f);
+}
+
+/* this thread's CPU time in seconds (what a step cost, without the time
+ * the scheduler gave other processes on a loaded machine) */
+static double thread_cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return (x > y) - (x < y);
 }
 
 static int bench(hearth_grammar *g, double compile_us, const char *model, const char *instance, int passes, bool json,
-                 bool steps) {
+                 bool steps, const char *dump) {
     char *text = NULL;
     size_t len = 0;
     if (hearth_read_file(instance, &text, &len) != HEARTH_OK) return cli_lib_error("grammar");
@@ -118,11 +148,34 @@ static int bench(hearth_grammar *g, double compile_us, const char *model, const 
         return cli_lib_error("grammar");
     }
     double trie_ms = (hearth_time_s() - t0) * 1e3;
+    if (dump) {   /* for bench/xgrammar_bench.mjs: the stored token texts and the forced ids */
+        FILE *f = fopen(dump, "w");
+        if (!f) {
+            fprintf(stderr, "hearth grammar: error: cannot write %s\n", dump);
+        } else {
+            int nv = hearth_vocab_n_tokens(v);
+            fprintf(f, "{\"vocab_type\": \"%s\", \"eos\": %d, \"vocab\": [",
+                    hearth_vocab_get_kind(v) == HEARTH_VOCAB_BPE ? "byte_level" : "byte_fallback", hearth_vocab_eos(v));
+            for (int i = 0; i < nv; i++) {
+                const char *t = hearth_vocab_token_text(v, i);
+                if (i) fputc(',', f);
+                if (t && hearth_vocab_get_kind(v) == HEARTH_VOCAB_BPE &&
+                    hearth_vocab_token_type(v, i) == HEARTH_TOKEN_USER_DEFINED)
+                    put_byte_level(f, t);
+                else
+                    cli_json_str(f, t ? t : "", t ? strlen(t) : 0);
+            }
+            fprintf(f, "], \"ids\": [");
+            for (size_t k = 0; k < n; k++) fprintf(f, k ? ",%d" : "%d", ids[k]);
+            fprintf(f, "]}\n");
+            fclose(f);
+        }
+    }
     int nt = hearth_grammar_vocab_size(gv);
     uint32_t *mask = malloc(((size_t)nt + 31) / 32 * sizeof *mask);
-    double *best = malloc((n + 1) * sizeof *best);
+    double *best = malloc((n + 1) * sizeof *best), *best_cpu = malloc((n + 1) * sizeof *best_cpu);
     int rc = 0;
-    for (size_t k = 0; k < n; k++) best[k] = 1e30;
+    for (size_t k = 0; k < n; k++) best[k] = best_cpu[k] = 1e30;
     for (int pass = 0; pass < passes && rc == 0; pass++) {
         hearth_grammar_matcher *m = NULL;
         if (hearth_grammar_matcher_new(g, &m) != HEARTH_OK) {
@@ -130,10 +183,11 @@ static int bench(hearth_grammar *g, double compile_us, const char *model, const 
             break;
         }
         for (size_t k = 0; k < n; k++) {
-            double a = hearth_time_s();
+            double a = hearth_time_s(), ac = thread_cpu_s();
             hearth_grammar_mask(m, gv, mask);
-            double us = (hearth_time_s() - a) * 1e6;
+            double us = (hearth_time_s() - a) * 1e6, cus = (thread_cpu_s() - ac) * 1e6;
             if (us < best[k]) best[k] = us;
+            if (cus < best_cpu[k]) best_cpu[k] = cus;
             int32_t id = ids[k];
             if (!((mask[id >> 5] >> (id & 31)) & 1) || hearth_grammar_accept_token(m, gv, id) != HEARTH_OK) {
                 char piece[256];
@@ -158,6 +212,10 @@ static int bench(hearth_grammar *g, double compile_us, const char *model, const 
         }
     if (rc == 0) {
         qsort(best, n, sizeof *best, cmp_d);
+        qsort(best_cpu, n, sizeof *best_cpu, cmp_d);
+        if (n)
+            printf("thread CPU time per mask: p50 %.2f us, p99 %.2f us\n", best_cpu[(n - 1) / 2],
+                   best_cpu[(size_t)((double)(n - 1) * 0.99 + 0.5)]);
         double p50 = n ? best[(n - 1) / 2] : 0, p99 = n ? best[(size_t)((double)(n - 1) * 0.99 + 0.5)] : 0;
         if (!json)
             printf("vocab %d tokens (trie %.1f ms), instance %zu tokens\ncompile %.1f us, mask p50 %.1f us, p99 %.1f us\n",
@@ -167,6 +225,7 @@ static int bench(hearth_grammar *g, double compile_us, const char *model, const 
     }
     free(mask);
     free(best);
+    free(best_cpu);
     free(ids);
     free(text);
     hearth_grammar_vocab_free(gv);
@@ -175,7 +234,7 @@ static int bench(hearth_grammar *g, double compile_us, const char *model, const 
 }
 
 int cmd_grammar(int argc, char **argv) {
-    const char *schema = NULL, *gbnf = NULL, *jsonl = NULL, *model = NULL, *instance = NULL;
+    const char *schema = NULL, *gbnf = NULL, *jsonl = NULL, *model = NULL, *instance = NULL, *dump = NULL;
     int64_t passes = 3;
     bool json = false, steps = false;
     cli_args a = cli_args_init("grammar", argc, argv);
@@ -185,6 +244,7 @@ int cmd_grammar(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--jsonl", &jsonl)) continue;
         if (cli_opt(&a, "-m", "--model", &model)) continue;
         if (cli_opt(&a, NULL, "--instance", &instance)) continue;
+        if (cli_opt(&a, NULL, "--dump-vocab", &dump)) continue;
         if (cli_opt_int(&a, NULL, "--passes", &passes)) continue;
         if (cli_flag(&a, NULL, "--json")) { json = true; continue; }
         if (cli_flag(&a, NULL, "--steps")) { steps = true; continue; }
@@ -214,7 +274,7 @@ int cmd_grammar(int argc, char **argv) {
     int rc = compile_any(schema, gbnf, &g, &us);
     if (rc) return rc;
     if (!strcmp(sub, "check")) rc = check(g, jsonl);
-    else rc = bench(g, us, model, instance, passes < 1 ? 1 : (int)passes, json, steps);
+    else rc = bench(g, us, model, instance, passes < 1 ? 1 : (int)passes, json, steps, dump);
     hearth_grammar_free(g);
     return rc;
 }

@@ -341,6 +341,9 @@ static int stats(int argc, char **argv) {
     }
     if (a.failed) return 2;
     if (a.n_pos != 1) return cli_error("index", "stats needs one directory");
+    struct stat sb;
+    if (stat(a.pos[0], &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return cli_error("index", "%s is not a directory holding an index", a.pos[0]);
     hearth_index *ix;
     if (hearth_index_open(a.pos[0], NULL, &ix)) return cli_lib_error("index");
     hearth_index_stats s;

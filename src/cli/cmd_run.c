@@ -95,6 +95,7 @@ int cmd_run(int argc, char **argv) {
     if (schema_path && gbnf_path) return cli_error("run", "give --json-schema or --grammar, not both"), 2;
     hearth_grammar *grammar = NULL;
     hearth_constraint *constraint = NULL;
+    hearth_grammar_vocab *gvocab = NULL;
     if (schema_path || gbnf_path) {   /* compiled first: a schema hearth cannot enforce is an error (exit 2) */
         char *gt = NULL;
         size_t gl = 0;
@@ -103,7 +104,6 @@ int cmd_run(int argc, char **argv) {
         if (gs == HEARTH_OK)
             gs = schema_path ? hearth_grammar_from_schema(gt, gl, &grammar) : hearth_grammar_from_gbnf(gt, gl, NULL, &grammar);
         free(gt);
-        if (gs == HEARTH_OK) gs = hearth_grammar_constraint(grammar, &constraint);
         if (gs != HEARTH_OK) {
             cli_error("run", "%s: %s", gpath, hearth_last_error());
             hearth_grammar_free(grammar);
@@ -135,6 +135,11 @@ int cmd_run(int argc, char **argv) {
     size_t mm_n = 0;
     int rc = 0;
     if (hearth_model_load(model_path, NULL, &model) != HEARTH_OK) { rc = cli_lib_error("run"); goto out; }
+    if (grammar && (hearth_grammar_vocab_from(hearth_model_vocab(model), &gvocab) != HEARTH_OK ||
+                    hearth_grammar_constraint_vocab(grammar, gvocab, &constraint) != HEARTH_OK)) {
+        rc = cli_lib_error("run");
+        goto out;
+    }
     hearth_context_params cp = hearth_context_default_params();
     cp.n_ctx = gen_default_ctx(model, (int32_t)n_ctx);
     cp.n_threads = (int)n_threads;
@@ -214,6 +219,7 @@ out:
     hearth_context_free(ctx);
     hearth_model_free(model);
     hearth_constraint_free(constraint);
+    hearth_grammar_vocab_free(gvocab);
     hearth_grammar_free(grammar);
     free(file_text);
     gen_opts_free(&go);

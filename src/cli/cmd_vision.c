@@ -35,14 +35,14 @@ static void usage(void) {
            "train options:\n"
            "  --arch A            cnn (default), vit, or a layer list such as\n"
            "                      conv16,bn,relu,pool,fc64,relu,fc\n"
-           "  --epochs N          passes over the data (default 4)\n"
+           "  --epochs N          passes over the data (default 5)\n"
            "  --batch N           images per step (default 64)\n"
            "  --lr X              peak learning rate (default 2e-3 cnn, 1e-3 vit)\n"
            "  --wd X              AdamW weight decay (default 0.05)\n"
            "  --limit N           use only the first N training images\n"
            "  --time-limit S      stop after S seconds of training\n"
            "  --no-flip           no random horizontal flips\n"
-           "  --crop N            random shifts of up to N pixels (default 2; 0: none)\n"
+           "  --crop N            random shifts of up to N pixels (default 1; 0: none)\n"
            "  --brightness X      random gain in [1-X, 1+X] (default 0.1)\n"
            "  --val IMAGES [--val-labels LABELS]   accuracy after each epoch\n"
            "  --checkpoint FILE   written after every epoch; --resume continues from it\n"
@@ -95,7 +95,7 @@ static bool on_progress(const hearth_vtrain_progress *p, void *user) {
 
 static int cmd_train(int argc, char **argv) {
     const char *data = NULL, *labels = NULL, *out = NULL, *arch = "cnn", *val = NULL, *val_labels = NULL;
-    int64_t threads = 2, limit = 0, epochs = 0, batch = 0, seed = 1, crop = 2;
+    int64_t threads = 2, limit = 0, epochs = 0, batch = 0, seed = 1, crop = 1;
     double lr = 0, wd = -1, tlim = 0, bright = 0.1;
     bool quiet = false, resume = false, flip = true;
     const char *ckpt = NULL;

@@ -38,6 +38,7 @@ static void usage(void) {
            "{\"time\", \"image\", \"score\", \"anomalous\", \"region\", \"caption\"}.\n\n"
            "  --webhook URL        POST each defect as JSON (retried with backoff)\n"
            "  --queue DIR          where undelivered alerts wait (default: qc-alerts)\n"
+           "  --webhook-timeout S  give up on a POST after S seconds (default 5; retried later)\n"
            "  --metrics-port N     Prometheus metrics at http://127.0.0.1:N/metrics\n"
            "  --shift-report FILE  shift report (.html or .pdf) written when the watch stops\n"
            "  --shift-minutes N    also write it every N minutes (the shift so far)\n"
@@ -217,14 +218,15 @@ static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *
 int qc_watch_main(int argc, char **argv) {
     const char *model = NULL, *webhook = NULL, *queue = "qc-alerts", *shift = NULL, *title = NULL;
     int64_t port = 0, shift_min = 0;
-    double thr = -1;
+    double thr = -1, wh_timeout = 5;
     bool use_stdin = false, existing = false;
     cli_args a = cli_args_init("qc watch", argc, argv);
     while (cli_next(&a)) {
         if (cli_opt(&a, "-m", "--model", &model) || cli_opt(&a, NULL, "--webhook", &webhook) ||
             cli_opt(&a, NULL, "--queue", &queue) || cli_opt(&a, NULL, "--shift-report", &shift) ||
             cli_opt(&a, NULL, "--title", &title) || cli_opt_int(&a, NULL, "--metrics-port", &port) ||
-            cli_opt_int(&a, NULL, "--shift-minutes", &shift_min) || cli_opt_float(&a, NULL, "--threshold", &thr))
+            cli_opt_int(&a, NULL, "--shift-minutes", &shift_min) || cli_opt_float(&a, NULL, "--threshold", &thr) ||
+            cli_opt_float(&a, NULL, "--webhook-timeout", &wh_timeout))
             continue;
         if (cli_flag(&a, NULL, "--stdin")) { use_stdin = true; continue; }
         if (cli_flag(&a, NULL, "--existing")) { existing = true; continue; }
@@ -241,7 +243,9 @@ int qc_watch_main(int argc, char **argv) {
     if (thr >= 0) hearth_qc_set_threshold(w.qc, thr);
     S.threshold = hearth_qc_threshold(w.qc);
     S.started = hearth_time_s();
-    if (webhook && hearth_alerts_open(webhook, queue, NULL, &w.alerts)) {
+    hearth_alerts_params ap = hearth_alerts_default_params();
+    if (wh_timeout > 0) ap.timeout_s = wh_timeout;
+    if (webhook && hearth_alerts_open(webhook, queue, &ap, &w.alerts)) {
         hearth_qc_free(w.qc);
         return cli_lib_error("qc watch");
     }

@@ -28,7 +28,8 @@ bool hearth_buf_reserve(hearth_buf *b, size_t extra) {
     if (need <= b->cap) return true;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-    char *q = realloc(b->data, cap);
+    char *q = b->realloc_fn ? b->realloc_fn(b->alloc_ctx, b->data, b->data ? b->len + 1 : 0, cap)
+                            : realloc(b->data, cap);
     if (!q) { b->oom = true; return false; }
     b->data = q;
     b->cap = cap;
@@ -105,7 +106,8 @@ char *hearth_buf_take(hearth_buf *b, size_t *len) {
         if (len) *len = 0;
         return NULL;
     }
-    char *s = b->data ? b->data : calloc(1, 1);
+    char *s = b->data ? b->data : b->realloc_fn ? b->realloc_fn(b->alloc_ctx, NULL, 0, 1) : malloc(1);
+    if (s && !b->data) *s = 0;
     if (len) *len = b->data ? b->len : 0;
     b->data = NULL;
     b->len = b->cap = 0;
@@ -114,7 +116,7 @@ char *hearth_buf_take(hearth_buf *b, size_t *len) {
 
 void hearth_buf_free(hearth_buf *b) {
     if (!b) return;
-    free(b->data);
+    if (!b->realloc_fn) free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
     b->oom = false;

@@ -14,6 +14,11 @@
  * Allocation failure is sticky: the first failed write sets `oom`, every
  * later write is a no-op returning false, so callers may check once at the
  * end. HEARTH_GROW grows an array of any element type.
+ *
+ * Memory comes from realloc unless `realloc_fn` is set (e.g. a region with
+ * its own limit that is freed as a whole: the Jinja engine's render arena);
+ * then hearth_buf_free only forgets the memory and hearth_buf_take hands out
+ * memory the caller must not free().
  */
 #ifndef HEARTH_CORE_BUF_H
 #define HEARTH_CORE_BUF_H
@@ -22,11 +27,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Moves p (old bytes, of which `keep` are in use) to a block of `size` bytes;
+ * NULL when out of memory (p untouched). */
+typedef void *(*hearth_buf_realloc_fn)(void *ctx, void *p, size_t keep, size_t size);
+
 typedef struct hearth_buf {
     char *data;   /* owned; NULL until the first write */
     size_t len;   /* bytes written, not counting the terminating NUL */
     size_t cap;   /* bytes allocated */
     bool oom;     /* a write failed for lack of memory (sticky) */
+    hearth_buf_realloc_fn realloc_fn;   /* NULL: realloc() */
+    void *alloc_ctx;                    /* realloc_fn's ctx */
 } hearth_buf;
 
 /* Makes room for `extra` more bytes (plus the NUL). */

@@ -106,6 +106,16 @@ static int32_t sample(hearth_sequence *s, const float *logits) {
     if (!s->p.constraint || id < 0 || allowed(s, id)) return id;
     if (!s->scratch && !(s->scratch = malloc((size_t)nv * sizeof(float)))) return -1;
     memcpy(s->scratch, logits, (size_t)nv * sizeof(float));
+    /* a constraint with its own fast mask: mask at once (each redraw costs a
+     * full softmax over the vocabulary) */
+    uint32_t *bits = malloc(((size_t)nv + 31) / 32 * sizeof *bits);
+    if (bits && hearth_constraint_mask(s->p.constraint, bits, nv)) {
+        for (int32_t t = 0; t < nv; t++)
+            if (!((bits[t >> 5] >> (t & 31)) & 1)) s->scratch[t] = -INFINITY;
+        free(bits);
+        return hearth_sampler_sample(s->smp, s->scratch, nv);
+    }
+    free(bits);
     /* a few redraws without the refused tokens, then mask every refused token */
     for (int tries = 0; tries < REDRAWS; tries++) {
         s->scratch[id] = -INFINITY;

@@ -226,6 +226,10 @@ static long search_layer(const hearth_index *ix, const qctx *q, uint32_t ep, flo
                 }
                 w->cand[w->n_cand] = (idx_cand){d, s};
                 heap_up(w->cand, w->n_cand++, false);
+                /* it may be expanded soon: start loading its links */
+                const char *lp = (const char *)idx_links(ix, s, l);
+                __builtin_prefetch(lp);
+                __builtin_prefetch(lp + 64);
                 if (s != self && ix->state[s] == IDX_LIVE &&
                     (!filter || idx_bound_match(filter, &ix->dict, ix->fields[s]))) {
                     w->res[w->n_res] = (idx_cand){d, s};

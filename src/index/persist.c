@@ -244,7 +244,9 @@ hearth_status idx_snapshot_parse(const uint8_t *data, size_t size, const char *w
     uint32_t entry = get32(data + 56);
     int32_t max_level = (int32_t)get32(data + 60);
     rcur c = {data, size - 12, SNAP_HEADER};
-    if (n > IDX_MAX_SLOTS || n > size) BAD("index: %s: slot count %" PRIu64 " too large for the file", what, n);
+    /* every slot takes at least its state, level, id, vector, a link count and a payload length */
+    if (n > IDX_MAX_SLOTS || n > size / (18 + 4 * (uint64_t)p.dim))
+        BAD("index: %s: slot count %" PRIu64 " too large for the file", what, n);
     if ((st = idx_reserve(ix, (size_t)n))) goto fail;
     const uint8_t *state = take(&c, n), *level = take(&c, n), *ids = take(&c, n * 8);
     if (!state || !level || !ids) BAD("index: %s: truncated slot table", what);

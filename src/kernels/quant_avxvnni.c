@@ -7,7 +7,11 @@
  * AVX-512 table is chosen anyway), and the tests call them directly.
  */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#if defined(__clang__)   /* clang ignores GCC's target pragma */
+#pragma clang attribute push(__attribute__((target("avx2,fma,f16c,avxvnni"))), apply_to = function)
+#else
 #pragma GCC target("avx2,fma,f16c,avxvnni")
+#endif
 #define QUANT_AVXVNNI 1
 /* only the byte-dot kernels are taken from the shared bodies */
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -25,4 +29,7 @@ void vec_dot4_q4_0_q8_0_avxvnni(int64_t n, const void *w, const void *x, size_t 
 void vec_dot4_q8_0_q8_0_avxvnni(int64_t n, const void *w, const void *x, size_t x_stride, int nx, float *out) {
     t_dot4_q8_0(n, w, x, x_stride, nx, out);
 }
+#if defined(__clang__)
+#pragma clang attribute pop
+#endif
 #endif

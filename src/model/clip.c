@@ -59,6 +59,18 @@ struct hearth_clip {
     mweight mm0, mm2;           /* (n_mid, dim), (n_out, n_mid); mlp_norm: mm2 is mm.3 */
     const float *mm0_b, *mm2_b;
     const float *mm1, *mm1_b, *mm4, *mm4_b;   /* mlp_norm's LayerNorms */
+    /* two-tower CLIP (clip.has_text_encoder, no LLaVA projector): pooled, projected embeddings */
+    bool two_tower;
+    mweight v_proj;             /* visual_projection (proj_dim, dim) */
+    hearth_vocab *vocab;        /* the text tower's tokenizer (from the same file) */
+    int32_t t_dim, t_head, t_ff, t_block, t_ctx, proj_dim;
+    mweight t_tok;              /* (n_vocab, t_dim) */
+    const float *t_pos;         /* (t_ctx, t_dim) */
+    cblock *t_blocks;           /* t_block, all run */
+    const float *t_post, *t_post_b;   /* final LayerNorm */
+    mweight t_proj;             /* text_projection (proj_dim, t_dim) */
+    float logit_scale;
+    float *tx, *txb, *tq, *tk, *tv, *tao, *thb, *pooled;   /* text activations (t_ctx rows) */
     void **owned;               /* vectors converted to F32 */
     int n_owned, cap_owned;
     void *pack_arena;
@@ -84,6 +96,9 @@ void hearth_clip_free(hearth_clip *v) {
     hearth_pool_free(v->pool);
     free(v->x); free(v->xb); free(v->q); free(v->k); free(v->v); free(v->ao);
     free(v->hb); free(v->cols); free(v->att); free(v->planes); free(v->work);
+    free(v->t_blocks);
+    hearth_vocab_free(v->vocab);
+    free(v->tx); free(v->txb); free(v->tq); free(v->tk); free(v->tv); free(v->tao); free(v->thb); free(v->pooled);
     hearth_gguf_close(v->gguf);
     free(v);
 }
@@ -92,7 +107,11 @@ int32_t hearth_clip_image_size(const hearth_clip *v) { return v->image_size; }
 int32_t hearth_clip_patch_size(const hearth_clip *v) { return v->patch; }
 int32_t hearth_clip_n_tokens(const hearth_clip *v) { return v->n_patches; }
 int32_t hearth_clip_n_embd(const hearth_clip *v) { return v->n_out; }
-const char *hearth_clip_projector(const hearth_clip *v) { return v->proj_type == PROJ_MLP ? "mlp" : "mlp_norm"; }
+const char *hearth_clip_projector(const hearth_clip *v) {
+    return v->two_tower ? "none (two-tower CLIP)" : v->proj_type == PROJ_MLP ? "mlp" : "mlp_norm";
+}
+bool hearth_clip_has_text(const hearth_clip *v) { return v->two_tower; }
+int32_t hearth_clip_embd_dim(const hearth_clip *v) { return v->two_tower ? v->proj_dim : v->n_out; }
 const char *hearth_clip_name(const hearth_clip *v) { return v->name; }
 
 /* ==== loading ========================================================================= */
@@ -211,23 +230,14 @@ static void pack_weights(hearth_clip *v) {
         }
 }
 
-static hearth_status load_weights(hearth_clip *v, problems *pr) {
-    const int64_t dim = v->dim, n_ff = v->n_ff;
+/* the pre-norm transformer blocks "<prefix>.blk.l.*" of dim / n_ff */
+static void load_blocks(hearth_clip *v, cblock *blocks, int n, const char *prefix, int64_t dim, int64_t n_ff,
+                        problems *pr) {
     char name[96];
-    get_matrix(v, &v->patch_embd, "v.patch_embd.weight", 3 * (int64_t)v->patch * v->patch, dim, pr);
-    v->patch_b = get_vector(v, "v.patch_embd.bias", dim, false, pr);
-    v->class_embd = get_vector(v, "v.class_embd", dim, true, pr);
-    v->pos_embd = get_vector(v, "v.position_embd.weight", (int64_t)v->n_pos * dim, true, pr);
-    v->pre_ln = get_vector(v, "v.pre_ln.weight", dim, false, pr);
-    v->pre_ln_b = get_vector(v, "v.pre_ln.bias", dim, v->pre_ln != NULL, pr);
-    v->post_ln = get_vector(v, "v.post_ln.weight", dim, false, pr);
-    v->post_ln_b = get_vector(v, "v.post_ln.bias", dim, v->post_ln != NULL, pr);
-    v->blocks = calloc((size_t)v->n_block, sizeof *v->blocks);
-    if (!v->blocks) return hearth_set_error(HEARTH_ERR_NOMEM, "clip: out of memory");
-    for (int l = 0; l < v->n_run; l++) {   /* the last block never runs: its tensors may be absent */
-        cblock *b = &v->blocks[l];
-#define M(field, t, ne0, ne1) (snprintf(name, sizeof name, "v.blk.%d.%s.weight", l, t), get_matrix(v, &b->field, name, ne0, ne1, pr))
-#define V(field, t, suffix, n) (snprintf(name, sizeof name, "v.blk.%d.%s.%s", l, t, suffix), b->field = get_vector(v, name, n, true, pr))
+    for (int l = 0; l < n; l++) {
+        cblock *b = &blocks[l];
+#define M(field, t, ne0, ne1) (snprintf(name, sizeof name, "%s.blk.%d.%s.weight", prefix, l, t), get_matrix(v, &b->field, name, ne0, ne1, pr))
+#define V(field, t, suffix, n) (snprintf(name, sizeof name, "%s.blk.%d.%s.%s", prefix, l, t, suffix), b->field = get_vector(v, name, n, true, pr))
         M(wq, "attn_q", dim, dim); V(bq, "attn_q", "bias", dim);
         M(wk, "attn_k", dim, dim); V(bk, "attn_k", "bias", dim);
         M(wv, "attn_v", dim, dim); V(bv, "attn_v", "bias", dim);
@@ -239,6 +249,58 @@ static hearth_status load_weights(hearth_clip *v, problems *pr) {
 #undef M
 #undef V
     }
+}
+
+/* two-tower: the projections, the text tower and its tokenizer */
+static hearth_status load_text_tower(hearth_clip *v, problems *pr) {
+    const hearth_gguf *g = v->gguf;
+    v->t_dim = (int32_t)get_int(g, "clip.text.embedding_length", -1, pr);
+    v->t_ff = (int32_t)get_int(g, "clip.text.feed_forward_length", -1, pr);
+    v->t_head = (int32_t)get_int(g, "clip.text.attention.head_count", -1, pr);
+    v->t_block = (int32_t)get_int(g, "clip.text.block_count", -1, pr);
+    v->t_ctx = (int32_t)get_int(g, "clip.text.context_length", 77, pr);
+    v->proj_dim = (int32_t)get_int(g, "clip.text.projection_dim", -1, pr);
+    double ls = 100.0;   /* exp(logit_scale) of OpenAI CLIP */
+    hearth_gguf_get_float(g, "clip.logit_scale", &ls);
+    v->logit_scale = (float)ls;
+    if (pr->n) return HEARTH_OK;
+    if (v->t_dim <= 0 || v->t_head <= 0 || v->t_dim % v->t_head || v->t_ff <= 0 || v->t_block < 1 ||
+        v->t_block > 1000 || v->t_ctx < 2 || v->t_ctx > 4096 || v->proj_dim <= 0) {
+        model_problem(pr, "bad text tower sizes: dim %d, %d heads, FFN %d, %d blocks, context %d, projection %d",
+                      v->t_dim, v->t_head, v->t_ff, v->t_block, v->t_ctx, v->proj_dim);
+        return HEARTH_OK;
+    }
+    hearth_status s = hearth_vocab_load(g, &v->vocab);
+    if (s) {
+        model_problem(pr, "text tokenizer: %s", hearth_last_error());
+        return HEARTH_OK;
+    }
+    get_matrix(v, &v->v_proj, "visual_projection.weight", v->dim, v->proj_dim, pr);
+    get_matrix(v, &v->t_proj, "text_projection.weight", v->t_dim, v->proj_dim, pr);
+    get_matrix(v, &v->t_tok, "t.token_embd.weight", v->t_dim, hearth_vocab_n_tokens(v->vocab), pr);
+    v->t_pos = get_vector(v, "t.position_embd.weight", (int64_t)v->t_ctx * v->t_dim, true, pr);
+    v->t_post = get_vector(v, "t.post_ln.weight", v->t_dim, true, pr);
+    v->t_post_b = get_vector(v, "t.post_ln.bias", v->t_dim, true, pr);
+    if (!(v->t_blocks = calloc((size_t)v->t_block, sizeof *v->t_blocks)))
+        return hearth_set_error(HEARTH_ERR_NOMEM, "clip: out of memory");
+    load_blocks(v, v->t_blocks, v->t_block, "t", v->t_dim, v->t_ff, pr);
+    return HEARTH_OK;
+}
+
+static hearth_status load_weights(hearth_clip *v, problems *pr) {
+    const int64_t dim = v->dim, n_ff = v->n_ff;
+    get_matrix(v, &v->patch_embd, "v.patch_embd.weight", 3 * (int64_t)v->patch * v->patch, dim, pr);
+    v->patch_b = get_vector(v, "v.patch_embd.bias", dim, false, pr);
+    v->class_embd = get_vector(v, "v.class_embd", dim, true, pr);
+    v->pos_embd = get_vector(v, "v.position_embd.weight", (int64_t)v->n_pos * dim, true, pr);
+    v->pre_ln = get_vector(v, "v.pre_ln.weight", dim, false, pr);
+    v->pre_ln_b = get_vector(v, "v.pre_ln.bias", dim, v->pre_ln != NULL, pr);
+    v->post_ln = get_vector(v, "v.post_ln.weight", dim, false, pr);
+    v->post_ln_b = get_vector(v, "v.post_ln.bias", dim, v->post_ln != NULL, pr);
+    v->blocks = calloc((size_t)v->n_block, sizeof *v->blocks);
+    if (!v->blocks) return hearth_set_error(HEARTH_ERR_NOMEM, "clip: out of memory");
+    load_blocks(v, v->blocks, v->n_run, "v", dim, n_ff, pr);   /* blocks that never run may be absent */
+    if (v->two_tower) return load_text_tower(v, pr);
     /* projector: sizes from its tensors (the output size is the last bias's,
      * not clip.vision.projection_dim) */
     const hearth_gguf_tensor *b0 = hearth_gguf_find_tensor(v->gguf, "mm.0.bias");
@@ -285,6 +347,7 @@ static hearth_status alloc_state(hearth_clip *v, int n_threads) {
     const mweight *ws[] = {&v->patch_embd, &v->mm0, &v->mm2};
     size_t work = 0;
     for (int i = 0; i < 3; i++) {
+        if (!ws[i]->data) continue;
         size_t s = ws[i]->packed ? hearth_matmul_packed_work_size((int64_t)T, ws[i]->ne0)
                                  : hearth_matmul_work_size(ws[i]->type, (int64_t)T, ws[i]->ne0);
         if (s > work) work = s;
@@ -297,6 +360,31 @@ static hearth_status alloc_state(hearth_clip *v, int n_threads) {
                                      : hearth_matmul_work_size(bw[i]->type, (int64_t)T, bw[i]->ne0);
             if (s > work) work = s;
         }
+    }
+    if (v->two_tower) {
+        size_t tT = (size_t)v->t_ctx, td = (size_t)v->t_dim, tw = (size_t)(v->t_ff > v->t_dim ? v->t_ff : v->t_dim);
+        int64_t TT = (int64_t)(tT > T ? tT : T);
+        const mweight *tw_[] = {&v->v_proj, &v->t_proj};
+        for (int i = 0; i < 2; i++) {
+            size_t s = hearth_matmul_work_size(tw_[i]->type, TT, tw_[i]->ne0);
+            if (s > work) work = s;
+        }
+        for (int l = 0; l < v->t_block; l++) {
+            const mweight *bw[] = {&v->t_blocks[l].wq, &v->t_blocks[l].wk, &v->t_blocks[l].wv, &v->t_blocks[l].wo,
+                                   &v->t_blocks[l].ffn_down, &v->t_blocks[l].ffn_up};
+            for (int i = 0; i < 6; i++) {
+                size_t s = bw[i]->packed ? hearth_matmul_packed_work_size((int64_t)tT, bw[i]->ne0)
+                                         : hearth_matmul_work_size(bw[i]->type, (int64_t)tT, bw[i]->ne0);
+                if (s > work) work = s;
+            }
+        }
+        v->tx = malloc(tT * td * 4), v->txb = malloc(tT * td * 4), v->tq = malloc(tT * td * 4);
+        v->tk = malloc(tT * td * 4), v->tv = malloc(tT * td * 4), v->tao = malloc(tT * td * 4);
+        v->thb = malloc(tT * tw * 4), v->pooled = malloc((size_t)(v->dim > v->t_dim ? v->dim : v->t_dim) * 4);
+        float *att = realloc(v->att, (size_t)nth * (tT > T ? tT : T) * 4);
+        if (att) v->att = att;
+        if (!v->tx || !v->txb || !v->tq || !v->tk || !v->tv || !v->tao || !v->thb || !v->pooled || !att)
+            return hearth_set_error(HEARTH_ERR_NOMEM, "clip: out of memory for the text tower");
     }
     v->work = malloc(work ? work : 1);
     if (!v->pool || !v->x || !v->xb || !v->q || !v->k || !v->v || !v->ao || !v->hb || !v->cols || !v->att ||
@@ -345,13 +433,18 @@ hearth_status hearth_clip_load(const char *path, const hearth_clip_params *p, he
     if (hearth_gguf_get_str(g, "clip.projector_type", &str) == HEARTH_OK)
         snprintf(ptype, sizeof ptype, "%.*s", (int)(str.len < 63 ? str.len : 63), str.ptr);
     else if (!has_llava) {
-        hearth_clip_free(v);
-        return hearth_set_error(HEARTH_ERR_UNSUPPORTED,
-                                "%s: no clip.projector_type and no LLaVA projector: a two-tower CLIP file without a "
-                                "projector to a language model is not an mmproj",
-                                path);
+        bool has_text = false;
+        hearth_gguf_get_bool(g, "clip.has_text_encoder", &has_text);
+        if (!has_text) {
+            hearth_clip_free(v);
+            return hearth_set_error(HEARTH_ERR_UNSUPPORTED,
+                                    "%s: neither a LLaVA projector nor a text tower: nothing hearth can compute", path);
+        }
+        v->two_tower = true;
     }
-    if (!strcmp(ptype, "mlp")) {
+    if (v->two_tower) {
+        /* vision and text towers, no projector to a language model */
+    } else if (!strcmp(ptype, "mlp")) {
         v->proj_type = hearth_gguf_find_tensor(g, "mm.3.weight") ? PROJ_MLP_NORM : PROJ_MLP;
     } else if (!strcmp(ptype, "mlp_norm")) {
         v->proj_type = PROJ_MLP_NORM;
@@ -391,7 +484,9 @@ hearth_status hearth_clip_load(const char *path, const hearth_clip_params *p, he
         int32_t side = v->image_size / v->patch;
         v->n_patches = side * side;
         v->n_pos = v->n_patches + 1;
-        v->n_run = v->n_block - 1;   /* llama.cpp runs all blocks but the last (LLaVA's penultimate layer) */
+        /* llama.cpp runs all blocks but the last for LLaVA (its penultimate
+         * layer); a two-tower CLIP runs them all (its pooled output) */
+        v->n_run = v->two_tower ? v->n_block : v->n_block - 1;
         if ((s = load_weights(v, &pr))) {
             hearth_clip_free(v);
             return s;
@@ -452,36 +547,80 @@ static void add_bias(const hearth_ops *ops, float *y, const float *b, int64_t T,
     for (int64_t r = 0; r < T; r++) ops->add(y + r * n, y + r * n, b, n);
 }
 
-typedef struct vatt_job {
-    hearth_clip *v;
-} vatt_job;
+/* attention over T rows of q, k, v (dim floats each, n_head heads): every
+ * row sees every row, or (causal, the text tower) rows up to its own */
+typedef struct att_job {
+    const hearth_clip *v;
+    float *ao;
+    const float *q, *k, *vv;
+    int64_t T, dim;
+    int n_head;
+    bool causal;
+} att_job;
 
-/* bidirectional attention over all T rows, threads split (row, head) pairs */
 static void attention_worker(void *arg, int ith, int nth) {
-    hearth_clip *v = ((vatt_job *)arg)->v;
-    const int hd = v->dim / v->n_head;
-    const int64_t T = v->n_pos, dim = v->dim;
+    const att_job *j = arg;
+    const int hd = (int)(j->dim / j->n_head);
     const float scale = 1.0f / sqrtf((float)hd);
     const hearth_ops *ops = hearth_ops_get();
     int64_t i0, i1;
-    hearth_split_rows(T * v->n_head, ith, nth, &i0, &i1);
+    hearth_split_rows(j->T * j->n_head, ith, nth, &i0, &i1);
     for (int64_t i = i0; i < i1; i++) {
-        int64_t r = i / v->n_head, off = (i % v->n_head) * hd;
-        hearth_attention_head(ops, v->ao + r * dim + off, v->q + r * dim + off, v->k + off, v->v + off,
-                              HEARTH_TYPE_F32, T, dim, hd, scale, v->att + (size_t)ith * T);
+        int64_t r = i / j->n_head, off = (i % j->n_head) * hd;
+        hearth_attention_head(ops, j->ao + r * j->dim + off, j->q + r * j->dim + off, j->k + off, j->vv + off,
+                              HEARTH_TYPE_F32, j->causal ? r + 1 : j->T, j->dim, hd, scale,
+                              j->v->att + (size_t)ith * j->T);
     }
 }
 
-static void gelu_rows(const hearth_clip *v, float *x, int64_t n, bool tanh_form) {
-    if (tanh_form)
-        model_gelu(x, n);
-    else
-        model_gelu_quick(x, n);
+/* activations of one tower */
+typedef struct tower {
+    float *x, *xb, *q, *k, *v, *ao, *hb;
+    int64_t T, dim, n_ff;
+    int n_head;
+    bool causal;
+} tower;
+
+/* n pre-norm blocks over the tower's T rows in place (x) */
+static hearth_status run_blocks(hearth_clip *v, const cblock *blocks, int n, const tower *t) {
+    const hearth_ops *ops = hearth_ops_get();
+    const int64_t T = t->T, dim = t->dim, n_ff = t->n_ff;
+    hearth_status s;
+    for (int l = 0; l < n; l++) {
+        const cblock *b = &blocks[l];
+        /* attention LayerNorm */
+        for (int64_t r = 0; r < T; r++) model_layernorm(t->xb + r * dim, t->x + r * dim, b->ln1, b->ln1_b, dim, v->eps);
+        /* q, k, v with biases */
+        if ((s = matmul(v, t->q, t->xb, &b->wq, T)) || (s = matmul(v, t->k, t->xb, &b->wk, T)) ||
+            (s = matmul(v, t->v, t->xb, &b->wv, T)))
+            return s;
+        add_bias(ops, t->q, b->bq, T, dim);
+        add_bias(ops, t->k, b->bk, T, dim);
+        add_bias(ops, t->v, b->bv, T, dim);
+        /* softmax(q k^T / sqrt(head_dim)) v */
+        att_job aj = {v, t->ao, t->q, t->k, t->v, T, dim, t->n_head, t->causal};
+        hearth_pool_run(v->pool, attention_worker, &aj);
+        /* output projection (+ bias) and residual */
+        if ((s = matmul(v, t->xb, t->ao, &b->wo, T))) return s;
+        add_bias(ops, t->xb, b->bo, T, dim);
+        ops->add(t->x, t->x, t->xb, T * dim);
+        /* feed-forward LayerNorm, ffn_down -> GELU -> ffn_up, residual */
+        for (int64_t r = 0; r < T; r++) model_layernorm(t->xb + r * dim, t->x + r * dim, b->ln2, b->ln2_b, dim, v->eps);
+        if ((s = matmul(v, t->hb, t->xb, &b->ffn_down, T))) return s;
+        add_bias(ops, t->hb, b->ffn_down_b, T, n_ff);
+        if (v->gelu_tanh) model_gelu(t->hb, T * n_ff);
+        else model_gelu_quick(t->hb, T * n_ff);
+        if ((s = matmul(v, t->xb, t->hb, &b->ffn_up, T))) return s;
+        add_bias(ops, t->xb, b->ffn_up_b, T, dim);
+        ops->add(t->x, t->x, t->xb, T * dim);
+    }
+    return HEARTH_OK;
 }
 
-hearth_status hearth_clip_encode_planes(hearth_clip *v, const float *planes, float *out) {
+/* the vision tower up to (and with) post-LayerNorm: v->x holds T rows */
+static hearth_status vision_tower(hearth_clip *v, const float *planes) {
     const hearth_ops *ops = hearth_ops_get();
-    const int64_t T = v->n_pos, N = v->n_patches, dim = v->dim, n_ff = v->n_ff, P = v->patch, S = v->image_size;
+    const int64_t T = v->n_pos, N = v->n_patches, dim = v->dim, P = v->patch, S = v->image_size;
     const int64_t side = S / P, K = 3 * P * P;
     hearth_status s;
 
@@ -500,37 +639,24 @@ hearth_status hearth_clip_encode_planes(hearth_clip *v, const float *planes, flo
     ops->add(v->x, v->x, v->pos_embd, T * dim);
     if (v->pre_ln)
         for (int64_t r = 0; r < T; r++) model_layernorm(v->x + r * dim, v->x + r * dim, v->pre_ln, v->pre_ln_b, dim, v->eps);
-
-    for (int l = 0; l < v->n_run; l++) {
-        const cblock *b = &v->blocks[l];
-        /* attention LayerNorm */
-        for (int64_t r = 0; r < T; r++) model_layernorm(v->xb + r * dim, v->x + r * dim, b->ln1, b->ln1_b, dim, v->eps);
-        /* q, k, v with biases */
-        if ((s = matmul(v, v->q, v->xb, &b->wq, T)) || (s = matmul(v, v->k, v->xb, &b->wk, T)) ||
-            (s = matmul(v, v->v, v->xb, &b->wv, T)))
-            return s;
-        add_bias(ops, v->q, b->bq, T, dim);
-        add_bias(ops, v->k, b->bk, T, dim);
-        add_bias(ops, v->v, b->bv, T, dim);
-        /* softmax(q k^T / sqrt(head_dim)) v, every row sees every row */
-        vatt_job aj = {v};
-        hearth_pool_run(v->pool, attention_worker, &aj);
-        /* output projection (+ bias) and residual */
-        if ((s = matmul(v, v->xb, v->ao, &b->wo, T))) return s;
-        add_bias(ops, v->xb, b->bo, T, dim);
-        ops->add(v->x, v->x, v->xb, T * dim);
-        /* feed-forward LayerNorm, ffn_down -> GELU -> ffn_up, residual */
-        for (int64_t r = 0; r < T; r++) model_layernorm(v->xb + r * dim, v->x + r * dim, b->ln2, b->ln2_b, dim, v->eps);
-        if ((s = matmul(v, v->hb, v->xb, &b->ffn_down, T))) return s;
-        add_bias(ops, v->hb, b->ffn_down_b, T, n_ff);
-        gelu_rows(v, v->hb, T * n_ff, v->gelu_tanh);
-        if ((s = matmul(v, v->xb, v->hb, &b->ffn_up, T))) return s;
-        add_bias(ops, v->xb, b->ffn_up_b, T, dim);
-        ops->add(v->x, v->x, v->xb, T * dim);
-    }
+    tower t = {v->x, v->xb, v->q, v->k, v->v, v->ao, v->hb, T, dim, v->n_ff, v->n_head, false};
+    if ((s = run_blocks(v, v->blocks, v->n_run, &t))) return s;
     if (v->post_ln)
         for (int64_t r = 0; r < T; r++)
             model_layernorm(v->x + r * dim, v->x + r * dim, v->post_ln, v->post_ln_b, dim, v->eps);
+    return HEARTH_OK;
+}
+
+hearth_status hearth_clip_encode_planes(hearth_clip *v, const float *planes, float *out) {
+    const hearth_ops *ops = hearth_ops_get();
+    const int64_t N = v->n_patches, dim = v->dim;
+    hearth_status s;
+    if (v->two_tower)
+        return hearth_set_error(HEARTH_ERR_UNSUPPORTED,
+                                "clip: %s is a two-tower CLIP (no projector to a language model): use its pooled "
+                                "image embedding (hearth_clip_embed_image)",
+                                v->name);
+    if ((s = vision_tower(v, planes))) return s;
 
     /* projector on the patch rows (the class token dropped) */
     const float *xp = v->x + dim;
@@ -552,6 +678,108 @@ hearth_status hearth_clip_encode(hearth_clip *v, const hearth_image *img, float 
     hearth_status s = hearth_clip_preprocess(v, img, v->planes);
     if (s) return s;
     return hearth_clip_encode_planes(v, v->planes, out);
+}
+
+/* ==== pooled embeddings (two-tower CLIP; LLaVA files: mean of the patch rows) ============= */
+static void l2_normalize(float *x, int64_t n) {
+    double ss = 0;
+    for (int64_t i = 0; i < n; i++) ss += (double)x[i] * x[i];
+    float inv = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+hearth_status hearth_clip_embed_image(hearth_clip *v, const hearth_image *img, float *out) {
+    hearth_status s = hearth_clip_preprocess(v, img, v->planes);
+    if (s) return s;
+    if (!v->two_tower) {   /* a LLaVA encoder: the mean of its projected patch rows */
+        int64_t nt = v->n_patches, ne = v->n_out;
+        float *rows = malloc(sizeof *rows * (size_t)(nt * ne));
+        if (!rows) return hearth_set_error(HEARTH_ERR_NOMEM, "clip: out of memory");
+        if (!(s = hearth_clip_encode_planes(v, v->planes, rows))) {
+            for (int64_t d = 0; d < ne; d++) {
+                double m = 0;
+                for (int64_t t = 0; t < nt; t++) m += rows[t * ne + d];
+                out[d] = (float)(m / (double)nt);
+            }
+            l2_normalize(out, ne);
+        }
+        free(rows);
+        return s;
+    }
+    /* two-tower: the class token (post-LayerNorm) through visual_projection */
+    if ((s = vision_tower(v, v->planes))) return s;
+    if ((s = matmul(v, out, v->x, &v->v_proj, 1))) return s;
+    l2_normalize(out, v->proj_dim);
+    return HEARTH_OK;
+}
+
+hearth_status hearth_clip_embed_text(hearth_clip *v, const char *text, size_t len, float *out) {
+    if (!v->two_tower)
+        return hearth_set_error(HEARTH_ERR_UNSUPPORTED, "clip: %s has no text tower (a LLaVA image encoder)", v->name);
+    int32_t *ids = NULL;
+    size_t n = 0;
+    hearth_tokenize_params tp = hearth_tokenize_default_params();
+    hearth_status s = hearth_tokenize(v->vocab, text ? text : "", len, &tp, &ids, &n);
+    if (s) return s;
+    /* the text ends with EOS (its row is the pooled one), truncated to the context */
+    int32_t eos = hearth_vocab_eos(v->vocab);
+    int32_t *grown = realloc(ids, (n + 1) * sizeof *ids);
+    if (!grown) {
+        free(ids);
+        return hearth_set_error(HEARTH_ERR_NOMEM, "clip: out of memory");
+    }
+    ids = grown;
+    if (eos >= 0 && (n == 0 || ids[n - 1] != eos)) ids[n++] = eos;
+    if (n == 0) {
+        free(ids);
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "clip: empty text");
+    }
+    if ((int64_t)n > v->t_ctx) {
+        ids[v->t_ctx - 1] = ids[n - 1];
+        n = (size_t)v->t_ctx;
+    }
+    const int64_t T = (int64_t)n, dim = v->t_dim;
+    const hearth_type_traits *tt = hearth_type_traits_get(v->t_tok.type);
+    for (int64_t r = 0; r < T; r++) {
+        tt->to_float((const char *)v->t_tok.data + (size_t)ids[r] * v->t_tok.row_bytes, v->tx + r * dim, dim);
+        hearth_ops_get()->add(v->tx + r * dim, v->tx + r * dim, v->t_pos + r * dim, dim);
+    }
+    free(ids);
+    tower t = {v->tx, v->txb, v->tq, v->tk, v->tv, v->tao, v->thb, T, dim, v->t_ff, v->t_head, true};
+    if ((s = run_blocks(v, v->t_blocks, v->t_block, &t))) return s;
+    /* the last (EOS) row, final LayerNorm, text_projection */
+    model_layernorm(v->pooled, v->tx + (T - 1) * dim, v->t_post, v->t_post_b, dim, v->eps);
+    if ((s = matmul(v, out, v->pooled, &v->t_proj, 1))) return s;
+    l2_normalize(out, v->proj_dim);
+    return HEARTH_OK;
+}
+
+hearth_status hearth_clip_classify(hearth_clip *v, const hearth_image *img, const char *const *labels, int n,
+                                   float *probs) {
+    if (n <= 0 || !labels) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "classify: no labels");
+    if (!v->two_tower)
+        return hearth_set_error(HEARTH_ERR_UNSUPPORTED,
+                                "classify: %s has no text tower; zero-shot classification needs a two-tower CLIP file",
+                                v->name);
+    float *ie = malloc(sizeof *ie * (size_t)v->proj_dim * 2), *te = ie + v->proj_dim;
+    if (!ie) return hearth_set_error(HEARTH_ERR_NOMEM, "classify: out of memory");
+    hearth_status s = hearth_clip_embed_image(v, img, ie);
+    float mx = -INFINITY;
+    for (int i = 0; i < n && !s; i++) {
+        if (!(s = hearth_clip_embed_text(v, labels[i], strlen(labels[i]), te))) {
+            double c = 0;
+            for (int d = 0; d < v->proj_dim; d++) c += (double)ie[d] * te[d];
+            probs[i] = v->logit_scale * (float)c;   /* logits: scaled cosine similarity */
+            if (probs[i] > mx) mx = probs[i];
+        }
+    }
+    if (!s) {   /* softmax over the labels */
+        double sum = 0;
+        for (int i = 0; i < n; i++) sum += (probs[i] = expf(probs[i] - mx));
+        for (int i = 0; i < n; i++) probs[i] = (float)(probs[i] / sum);
+    }
+    free(ie);
+    return s;
 }
 
 /* ==== LLaVA prompts ======================================================================= */

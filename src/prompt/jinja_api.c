@@ -102,14 +102,14 @@ static hearth_status render(const hearth_jinja_template *t, const cJSON *cj, con
         }
         c->out = &outbuf;
         jexec_block(c, ctxf, t->root->list, t->root->n);
-        char *r = malloc(outbuf.n + 1);
+        char *r = malloc(outbuf.len + 1);
         if (!r) {
             st = hearth_set_error(HEARTH_ERR_NOMEM, "hearth_jinja_render: out of memory");
         } else {
-            if (outbuf.n) memcpy(r, outbuf.p, outbuf.n);
-            r[outbuf.n] = 0;
+            if (outbuf.len) memcpy(r, outbuf.data, outbuf.len);
+            r[outbuf.len] = 0;
             *out = r;
-            if (len) *len = outbuf.n;
+            if (len) *len = outbuf.len;
             st = HEARTH_OK;
         }
     } else if (jr == 2) {   /* arena exhausted */

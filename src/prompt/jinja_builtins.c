@@ -152,8 +152,8 @@ static jval str_replace(jctx *c, jval s, jval old, jval new_, int64_t count) {
         k++;
     }
     jb_put(c, &b, s.u.s.p + i, s.u.s.n - i);
-    jstep(c, (int64_t)b.n / 16);
-    return b.p ? jb_val(&b) : jv_strn("", 0);
+    jstep(c, (int64_t)b.len / 16);
+    return jb_val(&b);
 }
 
 /* Python str.split / rsplit */
@@ -321,7 +321,7 @@ static jval py_format(jctx *c, jval fmt, jval *args, int nargs, const char **kwn
         jv_str_to(c, &b, v);
         i = j;
     }
-    return b.p ? jb_val(&b) : jv_strn("", 0);
+    return jb_val(&b);
 }
 
 static jval percent_format(jctx *c, jval fmt, jval argv) {
@@ -351,7 +351,7 @@ static jval percent_format(jctx *c, jval fmt, jval argv) {
             else jfail(c, HEARTH_ERR_FORMAT, "format: %%d format: a real number is required, not %s", jv_type_name(v));
         } else jfail(c, HEARTH_ERR_UNSUPPORTED, "format: conversion '%%%c' is not supported", k);
     }
-    return b.p ? jb_val(&b) : jv_strn("", 0);
+    return jb_val(&b);
 }
 
 /* ---- tests ------------------------------------------------------------------------------ */
@@ -569,7 +569,7 @@ static jval f_indent(fargs *a, jval s) {
         }
         jb_put(c, &b, ln.u.s.p, ln.u.s.n);
     }
-    return b.p ? jb_val(&b) : jv_strn("", 0);
+    return jb_val(&b);
 }
 
 static jval f_tojson(fargs *a, jval v) {
@@ -705,7 +705,7 @@ jval japply_filter(jctx *c, const char *name, jval v, jval *pos, int npos, const
                 jb_put(c, &b, tmp, hearth_utf8_encode(o, tmp));
                 i += l;
             }
-            return b.p ? jb_val(&b) : jv_strn("", 0);
+            return jb_val(&b);
         }
         return case_map(c, s, IS("lower") ? 0 : IS("upper") ? 1 : 2);
     }
@@ -750,7 +750,7 @@ jval japply_filter(jctx *c, const char *name, jval v, jval *pos, int npos, const
                 jb_put(c, &b, v.u.s.p + st, e - st);
                 e = st;
             }
-            return b.p ? jb_val(&b) : jv_strn("", 0);
+            return jb_val(&b);
         }
         jval l = jiter_list(c, v);
         jval out = jv_list(c, l.u.l->n);
@@ -769,7 +769,7 @@ jval japply_filter(jctx *c, const char *name, jval v, jval *pos, int npos, const
             jv_str_to(c, &b, it);
         }
         jstep(c, (int64_t)l.u.l->n);
-        return b.p ? jb_val(&b) : jv_strn("", 0);
+        return jb_val(&b);
     }
     if (IS("map")) {
         jval l = jv_truthy(v) ? jiter_list(c, v) : jv_list(c, 0);   /* Jinja2 maps a falsy value to nothing */
@@ -1080,7 +1080,7 @@ jval jcall_method(jctx *c, jmethod *m, jval *pos, int npos, const char **kwn, jv
             jb_put(c, &b, tmp, hearth_utf8_encode(o, tmp));
             i += l;
         }
-        return b.p ? jb_val(&b) : jv_strn("", 0);
+        return jb_val(&b);
     }
     case M_REPLACE: {
         jval old = need_str(a, arg(a, 0, NULL, jv_undef()), "old");
@@ -1117,7 +1117,7 @@ jval jcall_method(jctx *c, jmethod *m, jval *pos, int npos, const char **kwn, jv
             if (it.t != JV_STR) jfail(c, HEARTH_ERR_FORMAT, "join: sequence item %zu: expected str instance, %s found", i, jv_type_name(it));
             jb_put(c, &b, it.u.s.p, it.u.s.n);
         }
-        return b.p ? jb_val(&b) : jv_strn("", 0);
+        return jb_val(&b);
     }
     case M_ISDIGIT: case M_ISALPHA: case M_ISALNUM: case M_ISSPACE: case M_ISUPPER: case M_ISLOWER:
         return jv_bool(str_pred(self, m->id));

@@ -175,7 +175,7 @@ jval jgetitem(jctx *c, jval obj, jval key) {
     if (key.t == JV_STR) return jv_undef_hint(c, "'%s' has no attribute '%.*s'", obj_desc(obj), (int)key.u.s.n, key.u.s.p);
     jbuf kb = {0};
     jv_repr_to(c, &kb, key);
-    return jv_undef_hint(c, "'%s' has no element %.*s", obj_desc(obj), (int)kb.n, kb.p);
+    return jv_undef_hint(c, "'%s' has no element %.*s", obj_desc(obj), (int)kb.len, kb.data ? kb.data : "");
 }
 
 /* Python slice indices for a sequence of length n */

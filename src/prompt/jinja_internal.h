@@ -17,6 +17,7 @@
 #define HEARTH_JINJA_INTERNAL_H
 
 #include "jinja_cjson.h"
+#include "core/buf.h"
 #include "core/utf8.h"
 
 #include <setjmp.h>
@@ -143,12 +144,11 @@ struct jloop {
 
 #define JINJA_MAX_NEST 2000   /* eval/exec nesting: keeps the C stack well under 1 MB */
 
-/* The render's text buffer. Not core's hearth_buf on purpose: its memory
- * comes from the render arena, so the template's memory limit covers it and
- * a longjmp out of a failed render frees it with the arena (hearth_buf
- * mallocs). It grows the same way (doubling); jb_put also enforces the
- * output limit. */
-typedef struct jbuf { char *p; size_t n, cap; } jbuf;
+/* The render's text buffer: core's hearth_buf with its memory from the
+ * render arena (jb_put sets that up on first use), so the template's memory
+ * limit covers it and a longjmp out of a failed render frees it with the
+ * arena; jb_put also enforces the output limit. `jbuf b = {0}` is empty. */
+typedef hearth_buf jbuf;
 
 typedef struct jctx {
     jarena ar;

@@ -277,21 +277,20 @@ int jv_compare(jctx *c, jval a, jval b) {
 }
 
 /* ---- buffers ------------------------------------------------------------------------ */
+/* hearth_buf's memory from the render arena (a failure there longjmps out) */
+static void *arena_realloc(void *ctx, void *p, size_t keep, size_t size) {
+    jctx *c = ctx;
+    char *np = jarena_alloc(&c->ar, size);
+    if (keep) memcpy(np, p, keep);
+    return np;
+}
+
 void jb_put(jctx *c, jbuf *b, const char *p, size_t n) {
     if (n == 0) return;
-    if (b == c->out && b->n + n > c->max_output)
+    if (b == c->out && b->len + n > c->max_output)
         jfail(c, HEARTH_ERR_RANGE, "output limit exceeded: the rendering would be longer than %zu bytes", c->max_output);
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 64;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *np = jarena_alloc(&c->ar, cap);
-        if (b->n) memcpy(np, b->p, b->n);
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->n, p, n);
-    b->n += n;
-    b->p[b->n] = 0;
+    if (!b->realloc_fn) b->realloc_fn = arena_realloc, b->alloc_ctx = c;
+    hearth_buf_put(b, p, n);
 }
 void jb_puts(jctx *c, jbuf *b, const char *s) { jb_put(c, b, s, strlen(s)); }
 void jb_printf(jctx *c, jbuf *b, const char *fmt, ...) {
@@ -302,7 +301,7 @@ void jb_printf(jctx *c, jbuf *b, const char *fmt, ...) {
     va_end(ap);
     if (k > 0) jb_put(c, b, tmp, (size_t)k < sizeof tmp ? (size_t)k : sizeof tmp - 1);
 }
-jval jb_val(jbuf *b) { return jv_strn(b->p ? b->p : "", b->n); }
+jval jb_val(jbuf *b) { return jv_strn(b->data ? b->data : "", b->len); }
 
 /* ---- str / repr --------------------------------------------------------------------- */
 void jv_float_repr(double f, char *buf, size_t n) {
@@ -540,7 +539,7 @@ void jv_json_to(jctx *c, jbuf *b, jval v, int indent, const char *item_sep, cons
             else if (k.t == JV_INT || k.t == JV_FLOAT || k.t == JV_BOOL || k.t == JV_NONE) {
                 jbuf kb = {0};
                 jv_json_to(c, &kb, k, -1, ", ", ": ", false, 0);
-                json_str(c, b, kb.p, kb.n);
+                json_str(c, b, kb.data ? kb.data : "", kb.len);
             } else jfail(c, HEARTH_ERR_FORMAT, "tojson: keys must be str, int, float, bool or None, not %s", jv_type_name(k));
             jb_puts(c, b, key_sep);
             jv_json_to(c, b, d->v[order[i]], indent, item_sep, key_sep, sort_keys, level + 1);

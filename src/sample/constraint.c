@@ -42,3 +42,7 @@ bool hearth_constraint_advance(hearth_constraint *c, const char *text, size_t n)
 hearth_constraint_state hearth_constraint_complete(const hearth_constraint *c) { return c->vt->complete(c->state); }
 
 const char *hearth_constraint_name(const hearth_constraint *c) { return c->vt->name ? c->vt->name : ""; }
+
+bool hearth_constraint_mask(hearth_constraint *c, uint32_t *bits, int32_t n_vocab) {
+    return c->vt->mask && c->vt->mask(c->state, bits, n_vocab);
+}

@@ -262,7 +262,7 @@ hearth_status gr_finish(gr_builder *b, int32_t root, hearth_grammar **out) {
     g->rule_alt0[b->n_rules] = (int32_t)na;
     g->n_el = ne;
     g->n_rules = b->n_rules;
-    memcpy(g->classes, b->classes, b->n_classes * sizeof *g->classes);
+    if (b->n_classes) memcpy(g->classes, b->classes, b->n_classes * sizeof *g->classes);
     g->n_classes = b->n_classes;
     g->root = root;
     hearth_status st = check_left_recursion(g, b);
@@ -313,6 +313,9 @@ struct hearth_grammar_matcher {
     uint32_t gen;
     uint64_t *vis;       /* (pos, cont) visited in one closure: open addressing */
     size_t vis_cap, n_vis;
+    uint32_t *vis_slot;  /* the slots used since the last clear (cleared one by one when few) */
+    size_t cap_vis_slot;
+    bool vis_grown;      /* rehashed since the last clear: the slot list is stale */
     int32_t *work;
     size_t cap_work;
     bool oom;
@@ -406,6 +409,7 @@ static bool vis_insert(hearth_grammar_matcher *m, int32_t pos, int32_t cont) {
             }
         free(m->vis);
         m->vis = t, m->vis_cap = cap;
+        m->vis_grown = true;
     }
     uint64_t key = ((uint64_t)(uint32_t)pos << 32) | (uint32_t)cont;
     size_t h = mix(key) & (m->vis_cap - 1);
@@ -414,12 +418,19 @@ static bool vis_insert(hearth_grammar_matcher *m, int32_t pos, int32_t cont) {
         h = (h + 1) & (m->vis_cap - 1);
     }
     m->vis[h] = key;
+    if (HEARTH_GROW(m->vis_slot, m->cap_vis_slot, m->n_vis + 1)) m->vis_slot[m->n_vis] = (uint32_t)h;
+    else m->vis_grown = true;
     m->n_vis++;
     return true;
 }
 
 static void vis_clear(hearth_grammar_matcher *m) {
-    if (m->n_vis) memset(m->vis, 0xff, m->vis_cap * sizeof *m->vis);
+    if (m->vis_grown || m->n_vis * 8 > m->vis_cap) {
+        if (m->n_vis) memset(m->vis, 0xff, m->vis_cap * sizeof *m->vis);
+    } else {
+        for (size_t i = 0; i < m->n_vis; i++) m->vis[m->vis_slot[i]] = UINT64_MAX;
+    }
+    m->vis_grown = false;
     m->n_vis = 0;
 }
 
@@ -475,7 +486,16 @@ static int cmp_i32(const void *a, const void *b) {
 static int32_t state_intern(hearth_grammar_matcher *m) {
     if (m->oom) return 0;
     if (m->n_tmp == 0) return 0;
-    qsort(m->tmp, m->n_tmp, sizeof *m->tmp, cmp_i32);
+    if (m->n_tmp > 32) {
+        qsort(m->tmp, m->n_tmp, sizeof *m->tmp, cmp_i32);
+    } else {   /* small sets (the usual case): insertion sort */
+        for (size_t i = 1; i < m->n_tmp; i++) {
+            int32_t x = m->tmp[i];
+            size_t j = i;
+            while (j > 0 && m->tmp[j - 1] > x) m->tmp[j] = m->tmp[j - 1], j--;
+            m->tmp[j] = x;
+        }
+    }
     uint64_t h0 = 1469598103934665603ULL;
     for (size_t i = 0; i < m->n_tmp; i++) h0 = (h0 ^ (uint32_t)m->tmp[i]) * 1099511628211ULL;
     if ((m->n_states + 1) * 2 > m->sidx_cap) {
@@ -605,6 +625,7 @@ void hearth_grammar_matcher_free(hearth_grammar_matcher *m) {
     free(m->tmp);
     free(m->seen);
     free(m->vis);
+    free(m->vis_slot);
     free(m->work);
     for (int i = 0; i < MASK_CACHE; i++) free(m->mc_mask[i]);
     free(m);
@@ -634,33 +655,60 @@ bool hearth_grammar_finished(const hearth_grammar_matcher *m) {
 }
 
 /* ==== as a constraint ========================================================== */
+typedef struct gcon {
+    hearth_grammar_matcher *m;
+    const hearth_grammar_vocab *v;   /* borrowed; NULL: no fast mask */
+} gcon;
+
 static bool con_allows(const void *st, const char *text, size_t n) {
     /* the matcher's caches grow, its position does not move */
-    return hearth_grammar_allows((hearth_grammar_matcher *)st, text, n);
+    return hearth_grammar_allows(((const gcon *)st)->m, text, n);
 }
 
 static bool con_advance(void *st, const char *text, size_t n) {
-    return hearth_grammar_advance(st, text, n) == HEARTH_OK;
+    return hearth_grammar_advance(((gcon *)st)->m, text, n) == HEARTH_OK;
 }
 
 static hearth_constraint_state con_complete(const void *st) {
-    const hearth_grammar_matcher *m = st;
+    const hearth_grammar_matcher *m = ((const gcon *)st)->m;
     if (hearth_grammar_finished(m)) return HEARTH_CONSTRAINT_DONE;
     return hearth_grammar_accepting(m) ? HEARTH_CONSTRAINT_CAN_END : HEARTH_CONSTRAINT_OPEN;
 }
 
-static void con_free(void *st) { hearth_grammar_matcher_free(st); }
+static bool con_mask(void *st, uint32_t *bits, int32_t n_vocab) {
+    gcon *c = st;
+    if (!c->v || hearth_grammar_vocab_size(c->v) != n_vocab) return false;
+    hearth_grammar_mask(c->m, c->v, bits);
+    return true;
+}
 
-static const hearth_constraint_vtable SCHEMA_VT = {"json_schema", con_allows, con_advance, con_complete, con_free};
-static const hearth_constraint_vtable GBNF_VT = {"gbnf", con_allows, con_advance, con_complete, con_free};
+static void con_free(void *st) {
+    if (!st) return;
+    hearth_grammar_matcher_free(((gcon *)st)->m);
+    free(st);
+}
+
+static const hearth_constraint_vtable SCHEMA_VT = {"json_schema", con_allows, con_advance, con_complete, con_free,
+                                                   con_mask};
+static const hearth_constraint_vtable GBNF_VT = {"gbnf", con_allows, con_advance, con_complete, con_free, con_mask};
+
+hearth_status hearth_grammar_constraint_vocab(const hearth_grammar *g, const hearth_grammar_vocab *v,
+                                              hearth_constraint **out) {
+    *out = NULL;
+    gcon *c = calloc(1, sizeof *c);
+    if (!c) return hearth_set_error(HEARTH_ERR_NOMEM, "grammar: out of memory");
+    c->v = v;
+    hearth_status st = hearth_grammar_matcher_new(g, &c->m);
+    if (st != HEARTH_OK) {
+        free(c);
+        return st;
+    }
+    *out = hearth_constraint_create(g->is_schema ? &SCHEMA_VT : &GBNF_VT, c);
+    return *out ? HEARTH_OK : HEARTH_ERR_NOMEM;
+}
 
 hearth_status hearth_grammar_constraint(const hearth_grammar *g, hearth_constraint **out) {
-    *out = NULL;
-    hearth_grammar_matcher *m = NULL;
-    hearth_status st = hearth_grammar_matcher_new(g, &m);
-    if (st != HEARTH_OK) return st;
-    *out = hearth_constraint_create(g->is_schema ? &SCHEMA_VT : &GBNF_VT, m);
-    return *out ? HEARTH_OK : HEARTH_ERR_NOMEM;
+    return hearth_grammar_constraint_vocab(g, NULL, out);
 }
 
 /* ==== vocabulary trie ========================================================
@@ -1036,7 +1084,8 @@ static int walk(hearth_grammar_matcher *m, const trie *t, int32_t s, uint32_t *m
         for (uint32_t k = nd->child0; k < nd->child0 + nd->n_child; k++) {
             unsigned char c = t->edge_byte[k];
             if (!gr_bits_has(&m->states[cs].bytes, c)) continue;
-            int32_t ns = step(m, cs, c);
+            const int32_t *nx = m->states[cs].next;   /* the cached transition, without a call */
+            int32_t ns = nx && nx[c] >= 0 ? nx[c] : step(m, cs, c);
             if (ns <= 0) continue;
             const tnode *ch = &t->nodes[t->edge_node[k]];
             for (uint32_t i = ch->tok0; i < ch->tok0 + ch->n_tok; i++) {

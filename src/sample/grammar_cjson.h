@@ -1,7 +1,7 @@
 /*
- * grammar_cjson.h — hearth_grammar_from_schema for a parsed cJSON schema, for
- * hearth's own layers (the server). Internal: the public grammar.h takes
- * JSON text, so library users need no cJSON (docs/install.md).
+ * grammar_cjson.h — the grammar call that takes a parsed cJSON schema, for
+ * libhearth's own users (the server parses requests with cJSON); the public
+ * header include/hearth/grammar.h stays free of cJSON.
  */
 #ifndef HEARTH_GRAMMAR_CJSON_H
 #define HEARTH_GRAMMAR_CJSON_H

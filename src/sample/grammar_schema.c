@@ -281,9 +281,9 @@ static const char *const SUPPORTED[] = {"type", "enum", "const", "properties", "
                                         "items", "prefixItems", "additionalItems", "minItems", "maxItems", "anyOf",
                                         "oneOf", "allOf", "$ref", "minLength", "maxLength", "pattern", "format",
                                         "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-                                        "minProperties", "maxProperties", "uniqueItems", "then", "else", NULL};
-static const char *const REFUSED[] = {"not", "if", "dependentRequired", "dependentSchemas", "dependencies",
-                                      "patternProperties", "propertyNames", "contains", "minContains", "maxContains",
+                                        "minProperties", "maxProperties", "uniqueItems", "then", "else", "not",
+                                        "patternProperties", NULL};
+static const char *const REFUSED[] = {"if", "dependentRequired", "dependentSchemas", "dependencies", "propertyNames", "contains", "minContains", "maxContains",
                                       "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
                                       "contentSchema", NULL};
 
@@ -686,7 +686,8 @@ static const char *format_regex(const char *f) {
         return "^(?:(?:" H16 ":){7}" H16 "|(?:" H16 ":){1,7}:|(?:" H16 ":){1,6}:" H16 "|(?:" H16 ":){1,5}(?::" H16
                "){1,2}|(?:" H16 ":){1,4}(?::" H16 "){1,3}|(?:" H16 ":){1,3}(?::" H16 "){1,4}|(?:" H16 ":){1,2}(?::" H16
                "){1,5}|" H16 ":(?::" H16 "){1,6}|:(?:(?::" H16 "){1,7}|:))$";
-    if (!strcmp(f, "hostname")) return "^" LABEL "(?:\\." LABEL ")*$";
+    /* the last label starts with a letter (an all-digit top-level label is not a host name) */
+    if (!strcmp(f, "hostname")) return "^(?:" LABEL "\\.)*[a-zA-Z](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$";
     if (!strcmp(f, "email"))
         return "^[a-zA-Z0-9_%+-]+(?:\\.[a-zA-Z0-9_%+-]+)*@" LABEL "(?:\\." LABEL ")+$";
     if (!strcmp(f, "uri"))
@@ -709,6 +710,7 @@ static int32_t string_rule(sc *c, const cJSON *s) {
         re = format_regex(fmt->valuestring);
         if (!re) return fail(c, HEARTH_ERR_UNSUPPORTED, "format '%s' cannot be enforced", fmt->valuestring);
         snprintf(where, sizeof where, "schema %s/format", c->path);
+        if (!strcmp(fmt->valuestring, "hostname") && (mx < 0 || mx > 253)) mx = 253;   /* RFC 1123 total length */
         if (cJSON_IsString(pat))
             return fail(c, HEARTH_ERR_UNSUPPORTED, "pattern together with format '%s' cannot be enforced", fmt->valuestring);
     } else if (cJSON_IsString(pat)) {
@@ -889,12 +891,44 @@ static int32_t key_except(sc *c, const char *const *names, int n) {
 
 static int cmp_cstr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* true when pattern P matches all of text (search semantics), by a small grammar */
+static bool regex_matches(const char *pat, const char *text) {
+    gr_builder b = {0};
+    int32_t r = gr_regex_rule(&b, pat, 0, -1, RX_RAW, "pattern");
+    hearth_grammar *g = NULL;
+    if (r < 0 || gr_finish(&b, r, &g) != HEARTH_OK) {
+        if (r < 0) gr_builder_free(&b);
+        return true;   /* unknown: treat as a match (the caller refuses) */
+    }
+    hearth_grammar_matcher *m = NULL;
+    bool ok = hearth_grammar_matcher_new(g, &m) == HEARTH_OK &&
+              hearth_grammar_advance(m, text, strlen(text)) == HEARTH_OK && hearth_grammar_accepting(m);
+    hearth_grammar_matcher_free(m);
+    hearth_grammar_free(g);
+    return ok;
+}
+
 static int32_t object_rule(sc *c, const cJSON *s) {
     gr_builder *g = c->b;
     const cJSON *props = cJSON_GetObjectItemCaseSensitive(s, "properties");
     const cJSON *req = cJSON_GetObjectItemCaseSensitive(s, "required");
     const cJSON *addl = cJSON_GetObjectItemCaseSensitive(s, "additionalProperties");
+    const cJSON *pp = cJSON_GetObjectItemCaseSensitive(s, "patternProperties");
     bool extras = !cJSON_IsFalse(addl);
+    /* patternProperties: one pattern; the extra members are exactly the keys
+     * matching it (with its schema); other extra keys are not generated */
+    const cJSON *pat = NULL;
+    if (cJSON_IsObject(pp) && pp->child) {
+        if (pp->child->next)
+            return fail(c, HEARTH_ERR_UNSUPPORTED, "patternProperties with more than one pattern cannot be enforced");
+        pat = pp->child;
+        for (const cJSON *p = cJSON_IsObject(props) ? props->child : NULL; p; p = p->next)
+            if (regex_matches(pat->string, p->string))
+                return fail(c, HEARTH_ERR_UNSUPPORTED,
+                            "patternProperties '%s' also matches the declared property '%s'; cannot be enforced",
+                            pat->string, p->string);
+        extras = true;
+    }
     /* declared properties, then required names not declared */
     int n = 0;
     for (const cJSON *p = cJSON_IsObject(props) ? props->child : NULL; p; p = p->next) n++;
@@ -913,6 +947,11 @@ static int32_t object_rule(sc *c, const cJSON *s) {
         int i;
         for (i = 0; i < m && strcmp(name[i], r->valuestring); i++) {}
         if (i == m) {
+            if (pat) {
+                free(name), free(sch), free(required);
+                return fail(c, HEARTH_ERR_UNSUPPORTED, "required '%s' beside patternProperties cannot be enforced",
+                            r->valuestring);
+            }
             if (!extras) {   /* required but never allowed: nothing fits */
                 free(name), free(sch), free(required);
                 return gr_rule_new(g);
@@ -961,14 +1000,21 @@ static int32_t object_rule(sc *c, const cJSON *s) {
     /* extras: ("key": value)* after the declared ones, keys not declared */
     int32_t XA = -1, XB = -1;
     if (!g->err && extras) {
-        size_t at = path_push(c, "additionalProperties", NULL);
-        int32_t val = addl && !cJSON_IsTrue(addl) ? compile(c, addl) : any_value(c);
+        size_t at = path_push(c, pat ? "patternProperties" : "additionalProperties", pat ? pat->string : NULL);
+        int32_t val = pat ? compile(c, pat) : addl && !cJSON_IsTrue(addl) ? compile(c, addl) : any_value(c);
+        int32_t pkey = -1;
+        if (pat && val >= 0) {
+            char where[600];
+            snprintf(where, sizeof where, "schema %s", c->path);
+            int32_t content = gr_regex_rule(g, pat->string, 0, -1, RX_JSON, where);
+            pkey = content >= 0 ? quoted(c, content) : -1;
+        }
         path_pop(c, at);
         char **sorted = malloc(((size_t)n + 1) * sizeof *sorted);
         bool ascii = true;
         for (int i = 0; i < n; i++) {
             sorted[i] = (char *)name[i];
-            for (const unsigned char *p = (const unsigned char *)name[i]; *p; p++) ascii &= *p >= 0x20 && *p < 0x7F;
+            for (const unsigned char *p = (const unsigned char *)name[i]; *p && !pat; p++) ascii &= *p >= 0x20 && *p < 0x7F;
         }
         if (!ascii) {
             free(sorted);
@@ -977,7 +1023,7 @@ static int32_t object_rule(sc *c, const cJSON *s) {
                         "additionalProperties beside non-ASCII property names cannot be enforced");
         }
         qsort(sorted, (size_t)n, sizeof *sorted, cmp_cstr);
-        int32_t key = val >= 0 ? key_except(c, (const char *const *)sorted, n) : -1;
+        int32_t key = pat ? pkey : val >= 0 ? key_except(c, (const char *const *)sorted, n) : -1;
         free(sorted);
         if (key >= 0) {
             int32_t kvx = gr_rule_new(g);
@@ -1124,6 +1170,22 @@ static bool disjoint(const cJSON *a, const cJSON *b) {
     if (!la) la = cJSON_GetObjectItemCaseSensitive(a, "enum");
     if (!lb) lb = cJSON_GetObjectItemCaseSensitive(b, "enum");
     if ((ac || cJSON_IsArray(la)) && (bc || cJSON_IsArray(lb)) && la && lb && !lits_overlap(la, ac, lb, bc)) return true;
+    /* objects: one requires a property the other forbids (additionalProperties false) */
+    if ((ta & tb) == T_OBJ) {
+        for (int side = 0; side < 2; side++) {
+            const cJSON *x = side ? b : a, *y = side ? a : b;
+            const cJSON *req = cJSON_GetObjectItemCaseSensitive(x, "required");
+            const cJSON *yp = cJSON_GetObjectItemCaseSensitive(y, "properties");
+            if (!cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(y, "additionalProperties")) ||
+                cJSON_GetObjectItemCaseSensitive(y, "patternProperties"))
+                continue;
+            for (const cJSON *r = cJSON_IsArray(req) ? req->child : NULL; r; r = r->next) {
+                if (!cJSON_IsString(r)) continue;
+                const cJSON *q = cJSON_GetObjectItemCaseSensitive(yp, r->valuestring);
+                if (!q || cJSON_IsFalse(q)) return true;
+            }
+        }
+    }
     /* objects told apart by a required property with distinct literals */
     if ((ta & tb) == T_OBJ) {
         const cJSON *props = cJSON_GetObjectItemCaseSensitive(a, "properties");
@@ -1162,6 +1224,34 @@ static int32_t compile_body(sc *c, const cJSON *s) {
             return fail(c, HEARTH_ERR_UNSUPPORTED, "keyword '%s' cannot be enforced", k->string);
         if ((!strcmp(k->string, "then") || !strcmp(k->string, "else")) && has_if)
             return fail(c, HEARTH_ERR_UNSUPPORTED, "keyword 'if' cannot be enforced");
+    }
+    /* not: {} matches nothing; not: {"type": ...} removes types; others are refused */
+    const cJSON *nt = cJSON_GetObjectItemCaseSensitive(s, "not");
+    if (nt && !(c->old_ref && cJSON_GetObjectItemCaseSensitive(s, "$ref"))) {
+        if (is_empty_schema(nt)) return gr_rule_new(g);
+        cJSON *copy = cJSON_Duplicate(s, true);
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "not");
+        own(c, copy);
+        if (cJSON_IsFalse(nt)) return compile(c, copy);
+        bool only_type = cJSON_IsObject(nt) && cJSON_GetObjectItemCaseSensitive(nt, "type");
+        for (const cJSON *k = cJSON_IsObject(nt) ? nt->child : NULL; k && only_type; k = k->next)
+            if (strcmp(k->string, "type") && (in_list(SUPPORTED, k->string) || in_list(REFUSED, k->string))) only_type = false;
+        if (!only_type) return fail(c, HEARTH_ERR_UNSUPPORTED, "keyword 'not' (other than not {} or not {\"type\"}) cannot be enforced");
+        int allowed = types_of(s) & ~types_of(nt);
+        if ((allowed & T_NUM) && (types_of(nt) & T_INT))
+            return fail(c, HEARTH_ERR_UNSUPPORTED, "'not' integer beside number cannot be enforced");
+        if (!(allowed & T_NUM)) allowed &= ~T_NUM;
+        static const char *const tn[] = {"null", "boolean", "object", "array", "number", "string", "integer"};
+        cJSON *ta = cJSON_CreateArray();
+        for (int i = 0; i < 7; i++)
+            if (allowed & (1 << i)) cJSON_AddItemToArray(ta, cJSON_CreateString(tn[i]));
+        if (!ta->child) {
+            cJSON_Delete(ta);
+            return gr_rule_new(g);
+        }
+        if (cJSON_GetObjectItemCaseSensitive(copy, "type")) cJSON_ReplaceItemInObjectCaseSensitive(copy, "type", ta);
+        else cJSON_AddItemToObject(copy, "type", ta);
+        return compile(c, copy);
     }
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(s, "$ref");
     const cJSON *all = cJSON_GetObjectItemCaseSensitive(s, "allOf");

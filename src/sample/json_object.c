@@ -219,7 +219,7 @@ static hearth_constraint_state jo_complete(const void *state) {
     return ((const jsonc *)state)->done ? HEARTH_CONSTRAINT_DONE : HEARTH_CONSTRAINT_OPEN;
 }
 
-static const hearth_constraint_vtable JSON_OBJECT = {"json_object", jo_allows, jo_advance, jo_complete, free};
+static const hearth_constraint_vtable JSON_OBJECT = {"json_object", jo_allows, jo_advance, jo_complete, free, NULL};
 
 hearth_status hearth_constraint_json_object(hearth_constraint **out) {
     *out = NULL;

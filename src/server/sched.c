@@ -217,7 +217,10 @@ static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j
     sp.n_stop = (size_t)j->n_stop;
     hearth_status st = HEARTH_OK;
     if (j->json_mode || j->grammar) {
-        st = j->grammar ? hearth_grammar_constraint(j->grammar, &sl->con) : hearth_constraint_json_object(&sl->con);
+        /* grammars: the vocabulary's trie (built once per model) gives whole masks fast */
+        if (j->grammar && !sm->gvocab) hearth_grammar_vocab_from(hearth_model_vocab(sm->m), &sm->gvocab);
+        st = j->grammar ? hearth_grammar_constraint_vocab(j->grammar, sm->gvocab, &sl->con)
+                        : hearth_constraint_json_object(&sl->con);
         sp.constraint = sl->con;
         sp.token_texts = token_texts(sm);
         if (st == HEARTH_OK && !sp.token_texts) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");

@@ -68,6 +68,7 @@ static void model_clear(hearth_server *s, srv_model *sm) {
     hearth_embedder_free(sm->emb);
     hearth_chat_policy_free(sm->chat);
     hearth_clip_free(sm->clip);
+    hearth_grammar_vocab_free(sm->gvocab);
     if (sm->pieces) {
         for (int i = 0; i < hearth_model_n_vocab(sm->m); i++) free(sm->pieces[i]);
         free(sm->pieces);

@@ -20,6 +20,7 @@
 #include "hearth/embed.h"
 #include "hearth/generate.h"
 #include "hearth/grammar.h"
+#include "sample/grammar_cjson.h"
 #include "hearth/model.h"
 #include "hearth/sample.h"
 #include "hearth/server.h"
@@ -81,6 +82,7 @@ typedef struct srv_model {
     bool embed_only;       /* an encoder (BERT): /v1/embeddings only */
     hearth_embedder *emb;  /* embeddings (created on first use for a generative model) */
     char **pieces;         /* token texts (for constraints), built on first use */
+    hearth_grammar_vocab *gvocab;   /* the vocabulary's trie for grammar masks, built on first use */
     hearth_chat_policy *chat;   /* how conversations become prompts (hearth/chat.h) */
     hearth_clip *clip;     /* image encoder (--mmproj), NULL: the model reads no images (images.c) */
 } srv_model;

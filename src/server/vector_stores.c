@@ -206,10 +206,16 @@ static bool multipart(const char *ctype, const char *body, size_t len, const cha
         size_t hl = (size_t)(hend - s) < sizeof hdr - 1 ? (size_t)(hend - s) : sizeof hdr - 1;
         memcpy(hdr, s, hl);
         hdr[hl] = 0;
-        const char *nm = strcasestr(hdr, " name=\"");
+        /* name="..." (not the tail of filename="...") */
+        const char *nm = NULL;
+        for (const char *x = hdr; (x = strcasestr(x, "name=\"")); x += 6)
+            if (x > hdr && (x[-1] == ' ' || x[-1] == ';' || x[-1] == '\t')) {
+                nm = x;
+                break;
+            }
         const char *fn = strcasestr(hdr, "filename=\"");
         if (nm) {
-            nm += 7;
+            nm += 6;
             if (!strncmp(nm, "file\"", 5)) {
                 *data = content;
                 *n = clen;

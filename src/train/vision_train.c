@@ -14,13 +14,13 @@
 hearth_vtrain_params hearth_vtrain_default_params(void) {
     hearth_vtrain_params p;
     memset(&p, 0, sizeof p);
-    p.epochs = 0;   /* 4 */
+    p.epochs = 0;   /* 5 */
     p.batch = 0;    /* 64 */
     p.lr = 0.0f;    /* by architecture */
     p.weight_decay = 0.05f;
     p.warmup_steps = 100;
     p.flip = true;
-    p.crop = 2;
+    p.crop = 1;
     p.brightness = 0.1f;
     p.seed = 1;
     return p;
@@ -106,7 +106,7 @@ hearth_status hearth_vision_train(hearth_vnet *net, hearth_pool *pool, const hea
         if (d->labels[i] < 0 || d->labels[i] >= K)
             return hearth_set_error(HEARTH_ERR_INVALID_ARG, "vision train: image %lld has label %d, the model has %d classes",
                                     (long long)i, d->labels[i], K);
-    if (p.epochs <= 0) p.epochs = 4;
+    if (p.epochs <= 0) p.epochs = 5;
     if (p.batch <= 0) p.batch = 64;
     if (p.batch > d->n) p.batch = (int)d->n;
     if (p.lr <= 0) p.lr = !strcmp(hearth_vnet_arch(net), "vit") ? 1e-3f : 2e-3f;

@@ -175,6 +175,35 @@ TEST(lines_from_memory_and_files) {
     fclose(f);
 }
 
+/* a buffer on caller-provided memory: every block from a fixed pool */
+typedef struct pool { char mem[4096]; size_t used; int calls; } pool;
+static void *pool_realloc(void *ctx, void *p, size_t keep, size_t size) {
+    pool *pl = ctx;
+    pl->calls++;
+    if (pl->used + size > sizeof pl->mem) return NULL;
+    char *q = pl->mem + pl->used;
+    pl->used += size;
+    if (keep) memcpy(q, p, keep);
+    return q;
+}
+
+TEST(buf_with_its_own_allocator) {
+    static pool pl;
+    hearth_buf b = {0};
+    b.realloc_fn = pool_realloc;
+    b.alloc_ctx = &pl;
+    for (int i = 0; i < 20; i++) hearth_buf_puts(&b, "0123456789");
+    CHECK(!b.oom);
+    CHECK_EQ_INT((long long)b.len, 200);
+    CHECK(b.data >= pl.mem && b.data < pl.mem + sizeof pl.mem);
+    CHECK(memcmp(b.data + 190, "0123456789", 11) == 0);   /* NUL-terminated */
+    CHECK(pl.calls >= 2);
+    for (int i = 0; i < 400; i++) hearth_buf_puts(&b, "0123456789");   /* more than the pool */
+    CHECK(b.oom);
+    hearth_buf_free(&b);   /* forgets the pool's memory, frees nothing */
+    CHECK(b.data == NULL);
+}
+
 int main(void) {
     RUN(buf_appends_and_takes);
     RUN(buf_json_string_escapes);
@@ -186,5 +215,6 @@ int main(void) {
     RUN(utf8_tells_cut_off_from_malformed);
     RUN(unicode_case_mapping_needs_no_locale);
     RUN(lines_from_memory_and_files);
+    RUN(buf_with_its_own_allocator);
     return harness_done();
 }

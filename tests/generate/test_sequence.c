@@ -231,7 +231,7 @@ static hearth_constraint_state d_complete(const void *st) {
     int n = ((const digits *)st)->n;
     return n >= 4 ? HEARTH_CONSTRAINT_DONE : n >= 1 ? HEARTH_CONSTRAINT_CAN_END : HEARTH_CONSTRAINT_OPEN;
 }
-static const hearth_constraint_vtable DIGITS = {"digits", d_allows, d_advance, d_complete, free};
+static const hearth_constraint_vtable DIGITS = {"digits", d_allows, d_advance, d_complete, free, NULL};
 
 TEST(constraint_through_the_vtable) {
     digits *d = calloc(1, sizeof *d);

@@ -221,12 +221,39 @@ TEST(folder_mode) {
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* a receiver that takes the connection and never answers: the POST times out, the alert stays queued,
+ * and the next image is still scored */
+TEST(hanging_webhook) {
+    char model[512], queue[512], outp[512], cmd[4096];
+    snprintf(model, sizeof model, "%s/qc.gguf", tmpdir);
+    snprintf(queue, sizeof queue, "%s/queue2", tmpdir);
+    snprintf(outp, sizeof outp, "%s/hang.jsonl", tmpdir);
+    int port = free_port();
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 8) == 0);   /* never accepts */
+    snprintf(cmd, sizeof cmd,
+             "(echo %s/test/bad/0003.png; sleep 2; echo %s/test/good/0004.png) | %s qc watch -m %s --stdin "
+             "--webhook http://127.0.0.1:%d/hook --webhook-timeout 1 --queue %s > %s 2>/dev/null",
+             QDATA, QDATA, HEARTH_BIN, model, port, queue, outp);
+    CHECK_EQ_INT(harness_run(cmd, NULL), 0);
+    char *out = harness_read(outp, NULL);
+    CHECK(out && strstr(out, "bad/0003.png") && strstr(out, "good/0004.png"));
+    free(out);
+    CHECK_EQ_INT(count_files(queue), 1);
+    close(fd);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hearth_watch_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     RUN(stdin_line_with_down_webhook);
     RUN(folder_mode);
+    RUN(hanging_webhook);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     harness_run(cmd, NULL);

@@ -290,6 +290,34 @@ TEST(snapshot_restore) {
     CHECK_EQ_INT(hearth_rag_restore(db, "kb2", DATA "manual.pdf"), HEARTH_ERR_FORMAT);
     CHECK(strstr(hearth_last_error(), "manual.pdf") != NULL);
     CHECK_EQ_INT(hearth_rag_drop(db, "nope"), HEARTH_ERR_NOT_FOUND);
+    /* a truncated snapshot is refused, naming it; the collection is untouched */
+    char cut[320];
+    snprintf(cut, sizeof cut, "%s/cut.snapshot", g_tmp);
+    char *data;
+    size_t nbytes;
+    CHECK_EQ_INT(hearth_read_file(snap, &data, &nbytes), HEARTH_OK);
+    FILE *f = fopen(cut, "wb");
+    if (f) {
+        fwrite(data, 1, nbytes / 2, f);
+        fclose(f);
+    }
+    free(data);
+    CHECK_EQ_INT(hearth_rag_restore(db, "kb", cut), HEARTH_ERR_FORMAT);
+    CHECK(strstr(hearth_last_error(), "cut.snapshot") != NULL);
+    CHECK_EQ_INT(hearth_rag_open(db, "kb", false, &r), HEARTH_OK);
+    CHECK_EQ_INT(count_hits(r, "greylag", "ducks.txt"), 1);
+    hearth_rag_close(r);
+    /* a collection file that is not one: a clear error naming it */
+    char bad[320];
+    snprintf(bad, sizeof bad, "%s/junk.hearth-rag", db);
+    f = fopen(bad, "wb");
+    if (f) {
+        fputs("this is not a database, just text that happens to have the extension", f);
+        fclose(f);
+    }
+    CHECK(hearth_rag_open(db, "junk", false, &r) != HEARTH_OK);
+    CHECK(strstr(hearth_last_error(), "junk") != NULL);
+    unlink(bad);
 }
 
 TEST(dense_hybrid_and_images) {

@@ -89,6 +89,14 @@ TEST(combinators_refs_and_formats) {
     REJECT(g, "\"AB-1234\"");   /* 7 characters */
     REJECT(g, "\"ab-123\"");
     hearth_grammar_free(g);
+    g = schema("{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},\"gone\":{\"not\":{}},"
+               "\"v\":{\"not\":{\"type\":[\"string\",\"null\"]}}},\"patternProperties\":{\"^x-[a-z]+$\":{\"type\":\"boolean\"}}}");
+    ACCEPT(g, "{\"id\": 1, \"v\": true, \"x-debug\": false}");
+    REJECT(g, "{\"id\": 1, \"gone\": 1}");
+    REJECT(g, "{\"v\": \"s\"}");
+    REJECT(g, "{\"id\": 1, \"x-debug\": 1}");
+    REJECT(g, "{\"id\": 1, \"other\": true}");   /* not generated: extra keys must match the pattern */
+    hearth_grammar_free(g);
     g = schema("{\"type\":\"string\",\"pattern\":\"cat\"}");   /* search semantics */
     ACCEPT(g, "\"a cat!\"");
     REJECT(g, "\"a dog\"");
@@ -97,7 +105,8 @@ TEST(combinators_refs_and_formats) {
 
 TEST(refusals_name_the_keyword) {
     const char *cases[][2] = {
-        {"{\"type\":\"object\",\"properties\":{\"a\":{\"not\":{\"type\":\"string\"}}}}", "'not'"},
+        {"{\"type\":\"object\",\"properties\":{\"a\":{\"not\":{\"minimum\":3}}}}", "'not'"},
+        {"{\"type\":\"object\",\"patternProperties\":{\"^a\":{},\"^b\":{}}}", "patternProperties"},
         {"{\"type\":\"string\",\"format\":\"idn-email\"}", "idn-email"},
         {"{\"type\":\"array\",\"uniqueItems\":true}", "uniqueItems"},
         {"{\"oneOf\":[{\"type\":\"integer\"},{\"type\":\"number\"}]}", "oneOf"},

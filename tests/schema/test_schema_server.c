@@ -97,7 +97,7 @@ static void check_400(const char *body, const char *param, const char *word) {
 
 TEST(refusals_are_400) {
     check_400("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":\"json_schema\","
-              "\"json_schema\":{\"name\":\"n\",\"schema\":{\"type\":\"object\",\"properties\":{\"a\":{\"not\":{}}}}}}}",
+              "\"json_schema\":{\"name\":\"n\",\"schema\":{\"type\":\"object\",\"properties\":{\"a\":{\"not\":{\"minimum\":3}}}}}}}",
               "response_format.json_schema.schema", "not");
     check_400("{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],\"response_format\":{\"type\":\"json_schema\","
               "\"json_schema\":{\"name\":\"n\"}}}",

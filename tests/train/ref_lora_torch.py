@@ -47,11 +47,12 @@ import sys
 import numpy as np
 import torch
 
+MODEL_PATH = ""
 ALPACA_SYSTEM = ("Below is an instruction that describes a task. Write a response that appropriately "
                  "completes the request.")
 
 
-# ==== GGUF (v2/v3) reader: metadata and F32/F16 tensors ======================================
+# ==== GGUF (v2/v3) reader: metadata and F32/F16/Q8_0 tensors (Q8_0 dequantized) ======================================
 def read_gguf(path):
     with open(path, "rb") as f:
         buf = f.read()
@@ -111,8 +112,11 @@ def read_gguf(path):
             a = np.frombuffer(buf, dtype="<f4", count=n, offset=data0 + toff)
         elif typ == 1:
             a = np.frombuffer(buf, dtype="<f2", count=n, offset=data0 + toff).astype(np.float32)
+        elif typ == 8:   # Q8_0: blocks of 32 weights, an F16 scale then 32 int8
+            blk = np.frombuffer(buf, dtype=np.dtype([("d", "<f2"), ("q", "i1", 32)]), count=n // 32, offset=data0 + toff)
+            a = (blk["d"].astype(np.float32)[:, None] * blk["q"].astype(np.float32)).reshape(-1)
         else:
-            raise ValueError("tensor %s: type %d not supported by this reference (F32/F16 only)" % (name, typ))
+            raise ValueError("tensor %s: type %d not supported by this reference (F32/F16/Q8_0 only)" % (name, typ))
         tensors[name] = torch.from_numpy(a.reshape(list(reversed(ne))).copy())   # (ne1, ne0) = (out, in)
     return meta, tensors
 
@@ -259,7 +263,7 @@ def save_peft(path, lora, r, alpha, layers):
             f.write(b)
     cfg = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": r, "lora_alpha": alpha, "lora_dropout": 0.0,
            "target_modules": sorted(set(PEFT_NAME[t].split(".")[1] for t in TARGETS)), "bias": "none",
-           "use_rslora": False, "base_model_name_or_path": "licenses-llama-f16.gguf"}
+           "use_rslora": False, "base_model_name_or_path": os.path.basename(MODEL_PATH)}
     with open(os.path.join(path, "adapter_config.json"), "w") as f:
         json.dump(cfg, f, indent=1)
         f.write("\n")
@@ -282,6 +286,8 @@ def main():
     ap.add_argument("--max-answer", type=int, default=16)
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     args = ap.parse_args()
+    global MODEL_PATH
+    MODEL_PATH = args.model
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
 

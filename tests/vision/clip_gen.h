@@ -24,6 +24,10 @@ typedef struct clip_shape {
     float mean[3], std[3];
     float eps;
     const char *projector;   /* clip.projector_type; NULL: "mlp" */
+    /* two-tower CLIP: a text tower t.* (tokenizer copied from vocab_from), projections to proj_dim */
+    bool two_tower;
+    int t_dim, t_head, t_ff, t_block, t_ctx, proj_dim;
+    const char *vocab_from;
     uint64_t seed;
 } clip_shape;
 
@@ -77,10 +81,25 @@ static int clip_gen_write(const char *path, const clip_shape *s) {
     hearth_gguf_writer *w = c.w;
     hearth_gguf_set_str(w, "general.architecture", "clip");
     hearth_gguf_set_str(w, "general.name", "random-clip");
-    hearth_gguf_set_bool(w, "clip.has_text_encoder", false);
+    hearth_gguf_set_bool(w, "clip.has_text_encoder", s->two_tower);
     hearth_gguf_set_bool(w, "clip.has_vision_encoder", true);
-    hearth_gguf_set_bool(w, "clip.has_llava_projector", true);
-    hearth_gguf_set_str(w, "clip.projector_type", s->projector ? s->projector : "mlp");
+    hearth_gguf_set_bool(w, "clip.has_llava_projector", !s->two_tower);
+    if (!s->two_tower) hearth_gguf_set_str(w, "clip.projector_type", s->projector ? s->projector : "mlp");
+    hearth_gguf *vg = NULL;
+    if (s->two_tower) {
+        hearth_gguf_set_u32(w, "clip.text.embedding_length", (uint32_t)s->t_dim);
+        hearth_gguf_set_u32(w, "clip.text.feed_forward_length", (uint32_t)s->t_ff);
+        hearth_gguf_set_u32(w, "clip.text.attention.head_count", (uint32_t)s->t_head);
+        hearth_gguf_set_u32(w, "clip.text.block_count", (uint32_t)s->t_block);
+        hearth_gguf_set_u32(w, "clip.text.context_length", (uint32_t)s->t_ctx);
+        hearth_gguf_set_u32(w, "clip.text.projection_dim", (uint32_t)s->proj_dim);
+        hearth_gguf_set_f32(w, "clip.logit_scale", 100.0f);
+        if (hearth_gguf_open(s->vocab_from, &vg)) return 1;
+        for (int64_t i = 0; i < hearth_gguf_n_kv(vg); i++) {
+            hearth_str k = hearth_gguf_kv_key(vg, i);
+            if (k.len > 10 && !memcmp(k.ptr, "tokenizer.", 10)) hearth_gguf_copy_kv(w, vg, i);
+        }
+    }
     hearth_gguf_set_u32(w, "clip.vision.image_size", (uint32_t)s->image_size);
     hearth_gguf_set_u32(w, "clip.vision.patch_size", (uint32_t)s->patch);
     hearth_gguf_set_u32(w, "clip.vision.embedding_length", (uint32_t)s->dim);
@@ -96,7 +115,41 @@ static int clip_gen_write(const char *path, const clip_shape *s) {
     const float ws = 1.0f / sqrtf((float)d), wf = 1.0f / sqrtf((float)f);
     const uint32_t wt = s->wtype, F32 = HEARTH_TYPE_F32;
     char name[96];
-    if (s->mlp_norm) {
+    if (s->two_tower) {
+        int64_t nv = 0;
+        hearth_gguf_arr toks;
+        if (!hearth_gguf_get_arr(vg, "tokenizer.ggml.tokens", &toks)) nv = (int64_t)toks.n;
+        const int64_t td = s->t_dim, tf = s->t_ff;
+        cg_tensor(&c, "visual_projection.weight", wt, 2, d, s->proj_dim, 1, 1, ws, 0);
+        cg_tensor(&c, "text_projection.weight", wt, 2, td, s->proj_dim, 1, 1, 1.0f / sqrtf((float)td), 0);
+        cg_tensor(&c, "t.token_embd.weight", HEARTH_TYPE_F16, 2, td, nv, 1, 1, 1.0f, 0);
+        cg_tensor(&c, "t.position_embd.weight", F32, 2, td, s->t_ctx, 1, 1, 0.5f, 0);
+        cg_tensor(&c, "t.post_ln.weight", F32, 1, td, 1, 1, 1, 0.2f, 1);
+        cg_tensor(&c, "t.post_ln.bias", F32, 1, td, 1, 1, 1, 0.1f, 0);
+        for (int l = 0; l < s->t_block; l++) {
+            static const char *att[4] = {"attn_k", "attn_v", "attn_q", "attn_out"};
+            for (int i = 0; i < 4; i++) {
+                snprintf(name, sizeof name, "t.blk.%d.%s.weight", l, att[i]);
+                cg_tensor(&c, name, wt, 2, td, td, 1, 1, 1.0f / sqrtf((float)td), 0);
+                snprintf(name, sizeof name, "t.blk.%d.%s.bias", l, att[i]);
+                cg_tensor(&c, name, F32, 1, td, 1, 1, 1, 0.1f, 0);
+            }
+            snprintf(name, sizeof name, "t.blk.%d.ffn_down.weight", l);
+            cg_tensor(&c, name, wt, 2, td, tf, 1, 1, 1.0f / sqrtf((float)td), 0);
+            snprintf(name, sizeof name, "t.blk.%d.ffn_down.bias", l);
+            cg_tensor(&c, name, F32, 1, tf, 1, 1, 1, 0.1f, 0);
+            snprintf(name, sizeof name, "t.blk.%d.ffn_up.weight", l);
+            cg_tensor(&c, name, wt, 2, tf, td, 1, 1, 1.0f / sqrtf((float)tf), 0);
+            snprintf(name, sizeof name, "t.blk.%d.ffn_up.bias", l);
+            cg_tensor(&c, name, F32, 1, td, 1, 1, 1, 0.1f, 0);
+            for (int k = 1; k <= 2; k++) {
+                snprintf(name, sizeof name, "t.blk.%d.ln%d.weight", l, k);
+                cg_tensor(&c, name, F32, 1, td, 1, 1, 1, 0.2f, 1);
+                snprintf(name, sizeof name, "t.blk.%d.ln%d.bias", l, k);
+                cg_tensor(&c, name, F32, 1, td, 1, 1, 1, 0.1f, 0);
+            }
+        }
+    } else if (s->mlp_norm) {
         cg_tensor(&c, "mm.0.weight", wt, 2, d, s->n_mid, 1, 1, ws, 0);
         cg_tensor(&c, "mm.0.bias", F32, 1, s->n_mid, 1, 1, 1, 0.1f, 0);
         cg_tensor(&c, "mm.1.weight", F32, 1, s->n_mid, 1, 1, 1, 0.2f, 1);
@@ -105,7 +158,7 @@ static int clip_gen_write(const char *path, const clip_shape *s) {
         cg_tensor(&c, "mm.3.bias", F32, 1, s->n_out, 1, 1, 1, 0.1f, 0);
         cg_tensor(&c, "mm.4.weight", F32, 1, s->n_out, 1, 1, 1, 0.2f, 1);
         cg_tensor(&c, "mm.4.bias", F32, 1, s->n_out, 1, 1, 1, 0.1f, 0);
-    } else {
+    } else {   /* mlp */
         cg_tensor(&c, "mm.0.weight", wt, 2, d, s->n_mid, 1, 1, ws, 0);
         cg_tensor(&c, "mm.0.bias", F32, 1, s->n_mid, 1, 1, 1, 0.1f, 0);
         cg_tensor(&c, "mm.2.weight", wt, 2, s->n_mid, s->n_out, 1, 1, 1.0f / sqrtf((float)s->n_mid), 0);
@@ -149,6 +202,7 @@ static int clip_gen_write(const char *path, const clip_shape *s) {
     hearth_gguf_set_u32(w, "general.file_type", wt == HEARTH_TYPE_F32 ? 0 : wt == HEARTH_TYPE_F16 ? 1 : 7);
     int rc = hearth_gguf_writer_write(w, path) == HEARTH_OK ? 0 : 1;
     hearth_gguf_writer_free(w);
+    hearth_gguf_close(vg);
     for (int i = 0; i < c.n; i++) free(c.bufs[i]);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include "hearth/gguf.h"
 #include "hearth/image.h"
 #include "kernels/kernels.h"
+#include "hearth/tokenizer.h"
 
 #include "clip_gen.h"
 
@@ -434,15 +435,19 @@ TEST(llava) {
             CHECK_EQ_INT(cJSON_GetObjectItem(j, "n_image_pos")->valueint, cJSON_GetObjectItem(r, "n_image_pos")->valueint);
             /* greedy ids equal up to the first step whose top-1/top-2 gap is below 0.05 */
             cJSON *iw = cJSON_GetObjectItem(r, "ids"), *ig = cJSON_GetObjectItem(j, "ids"), *gaps = cJSON_GetObjectItem(r, "gaps");
-            int same = 0, n = cJSON_GetArraySize(iw);
+            int same = 0, n = cJSON_GetArraySize(iw), compared = 0, all = 0;
             for (int i = 0; i < n; i++) {
+                compared++;
                 CHECK_MSG(i < cJSON_GetArraySize(ig) && cJSON_GetArrayItem(ig, i)->valueint == cJSON_GetArrayItem(iw, i)->valueint,
                           "%s: step %d differs", image, i);
                 if (i < cJSON_GetArraySize(ig) && cJSON_GetArrayItem(ig, i)->valueint == cJSON_GetArrayItem(iw, i)->valueint) same++;
                 if (cJSON_GetArrayItem(gaps, i)->valuedouble < 0.05) break;
             }
-            printf("  %s: %d prompt ids, %d of %d greedy ids as llava-cli's (compared up to the first gap < 0.05)\n",
-                   image, cJSON_GetArraySize(pg), same, n);
+            for (int i = 0; i < n && i < cJSON_GetArraySize(ig); i++)
+                all += cJSON_GetArrayItem(ig, i)->valueint == cJSON_GetArrayItem(iw, i)->valueint;
+            printf("  %s: %d prompt ids equal; %d of %d ids compared (up to the first gap < 0.05) equal; %d of %d "
+                   "equal in all\n",
+                   image, cJSON_GetArraySize(pg), same, compared, all, n);
             cJSON_Delete(j);
         }
         free(out);
@@ -462,6 +467,260 @@ TEST(llava) {
     CHECK(rc != 0);
     CHECK_MSG(strstr(out, "n_embd 64") && strstr(out, "40 floats"), "%s", out);
     free(out);
+    unlink(path);
+}
+
+/* ---- two-tower CLIP: pooled image and text embeddings, zero-shot ---------- */
+/* n pre-norm blocks "<prefix>.blk.l" over x (T, D) in float64 */
+static void ref_blocks(hearth_gguf *g, const char *prefix, double *x, int T, int D, int F, int H, int n, bool causal,
+                       bool tanh_gelu, double eps) {
+    int hd = D / H;
+    double *xb = malloc(sizeof(double) * T * D), *q = malloc(sizeof(double) * T * D), *k = malloc(sizeof(double) * T * D);
+    double *vv = malloc(sizeof(double) * T * D), *ao = malloc(sizeof(double) * T * D), *hb = malloc(sizeof(double) * T * F);
+    double *att = malloc(sizeof(double) * T);
+    char nm[96];
+#define TD(suffix) (snprintf(nm, sizeof nm, "%s.blk.%d.%s", prefix, l, suffix), tensor_d(g, nm, NULL))
+    for (int l = 0; l < n; l++) {
+        double *w1 = TD("ln1.weight"), *b1 = TD("ln1.bias"), *Wq = TD("attn_q.weight"), *bq = TD("attn_q.bias");
+        double *Wk = TD("attn_k.weight"), *bk = TD("attn_k.bias"), *Wv = TD("attn_v.weight"), *bv = TD("attn_v.bias");
+        double *Wo = TD("attn_out.weight"), *bo = TD("attn_out.bias"), *w2 = TD("ln2.weight"), *b2 = TD("ln2.bias");
+        double *Wd = TD("ffn_down.weight"), *bd = TD("ffn_down.bias"), *Wu = TD("ffn_up.weight"), *bu = TD("ffn_up.bias");
+        memcpy(xb, x, sizeof(double) * T * D);
+        ln(xb, w1, b1, T, D, eps);
+        lin(q, xb, Wq, bq, T, D, D), lin(k, xb, Wk, bk, T, D, D), lin(vv, xb, Wv, bv, T, D, D);
+        for (int h = 0; h < H; h++)
+            for (int t = 0; t < T; t++) {
+                int nk = causal ? t + 1 : T;
+                double mx = -1e300, sum = 0;
+                for (int u = 0; u < nk; u++) {
+                    double d = 0;
+                    for (int i = 0; i < hd; i++) d += q[t * D + h * hd + i] * k[u * D + h * hd + i];
+                    att[u] = d / sqrt((double)hd);
+                    if (att[u] > mx) mx = att[u];
+                }
+                for (int u = 0; u < nk; u++) sum += (att[u] = exp(att[u] - mx));
+                for (int i = 0; i < hd; i++) {
+                    double o = 0;
+                    for (int u = 0; u < nk; u++) o += att[u] / sum * vv[u * D + h * hd + i];
+                    ao[t * D + h * hd + i] = o;
+                }
+            }
+        lin(xb, ao, Wo, bo, T, D, D);
+        for (int i = 0; i < T * D; i++) x[i] += xb[i];
+        memcpy(xb, x, sizeof(double) * T * D);
+        ln(xb, w2, b2, T, D, eps);
+        lin(hb, xb, Wd, bd, T, D, F);
+        for (int i = 0; i < T * F; i++) hb[i] = tanh_gelu ? gelu_tanh(hb[i]) : gelu_quick(hb[i]);
+        lin(xb, hb, Wu, bu, T, F, D);
+        for (int i = 0; i < T * D; i++) x[i] += xb[i];
+        double *all[] = {w1, b1, Wq, bq, Wk, bk, Wv, bv, Wo, bo, w2, b2, Wd, bd, Wu, bu};
+        for (int i = 0; i < 16; i++) free(all[i]);
+    }
+#undef TD
+    free(xb), free(q), free(k), free(vv), free(ao), free(hb), free(att);
+}
+
+static void normalize_d(double *x, int n) {
+    double ss = 0;
+    for (int i = 0; i < n; i++) ss += x[i] * x[i];
+    for (int i = 0; i < n; i++) x[i] /= sqrt(ss);
+}
+
+static double *ref_image_pooled(hearth_gguf *g, const clip_shape *s, const hearth_image *img) {
+    const int S = s->image_size, P = s->patch, side = S / P, N = side * side, T = N + 1, D = s->dim, K = 3 * P * P;
+    double *planes = malloc(sizeof(double) * 3 * S * S), *x = calloc((size_t)T * D, sizeof(double));
+    ref_preprocess(img, S, s->mean, s->std, planes);
+    double *cols = malloc(sizeof(double) * N * K);
+    for (int p = 0; p < N; p++)
+        for (int c = 0; c < 3; c++)
+            for (int ky = 0; ky < P; ky++)
+                for (int kx = 0; kx < P; kx++)
+                    cols[(size_t)p * K + (c * P + ky) * P + kx] = planes[((size_t)c * S + (p / side) * P + ky) * S + (p % side) * P + kx];
+    double *W = tensor_d(g, "v.patch_embd.weight", NULL), *cls = tensor_d(g, "v.class_embd", NULL);
+    double *pos = tensor_d(g, "v.position_embd.weight", NULL);
+    lin(x + D, cols, W, NULL, N, K, D);
+    for (int i = 0; i < D; i++) x[i] = cls[i];
+    for (int i = 0; i < T * D; i++) x[i] += pos[i];
+    if (s->pre_ln) {
+        double *w = tensor_d(g, "v.pre_ln.weight", NULL), *b = tensor_d(g, "v.pre_ln.bias", NULL);
+        ln(x, w, b, T, D, s->eps);
+        free(w), free(b);
+    }
+    ref_blocks(g, "v", x, T, D, s->n_ff, s->n_head, s->n_block, false, s->gelu_tanh, s->eps);   /* every block */
+    double *w = tensor_d(g, "v.post_ln.weight", NULL), *b = tensor_d(g, "v.post_ln.bias", NULL);
+    ln(x, w, b, 1, D, s->eps);
+    double *Wp = tensor_d(g, "visual_projection.weight", NULL), *out = malloc(sizeof(double) * s->proj_dim);
+    lin(out, x, Wp, NULL, 1, D, s->proj_dim);
+    normalize_d(out, s->proj_dim);
+    free(planes), free(x), free(cols), free(W), free(cls), free(pos), free(w), free(b), free(Wp);
+    return out;
+}
+
+static double *ref_text_pooled(hearth_gguf *g, const clip_shape *s, const int32_t *ids, int T) {
+    const int D = s->t_dim;
+    double *tok = tensor_d(g, "t.token_embd.weight", NULL), *pos = tensor_d(g, "t.position_embd.weight", NULL);
+    double *x = malloc(sizeof(double) * T * D);
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < D; i++) x[t * D + i] = tok[(size_t)ids[t] * D + i] + pos[t * D + i];
+    ref_blocks(g, "t", x, T, D, s->t_ff, s->t_head, s->t_block, true, s->gelu_tanh, s->eps);
+    double *w = tensor_d(g, "t.post_ln.weight", NULL), *b = tensor_d(g, "t.post_ln.bias", NULL);
+    ln(x + (T - 1) * D, w, b, 1, D, s->eps);
+    double *Wp = tensor_d(g, "text_projection.weight", NULL), *out = malloc(sizeof(double) * s->proj_dim);
+    lin(out, x + (T - 1) * D, Wp, NULL, 1, D, s->proj_dim);
+    normalize_d(out, s->proj_dim);
+    free(tok), free(pos), free(x), free(w), free(b), free(Wp);
+    return out;
+}
+
+static clip_shape two_tower_shape(void) {
+    clip_shape s = clip_shape_default();
+    s.two_tower = true, s.post_ln = true, s.n_block = 2;
+    s.t_dim = 32, s.t_head = 4, s.t_ff = 64, s.t_block = 2, s.t_ctx = 16, s.proj_dim = 24;
+    s.vocab_from = HEARTH_TEST_DATA "/models/tiny-llama-spm-f16.gguf";
+    return s;
+}
+
+TEST(two_tower) {
+    char path[256];
+    snprintf(path, sizeof path, "/tmp/hearth-test-clip-%d-2t.gguf", (int)getpid());
+    clip_shape s = two_tower_shape();
+    CHECK_EQ_INT(clip_gen_write(path, &s), 0);
+    hearth_clip *v = NULL;
+    CHECK_EQ_INT(hearth_clip_load(path, NULL, &v), HEARTH_OK);
+    if (!v) {
+        fprintf(stderr, "%s\n", hearth_last_error());
+        return;
+    }
+    CHECK(hearth_clip_has_text(v));
+    CHECK_EQ_INT(hearth_clip_embd_dim(v), 24);
+    hearth_gguf *g = NULL;
+    hearth_gguf_open(path, &g);
+    hearth_image img;
+    CHECK_EQ_INT(hearth_image_load(DATA "chelsea.png", 3, &img), HEARTH_OK);
+    float got[24];
+    CHECK_EQ_INT(hearth_clip_embed_image(v, &img, got), HEARTH_OK);
+    double *want = ref_image_pooled(g, &s, &img), rel, cmin;
+    compare(got, want, 1, 24, &rel, &cmin);
+    printf("  two-tower image embedding: max diff %.2e, cosine %.8f\n", rel, cmin);
+    CHECK_MSG(rel <= 1.5e-3 && cmin >= 0.99999, "image: rel %g cos %g", rel, cmin);
+    free(want);
+    /* texts: the file's tokenizer (BOS), EOS appended, the EOS row pooled */
+    const char *labels[3] = {"a photo of a cat", "a photo of a scratch", "a photo of a clean surface"};
+    double wl[3];
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ_INT(hearth_clip_embed_text(v, labels[i], strlen(labels[i]), got), HEARTH_OK);
+        int32_t *ids = NULL;
+        size_t n = 0;
+        hearth_vocab *voc = NULL;
+        hearth_vocab_load(g, &voc);
+        hearth_tokenize_params tp = hearth_tokenize_default_params();
+        hearth_tokenize(voc, labels[i], strlen(labels[i]), &tp, &ids, &n);
+        ids = realloc(ids, (n + 1) * sizeof *ids);
+        ids[n++] = hearth_vocab_eos(voc);
+        double *wt = ref_text_pooled(g, &s, ids, (int)n);
+        compare(got, wt, 1, 24, &rel, &cmin);
+        CHECK_MSG(rel <= 1.5e-3 && cmin >= 0.99999, "text %d: rel %g cos %g", i, rel, cmin);
+        /* the label's logit against the reference image */
+        double *wi = ref_image_pooled(g, &s, &img), c = 0;
+        for (int d = 0; d < 24; d++) c += wi[d] * wt[d];
+        wl[i] = 100 * c;
+        free(wi), free(wt), free(ids);
+        hearth_vocab_free(voc);
+    }
+    /* zero-shot: softmax of 100 * cosine */
+    float probs[3];
+    CHECK_EQ_INT(hearth_clip_classify(v, &img, labels, 3, probs), HEARTH_OK);
+    double mx = fmax(wl[0], fmax(wl[1], wl[2])), sum = 0;
+    for (int i = 0; i < 3; i++) sum += exp(wl[i] - mx);
+    for (int i = 0; i < 3; i++) CHECK_NEAR(probs[i], exp(wl[i] - mx) / sum, 2e-3);
+    /* the command: hearth classify --image IMG --labels "a,b,c" --json */
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, HEARTH_BIN " classify -m %s --image " DATA "chelsea.png --labels '%s,%s,%s' --json", path,
+             labels[0], labels[1], labels[2]);
+    int rc;
+    char *out = run_cmd(cmd, &rc);
+    CHECK_EQ_INT(rc, 0);
+    cJSON *j = cJSON_Parse(out), *x;
+    CHECK_MSG(j != NULL, "%s", out);
+    int i = 0;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(j, "labels")) {
+        if (i < 3) CHECK_NEAR(cJSON_GetObjectItem(x, "probability")->valuedouble, probs[i], 1e-5);
+        i++;
+    }
+    CHECK_EQ_INT(i, 3);
+    cJSON_Delete(j);
+    free(out);
+    /* hearth embed -m CLIP --image / -p: the same pooled vectors */
+    float lib[24];
+    const char *modes[2] = {"--image " DATA "chelsea.png", "-p 'a photo of a cat'"};
+    for (int m = 0; m < 2; m++) {
+        if (m == 0) hearth_clip_embed_image(v, &img, lib);
+        else hearth_clip_embed_text(v, labels[0], strlen(labels[0]), lib);
+        snprintf(cmd, sizeof cmd, HEARTH_BIN " embed -m %s %s --json", path, modes[m]);
+        out = run_cmd(cmd, &rc);
+        CHECK_EQ_INT(rc, 0);
+        cJSON *e = cJSON_Parse(out);
+        cJSON *arr = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(e, "data"), 0), "embedding");
+        CHECK_EQ_INT(cJSON_GetArraySize(arr), 24);
+        for (int d = 0; d < 24 && cJSON_GetArraySize(arr) == 24; d++)
+            CHECK_NEAR(cJSON_GetArrayItem(arr, d)->valuedouble, lib[d], 1e-6);
+        cJSON_Delete(e);
+        free(out);
+    }
+    /* cross-modal retrieval through a knowledge collection (hearth images add|search) */
+    {
+        char db[128];
+        snprintf(db, sizeof db, "/tmp/hearth-test-images-%d", (int)getpid());
+        snprintf(cmd, sizeof cmd,
+                 HEARTH_BIN " images add --db %s -c pics -m %s " DATA "chelsea.png " DATA
+                            "camera-160.png -p 'a photo of a cat' -p 'a photo of a scratch' 2>/dev/null",
+                 db, path);
+        free(run_cmd(cmd, &rc));
+        CHECK_EQ_INT(rc, 0);
+        /* what the search must rank first: the larger cosine, from the library */
+        hearth_image cam;
+        hearth_image_load(DATA "camera-160.png", 3, &cam);
+        float ic[2][24], tc[2][24];
+        hearth_clip_embed_image(v, &img, ic[0]);
+        hearth_clip_embed_image(v, &cam, ic[1]);
+        const char *tx[2] = {"a photo of a cat", "a photo of a scratch"};
+        for (int t = 0; t < 2; t++) hearth_clip_embed_text(v, tx[t], strlen(tx[t]), tc[t]);
+        hearth_image_free(&cam);
+        double c[2][2];
+        for (int i = 0; i < 2; i++)
+            for (int t = 0; t < 2; t++) {
+                c[i][t] = 0;
+                for (int d = 0; d < 24; d++) c[i][t] += (double)ic[i][d] * tc[t][d];
+            }
+        const char *queries[3] = {"-p 'a photo of a cat' --kind image", "--image " DATA "chelsea.png --kind text",
+                                  "--image " DATA "camera-160.png"};
+        const char *want[3] = {c[0][0] >= c[1][0] ? "chelsea.png" : "camera-160.png",
+                               c[0][0] >= c[0][1] ? "a photo of a cat" : "a photo of a scratch", "camera-160.png"};
+        const char *kinds[3] = {"image", "text", "image"};
+        for (int q = 0; q < 3; q++) {
+            snprintf(cmd, sizeof cmd, HEARTH_BIN " images search --db %s -c pics -m %s %s -k 4 --json", db, path, queries[q]);
+            out = run_cmd(cmd, &rc);
+            CHECK_EQ_INT(rc, 0);
+            cJSON *res = cJSON_Parse(out), *first = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "results"), 0);
+            const char *src = first ? cJSON_GetObjectItem(first, "source")->valuestring : "";
+            CHECK_MSG(strstr(src, want[q]) != NULL, "query %d: first is %s, want %s", q, src, want[q]);
+            CHECK_STR(first ? cJSON_GetObjectItem(first, "kind")->valuestring : "", kinds[q]);
+            if (q == 2) CHECK_NEAR(cJSON_GetObjectItem(first, "score")->valuedouble, 1.0, 1e-4);   /* itself */
+            if (q < 2) CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(res, "results")), 2);    /* the kind filter */
+            cJSON_Delete(res);
+            free(out);
+        }
+        snprintf(cmd, sizeof cmd, "rm -rf %s", db);
+        free(run_cmd(cmd, &rc));
+    }
+    /* a LLaVA encoder has no text tower */
+    hearth_clip *llava = NULL;
+    CHECK_EQ_INT(hearth_clip_load(DATA "tiny-mmproj-224-p14-f16.gguf", NULL, &llava), HEARTH_OK);
+    CHECK_EQ_INT(hearth_clip_classify(llava, &img, labels, 3, probs), HEARTH_ERR_UNSUPPORTED);
+    hearth_clip_free(llava);
+    hearth_image_free(&img);
+    hearth_gguf_close(g);
+    hearth_clip_free(v);
     unlink(path);
 }
 
@@ -509,6 +768,7 @@ int main(void) {
     RUN(reference_cli);
     RUN(other_shapes);
     RUN(llava);
+    RUN(two_tower);
     RUN(bad_files);
     return harness_done();
 }
