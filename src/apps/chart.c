@@ -174,6 +174,10 @@ static hearth_status chart_line(hearth_buf *b, frame *f, const cJSON *data, cons
     char *ylist = strdup(s->y);
     if (!ylist) return HEARTH_ERR_NOMEM;
     for (char *tok = strtok(ylist, ","); tok && ny < 6; tok = strtok(NULL, ",")) ycols[ny++] = tok;
+    if (ny == 0) {   /* "" or ",": no column named (found by fuzz_report) */
+        free(ylist);
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "chart: no y column given");
+    }
     for (int k = 0; k < ny; k++)
         if (!has_column(data, ycols[k])) {
             hearth_status st = hearth_set_error(HEARTH_ERR_INVALID_ARG, "chart: no column \"%s\"", ycols[k]);
@@ -271,8 +275,9 @@ static hearth_status chart_hist(hearth_buf *b, frame *f, const cJSON *data, cons
     cJSON_ArrayForEach(row, rows_of(data)) {
         double v = num_of(row, s->y);
         if (isnan(v)) continue;
-        int i = (int)((v - lo) / (hi - lo) * bins);
-        if (i >= bins) i = bins - 1;
+        /* the bin, clamped: infinite values or a range that overflows give inf/inf = NaN (fuzz_report) */
+        double x = (v - lo) / (hi - lo) * bins;
+        int i = !(x > 0) ? 0 : x >= bins ? bins - 1 : (int)x;
         cnt[i]++;
     }
     for (int i = 0; i < bins; i++) top = fmax(top, cnt[i]);
