@@ -34,7 +34,7 @@ for t in $TYPES; do
         l=-
         if [ -x "$llama/bin/llama-mtmd-cli" ]; then
             l=$("$llama/bin/llama-mtmd-cli" -m "$lm" --mmproj "$f" --image "$img" -p "x" -n 1 -t "$T" --temp 0 --chat-template vicuna \
-                   --no-warmup 2>&1 | awk '/encoded in|encoding done in/ {print $(NF-1) / 1000}' | head -1)
+                   2>&1 | awk '/encoded in|encoding done in/ {print $(NF-1) / 1000}' | head -1)
         fi
         echo "round $r: hearth $h1 s (best of 3: $hb s)   llama.cpp $l s   per image"
     done

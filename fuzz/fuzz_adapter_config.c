@@ -2,7 +2,7 @@
  * fuzz_adapter_config.c — libFuzzer entry for PEFT adapter folders'
  * adapter_config.json (hearth_adapter_load_peft: peft_type, r, lora_alpha,
  * dropout, rsLoRA, the unsupported variants, and r against the tensors'
- * shapes). A valid adapter_model.safetensors (r = 4, q_proj and v_proj of
+ * shapes). A valid adapter_model.safetensors (r = 4, o_proj and v_proj of
  * layer 0) is written once into a private temporary folder; each input
  * becomes that folder's adapter_config.json. Checks: a loaded adapter has
  * the file's rank and positive shapes; a refusal names the folder.
@@ -28,7 +28,7 @@ static void setup(void) {
     snprintf(cfg, sizeof cfg, "%s/adapter_config.json", dir);
     snprintf(st, sizeof st, "%s/adapter_model.safetensors", dir);
     hearth_adapter *a = hearth_adapter_create(4, 8.0f, false);
-    if (!a || hearth_adapter_add(a, "blk.0.attn_q.weight", 16, 16) != HEARTH_OK ||
+    if (!a || hearth_adapter_add(a, "blk.0.attn_output.weight", 16, 16) != HEARTH_OK ||
         hearth_adapter_add(a, "blk.0.attn_v.weight", 16, 8) != HEARTH_OK ||
         hearth_adapter_save_peft(a, NULL, dir) != HEARTH_OK)
         abort();

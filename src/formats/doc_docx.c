@@ -135,6 +135,8 @@ hearth_status doc_parse_docx(const void *data, size_t n, const char *name, const
             if (!t) { free(xml); xml = NULL; break; }
             xml = t, xcap = nc;
         }
+        /* xml is not NULL here: the loop runs while it is set, and the realloc failure breaks */
+        // cppcheck-suppress nullPointerArithmeticRedundantCheck
         zip_int64_t got = zip_fread(f, xml + len, xcap - 1 - len);
         if (got < 0) {
             st = hearth_set_error(HEARTH_ERR_FORMAT, "%s: word/document.xml is corrupt (%s)", name,

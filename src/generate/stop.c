@@ -60,7 +60,7 @@ static void take(hearth_stop_matcher *m, size_t n, const char **emit, size_t *em
     if (!HEARTH_GROW(m->emit, m->cap_emit, n + 1)) n = 0;
     if (n) memcpy(m->emit, m->pend, n);
     if (m->emit) m->emit[n] = 0;
-    memmove(m->pend, m->pend + n, m->n_pend - n);
+    if (m->n_pend > n) memmove(m->pend, m->pend + n, m->n_pend - n);   /* pend may still be NULL */
     m->n_pend -= n;
     *emit = m->emit ? m->emit : "";
     *emit_len = n;

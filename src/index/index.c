@@ -318,7 +318,10 @@ hearth_status idx_post_add(hearth_index *ix, uint32_t slot) {
                 ix->post_used++;
             }
             uint64_t e = (uint64_t)ix->inc[slot] << 32 | slot;
+            /* p is set: found, or made just above */
+            // cppcheck-suppress nullPointerRedundantCheck
             if (p->n && p->slots[p->n - 1] == e) continue;
+            // cppcheck-suppress nullPointerRedundantCheck
             if (p->n == p->cap) {
                 size_t cap = p->cap;
                 if (!HEARTH_GROW(p->slots, cap, p->n + 1)) goto oom;
@@ -684,14 +687,18 @@ static int cand_cmp2(const void *a, const void *b) {
     return x < y ? -1 : x > y ? 1 : 0;
 }
 
+#ifndef SCAN_AHEAD
+#define SCAN_AHEAD 8
+#endif
+
 /* distance of slot s to an int8 query (as hnsw.c's walk computes it) */
 static inline float code_dist(const hearth_index *ix, const int8_t *qc, float qscale, float qsq, uint32_t s) {
     float dot = qscale * ix->scale[s] * (float)ix->ops->dot_i8(qc, ix->code + (size_t)s * ix->cstride, ix->dim);
     return ix->p.metric == HEARTH_INDEX_L2 ? qsq + ix->sqnorm[s] - 2 * dot : -dot;
 }
 
-/* the k best among slots list[0..n) (or all slots when list is NULL), live
- * and matching b; returns the count, sorted. With an int8 query (qc), the
+/* the k best among slots list[0..n) (live and matching already), or among
+ * all live slots matching b when list is NULL; returns the count, sorted. With an int8 query (qc), the
  * scan ranks by the codes, keeps 4k and re-ranks those with the floats. */
 static size_t exact_scan(const hearth_index *ix, const float *q, const int8_t *qc, float qscale, float qsq,
                          const uint32_t *list, size_t n, const idx_bound *b, size_t k, idx_cand *res) {
@@ -701,14 +708,13 @@ static size_t exact_scan(const hearth_index *ix, const float *q, const int8_t *q
     size_t total = list ? n : ix->n_slots;
     for (size_t i = 0; i < total; i++) {
         uint32_t s = list ? list[i] : (uint32_t)i;
-        if (i + 4 < total) {
-            uint32_t t = list ? list[i + 4] : (uint32_t)(i + 4);
+        if (i + SCAN_AHEAD < total) {   /* the items are scattered: keep many loads in flight */
+            uint32_t t = list ? list[i + SCAN_AHEAD] : (uint32_t)(i + SCAN_AHEAD);
             const char *p = qc ? (const char *)(ix->code + (size_t)t * ix->cstride) : (const char *)(ix->vec + (size_t)t * ix->stride);
-            int len = qc ? ix->cstride : ix->stride * 4;
-            for (int o = 0; o < 512 && o < len; o += 64) __builtin_prefetch(p + o);
+            int len = qc ? ix->cstride : ix->dim * 4;
+            for (int o = 0; o < len; o += 64) __builtin_prefetch(p + o);
         }
-        if (ix->state[s] != IDX_LIVE) continue;
-        if (!list && b && !idx_bound_match(b, &ix->dict, ix->fields[s])) continue;
+        if (!list && (ix->state[s] != IDX_LIVE || (b && !idx_bound_match(b, &ix->dict, ix->fields[s])))) continue;
         topk_push(top, &m, keep, qc ? code_dist(ix, qc, qscale, qsq, s) : idx_dist_f(ix, q, s), s);
     }
     if (qc) {   /* re-rank with the floats */
@@ -765,12 +771,17 @@ static hearth_status plan_collect(const hearth_index *ix, const posting_plan *pl
     if (!list) return hearth_set_error(HEARTH_ERR_NOMEM, "index: out of memory");
     uint32_t tag = vis->tag;
     size_t k = 0;
+    bool dedupe = pl->n_p > 1;   /* one list holds a slot once (post_add keeps it so) */
     for (size_t i = 0; i < pl->n_p; i++) {
         const idx_posting *p = pl->p[i];
         for (uint32_t j = 0; j < p->n; j++) {
+            /* a current incarnation means live: deleting a slot bumps it */
             uint32_t s = (uint32_t)p->slots[j], inc = (uint32_t)(p->slots[j] >> 32);
-            if (ix->inc[s] != inc || ix->state[s] != IDX_LIVE || vis->mark[s] == tag) continue;
-            vis->mark[s] = tag;
+            if (ix->inc[s] != inc) continue;
+            if (dedupe) {
+                if (vis->mark[s] == tag) continue;
+                vis->mark[s] = tag;
+            }
             if (pl->whole || idx_bound_match(b, &ix->dict, ix->fields[s])) list[k++] = s;
         }
     }
@@ -937,6 +948,8 @@ hearth_status hearth_index_compact(hearth_index *ix) {
             }
             malloc_trim(0);
         }
+        /* map is freed above on success and NULL on failure */
+        // cppcheck-suppress memleak
     }
     pthread_rwlock_unlock(&ix->rw);
     if (!st && ix->wal) st = hearth_index_snapshot(ix);

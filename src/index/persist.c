@@ -443,7 +443,7 @@ hearth_status idx_wal_replay(hearth_index *ix, const uint8_t *data, size_t size,
                 uint32_t plen = body >= 21 ? get32(r + 17) : UINT32_MAX;
                 if (body < 21 || (uint64_t)body != 13ull + (uint64_t)ix->dim * 4 + plen) { snprintf(why, why_len, "a malformed upsert at byte %zu", at); end = true; }
                 else {
-                    const float *v = (const float *)(r + 21);   /* may be unaligned: copied below */
+                    const unsigned char *v = r + 21;   /* the vector's bytes, maybe unaligned: copied below */
                     if (!HEARTH_GROW(ids, cap, nb + 1) || !HEARTH_GROW(vecs, vcap, (nb + 1) * ix->dim) ||
                         !HEARTH_GROW(pls, pcap, nb + 1) || !HEARTH_GROW(plens, lcap, nb + 1)) {
                         st = hearth_set_error(HEARTH_ERR_NOMEM, "index: out of memory replaying the log");
@@ -528,8 +528,8 @@ static hearth_status list_gens(const char *dir, gens *g) {
         }
     }
     closedir(d);
-    qsort(g->snap, g->n_snap, sizeof *g->snap, u64_cmp);
-    qsort(g->wal, g->n_wal, sizeof *g->wal, u64_cmp);
+    if (g->n_snap) qsort(g->snap, g->n_snap, sizeof *g->snap, u64_cmp);   /* NULL when empty */
+    if (g->n_wal) qsort(g->wal, g->n_wal, sizeof *g->wal, u64_cmp);
     return HEARTH_OK;
 }
 

@@ -1,7 +1,7 @@
 /*
  * gemm_avx512.c — register-tiled prefill kernels (AVX-512 VNNI): 4 weight
  * rows x 4 activation rows per call, the `gemm4x4` entry of the type table
- * (include/hearth/kernels.h), for Q4_0 and Q8_0 weights against Q8_0
+ * (src/kernels/kernels.h), for Q4_0 and Q8_0 weights against Q8_0
  * activations.
  *
  *   out[4*r + t] = sum_i W[r][i] * X[t][i]      r, t < 4

@@ -211,7 +211,7 @@ static void f16_gemm4x4(int64_t n, const void *w, size_t w_stride, const void *x
     const uint16_t *W[4];
     const float *X[4];
     for (int r = 0; r < 4; r++) W[r] = (const uint16_t *)((const char *)w + (size_t)r * w_stride);
-    for (int t = 0; t < 4; t++) X[t] = (const float *)((const char *)x + (size_t)t * x_stride);
+    for (int t = 0; t < 4; t++) X[t] = (const void *)((const char *)x + (size_t)t * x_stride);
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 k = tail_mask(n - i);
         __m512 xv[4];

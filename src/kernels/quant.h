@@ -2,7 +2,7 @@
  * quant.h — the quantized tensor types: block layouts (bit-compatible with
  * ggml's GGUF files), the scalar reference kernels (the spec) and the
  * AVX2 / AVX-512 kernels, all plugged into the per-type table of
- * include/hearth/kernels.h by hearth_quant_register() (quant_table.c).
+ * src/kernels/kernels.h by hearth_quant_register() (quant_table.c).
  *
  * Every type has three row functions (n = elements, a multiple of the
  * type's block size; rows are arrays of blocks):
@@ -174,7 +174,7 @@ void quantize_row_q8_K_ref(const float *src, void *dst, int64_t n);
 void dequantize_row_q8_K_ref(const void *src, float *dst, int64_t n);
 
 /* Callers reach these through the per-type table: hearth_type_traits_get()
- * (include/hearth/kernels.h) returns the active instruction set's entries,
+ * (src/kernels/kernels.h) returns the active instruction set's entries,
  * registered by hearth_quant_register() in quant_table.c. */
 
 #endif

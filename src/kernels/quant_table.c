@@ -1,6 +1,6 @@
 /*
  * quant_table.c — plugs the quantized types into the per-type table of
- * include/hearth/kernels.h. kernels.c calls hearth_quant_register() once per
+ * src/kernels/kernels.h. kernels.c calls hearth_quant_register() once per
  * instruction set while it builds that set's table; the reference functions
  * fill every entry, the wider sets replace the functions they implement.
  */

@@ -262,7 +262,7 @@ hearth_status gr_finish(gr_builder *b, int32_t root, hearth_grammar **out) {
     g->rule_alt0[b->n_rules] = (int32_t)na;
     g->n_el = ne;
     g->n_rules = b->n_rules;
-    memcpy(g->classes, b->classes, b->n_classes * sizeof *g->classes);
+    if (b->n_classes) memcpy(g->classes, b->classes, b->n_classes * sizeof *g->classes);
     g->n_classes = b->n_classes;
     g->root = root;
     hearth_status st = check_left_recursion(g, b);

@@ -262,20 +262,23 @@ static int32_t parse_seq(gp *g, bool nested, int32_t into) {
             else if (c == '+') mn = 1, mx = -1;
             else if (c == '?') mn = 0, mx = 1;
             else {
-                char *e;
-                long a = strtol(g->p, &e, 10), z = a;
-                if (e == g->p) { gr_seq_free(&q); return gfail(g, "bad {m,n}"); }
-                g->p = e;
-                if (*g->p == ',') {
+                /* {m}, {m,}, {m,n}: digits read within the text (it need not end with a NUL) */
+                long a = 0, z;
+                const char *d0 = g->p;
+                while (g->p < g->end && *g->p >= '0' && *g->p <= '9' && a <= MAX_REPEAT) a = a * 10 + (*g->p++ - '0');
+                if (g->p == d0) { gr_seq_free(&q); return gfail(g, "bad {m,n}"); }
+                z = a;
+                if (g->p < g->end && *g->p == ',') {
                     g->p++;
-                    if (*g->p == '}') z = -1;
+                    if (g->p < g->end && *g->p == '}') z = -1;
                     else {
-                        z = strtol(g->p, &e, 10);
-                        if (e == g->p) { gr_seq_free(&q); return gfail(g, "bad {m,n}"); }
-                        g->p = e;
+                        const char *d1 = g->p;
+                        z = 0;
+                        while (g->p < g->end && *g->p >= '0' && *g->p <= '9' && z <= MAX_REPEAT) z = z * 10 + (*g->p++ - '0');
+                        if (g->p == d1) { gr_seq_free(&q); return gfail(g, "bad {m,n}"); }
                     }
                 }
-                if (*g->p != '}' || a > MAX_REPEAT || z > MAX_REPEAT || (z >= 0 && z < a)) {
+                if (g->p >= g->end || *g->p != '}' || a > MAX_REPEAT || z > MAX_REPEAT || (z >= 0 && z < a)) {
                     gr_seq_free(&q);
                     return gfail(g, "bad or too large {m,n}");
                 }

@@ -262,6 +262,17 @@ static inline size_t sc_cut(scan *s, size_t end) {
 #define NOT_SLN(f) (!((f) & (HEARTH_UC_SPACE | HEARTH_UC_LETTER | HEARTH_UC_NUMBER)) && (f))
 
 /* 's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+ */
+/* The end of both splitters' patterns at pos, with nws white-space code
+ * points there: \s+(?!\S) (all but the last one, when more text follows),
+ * else \s+, else any one code point. Cuts and returns the new position. */
+static size_t sc_spaces_or_one(scan *s, size_t pos, size_t nws) {
+    if (nws > 1 && sc_cp(s, pos + nws) != OUT_OF_RANGE) pos += nws - 1;
+    else if (nws > 0) pos += nws;
+    else pos++;
+    sc_cut(s, pos);
+    return pos;
+}
+
 static void split_gpt2(scan *s) {
     size_t pos = s->a;
     while (pos < s->b) {
@@ -299,17 +310,7 @@ static void split_gpt2(scan *s) {
         }
         size_t nws = 0;
         while (sc_fl(s, pos + nws) & HEARTH_UC_SPACE) nws++;
-        if (nws > 1 && sc_cp(s, pos + nws) != OUT_OF_RANGE) {   /* \s+(?!\S): leave the last one */
-            pos += nws - 1;
-            sc_cut(s, pos);
-            continue;
-        }
-        if (nws > 0) {
-            pos += nws;
-            sc_cut(s, pos);
-            continue;
-        }
-        sc_cut(s, ++pos);
+        pos = sc_spaces_or_one(s, pos, nws);
     }
 }
 
@@ -368,17 +369,7 @@ static void split_llama3(scan *s) {
             sc_cut(s, pos);
             continue;
         }
-        if (nws > 1 && sc_cp(s, pos + nws) != OUT_OF_RANGE) {
-            pos += nws - 1;
-            sc_cut(s, pos);
-            continue;
-        }
-        if (nws > 0) {
-            pos += nws;
-            sc_cut(s, pos);
-            continue;
-        }
-        sc_cut(s, ++pos);
+        pos = sc_spaces_or_one(s, pos, nws);
     }
 }
 

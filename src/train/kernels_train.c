@@ -18,6 +18,7 @@
 #include "train_internal.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #define AXPY_SFX _ref
@@ -31,14 +32,14 @@ typedef void (*attn_bwd_fn)(float *, float *, float *, const float *, const floa
                             const float *, const int32_t *, int, int, int, int, int, int, float *);
 static attn_bwd_fn attn_bwd = attn_bwd_ref;
 
-/* the AVX2 build of the same loops, once, when the kernels use AVX2 or better */
-static void pick_isa(void) {
-    static int done = 0;
-    if (done) return;
-    done = 1;
+/* the AVX2 build of the same loops, once, when the kernels use AVX2 or better
+ * (pthread_once: the first calls may come from several pool workers at once) */
+static void choose_isa(void) {
     if (!hearth_force_reference() && hearth_kernels_isa() >= HEARTH_ISA_AVX2)
         axpy8 = axpy8_avx2, axpy1 = axpy1_avx2, attn_bwd = attn_bwd_avx2;
 }
+static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+static void pick_isa(void) { pthread_once(&isa_once, choose_isa); }
 
 void tk_attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q, const float *k,
                            const float *v, const float *att, const int32_t *start, int T, int H, int KVH, int hd,

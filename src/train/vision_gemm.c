@@ -4,6 +4,7 @@
  */
 #include "train/vision_internal.h"
 
+#include <pthread.h>
 #include <string.h>
 
 /* C[M,N] (=|+=) A[M,K] @ B[K,N]: for each row of C, add a[i,k] * row k of B */
@@ -20,12 +21,16 @@ void vg_gemm_ref(int M, int N, int K, const float *A, int lda, const float *B, i
     }
 }
 
+/* chosen once (pthread_once: the first calls come from several pool workers at once) */
+static bool use_avx2;
+static pthread_once_t isa_once = PTHREAD_ONCE_INIT;
+static void choose_isa(void) {
+    const hearth_cpu *cpu = hearth_cpu_features();
+    use_avx2 = cpu->avx2 && cpu->fma && !hearth_force_reference();
+}
+
 void vg_gemm(int M, int N, int K, const float *A, int lda, const float *B, int ldb, float *C, int ldc, bool acc) {
-    static int use_avx2 = -1;
-    if (use_avx2 < 0) {
-        const hearth_cpu *cpu = hearth_cpu_features();
-        use_avx2 = cpu->avx2 && cpu->fma && !hearth_force_reference();
-    }
+    pthread_once(&isa_once, choose_isa);
     if (use_avx2) vg_gemm_avx2(M, N, K, A, lda, B, ldb, C, ldc, acc);
     else vg_gemm_ref(M, N, K, A, lda, B, ldb, C, ldc, acc);
 }

@@ -435,15 +435,19 @@ TEST(llava) {
             CHECK_EQ_INT(cJSON_GetObjectItem(j, "n_image_pos")->valueint, cJSON_GetObjectItem(r, "n_image_pos")->valueint);
             /* greedy ids equal up to the first step whose top-1/top-2 gap is below 0.05 */
             cJSON *iw = cJSON_GetObjectItem(r, "ids"), *ig = cJSON_GetObjectItem(j, "ids"), *gaps = cJSON_GetObjectItem(r, "gaps");
-            int same = 0, n = cJSON_GetArraySize(iw);
+            int same = 0, n = cJSON_GetArraySize(iw), compared = 0, all = 0;
             for (int i = 0; i < n; i++) {
+                compared++;
                 CHECK_MSG(i < cJSON_GetArraySize(ig) && cJSON_GetArrayItem(ig, i)->valueint == cJSON_GetArrayItem(iw, i)->valueint,
                           "%s: step %d differs", image, i);
                 if (i < cJSON_GetArraySize(ig) && cJSON_GetArrayItem(ig, i)->valueint == cJSON_GetArrayItem(iw, i)->valueint) same++;
                 if (cJSON_GetArrayItem(gaps, i)->valuedouble < 0.05) break;
             }
-            printf("  %s: %d prompt ids, %d of %d greedy ids as llava-cli's (compared up to the first gap < 0.05)\n",
-                   image, cJSON_GetArraySize(pg), same, n);
+            for (int i = 0; i < n && i < cJSON_GetArraySize(ig); i++)
+                all += cJSON_GetArrayItem(ig, i)->valueint == cJSON_GetArrayItem(iw, i)->valueint;
+            printf("  %s: %d prompt ids equal; %d of %d ids compared (up to the first gap < 0.05) equal; %d of %d "
+                   "equal in all\n",
+                   image, cJSON_GetArraySize(pg), same, compared, all, n);
             cJSON_Delete(j);
         }
         free(out);
