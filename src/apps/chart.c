@@ -70,7 +70,8 @@ static void begin(hearth_buf *b, frame *f, const char *title, double lo, double 
         xml_text(b, title);
         hearth_buf_puts(b, "</text>");
     }
-    for (double v = f->y0; v <= f->y1 + step * 0.01; v += step) {
+    int ticks = 0;
+    for (double v = f->y0; v <= f->y1 + step * 0.01 && ticks < 100; v += step, ticks++) {
         double y = px_y(f, v);
         char lab[32];
         fmt_num(lab, sizeof lab, fabs(v) < step * 1e-9 ? 0 : v);
@@ -113,7 +114,8 @@ static bool has_column(const cJSON *data, const char *col) {
 /* value of a cell as a number (bools 0/1); NAN when not numeric */
 static double num_of(const cJSON *row, const char *col) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(row, col);
-    if (cJSON_IsNumber(v)) return v->valuedouble;
+    /* values beyond +-1e15 are not drawn (they would overflow the axis arithmetic) */
+    if (cJSON_IsNumber(v)) return fabs(v->valuedouble) <= 1e15 ? v->valuedouble : NAN;
     if (cJSON_IsBool(v)) return cJSON_IsTrue(v) ? 1 : 0;
     if (cJSON_IsString(v)) {
         if (!strcmp(v->valuestring, "true")) return 1;
@@ -174,16 +176,16 @@ static hearth_status chart_line(hearth_buf *b, frame *f, const cJSON *data, cons
     char *ylist = strdup(s->y);
     if (!ylist) return HEARTH_ERR_NOMEM;
     for (char *tok = strtok(ylist, ","); tok && ny < 6; tok = strtok(NULL, ",")) ycols[ny++] = tok;
-    if (ny == 0) {   /* "" or ",": no column named (found by fuzz_report) */
-        free(ylist);
-        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "chart: no y column given");
-    }
     for (int k = 0; k < ny; k++)
         if (!has_column(data, ycols[k])) {
             hearth_status st = hearth_set_error(HEARTH_ERR_INVALID_ARG, "chart: no column \"%s\"", ycols[k]);
             free(ylist);
             return st;
         }
+    if (ny == 0) {
+        free(ylist);
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, "chart: y= names no column");
+    }
     int n_rows = cJSON_GetArraySize(rows);
     double *vals = calloc((size_t)(n_rows ? n_rows : 1) * ny, sizeof(double));
     char **labels = calloc((size_t)(n_rows ? n_rows : 1), sizeof(char *));
@@ -275,9 +277,10 @@ static hearth_status chart_hist(hearth_buf *b, frame *f, const cJSON *data, cons
     cJSON_ArrayForEach(row, rows_of(data)) {
         double v = num_of(row, s->y);
         if (isnan(v)) continue;
-        /* the bin, clamped: infinite values or a range that overflows give inf/inf = NaN (fuzz_report) */
-        double x = (v - lo) / (hi - lo) * bins;
-        int i = !(x > 0) ? 0 : x >= bins ? bins - 1 : (int)x;
+        double fr = (v - lo) / (hi - lo);
+        int i = isfinite(fr) ? (int)(fr * bins) : 0;
+        if (i >= bins) i = bins - 1;
+        if (i < 0) i = 0;
         cnt[i]++;
     }
     for (int i = 0; i < bins; i++) top = fmax(top, cnt[i]);
