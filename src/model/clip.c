@@ -761,8 +761,9 @@ hearth_status hearth_clip_classify(hearth_clip *v, const hearth_image *img, cons
         return hearth_set_error(HEARTH_ERR_UNSUPPORTED,
                                 "classify: %s has no text tower; zero-shot classification needs a two-tower CLIP file",
                                 v->name);
-    float *ie = malloc(sizeof *ie * (size_t)v->proj_dim * 2), *te = ie + v->proj_dim;
+    float *ie = malloc(sizeof *ie * (size_t)v->proj_dim * 2);
     if (!ie) return hearth_set_error(HEARTH_ERR_NOMEM, "classify: out of memory");
+    float *te = ie + v->proj_dim;   /* after the check: NULL + n is undefined */
     hearth_status s = hearth_clip_embed_image(v, img, ie);
     float mx = -INFINITY;
     for (int i = 0; i < n && !s; i++) {
