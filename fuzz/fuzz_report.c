@@ -5,7 +5,7 @@
  * against its own text. Checks: no crash, charts are NUL-terminated SVG.
  *   (target made by fuzz/CMakeLists.txt with every layer)
  */
-#include "hearth/report.h"
+#include "apps/report_cjson.h"
 
 #include <stdlib.h>
 #include <string.h>

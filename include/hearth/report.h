@@ -31,19 +31,12 @@
 
 #include "hearth/hearth.h"
 
-#include <cjson/cJSON.h>
-
 #ifdef __cplusplus
 extern "C" {
 #endif
 HEARTH_API_BEGIN
 
-/* Loads CSV or JSON (by content: '[' or '{' first means JSON) into
- * {"rows": [...], "columns": [...], "meta": {...}}; *out owned by the caller
- * (cJSON_Delete). name is used in error messages. */
-hearth_status hearth_report_load_data(const char *text, size_t len, const char *name, cJSON **out);
-
-/* One chart as an SVG string (malloc'd, owned by the caller). kind: "line",
+/* A chart (templates declare theirs with {# chart ... #}). kind: "line",
  * "hist", "bars", "rate"; x / y / by: column names (y may list several,
  * comma-separated, for line); bins 0: 20. */
 typedef struct hearth_chart_spec {
@@ -51,7 +44,6 @@ typedef struct hearth_chart_spec {
     int bins;
     int width, height;   /* 0: 640 x 280 */
 } hearth_chart_spec;
-hearth_status hearth_chart_svg(const cJSON *data, const hearth_chart_spec *spec, char **svg);
 
 /* Writes the model's text for a section. prompt: the instruction with the
  * data summary; returns malloc'd text in *out. */
@@ -63,21 +55,19 @@ typedef struct hearth_report_params {
     void *writer_user;
 } hearth_report_params;
 
-/* Renders template_src (name for errors) over data; *html malloc'd.
- * warnings (may be NULL): malloc'd text, one line per figure a model-written
- * section cites that the data does not contain (NULL when none). */
-hearth_status hearth_report_render(const char *template_src, size_t len, const char *template_name,
-                                   const cJSON *data, const hearth_report_params *p, char **html, char **warnings);
+/* Renders template_src (template_name for errors) over the CSV or JSON text
+ * data[0..data_len) (data_name for errors; by content: '[' or '{' first
+ * means JSON); *html malloc'd, owned by the caller. warnings (may be NULL):
+ * malloc'd text, one line per figure a model-written section cites that the
+ * data does not contain (NULL when none). */
+hearth_status hearth_report_render_text(const char *template_src, size_t template_len, const char *template_name,
+                                        const char *data, size_t data_len, const char *data_name,
+                                        const hearth_report_params *p, char **html, char **warnings);
 
 /* Writes the HTML a report renders to as a PDF (A4): headings, paragraphs,
  * lists, tables and inline SVG charts (other markup is shown as text).
  * Through cairo, pango and librsvg. */
 hearth_status hearth_report_pdf(const char *html, const char *path);
-
-/* Numbers cited in text that are not in data (rounded as written, to 1 %
- * or the last shown digit): malloc'd "cited X: not in the data\n" lines, or
- * NULL when every figure is found. */
-char *hearth_report_check_figures(const char *text, const cJSON *data);
 
 HEARTH_API_END
 #ifdef __cplusplus

@@ -5,7 +5,7 @@
  * column in %). Plain SVG 1.1 with inline attributes only, so that the
  * HTML stays self-contained and librsvg draws the same thing into PDFs.
  */
-#include "hearth/report.h"
+#include "apps/report_cjson.h"
 
 #include "core/buf.h"
 

@@ -4,7 +4,7 @@
  * template over the shift's results).
  */
 #include "hearth/qc.h"
-#include "hearth/report.h"
+#include "apps/report_cjson.h"
 
 #include "core/buf.h"
 

@@ -4,7 +4,7 @@
  * directives, rendering through the sandboxed Jinja engine, and the check
  * of figures that a model-written section cites.
  */
-#include "hearth/report.h"
+#include "apps/report_cjson.h"
 
 #include "core/buf.h"
 #include "prompt/jinja_cjson.h"
@@ -437,4 +437,16 @@ char *hearth_report_check_figures(const char *text, const cJSON *data) {
         return NULL;
     }
     return hearth_buf_take(&out, NULL);
+}
+
+hearth_status hearth_report_render_text(const char *template_src, size_t template_len, const char *template_name,
+                                        const char *data, size_t data_len, const char *data_name,
+                                        const hearth_report_params *p, char **html, char **warnings) {
+    if (!template_src || !data || !html) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "report: template, data and html are required");
+    cJSON *d = NULL;
+    hearth_status st = hearth_report_load_data(data, data_len, data_name ? data_name : "data", &d);
+    if (st != HEARTH_OK) return st;
+    st = hearth_report_render(template_src, template_len, template_name ? template_name : "template", d, p, html, warnings);
+    cJSON_Delete(d);
+    return st;
 }

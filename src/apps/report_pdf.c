@@ -6,7 +6,7 @@
  * dropped and their text kept. Pages break between blocks (and between
  * table rows).
  */
-#include "hearth/report.h"
+#include "apps/report_cjson.h"
 
 #include "core/buf.h"
 

@@ -8,7 +8,7 @@
 #include "hearth/core.h"
 #include "hearth/generate.h"
 #include "hearth/model.h"
-#include "hearth/report.h"
+#include "apps/report_cjson.h"
 
 #include <stdlib.h>
 #include <string.h>

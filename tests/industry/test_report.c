@@ -5,7 +5,7 @@
  * figures checked against the data, and a PDF that poppler renders.
  */
 #include "harness.h"
-#include "hearth/report.h"
+#include "apps/report_cjson.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -116,12 +116,28 @@ TEST(command_line) {
     free(o);
 }
 
+TEST(public_render_from_text) {
+    /* the cJSON-free library call: data as CSV text, a chart and a stat */
+    const char *tpl = "{# chart rev line x=month y=revenue #}<h1>{{ title }}</h1>{{ charts.rev }}<p>max {{ stats.revenue.max }}</p>";
+    hearth_report_params p = {.title = "Monthly"};
+    char *html = NULL;
+    CHECK(hearth_report_render_text(tpl, strlen(tpl), "t.jinja", CSV, strlen(CSV), "d.csv", &p, &html, NULL) == HEARTH_OK);
+    CHECK(html && strstr(html, "<h1>Monthly</h1>") && strstr(html, "<svg") && strstr(html, "max 120"));
+    free(html);
+    html = NULL;
+    const char *bad = "a,b\n1,2\n3\n";
+    CHECK(hearth_report_render_text(tpl, strlen(tpl), "t.jinja", bad, strlen(bad), "bad.csv", &p, &html, NULL) == HEARTH_ERR_FORMAT);
+    CHECK_MSG(strstr(hearth_last_error(), "bad.csv:3") != NULL, "%s", hearth_last_error());
+    CHECK(html == NULL);
+}
+
 int main(void) {
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hearth_report_XXXXXX");
     if (!mkdtemp(tmpdir)) return 1;
     RUN(csv_and_json);
     RUN(render_charts_sections);
     RUN(command_line);
+    RUN(public_render_from_text);
     char cmd[512];
     snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
     harness_run(cmd, NULL);
