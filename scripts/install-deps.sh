@@ -13,8 +13,8 @@ PKGS=(
   libcjson-dev        # JSON: command output, chat templates' contexts, reference data
   libmicrohttpd-dev   # hearth serve: HTTP/1.1 server (parsing, chunked streaming, limits, timeouts)
   libsodium-dev       # gateway: API key hashes (BLAKE2b), audit chain (SHA-256), random secrets
-  libsqlite3-dev      # gateway: key store, usage, audit log (WAL)
-  libyaml-dev         # gateway: YAML configuration
+  libsqlite3-dev      # gateway: key store, usage, audit log (WAL); prompt library: versions and labels
+  libyaml-dev         # gateway: YAML configuration; prompt library: specs and eval suites
   libcurl4-openssl-dev  # gateway: proxying to hearth serve replicas
   sqlite3             # gateway tests: tamper with the audit log by hand
   prometheus          # gateway tests (optional): promtool checks /metrics

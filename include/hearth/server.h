@@ -54,6 +54,11 @@ typedef struct hearth_server_params {
     const char *rag_embed;    /* embedding model for vector stores (NULL: BM25 search only) */
     const char *classifier;   /* image classifier GGUF (hearth vision train) served at
                                  POST /v1/images/classify; NULL: none */
+    const char *prompts_db;   /* prompt library database (include/hearth/prompt_library.h): /v1/prompts
+                                 and the "prompt" field of chat completions; NULL: off */
+    const char *prompts_embed;        /* embedding model for few-shot selection (NULL: none) */
+    const char *prompts_admin_token;  /* Bearer token that may move the `production` label over
+                                         HTTP (NULL: nobody can; use `hearth prompt label --admin`) */
 } hearth_server_params;
 
 hearth_server_params hearth_server_default_params(void);

@@ -45,6 +45,10 @@ static void usage(FILE *f) {
             "                            /v1/vector_stores), kept in DIR as hearth rag collections, and\n"
             "                            grounded chat (a file_search tool in a chat request)\n"
             "      --rag-embed FILE      embedding model for vector stores (default: none, BM25 search)\n"
+            "      --prompts DB          the prompt library (hearth prompt): /v1/prompts and the \"prompt\"\n"
+            "                            field of chat completions; $HEARTH_PROMPTS_ADMIN_TOKEN is the\n"
+            "                            Bearer token that may move the production label\n"
+            "      --prompts-embedder FILE  embedding model for the prompts' few-shot selection\n"
             "      --classifier FILE     an image classifier (hearth vision train) at POST\n"
             "                            /v1/images/classify (image bytes, or JSON {\"image\": base64})\n"
             "      --gateway-config FILE single-node install: put the enterprise gateway (API keys,\n"
@@ -120,6 +124,8 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--rag-db", &p.rag_dir)) continue;
         if (cli_opt(&a, NULL, "--classifier", &p.classifier)) continue;
         if (cli_opt(&a, NULL, "--rag-embed", &p.rag_embed)) continue;
+        if (cli_opt(&a, NULL, "--prompts", &p.prompts_db)) continue;
+        if (cli_opt(&a, NULL, "--prompts-embedder", &p.prompts_embed)) continue;
         if (cli_help(&a)) { usage(stdout); return 0; }
         return cli_unknown(&a);
     }
@@ -150,6 +156,7 @@ int cmd_serve(int argc, char **argv) {
     }
     hearth_server *s = NULL;
     int rc = 0;
+    p.prompts_admin_token = getenv("HEARTH_PROMPTS_ADMIN_TOKEN");   /* not an option: options show in ps */
     if (hearth_server_create(&p, &s) != HEARTH_OK) { rc = cli_lib_error("serve"); goto out; }
     char name[128];
     const char *path;

@@ -48,6 +48,13 @@ hearth_status hearth_server_create(const hearth_server_params *pp, hearth_server
             return st;
         }
     }
+    if (p.prompts_db) {
+        hearth_status st = pr_create(p.prompts_db, p.prompts_embed, p.prompts_admin_token, p.n_threads, &s->pr);
+        if (st) {
+            hearth_server_free(s);
+            return st;
+        }
+    }
     if (p.rag_dir) {
         hearth_status st = vs_create(p.rag_dir, p.rag_embed, p.n_threads, &s->vs);
         if (st) {
@@ -246,6 +253,7 @@ void hearth_server_free(hearth_server *s) {
     free(s->queue);
     vs_free(s->vs);
     cls_free(s->cls);
+    pr_free(s->pr);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     free(s);
