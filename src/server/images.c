@@ -37,8 +37,8 @@ hearth_status hearth_server_add_mmproj(hearth_server *s, const char *model, cons
     if (s->started) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: image encoders are added before start");
     srv_model *sm = NULL;
     for (int i = 0; i < s->n_models; i++)
-        if (!model || !strcmp(s->models[i].name, model)) {
-            sm = &s->models[i];
+        if (!model || !strcmp(s->models[i]->name, model)) {
+            sm = s->models[i];
             break;
         }
     if (!sm) return hearth_set_error(HEARTH_ERR_NOT_FOUND, "serve: --mmproj: no model named '%s'", model ? model : "");
