@@ -7,8 +7,8 @@
  *   GET  /v1/prompts/REF                   one version (REF: NAME, NAME@LABEL, NAME@N)
  *   GET  /v1/prompts/NAME/history          label moves, oldest first
  *   POST /v1/prompts/NAME/labels           {"label", "version", "actor"}: moves a label;
- *                                          `production` only with the admin token
- *                                          (Authorization: Bearer TOKEN, --prompts-admin-token)
+ *                                          `production` only with the server's admin token
+ *                                          (Authorization: Bearer TOKEN; serve --admin-token-file)
  *   POST /v1/chat/completions {"prompt": {"name", "label"|"version", "variables"}}
  *                                          rendered into messages (and model, sampling,
  *                                          response_format) before the request is parsed

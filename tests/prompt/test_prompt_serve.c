@@ -14,6 +14,19 @@
 #define MODEL HEARTH_TEST_DATA "/models/licenses-llama-f16.gguf"
 
 static char g_db[256];
+static const char *volatile g_step = "start";   /* what the test is doing, for the watchdog */
+static pid_t g_server = 0;
+
+/* a hang fails in 240 s naming the step (and stops the server) instead of the ctest timeout */
+static void on_alarm(int sig) {
+    (void)sig;
+    const char *m = "test_prompt_serve: watchdog: stuck at step: ";
+    write(2, m, strlen(m));
+    write(2, g_step, strlen(g_step));
+    write(2, "\n", 1);
+    if (g_server > 0) kill(g_server, SIGKILL);
+    _exit(3);
+}
 
 /* a request with an Authorization header (http_client.h sends none) */
 static cJSON *post_auth(int port, const char *path, const char *body, const char *token, int *status) {
@@ -58,6 +71,8 @@ static int prompt_cmd(const char *args) {
 }
 
 int main(void) {
+    signal(SIGALRM, on_alarm);
+    alarm(240);
     snprintf(g_db, sizeof g_db, "/tmp/hearth_test_prompt_serve_%d.db", (int)getpid());
     unlink(g_db);
     /* a version added from the command line, labelled staging */
@@ -76,6 +91,7 @@ int main(void) {
     fclose(f);
     char args[600];
     snprintf(args, sizeof args, "add extract %s --author ci", spec_path);
+    g_step = "hearth prompt commands";
     CHECK_EQ_INT(prompt_cmd(args), 0);
     CHECK_EQ_INT(prompt_cmd("label extract staging 1"), 0);
     CHECK_EQ_INT(prompt_cmd("label extract production 1"), 1);   /* protected without --admin */
@@ -83,15 +99,18 @@ int main(void) {
     CHECK_EQ_INT(prompt_cmd("render extract@staging"), 1);       /* missing variable */
     unlink(spec_path);
 
-    setenv("HEARTH_PROMPTS_ADMIN_TOKEN", "s3cret-admin", 1);
+    setenv("HEARTH_ADMIN_TOKEN", "s3cret-admin-token-0123", 1);
     const char *sargs[] = {"-m", MODEL, "--prompts", g_db, "-t", "2", NULL};
-    pid_t pid;
+    pid_t pid = 0;
+    g_step = "starting hearth serve";
     int port = start_server(HEARTH_BIN, sargs, &pid);
+    g_server = pid;
     CHECK(port > 0);
     if (port <= 0) return harness_done();
     int st;
 
     /* the chat completion by prompt name: the reply is the schema's JSON */
+    g_step = "chat completion by prompt name";
     cJSON *j = http_post_json(port, "/v1/chat/completions",
                               "{\"prompt\": {\"name\": \"extract\", \"label\": \"staging\", \"variables\": "
                               "{\"text\": \"Released under the MIT license.\"}}}", &st);
@@ -103,6 +122,7 @@ int main(void) {
     cJSON_Delete(j);
 
     /* bad requests name the field */
+    g_step = "bad chat requests";
     struct { const char *body, *param; int status; } bad[] = {
         {"{\"prompt\": {\"name\": \"nosuch\"}}", "prompt.name", 400},
         {"{\"prompt\": {\"name\": \"extract\", \"label\": \"canary\"}}", "prompt.label", 400},
@@ -119,6 +139,7 @@ int main(void) {
         cJSON_Delete(j);
     }
 
+    g_step = "adding over HTTP";
     /* adding over HTTP: invalid Jinja is refused naming the line; a good spec is version 2 */
     j = http_post_json(port, "/v1/prompts", "{\"name\": \"extract\", \"spec\": \"template: \\\"{% for x in %}\\\"\"}", &st);
     CHECK_EQ_INT(st, 400);
@@ -133,6 +154,7 @@ int main(void) {
     cJSON_Delete(j);
 
     /* labels over HTTP: production needs the admin token */
+    g_step = "labels over HTTP";
     j = http_post_json(port, "/v1/prompts/extract/labels", "{\"label\": \"production\", \"version\": 2}", &st);
     CHECK_EQ_INT(st, 403);
     cJSON_Delete(j);
@@ -140,7 +162,7 @@ int main(void) {
     CHECK_EQ_INT(st, 403);
     cJSON_Delete(j);
     j = post_auth(port, "/v1/prompts/extract/labels", "{\"label\": \"production\", \"version\": 2, \"actor\": \"ops\"}",
-                  "s3cret-admin", &st);
+                  "s3cret-admin-token-0123", &st);
     CHECK_EQ_INT(st, 200);
     cJSON_Delete(j);
     j = http_post_json(port, "/v1/prompts/extract/labels", "{\"label\": \"staging\", \"version\": 9}", &st);
@@ -163,6 +185,7 @@ int main(void) {
     CHECK(st == 400 || st == 404);
     cJSON_Delete(j);
 
+    g_step = "stopping hearth serve";
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
     unlink(g_db);
