@@ -550,8 +550,8 @@ static hearth_status pg_audit_scan(gw_store *s, int64_t since_ms, int64_t until_
     i64(b, sizeof b, until_ms);
     const char *v[] = {a, b};
     if (!PQsendQueryParams(p->conn,
-                           "SELECT " AUDIT_COLS " FROM audit WHERE time_ms >= $1::bigint AND ($2::bigint = 0 OR time_ms < $2::bigint)"
-                           " ORDER BY id",
+                           "SELECT " AUDIT_COLS " FROM audit"
+                           " WHERE time_ms >= $1::bigint AND ($2::bigint = 0 OR time_ms < $2::bigint) ORDER BY id",
                            2, NULL, v, NULL, NULL, 0) ||
         !PQsetSingleRowMode(p->conn)) {
         st = conn_error(p, p->conn, "audit: read");

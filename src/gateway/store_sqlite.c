@@ -447,8 +447,8 @@ hearth_status gw_store_sqlite_open(const char *path, gw_store_use use, bool sync
     *out = NULL;
     sqlite3 *db;
     /* keys and usage: WAL, no fsync per request; the audit log as configured */
-    hearth_status st = gw_db_open(path, sync_full ? "FULL" : "NORMAL", use == GW_STORE_AUDIT ? SCHEMA_AUDIT : SCHEMA_KEYS,
-                                  &db);
+    const char *schema = use == GW_STORE_AUDIT ? SCHEMA_AUDIT : SCHEMA_KEYS;
+    hearth_status st = gw_db_open(path, sync_full ? "FULL" : "NORMAL", schema, &db);
     if (st) return st;
     sq_store *q = calloc(1, sizeof *q);
     if (!q) {
