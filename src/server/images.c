@@ -13,6 +13,7 @@
 #include "server_internal.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,39 +57,17 @@ hearth_status hearth_server_add_mmproj(hearth_server *s, const char *model, cons
 }
 
 /* ==== data URLs ====================================================================== */
-static int b64val(int c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
-/* strict base64 (standard or URL alphabet, '=' padding optional, no spaces) */
-static uint8_t *b64_decode(const char *s, size_t n, size_t *out_n) {
-    while (n && s[n - 1] == '=') n--;
-    if (n % 4 == 1) return NULL;
-    uint8_t *out = malloc(n / 4 * 3 + 3);
+/* base64 through libsodium: standard or URL-safe alphabet, '=' padding
+ * optional, line breaks and spaces skipped */
+uint8_t *srv_base64_decode(const char *s, size_t len, size_t *out_n) {
+    while (len && strchr("= \r\n", s[len - 1])) len--;
+    uint8_t *out = malloc(len / 4 * 3 + 3);
     if (!out) return NULL;
-    size_t k = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64val((unsigned char)s[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[k++] = (uint8_t)(acc >> bits);
-        }
-    }
-    *out_n = k;
-    return out;
+    static const int variants[] = {sodium_base64_VARIANT_ORIGINAL_NO_PADDING, sodium_base64_VARIANT_URLSAFE_NO_PADDING};
+    for (int v = 0; v < 2; v++)
+        if (!sodium_base642bin(out, len / 4 * 3 + 3, s, len, " \r\n", out_n, NULL, variants[v])) return out;
+    free(out);
+    return NULL;
 }
 
 /* decodes a data: URL image into *img; param names the field for errors */
@@ -108,7 +87,7 @@ static bool decode_url(const char *url, const char *param, hearth_image *img, ap
     if (!comma || comma - url > 200 || !strstr(url, ";base64"))
         return img_fail(e, 400, param, "invalid_image_url", "'%s': expected data:<type>;base64,<data>", param), false;
     size_t n = 0;
-    uint8_t *bytes = b64_decode(comma + 1, strlen(comma + 1), &n);
+    uint8_t *bytes = srv_base64_decode(comma + 1, strlen(comma + 1), &n);
     if (!bytes) return img_fail(e, 400, param, "invalid_image_url", "'%s': the base64 data is malformed", param), false;
     hearth_status st = hearth_image_decode(bytes, n, 3, img);
     free(bytes);

@@ -233,6 +233,9 @@ void api_stream_events(srv_job *j, hearth_buf *out, bool *end);
 char *api_models(hearth_server *s);
 
 /* ==== images (images.c) ============================================================ */
+/* base64 (standard or URL-safe, '=' optional, spaces and line breaks skipped) via
+ * libsodium; a malloc'd buffer owned by the caller, or NULL when s is not base64 */
+uint8_t *srv_base64_decode(const char *s, size_t len, size_t *n);
 /* an image_url content part of param into j->image; "<image>" appended to text */
 bool srv_image_part(srv_job *j, const cJSON *part, const char *param, hearth_buf *text, api_error *e);
 /* j->prompt / n_prompt / image_at from the rendered conversation */
