@@ -128,30 +128,16 @@ bool srv_image_part(srv_job *j, const cJSON *part, const char *param, hearth_buf
  * chat text (BOS as the vocab says), the rest without BOS; the image's rows
  * go before prompt[image_at] */
 bool srv_image_tokenize(srv_job *j, const char *text, api_error *e) {
-    const hearth_vocab *v = hearth_model_vocab(j->model->m);
-    const char *p = strstr(text, "<image>");
-    if (!p) return img_fail(e, 400, "messages", "invalid_value", "the chat template dropped the image"), false;
-    char *before = strndup(text, (size_t)(p - text));
-    int32_t *a = NULL, *b = NULL;
-    size_t na = 0, nb = 0;
-    hearth_tokenize_params tp = hearth_tokenize_default_params();
-    tp.add_special = false, tp.parse_special = true;
-    const char *rest = p + strlen("<image>");
-    hearth_status st = before ? hearth_chat_tokenize(v, before, &a, &na) : HEARTH_ERR_NOMEM;
-    free(before);
-    if (!st && *rest) st = hearth_tokenize(v, rest, strlen(rest), &tp, &b, &nb);
-    int32_t *all = st ? NULL : realloc(a, (na + nb + 1) * sizeof *all);
-    if (!all) {
-        free(a), free(b);
+    if (!strstr(text, "<image>"))
+        return img_fail(e, 400, "messages", "invalid_value", "the chat template dropped the image"), false;
+    size_t n = 0;
+    int32_t at = 0;
+    if (hearth_clip_prompt(hearth_model_vocab(j->model->m), text, strlen(text), &j->prompt, &n, &at))
         return img_fail(e, 400, "messages", "invalid_value", "cannot tokenize the conversation: %s",
                         hearth_last_error()),
                false;
-    }
-    if (nb) memcpy(all + na, b, nb * sizeof *b);
-    free(b);
-    j->prompt = all;
-    j->n_prompt = (int)(na + nb);
-    j->image_at = (int)na;
+    j->n_prompt = (int)n;
+    j->image_at = (int)at;
     return true;
 }
 
