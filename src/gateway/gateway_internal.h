@@ -294,6 +294,15 @@ void gw_curl_put(hearth_gateway *g, void *h);
 #define GW_AUDIT_FAILED "the audit record could not be written (is the gateway's database available?)"
 #define GW_AUDIT_FAILED_WITHHELD GW_AUDIT_FAILED "; the answer is withheld"
 
+/* The key's PII policy on files and vector stores (pii_store.c): 0 to go on
+ * (fwd holds the body to forward instead when it was rewritten, else stays
+ * empty), or the HTTP status to refuse with, msg and code saying why. */
+int gw_store_pii_request(gw_req *r, const char *method, const char *url, const char *ctype, const char *body,
+                         size_t len, hearth_buf *fwd, char *msg, size_t cap, const char **code);
+/* Search results: the response policy on their texts (and a masked query's
+ * placeholders restored); false when the policy blocks the answer. */
+bool gw_store_pii_response(gw_req *r, const char *method, const char *url, hearth_buf *resp);
+
 /* Writes the audit record, usage, metrics and releases the limiter slot.
  * Returns false if the audit record could not be written. */
 bool gw_finish(gw_req *r, int status, const char *response_text);
