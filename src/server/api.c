@@ -102,6 +102,7 @@ char *api_models(hearth_server *s) {
             cJSON_AddStringToObject(o, "object", "model");
             cJSON_AddNumberToObject(o, "created", (double)now);
             cJSON_AddStringToObject(o, "owned_by", "hearth");
+            if (s->models[i].clip) cJSON_AddBoolToObject(o, "vision", 1);   /* takes image_url parts (web console) */
             if (s->models[i].embed_only)
                 cJSON_AddNumberToObject(o, "context_length", hearth_embedder_n_ctx(s->models[i].emb));
             else

@@ -25,6 +25,7 @@
 #include "hearth/sample.h"
 #include "hearth/server.h"
 #include "core/buf.h"
+#include "webui/webui.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -197,6 +198,7 @@ struct hearth_server {
     metrics met;
     vs_state *vs;               /* files and vector stores (NULL: off) */
     cls_state *cls;             /* image classifier (NULL: off) */
+    webui *ui;                  /* the web console's files (NULL: off) */
 };
 
 /* scheduler (sched.c) */
