@@ -47,6 +47,10 @@ static void usage(FILE *f) {
             "      --rag-embed FILE      embedding model for vector stores (default: none, BM25 search)\n"
             "      --classifier FILE     an image classifier (hearth vision train) at POST\n"
             "                            /v1/images/classify (image bytes, or JSON {\"image\": base64})\n"
+            "      --admin-token-file FILE  turn on the admin API (GET /admin/models, POST\n"
+            "                            /admin/models/load|swap|unload: hot model and adapter swaps)\n"
+            "                            for 'Authorization: Bearer TOKEN', TOKEN being FILE's first line\n"
+            "                            (or the environment's HEARTH_ADMIN_TOKEN)\n"
             "      --gateway-config FILE single-node install: put the enterprise gateway (API keys,\n"
             "                            limits, PII masking, audit log; see hearth gateway) in front,\n"
             "                            in this process. The gateway listens where FILE says (or on\n"
@@ -77,6 +81,20 @@ static void split_spec(const char *spec, char *name, size_t cap, const char **pa
     *path = spec;
 }
 
+/* the admin token: FILE's first line, at least 16 characters */
+static bool read_token(const char *path, char *out, size_t cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return cli_error("serve", "--admin-token-file %s cannot be read", path), false;
+    bool ok = fgets(out, (int)cap, f) != NULL;
+    fclose(f);
+    if (ok) out[strcspn(out, "\r\n")] = 0;
+    if (!ok || strlen(out) < 16)
+        return cli_error("serve", "--admin-token-file %s: the token (its first line) must be 16 characters or more",
+                         path),
+               false;
+    return true;
+}
+
 int cmd_serve(int argc, char **argv) {
     const char *models[32], *loras[32], *mpath = NULL;
     int n_models = 0, n_loras = 0;
@@ -84,7 +102,7 @@ int cmd_serve(int argc, char **argv) {
     int64_t port = p.port, threads = 0, parallel = p.n_parallel, ctx = 0, batch = p.n_batch, queue = p.queue_max,
             timeout = p.timeout_s, max_body = (int64_t)p.max_body;
     double drain = p.drain_s;
-    const char *spec, *gw_config = NULL, *mmprojs[32];
+    const char *spec, *gw_config = NULL, *mmprojs[32], *token_file = NULL;
     int n_mmproj = 0;
     bool port_given = false;
 
@@ -109,6 +127,7 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--host", &p.host)) continue;
         if (cli_opt_int(&a, NULL, "--port", &port)) { port_given = true; continue; }
         if (cli_opt(&a, NULL, "--gateway-config", &gw_config)) continue;
+        if (cli_opt(&a, NULL, "--admin-token-file", &token_file)) continue;
         if (cli_opt_int(&a, "-t", "--threads", &threads)) continue;
         if (cli_opt_int(&a, NULL, "--parallel", &parallel)) continue;
         if (cli_opt_int(&a, NULL, "--ctx-per-seq", &ctx)) continue;
@@ -138,6 +157,10 @@ int cmd_serve(int argc, char **argv) {
     p.n_batch = (int)batch, p.queue_max = (int)queue, p.timeout_s = (int)timeout, p.max_body = (size_t)max_body;
     p.drain_s = drain;
     if (!mpath && n_models == 0 && !(mpath = cli_model_or_default("serve", NULL))) return 1;
+    char token[256] = "";
+    if (token_file && !read_token(token_file, token, sizeof token)) return 1;
+    if (!token_file && getenv("HEARTH_ADMIN_TOKEN")) snprintf(token, sizeof token, "%s", getenv("HEARTH_ADMIN_TOKEN"));
+    if (token[0]) p.admin_token = token;
 
     cli_install_logger();
     hearth_gateway_config *gc = NULL;

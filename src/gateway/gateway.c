@@ -1,8 +1,8 @@
 /*
  * gateway.c — `hearth gateway`'s HTTP side (libmicrohttpd, one thread per
  * connection): key check, model access, limits and budgets, the PII policy on
- * the request and the answer, the audit record, metrics, and the admin API
- * for keys. Forwarding is in proxy.c.
+ * the request and the answer, the audit record, metrics. Forwarding is in
+ * proxy.c; the admin API and console (/admin...) in admin.c.
  *
  * Order for a model request: key (401) -> model allowed (403) -> budget (429
  * insufficient_quota) -> rate and concurrency (429 rate_limit_exceeded) ->
@@ -149,130 +149,21 @@ static int check_key(gw_req *r, struct MHD_Connection *c, const char **msg, cons
     }
 }
 
-/* ==== admin API ===================================================================== */
-static cJSON *key_json(const hearth_key_info *k) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", k->id);
-    cJSON_AddStringToObject(o, "name", k->name);
-    cJSON_AddStringToObject(o, "role", k->role == HEARTH_ROLE_ADMIN ? "admin" : "user");
-    cJSON_AddStringToObject(o, "models", k->models);
-    cJSON_AddNumberToObject(o, "rpm", (double)k->rpm);
-    cJSON_AddNumberToObject(o, "tpm", (double)k->tpm);
-    cJSON_AddNumberToObject(o, "max_concurrent", (double)k->max_concurrent);
-    cJSON_AddNumberToObject(o, "budget_tokens", (double)k->budget_tokens);
-    cJSON_AddStringToObject(o, "period", k->period == HEARTH_PERIOD_DAY ? "day" : k->period == HEARTH_PERIOD_MONTH ? "month" : "");
-    cJSON_AddNumberToObject(o, "expires", (double)k->expires);
-    cJSON_AddNumberToObject(o, "created", (double)k->created);
-    cJSON_AddNumberToObject(o, "revoked", (double)k->revoked);
-    return o;
+/* ---- the same, for admin.c ---- */
+int gw_send(struct MHD_Connection *c, int status, char *body, const char *ctype) {
+    return send_text(c, status, body, ctype, 0);
 }
-
-static bool json_int(const cJSON *o, const char *name, int64_t *out, char *why, size_t cap) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!v) return true;
-    if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)(int64_t)v->valuedouble) {
-        snprintf(why, cap, "'%s' must be a non-negative integer", name);
-        return false;
-    }
-    *out = (int64_t)v->valuedouble;
-    return true;
+char *gw_err_body(const char *msg, const char *type, const char *code) { return err_body(msg, type, code); }
+int gw_fail(gw_req *r, struct MHD_Connection *c, int status, const char *msg, const char *type, const char *code,
+            int retry_after) {
+    return fail(r, c, status, msg, type, code, retry_after);
 }
-
-static enum MHD_Result admin(gw_req *r, struct MHD_Connection *c, const char *method, const char *url,
-                             const char *body) {
-    hearth_gateway *g = r->g;
-    if (r->key.role != HEARTH_ROLE_ADMIN)
-        return fail(r, c, 403, "the admin API needs an admin key", "permission_error", "admin_only", 0);
-    const char *rest = url + strlen("/admin/keys");
-    if (!strcmp(method, "GET") && (!*rest || !strcmp(rest, "/"))) {
-        hearth_key_info *v;
-        size_t n;
-        if (hearth_keys_list(g->ks, &v, &n)) return fail(r, c, 500, hearth_last_error(), "server_error", NULL, 0);
-        cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "data");
-        for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, key_json(&v[i]));
-        free(v);
-        char *s = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-        if (!gw_finish(r, 200, NULL)) { free(s); return send_text(c, 500, err_body("the audit record could not be written", "server_error", "audit_failed"), NULL, 0); }
-        return send_text(c, 200, s, NULL, 0);
-    }
-    if (!strcmp(method, "POST") && (!*rest || !strcmp(rest, "/"))) {
-        cJSON *o = cJSON_Parse(body ? body : "");
-        if (!cJSON_IsObject(o)) {
-            cJSON_Delete(o);
-            return fail(r, c, 400, "the body must be a JSON object", "invalid_request_error", "invalid_json", 0);
-        }
-        hearth_key_params p = hearth_key_default_params();
-        char why[160] = "", models[1024] = "";
-        const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "name");
-        const cJSON *mods = cJSON_GetObjectItemCaseSensitive(o, "models");
-        const cJSON *role = cJSON_GetObjectItemCaseSensitive(o, "role");
-        const cJSON *period = cJSON_GetObjectItemCaseSensitive(o, "period");
-        const cJSON *expires = cJSON_GetObjectItemCaseSensitive(o, "expires");
-        if (!cJSON_IsString(name)) snprintf(why, sizeof why, "'name' (a string) is required");
-        else p.name = name->valuestring;
-        if (cJSON_IsString(mods)) snprintf(models, sizeof models, "%s", mods->valuestring);
-        else if (cJSON_IsArray(mods)) {
-            const cJSON *m;
-            cJSON_ArrayForEach(m, mods) if (cJSON_IsString(m)) {
-                size_t l = strlen(models);
-                snprintf(models + l, sizeof models - l, "%s%s", l ? "," : "", m->valuestring);
-            }
-        } else if (mods && !cJSON_IsNull(mods)) snprintf(why, sizeof why, "'models' must be a list of names");
-        p.models = models;
-        if (!why[0]) json_int(o, "rpm", &p.rpm, why, sizeof why);
-        if (!why[0]) json_int(o, "tpm", &p.tpm, why, sizeof why);
-        if (!why[0]) json_int(o, "max_concurrent", &p.max_concurrent, why, sizeof why);
-        if (!why[0]) json_int(o, "budget_tokens", &p.budget_tokens, why, sizeof why);
-        if (!why[0] && role) {
-            if (cJSON_IsString(role) && !strcmp(role->valuestring, "admin")) p.role = HEARTH_ROLE_ADMIN;
-            else if (!cJSON_IsString(role) || strcmp(role->valuestring, "user")) snprintf(why, sizeof why, "'role' must be admin or user");
-        }
-        if (!why[0] && period) {
-            if (cJSON_IsString(period) && !strcmp(period->valuestring, "day")) p.period = HEARTH_PERIOD_DAY;
-            else if (cJSON_IsString(period) && !strcmp(period->valuestring, "month")) p.period = HEARTH_PERIOD_MONTH;
-            else snprintf(why, sizeof why, "'period' must be day or month");
-        }
-        if (!why[0] && expires && (!cJSON_IsString(expires) || !hearth_parse_date(expires->valuestring, &p.expires)))
-            snprintf(why, sizeof why, "'expires' must be a date YYYY-MM-DD");
-        char key[HEARTH_KEY_MAX];
-        hearth_key_info k;
-        if (!why[0] && hearth_keys_create(g->ks, &p, key, &k)) snprintf(why, sizeof why, "%s", hearth_last_error());
-        cJSON_Delete(o);
-        if (why[0]) return fail(r, c, 400, why, "invalid_request_error", "invalid_key_request", 0);
-        cJSON *out = key_json(&k);
-        cJSON_AddStringToObject(out, "key", key);
-        char *s = cJSON_PrintUnformatted(out);
-        cJSON_Delete(out);
-        if (!gw_finish(r, 201, NULL)) { free(s); return send_text(c, 500, err_body("the audit record could not be written", "server_error", "audit_failed"), NULL, 0); }
-        return send_text(c, 201, s, NULL, 0);
-    }
-    if ((!strcmp(method, "DELETE") || !strcmp(method, "POST")) && rest[0] == '/' && rest[1]) {
-        char id[64];
-        snprintf(id, sizeof id, "%s", rest + 1);
-        bool rotate = false;
-        char *slash = strchr(id, '/');
-        if (slash) {
-            if (strcmp(slash, "/rotate") || strcmp(method, "POST"))
-                return fail(r, c, 404, "no such admin endpoint", "invalid_request_error", "not_found", 0);
-            *slash = 0;
-            rotate = true;
-        } else if (strcmp(method, "DELETE")) {
-            return fail(r, c, 405, "use DELETE /admin/keys/ID or POST /admin/keys/ID/rotate", "invalid_request_error", "method_not_allowed", 0);
-        }
-        char key[HEARTH_KEY_MAX];
-        hearth_status st = rotate ? hearth_keys_rotate(g->ks, id, key) : hearth_keys_revoke(g->ks, id);
-        if (st) return fail(r, c, st == HEARTH_ERR_NOT_FOUND ? 404 : 400, hearth_last_error(), "invalid_request_error", "key_not_found", 0);
-        cJSON *out = cJSON_CreateObject();
-        cJSON_AddStringToObject(out, "id", id);
-        if (rotate) cJSON_AddStringToObject(out, "key", key);
-        else cJSON_AddBoolToObject(out, "revoked", true);
-        char *s = cJSON_PrintUnformatted(out);
-        cJSON_Delete(out);
-        if (!gw_finish(r, 200, NULL)) { free(s); return send_text(c, 500, err_body("the audit record could not be written", "server_error", "audit_failed"), NULL, 0); }
-        return send_text(c, 200, s, NULL, 0);
-    }
-    return fail(r, c, 404, "no such admin endpoint", "invalid_request_error", "not_found", 0);
+int gw_check_key(gw_req *r, struct MHD_Connection *c, const char **msg, const char **code) {
+    return check_key(r, c, msg, code);
+}
+bool gw_has_key(struct MHD_Connection *c) {
+    const char *k = presented_key(c);
+    return k && *k;
 }
 
 /* ==== PII on a request ============================================================== */
@@ -578,8 +469,10 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
         if (!strncmp(url, endpoints[i], strlen(endpoints[i]))) r->endpoint = endpoints[i];
     const char *msg = NULL, *code = NULL;
     enum MHD_Result res;
-    int st = check_key(r, c, &msg, &code);
-    if (st) {
+    int st = 0;
+    if (gw_admin_route(url) && !cs->too_big) {
+        res = gw_admin_request(r, c, method, url, cs->body.data);   /* the console: its own login */
+    } else if ((st = check_key(r, c, &msg, &code))) {
         res = fail(r, c, st, msg, st == 401 ? "invalid_request_error" : "server_error", code, 0);
     } else if (cs->too_big) {
         char m[128];
@@ -593,8 +486,6 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
         gw_metrics_render(g->met, &b);
         gw_pool_render(g->pool, &b);
         res = send_text(c, 200, b.data, "text/plain; version=0.0.4; charset=utf-8", 0);
-    } else if (!strncmp(url, "/admin/keys", 11) && (url[11] == 0 || url[11] == '/')) {
-        res = admin(r, c, method, url, cs->body.data);
     } else if ((!strcmp(method, "POST") && (!strcmp(url, "/v1/chat/completions") || !strcmp(url, "/v1/completions") ||
                                             !strcmp(url, "/v1/embeddings"))) ||
                (!strcmp(method, "GET") && !strcmp(url, "/v1/models"))) {
@@ -654,6 +545,8 @@ hearth_status hearth_gateway_create(const hearth_gateway_config *c, hearth_gatew
     if (!st) st = hearth_audit_open(c->audit_db, c->audit_sync_full, &g->au);
     /* checkpoints and usage writes off the request path (upkeep thread) */
     if (!st && !(g->bg = gw_bg_new())) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
+    if (!st && !(g->sessions = gw_sessions_new(GW_SESSION_IDLE_S, GW_SESSION_MAX_S)))
+        st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
     if (!st) st = gw_bg_watch(g->bg, gw_audit_db(g->au), c->audit_db, gw_audit_restart_wal, g->au);
     if (!st) st = gw_bg_watch(g->bg, gw_keystore_db(g->ks), c->keys_db, NULL, NULL);   /* written by the upkeep thread itself */
     if (!st) gw_keys_defer_usage(g->ks, true);
@@ -717,6 +610,7 @@ void hearth_gateway_free(hearth_gateway *g) {
     gw_pool_free(g->pool);
     gw_metrics_free(g->met);
     gw_limiter_free(g->lim);
+    gw_sessions_free(g->sessions);
     hearth_audit_free(g->au);
     hearth_keystore_free(g->ks);
     gw_bg_free(g->bg);   /* after the connections whose WAL hooks point into it */

@@ -185,6 +185,57 @@ char *gw_resp_filter_feed(gw_resp_filter *f, const char *piece, bool flush, bool
 /* Kinds the filter found so far ("email,phone"). */
 const char *gw_resp_filter_kinds(gw_resp_filter *f);
 
+/* ==== admin console: sessions (admin_session.c) and routes (admin.c) ===== */
+#define GW_SESSION_TOKEN_LEN 43     /* 32 random bytes in base64url: session ids and CSRF tokens */
+#define GW_SESSIONS_MAX 256         /* sessions at once; the one used longest ago makes room */
+#define GW_SESSION_IDLE_S (30 * 60) /* a session ends after this long unused */
+#define GW_SESSION_MAX_S (8 * 3600) /* ... and this long after login in any case */
+#define GW_LOGIN_MAX_FAILURES 10    /* failed logins per client address per window, then 429 */
+#define GW_LOGIN_WINDOW_S 60
+typedef struct gw_sessions gw_sessions;
+gw_sessions *gw_sessions_new(int64_t idle_s, int64_t max_s);   /* NULL when out of memory */
+void gw_sessions_free(gw_sessions *t);                         /* NULL is a no-op */
+/* New session for admin key key_id at now (unix s): the cookie's id and the
+ * session's CSRF token (both GW_SESSION_TOKEN_LEN chars + NUL). */
+hearth_status gw_session_create(gw_sessions *t, const char *key_id, int64_t now, char id_out[GW_SESSION_TOKEN_LEN + 1],
+                                char csrf_out[GW_SESSION_TOKEN_LEN + 1]);
+/* Whether id names a live session at now (and marks it used); copies its key
+ * id, CSRF token and the time it ends if unused (each may be NULL). */
+bool gw_session_check(gw_sessions *t, const char *id, int64_t now, char key_id_out[HEARTH_KEY_ID_LEN + 1],
+                      char csrf_out[GW_SESSION_TOKEN_LEN + 1], int64_t *expires);
+/* Whether token is the CSRF token of the live session id (constant time). */
+bool gw_session_csrf_ok(gw_sessions *t, const char *id, const char *token, int64_t now);
+void gw_session_end(gw_sessions *t, const char *id);           /* logout; unknown ids are ignored */
+void gw_session_end_key(gw_sessions *t, const char *key_id);   /* every session of a key */
+/* Seconds a client must wait before it may try to log in again (0: now). */
+int gw_login_blocked(gw_sessions *t, const char *client, int64_t now);
+void gw_login_failed(gw_sessions *t, const char *client, int64_t now);
+
+struct MHD_Connection;
+struct gw_req;
+/* Whether url belongs to the admin console (/admin, /admin/...). */
+bool gw_admin_route(const char *url);
+/* Answers an admin console request (login, logout, the JSON API, the legacy
+ * /admin/keys API, the pages); writes its audit record when it changes
+ * something or is refused. */
+int gw_admin_request(struct gw_req *r, struct MHD_Connection *c, const char *method, const char *url,
+                     const char *body);
+
+/* Replies shared by gateway.c and admin.c: body is taken over (NULL: "{}");
+ * gw_fail writes the audit record first (its failure turns the answer into a 500). */
+int gw_send(struct MHD_Connection *c, int status, char *body, const char *ctype);
+char *gw_err_body(const char *msg, const char *type, const char *code);
+int gw_fail(struct gw_req *r, struct MHD_Connection *c, int status, const char *msg, const char *type,
+            const char *code, int retry_after);
+/* Checks the presented API key (Authorization: Bearer or X-Api-Key) into
+ * r->key: 0, or the status to answer with a message and code. */
+int gw_check_key(struct gw_req *r, struct MHD_Connection *c, const char **msg, const char **code);
+/* Whether the request carries an API key at all. */
+bool gw_has_key(struct MHD_Connection *c);
+
+/* One replica's state for the admin console. */
+void gw_pool_state(gw_pool *p, int i, bool *healthy, int64_t *in_flight, uint64_t *requests, uint64_t *failures);
+
 /* ==== the gateway and one request ===== */
 struct hearth_gateway {
     const hearth_gateway_config *c;
@@ -194,6 +245,7 @@ struct hearth_gateway {
     gw_metrics *met;
     gw_pool *pool;
     gw_bg *bg;                  /* upkeep thread: checkpoints, usage flush */
+    gw_sessions *sessions;      /* admin console logins */
     struct MHD_Daemon *httpd;
     int port;
     pthread_mutex_t curl_mu;    /* pool of idle libcurl handles (kept for connection reuse) */

@@ -175,6 +175,15 @@ int gw_pool_healthy(gw_pool *p) {
 }
 int gw_pool_size(gw_pool *p) { return p->n; }
 
+void gw_pool_state(gw_pool *p, int i, bool *healthy, int64_t *in_flight, uint64_t *requests, uint64_t *failures) {
+    pthread_mutex_lock(&p->mu);
+    *healthy = p->r[i].healthy;
+    *in_flight = p->r[i].in_flight;
+    *requests = p->r[i].requests;
+    *failures = p->r[i].failures;
+    pthread_mutex_unlock(&p->mu);
+}
+
 void gw_pool_render(gw_pool *p, hearth_buf *o) {
     pthread_mutex_lock(&p->mu);
     hearth_buf_printf(o, "# HELP hearth_gateway_replica_up Whether the replica passes health checks.\n"

@@ -65,50 +65,86 @@ static char *utf8_clean(const char *s, size_t n) {
 }
 
 /* ==== models ===================================================================== */
-static srv_model *find_model(hearth_server *s, const char *name, int *adapter, api_error *e) {
-    *adapter = -1;
-    if (!name || !*name) return &s->models[0];
-    const char *plus = strchr(name, '+');
-    size_t bl = plus ? (size_t)(plus - name) : strlen(name);
+/* The live versions a request names, each with a reference taken (s->mu
+ * held): "BASE", "BASE+ADAPTER" or "BASE:ADAPTER" (registry style, e.g.
+ * "tiny:support@production"; a base whose whole name matches wins), or the
+ * adapter in the "lora" field. No name: the first model. */
+static bool find_model(hearth_server *s, const char *name, const char *lora, srv_job *j, api_error *e) {
     srv_model *m = NULL;
-    for (int i = 0; i < s->n_models; i++)
-        if (strlen(s->models[i].name) == bl && !strncmp(s->models[i].name, name, bl)) m = &s->models[i];
-    if (!m) return fail(e, 404, "model", "model_not_found", "The model '%.*s' does not exist", (int)bl, name);
-    if (plus) {
-        for (int i = 0; i < s->n_loras; i++)
-            if (!strcmp(s->loras[i].name, plus + 1)) *adapter = i;
-        if (*adapter < 0)
-            return fail(e, 404, "model", "model_not_found", "The adapter '%s' does not exist", plus + 1);
-        if (!s->loras[*adapter].fit || !s->loras[*adapter].fit[m - s->models])
-            return fail(e, 404, "model", "model_not_found",
-                        "The adapter '%s' does not fit the model '%s' (its shapes are another model's)", plus + 1,
-                        m->name);
+    srv_lora *l = NULL;
+    const char *ad = lora;
+    if (!name || !*name) {
+        if (!(m = srv_find_model(s, NULL))) return fail(e, 503, "model", "model_not_found", "no model is loaded"), false;
+    } else if (!(m = srv_find_model(s, name)) && !lora) {
+        /* split at a '+' (or else a ':') whose left side is a served base */
+        for (int pass = 0; pass < 2 && !m; pass++)
+            for (const char *p = name; *p && !m; p++) {
+                if (*p != (pass == 0 ? '+' : ':')) continue;
+                char base[128];
+                if ((size_t)(p - name) >= sizeof base) break;
+                snprintf(base, sizeof base, "%.*s", (int)(p - name), name);
+                if ((m = srv_find_model(s, base))) ad = p + 1;
+            }
     }
-    return m;
+    if (!m) {
+        const char *plus = strchr(name, '+');
+        return fail(e, 404, "model", "model_not_found", "The model '%.*s' does not exist", plus ? (int)(plus - name) : 200,
+                    name),
+               false;
+    }
+    if (ad && *ad && !(l = srv_find_lora(s, ad, m))) {
+        for (int i = 0; i < s->n_loras; i++)
+            if (!s->loras[i]->retired && !strcmp(s->loras[i]->name, ad))
+                return fail(e, 404, lora ? "lora" : "model", "model_not_found",
+                            "The adapter '%.200s' is not loaded on the model '%s' (it is on '%s')", ad, m->name,
+                            s->loras[i]->base->name),
+                       false;
+        return fail(e, 404, lora ? "lora" : "model", "model_not_found", "The adapter '%.200s' does not exist", ad), false;
+    }
+    atomic_fetch_add(&m->refs, 1);
+    j->model = m;
+    if (l) atomic_fetch_add(&l->refs, 1), j->lora = l;
+    /* which versions answered: 12 hex digits of each digest */
+    snprintf(j->fingerprint, sizeof j->fingerprint, "hearth-%.12s%s%.12s", m->digest + 7, l ? "-" : "",
+             l ? l->digest + 7 : "");
+    return true;
+}
+
+static cJSON *model_entry(const char *id, const char *digest, const char *parent, const char *ref, long now, int ctx) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "object", "model");
+    cJSON_AddNumberToObject(o, "created", (double)now);
+    cJSON_AddStringToObject(o, "owned_by", "hearth");
+    cJSON_AddNumberToObject(o, "context_length", ctx);
+    cJSON_AddStringToObject(o, "digest", digest);
+    if (parent) cJSON_AddStringToObject(o, "parent", parent);
+    else cJSON_AddNullToObject(o, "parent");
+    if (ref && *ref) cJSON_AddStringToObject(o, "ref", ref);
+    return o;
 }
 
 char *api_models(hearth_server *s) {
     cJSON *root = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(root, "data");
     cJSON_AddStringToObject(root, "object", "list");
     long now = (long)time(NULL);
+    pthread_mutex_lock(&s->mu);
     for (int i = 0; i < s->n_models; i++) {
-        for (int a = -1; a < s->n_loras; a++) {
-            if (a >= 0 && (!s->loras[a].fit || !s->loras[a].fit[i])) continue;
+        const srv_model *m = s->models[i];
+        if (m->retired) continue;
+        int ctx = m->embed_only ? (int)hearth_embedder_n_ctx(m->emb) : s->p.n_ctx_per_seq;
+        cJSON_AddItemToArray(data, model_entry(m->name, m->digest, NULL, m->ref, now, ctx));
+        for (int a = 0; a < s->n_loras; a++) {
+            const srv_lora *l = s->loras[a];
+            if (l->retired || l->base != m) continue;
             char id[300];
-            if (a < 0) snprintf(id, sizeof id, "%s", s->models[i].name);
-            else snprintf(id, sizeof id, "%s+%s", s->models[i].name, s->loras[a].name);
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "id", id);
-            cJSON_AddStringToObject(o, "object", "model");
-            cJSON_AddNumberToObject(o, "created", (double)now);
-            cJSON_AddStringToObject(o, "owned_by", "hearth");
-            if (s->models[i].embed_only)
-                cJSON_AddNumberToObject(o, "context_length", hearth_embedder_n_ctx(s->models[i].emb));
-            else
-                cJSON_AddNumberToObject(o, "context_length", s->p.n_ctx_per_seq);
+            snprintf(id, sizeof id, "%s+%s", m->name, l->name);
+            cJSON *o = model_entry(id, l->digest, m->name, l->ref, now, ctx);
+            cJSON_AddStringToObject(o, "parent_digest", m->digest);
             cJSON_AddItemToArray(data, o);
         }
     }
+    pthread_mutex_unlock(&s->mu);
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return out;
@@ -460,13 +496,21 @@ srv_job *api_parse(hearth_server *s, int kind, const char *body, size_t len, api
         goto bad;
     }
     const char *mname = model && cJSON_IsString(model) ? model->valuestring : NULL;
-    if (!(j->model = find_model(s, mname, &j->adapter, e))) goto bad;
+    const cJSON *lora = cJSON_GetObjectItemCaseSensitive(req, "lora");   /* an adapter of the model, by name */
+    if (lora && !cJSON_IsNull(lora) && !cJSON_IsString(lora)) {
+        fail(e, 400, "lora", "invalid_type", "'lora' must be a string (an adapter's name)");
+        goto bad;
+    }
+    pthread_mutex_lock(&s->mu);
+    bool found = find_model(s, mname, cJSON_IsString(lora) ? lora->valuestring : NULL, j, e);
+    pthread_mutex_unlock(&s->mu);
+    if (!found) goto bad;
     if (kind != JOB_EMBED && j->model->embed_only) {
         fail(e, 400, "model", "model_not_supported",
              "The model '%s' is an embedding model (an encoder): it serves /v1/embeddings only", j->model->name);
         goto bad;
     }
-    if (kind == JOB_EMBED && j->adapter >= 0) {
+    if (kind == JOB_EMBED && j->lora) {
         fail(e, 400, "model", "model_not_supported",
              "embeddings are computed by the base model: request '%s' without the adapter", j->model->name);
         goto bad;
@@ -711,7 +755,7 @@ char *api_response(const srv_job *j) {
             cJSON_AddItemToArray(choices, o);
         }
         cJSON_AddItemToObject(root, "usage", usage(j));
-        cJSON_AddNullToObject(root, "system_fingerprint");
+        cJSON_AddStringToObject(root, "system_fingerprint", j->fingerprint);
     }
     char *out = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
@@ -733,7 +777,7 @@ static cJSON *chunk(const srv_job *j) {
     cJSON_AddStringToObject(o, "object", j->kind == JOB_CHAT ? "chat.completion.chunk" : "text_completion");
     cJSON_AddNumberToObject(o, "created", (double)j->created);
     cJSON_AddStringToObject(o, "model", j->model_name);
-    cJSON_AddNullToObject(o, "system_fingerprint");
+    cJSON_AddStringToObject(o, "system_fingerprint", j->fingerprint);
     return o;
 }
 

@@ -235,6 +235,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         snprintf(msg, sizeof msg, "the request body is larger than this server's limit of %zu bytes", s->p.max_body);
         return simple_error(s, c, ep, 413, "invalid_request_error", "request_too_large", msg, 0);
     }
+    if (admin_route(url)) {   /* hot load / swap / unload (admin_models.c) */
+        char *out = NULL;
+        int st = admin_handle(s, method, url, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                              cs->body, cs->len, &out);
+        return reply(s, c, "/admin/models", st, out, NULL, 0);
+    }
     if (cls_route(url)) {
         char *out = NULL;
         int st = cls_handle(s, method, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),

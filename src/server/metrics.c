@@ -74,12 +74,13 @@ void metrics_observe(metrics *m, const char *model, met_hist which, double secon
 }
 
 /* ==== readiness ==================================================================== */
-/* called from HTTP threads, which run only between http_start and http_stop */
 int metrics_ready(hearth_server *s, const char **why) {
     if (atomic_load(&s->stopping)) return *why = "shutting down", 0;
-    for (int i = 0; i < s->n_models; i++)
-        if (s->models[i].m) return *why = "ready", 1;
-    return *why = "no model loaded", 0;
+    int loaded = 0;
+    pthread_mutex_lock(&s->mu);   /* the table changes with hot swaps (admin_models.c) */
+    for (int i = 0; i < s->n_models; i++) loaded += !s->models[i]->retired && s->models[i]->m;
+    pthread_mutex_unlock(&s->mu);
+    return loaded ? (*why = "ready", 1) : (*why = "no model loaded", 0);
 }
 
 /* ==== rendering ==================================================================== */
@@ -119,16 +120,20 @@ static void hist(hearth_buf *b, const metrics *m, const char *name, const char *
 char *metrics_render(hearth_server *s) {
     hearth_buf b = {0};
     metrics *m = &s->met;
+    /* the queue, and the models now served (names copied: the table changes with hot swaps) */
+    char names[MET_MAX_MODELS][128];
+    int n_names = 0, slots = 0;
     pthread_mutex_lock(&s->mu);
     int q = s->q_len;
-    pthread_mutex_unlock(&s->mu);
-    int slots = 0;
-    pthread_mutex_lock(&m->mu);
     for (int i = 0; i < s->n_models; i++) {
-        if (s->models[i].embed_only) continue;
-        slots += s->p.n_parallel;
-        model_row(m, s->models[i].name);   /* every model's series exist from the start (rate() sees 0) */
+        const srv_model *sm = s->models[i];
+        if (!sm->embed_only) slots += s->p.n_parallel;
+        if (!sm->retired && !sm->embed_only && n_names < MET_MAX_MODELS)
+            snprintf(names[n_names++], sizeof names[0], "%s", sm->name);
     }
+    pthread_mutex_unlock(&s->mu);
+    pthread_mutex_lock(&m->mu);
+    for (int i = 0; i < n_names; i++) model_row(m, names[i]);   /* series exist from the start (rate() sees 0) */
     family(&b, "hearth_requests_total", "counter", "HTTP requests answered, by endpoint and status code.");
     for (int i = 0; i < m->n_req; i++)
         hearth_buf_printf(&b, "hearth_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n", m->req[i].endpoint,
@@ -145,7 +150,7 @@ char *metrics_render(hearth_server *s) {
     hist(&b, m, "hearth_request_duration_seconds", "End to end: time from a request's arrival to its last token.",
          MET_E2E);
     pthread_mutex_unlock(&m->mu);
-    int busy = atomic_load(&s->slots_busy), kv = atomic_load(&s->kv_used);
+    int busy = atomic_load(&s->slots_busy), kv = atomic_load(&s->kv_used), kv_total = atomic_load(&s->kv_total);
     const char *why;
     int ready = metrics_ready(s, &why);
     gauge(&b, "hearth_requests_running", "Sequences being decoded (a request with n choices runs n).", busy);
@@ -154,15 +159,15 @@ char *metrics_render(hearth_server *s) {
     gauge(&b, "hearth_slots_busy", "Slots running a sequence (as hearth_requests_running).", busy);
     gauge(&b, "hearth_slots_capacity", "Slots (parallel sequences) over all models.", slots);
     gauge(&b, "hearth_kv_cache_used_tokens", "Tokens held in the slots' KV caches.", kv);
-    gauge(&b, "hearth_kv_cache_capacity_tokens", "Tokens the KV-cache pool holds.", s->kv_total);
+    gauge(&b, "hearth_kv_cache_capacity_tokens", "Tokens the KV-cache pool holds.", kv_total);
     gauge(&b, "hearth_kv_cache_usage_ratio", "KV-cache use: used tokens over capacity (0 to 1).",
-          s->kv_total > 0 ? (double)kv / s->kv_total : 0);
+          kv_total > 0 ? (double)kv / kv_total : 0);
     gauge(&b, "hearth_ready", "1 when the server takes requests (models loaded, not stopping), as GET /ready.", ready);
-    family(&b, "hearth_model_loaded", "gauge", "Models loaded and served, by name.");
-    for (int i = 0; i < s->n_models; i++) {
+    family(&b, "hearth_model_loaded", "gauge", "Generative models loaded and served, by name.");
+    for (int i = 0; i < n_names; i++) {
         hearth_buf_puts(&b, "hearth_model_loaded{model=\"");
-        prom_label_value(&b, s->models[i].name);
-        hearth_buf_printf(&b, "\"} %d\n", s->models[i].m ? 1 : 0);
+        prom_label_value(&b, names[i]);
+        hearth_buf_puts(&b, "\"} 1\n");
     }
     return hearth_buf_take(&b, NULL);
 }

@@ -73,8 +73,12 @@ typedef struct srv_slot {
     int32_t *cache;        /* tokens whose K/V are in ctx (n_cache == n_past) */
     int n_cache;
     size_t cap_cache;
-    int adapter;           /* adapter of the cached tokens (-1: none) */
-    int applied;           /* adapter set on ctx (hearth_context_set_adapters), -1: none */
+    /* the adapter the cached K/V were computed under, by content: its digest
+     * ("" for none) and scale; a cache is reused only under the same pair, so
+     * a swapped adapter never meets K/V of the version before */
+    char cache_digest[72];
+    float cache_scale;
+    const struct srv_lora *applied;   /* set on ctx (hearth_context_set_adapters), NULL: none */
     /* the sequence running in the slot (j == NULL: free) */
     srv_job *j;
     int choice;
@@ -88,8 +92,18 @@ typedef struct srv_slot {
     double t_token;        /* when the sequence's last token came (inter-token latency) */
 } srv_slot;
 
+/* A served model or adapter is one loaded *version*: a swap loads a new one
+ * and retires the old, which stays until its last request ends. refs counts
+ * its users (jobs, and for a base the adapters loaded on it); it is taken
+ * under server->mu while the version is live (not retired) and dropped
+ * anywhere. The scheduler frees retired versions at refs 0. */
 typedef struct srv_model {
     char name[128];
+    char digest[72];       /* "sha256:<hex>" of the file */
+    char *path;            /* the file */
+    char ref[256];         /* the registry reference it was resolved from ("" for a path) */
+    atomic_int refs;
+    bool retired;          /* under server->mu: no new requests; freed at refs 0 */
     hearth_model *m;
     srv_slot *slots;       /* n_parallel; NULL for an embedding-only (encoder) model */
     bool embed_only;       /* an encoder (BERT): /v1/embeddings only */
@@ -100,12 +114,27 @@ typedef struct srv_model {
     hearth_clip *clip;     /* image encoder (--mmproj), NULL: the model reads no images (images.c) */
 } srv_model;
 
+/* an adapter loaded on one base version (an adapter given at startup is
+ * loaded on every model it fits: one srv_lora each) */
 typedef struct srv_lora {
     char name[128];
-    char *path;
+    char digest[72];       /* "sha256:<hex>" of the adapter file(s) */
+    char base_digest[72];  /* the base it was made for, "" when not recorded */
+    char *path;            /* GGUF file or PEFT folder */
+    char ref[256];         /* the registry reference ("" for a path) */
     float scale;           /* --lora NAME=PATH:SCALE, default 1 */
-    hearth_adapter **fit;  /* (n_models) loaded against each model; NULL where it does not fit */
+    srv_model *base;       /* holds a reference */
+    hearth_adapter *a;
+    atomic_int refs;
+    bool retired;
 } srv_lora;
+
+/* a --lora given before start: loaded on every fitting model by start */
+typedef struct srv_lora_spec {
+    char name[128];
+    char *path;
+    float scale;
+} srv_lora_spec;
 
 /* ==== jobs ===================================================================== */
 typedef struct srv_logprob {
@@ -135,9 +164,10 @@ struct srv_job {
     atomic_int cancelled;  /* the client went away or the server stops */
     int kind;
     bool stream, include_usage;
-    srv_model *model;
-    int adapter;           /* -1: none */
+    srv_model *model;      /* the version the request started on (a reference) */
+    srv_lora *lora;        /* its adapter (a reference), NULL: none */
     char model_name[280];  /* as the request named it (echoed back) */
+    char fingerprint[48];  /* system_fingerprint: the digests of the versions it runs on */
     char id[48];
     long created;
     /* the prompt */
@@ -191,10 +221,15 @@ typedef struct srv_qent { srv_job *j; int choice; } srv_qent;
 
 struct hearth_server {
     hearth_server_params p;
-    srv_model *models;
+    /* the versions loaded, retired ones included until freed (under mu; the
+     * first live model is the default); adapters likewise */
+    srv_model **models;
     int n_models;
-    srv_lora *loras;
+    srv_lora **loras;
     int n_loras;
+    srv_lora_spec *lora_specs;
+    int n_lora_specs;
+    pthread_mutex_t admin_mu;   /* one load / swap / unload at a time */
     struct MHD_Daemon *httpd;
     int port;
     pthread_t sched_thread;
@@ -206,7 +241,7 @@ struct hearth_server {
     atomic_int stopping;        /* 1: no new requests; 2: scheduler exits */
     atomic_int slots_busy;
     atomic_int kv_used;         /* tokens held in all slots' caches */
-    int kv_total;
+    atomic_int kv_total;
     metrics met;
     vs_state *vs;               /* files and vector stores (NULL: off) */
     cls_state *cls;             /* image classifier (NULL: off) */
@@ -217,6 +252,33 @@ void *sched_main(void *arg);
 /* Queues every choice of j (takes one reference per choice). Returns 0, or
  * 429 when the queue is full, 503 when the server is stopping. */
 int sched_enqueue(hearth_server *s, srv_job *j);
+
+/* ==== the model table (server.c) and its admin API (admin_models.c) ============= */
+/* Loads one base version (any thread; not yet in the table). digest: known
+ * ("sha256:<hex>"), or NULL to hash the file. */
+hearth_status srv_model_load(hearth_server *s, const char *name, const char *path, const char *digest,
+                             srv_model **out);
+/* Loads one adapter version on base (taking a base reference). */
+hearth_status srv_lora_load(hearth_server *s, const char *name, const char *path, float scale, const char *digest,
+                            srv_model *base, srv_lora **out);
+void srv_model_free(hearth_server *s, srv_model *sm);   /* refs 0; scheduler thread once started */
+void srv_lora_free(hearth_server *s, srv_lora *l);
+/* the live version named name (s->mu held), NULL: none; base: that base's adapter */
+srv_model *srv_find_model(hearth_server *s, const char *name);
+srv_lora *srv_find_lora(hearth_server *s, const char *name, const srv_model *base);
+/* s->mu held: appends; false when out of memory */
+bool srv_table_add_model(hearth_server *s, srv_model *sm);
+bool srv_table_add_lora(hearth_server *s, srv_lora *l);
+/* scheduler thread: frees retired versions nobody uses any more */
+void srv_reclaim(hearth_server *s);
+/* "sha256:<hex>" of a file, or of a folder's regular files in name order */
+hearth_status srv_digest_path(const char *path, char out[72]);
+
+bool admin_route(const char *url);   /* /admin/models... and /admin/aliases */
+/* Answers one admin request: the HTTP status; *out the malloc'd JSON body.
+ * auth: the Authorization header (NULL: none). */
+int admin_handle(hearth_server *s, const char *method, const char *url, const char *auth, const char *body, size_t len,
+                 char **out);
 
 /* HTTP (http.c) */
 hearth_status http_start(hearth_server *s);
@@ -246,6 +308,9 @@ void api_stream_events(srv_job *j, hearth_buf *out, bool *end);
 char *api_models(hearth_server *s);
 
 /* ==== images (images.c) ============================================================ */
+/* base64 (standard or URL-safe, '=' optional, spaces and line breaks skipped) via
+ * libsodium; a malloc'd buffer owned by the caller, or NULL when s is not base64 */
+uint8_t *srv_base64_decode(const char *s, size_t len, size_t *n);
 /* an image_url content part of param into j->image; "<image>" appended to text */
 bool srv_image_part(srv_job *j, const cJSON *part, const char *param, hearth_buf *text, api_error *e);
 /* j->prompt / n_prompt / image_at from the rendered conversation */

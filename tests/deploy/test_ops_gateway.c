@@ -5,7 +5,9 @@
  *   - GET /ready: 200 while a replica passes its checks, 503 once none does
  *     (the replica killed), without a key; /health stays 200;
  *   - /metrics: a key's token budget and its use (hearth_gateway_budget_*),
- *     hearth_audit_chain_ok 1, Prometheus' own linter (promtool) passes;
+ *     hearth_audit_chain_ok 1, a client's model name with a quote, a
+ *     backslash and a newline escaped, Prometheus' own linter (promtool)
+ *     passes;
  *   - an audit log that cannot be appended to (its table dropped behind the
  *     gateway's back): the request fails closed (500), /metrics still answers
  *     and shows hearth_audit_chain_ok 0 and the failures counted.
@@ -39,7 +41,13 @@ TEST(ready_and_budget_metrics) {
         free(r.body);
     }
     free(b);
+    /* a client's model name with a quote, a backslash and a newline: escaped in the labels */
+    b = chat_body("we\"ird\\na\nme", "ping", false);
+    r = http(gw_port, "POST", "/v1/chat/completions", key, false, b);
+    free(b);
+    free(r.body);
     char *m = metrics();
+    CHECK_MSG(m && strstr(m, "model=\"we\\\"ird\\\\na\\nme\"") != NULL, "hostile model label:\n%s", m);
     char s[160];
     snprintf(s, sizeof s, "hearth_gateway_budget_tokens{key=\"%s\"}", info.id);
     CHECK_NEAR(prom_sample(m, s), 100000, 0);
