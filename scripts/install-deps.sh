@@ -14,6 +14,9 @@ PKGS=(
   libmicrohttpd-dev   # hearth serve: HTTP/1.1 server (parsing, chunked streaming, limits, timeouts)
   libsodium-dev       # gateway: API key hashes (BLAKE2b), audit chain (SHA-256), random secrets
   libsqlite3-dev      # gateway: key store, usage, audit log (WAL)
+  libpq-dev           # gateway: PostgreSQL storage shared by several gateways (database: postgresql://...)
+  postgresql          # gateway tests (label pg): a throwaway cluster started by the test
+  postgresql-common   # gateway tests (label pg): pg_virtualenv
   libyaml-dev         # gateway: YAML configuration
   libcurl4-openssl-dev  # gateway: proxying to hearth serve replicas
   sqlite3             # gateway tests: tamper with the audit log by hand

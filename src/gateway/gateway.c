@@ -6,7 +6,7 @@
  *
  * Order for a model request: key (401) -> model allowed (403) -> budget (429
  * insufficient_quota) -> rate and concurrency (429 rate_limit_exceeded) ->
- * PII (400 under block) -> upstream -> PII on the answer -> audit record (500
+ * PII (400 under block) -> upstream -> PII on the answer -> audit record (503
  * if it cannot be written) -> answer.
  */
 #include "gateway_internal.h"
@@ -59,15 +59,15 @@ static char *err_body(const char *msg, const char *type, const char *code) {
 }
 
 /* answers an error and writes its audit record (the record is written first; a
- * failed write turns the answer into a 500) */
+ * failed write — the database is away — turns the answer into a 503) */
 static enum MHD_Result fail(gw_req *r, struct MHD_Connection *c, int status, const char *msg, const char *type,
                             const char *code, int retry_after) {
     if (!gw_finish(r, status, NULL)) {
-        status = 500;
-        msg = "the audit record could not be written";
+        status = 503;
+        msg = GW_AUDIT_FAILED "; nothing was done";
         type = "server_error";
         code = "audit_failed";
-        retry_after = 0;
+        retry_after = 1;
     }
     return send_text(c, status, err_body(msg, type, code), NULL, retry_after);
 }
@@ -111,7 +111,7 @@ bool gw_finish(gw_req *r, int status, const char *response_text) {
         gw_limiter_done(g->lim, r->key.id, r->tokens_in + r->tokens_out, t1);
         r->admitted = false;
     }
-    gw_metrics_request(g->met, r->have_key ? r->key.id : "", r->model, ok ? status : 500, r->tokens_in,
+    gw_metrics_request(g->met, r->have_key ? r->key.id : "", r->model, ok ? status : 503, r->tokens_in,
                        r->tokens_out, t1 - r->t0);
     return ok;
 }
@@ -137,9 +137,10 @@ static int check_key(gw_req *r, struct MHD_Connection *c, const char **msg, cons
     }
     hearth_key_check res;
     if (hearth_keys_verify(r->g->ks, k, gw_now_s(), &r->key, &res)) {
-        *msg = "the key store could not be read";
-        *code = "internal_error";
-        return 500;
+        hearth_log(HEARTH_LOG_ERROR, "gateway: %s", hearth_last_error());
+        *msg = "the key store could not be read (the gateway's database is unavailable); try again later";
+        *code = "database_unavailable";
+        return 503;
     }
     switch (res) {
     case HEARTH_KEY_VALID: r->have_key = true; return 0;
@@ -279,7 +280,8 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
         int64_t used, end, now = gw_now_s();
         if (hearth_keys_period_usage(g->ks, r->key.id, r->key.period, now, &used, &end)) {
             cJSON_Delete(req);
-            return fail(r, c, 500, "the usage store could not be read", "server_error", NULL, 0);
+            return fail(r, c, 503, "the usage store could not be read (the gateway's database is unavailable)",
+                        "server_error", "database_unavailable", 1);
         }
         gw_metrics_budget(g->met, r->key.id, used, r->key.budget_tokens);
         if (used >= r->key.budget_tokens) {
@@ -295,6 +297,11 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
             conc = r->key.max_concurrent ? r->key.max_concurrent : cf->max_concurrent;
     int retry = 0;
     gw_limit_result lr = gw_limiter_admit(g->lim, r->key.id, rpm, tpm, conc, gw_mono_s(), &retry);
+    if (lr == GW_LIMIT_UNAVAILABLE) {
+        cJSON_Delete(req);
+        return fail(r, c, 503, "the rate limits could not be checked (the gateway's database is unavailable)",
+                    "server_error", "database_unavailable", 1);
+    }
     if (lr != GW_LIMIT_OK) {
         char msg[200];
         if (lr == GW_LIMIT_RPM) snprintf(msg, sizeof msg, "rate limit: %lld requests per minute", (long long)rpm);
@@ -382,7 +389,7 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
     free(seen.data);
     if (!ok) {
         free(answer);
-        return send_text(c, 500, err_body("the audit record could not be written; the answer is withheld",
+        return send_text(c, 503, err_body(GW_AUDIT_FAILED_WITHHELD,
                                           "server_error", "audit_failed"), NULL, 0);
     }
     return send_text(c, status, answer, NULL, 0);
@@ -402,6 +409,9 @@ static enum MHD_Result store_request(gw_req *r, struct MHD_Connection *c, const 
             conc = r->key.max_concurrent ? r->key.max_concurrent : cf->max_concurrent;
     int retry = 0;
     gw_limit_result lr = gw_limiter_admit(g->lim, r->key.id, rpm, tpm, conc, gw_mono_s(), &retry);
+    if (lr == GW_LIMIT_UNAVAILABLE)
+        return fail(r, c, 503, "the rate limits could not be checked (the gateway's database is unavailable)",
+                    "server_error", "database_unavailable", 1);
     if (lr != GW_LIMIT_OK)
         return fail(r, c, 429,
                     lr == GW_LIMIT_RPM ? "rate limit: requests per minute"
@@ -416,7 +426,7 @@ static enum MHD_Result store_request(gw_req *r, struct MHD_Connection *c, const 
     gw_proxy_raw(g, method, url, ctype, cs->body.data, cs->body.len, &status, &out);
     if (!gw_finish(r, status, NULL)) {
         hearth_buf_free(&out);
-        return send_text(c, 500, err_body("the audit record could not be written; the answer is withheld",
+        return send_text(c, 503, err_body(GW_AUDIT_FAILED_WITHHELD,
                                           "server_error", "audit_failed"), NULL, 0);
     }
     size_t n = out.len;
@@ -547,11 +557,14 @@ hearth_status hearth_gateway_create(const hearth_gateway_config *c, hearth_gatew
     if (!st && !(g->bg = gw_bg_new())) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
     if (!st && !(g->sessions = gw_sessions_new(GW_SESSION_IDLE_S, GW_SESSION_MAX_S)))
         st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
-    if (!st) st = gw_bg_watch(g->bg, gw_audit_db(g->au), c->audit_db, gw_audit_restart_wal, g->au);
-    if (!st) st = gw_bg_watch(g->bg, gw_keystore_db(g->ks), c->keys_db, NULL, NULL);   /* written by the upkeep thread itself */
+    if (!st && gw_audit_db(g->au))   /* SQLite: WAL checkpoints (PostgreSQL needs none) */
+        st = gw_bg_watch(g->bg, gw_audit_db(g->au), c->audit_db, gw_audit_restart_wal, g->au);
+    if (!st && gw_keystore_db(g->ks))   /* written by the upkeep thread itself */
+        st = gw_bg_watch(g->bg, gw_keystore_db(g->ks), c->keys_db, NULL, NULL);
     if (!st) gw_keys_defer_usage(g->ks, true);
     if (!st) {
         g->lim = gw_limiter_new();
+        if (g->lim) gw_limiter_share(g->lim, g->ks);   /* PostgreSQL: rates shared by every gateway */
         g->met = gw_metrics_new();
         g->pool = gw_pool_new(c);
         if (!g->lim || !g->met || !g->pool) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");

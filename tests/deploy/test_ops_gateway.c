@@ -9,7 +9,7 @@
  *     backslash and a newline escaped, Prometheus' own linter (promtool)
  *     passes;
  *   - an audit log that cannot be appended to (its table dropped behind the
- *     gateway's back): the request fails closed (500), /metrics still answers
+ *     gateway's back): the request fails closed (503), /metrics still answers
  *     and shows hearth_audit_chain_ok 0 and the failures counted.
  */
 #include "gateway/gw_fixture.h"
@@ -73,7 +73,7 @@ TEST(audit_failure_shows) {
     char *b = chat_body("m1", "ping", false);
     http_resp r = http(gw_port, "POST", "/v1/chat/completions", key, false, b);
     free(b);
-    CHECK_EQ_INT(r.status, 500);   /* no unaudited answer */
+    CHECK_EQ_INT(r.status, 503);   /* fail closed: no unaudited answer */
     free(r.body);
     /* /metrics still answers (its own audit record fails as well): the alert needs it */
     char *m = metrics();
