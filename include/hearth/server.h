@@ -57,6 +57,10 @@ typedef struct hearth_server_params {
                                  POST /v1/images/classify; NULL: none */
     const char *admin_token;  /* bearer token of the admin API (/admin/models..., see below);
                                  NULL: that API answers 404 */
+    const char *registry_dir; /* a model repository (hearth/registry.h): at start every version an
+                                 alias points at is served as "NAME@ALIAS" (adapters on the served
+                                 base their lineage names); the admin API loads by reference and
+                                 moves aliases (POST /admin/aliases). NULL: none */
 } hearth_server_params;
 
 hearth_server_params hearth_server_default_params(void);
@@ -92,7 +96,8 @@ typedef struct hearth_server_load_params {
     const char *digest;       /* "sha256:<hex>" when known; NULL: computed from the file */
     const char *base_digest;  /* an adapter: the digest of the base it was made for; a loaded base
                                  with another digest is refused (NULL: not checked) */
-    const char *ref;          /* a registry reference shown in /v1/models; NULL: none */
+    const char *ref;          /* a registry reference: with registry_dir and no path, the version
+                                 loaded (its digest and lineage too); shown in /v1/models */
     bool replace;             /* swap: replace the loaded version of name; false: name must be new */
 } hearth_server_load_params;
 

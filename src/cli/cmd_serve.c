@@ -47,6 +47,10 @@ static void usage(FILE *f) {
             "      --rag-embed FILE      embedding model for vector stores (default: none, BM25 search)\n"
             "      --classifier FILE     an image classifier (hearth vision train) at POST\n"
             "                            /v1/images/classify (image bytes, or JSON {\"image\": base64})\n"
+            "      --registry DIR        serve a model repository (hearth models --store DIR): every\n"
+            "                            version an alias points at, as NAME@ALIAS (adapters on the\n"
+            "                            served base their lineage names); with the admin API, load\n"
+            "                            by reference and move aliases (POST /admin/aliases)\n"
             "      --admin-token-file FILE  turn on the admin API (GET /admin/models, POST\n"
             "                            /admin/models/load|swap|unload: hot model and adapter swaps)\n"
             "                            for 'Authorization: Bearer TOKEN', TOKEN being FILE's first line\n"
@@ -128,6 +132,7 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt_int(&a, NULL, "--port", &port)) { port_given = true; continue; }
         if (cli_opt(&a, NULL, "--gateway-config", &gw_config)) continue;
         if (cli_opt(&a, NULL, "--admin-token-file", &token_file)) continue;
+        if (cli_opt(&a, NULL, "--registry", &p.registry_dir)) continue;
         if (cli_opt_int(&a, "-t", "--threads", &threads)) continue;
         if (cli_opt_int(&a, NULL, "--parallel", &parallel)) continue;
         if (cli_opt_int(&a, NULL, "--ctx-per-seq", &ctx)) continue;
@@ -156,7 +161,7 @@ int cmd_serve(int argc, char **argv) {
     p.port = (int)port, p.n_threads = (int)threads, p.n_parallel = (int)parallel, p.n_ctx_per_seq = (int)ctx;
     p.n_batch = (int)batch, p.queue_max = (int)queue, p.timeout_s = (int)timeout, p.max_body = (size_t)max_body;
     p.drain_s = drain;
-    if (!mpath && n_models == 0 && !(mpath = cli_model_or_default("serve", NULL))) return 1;
+    if (!mpath && n_models == 0 && !p.registry_dir && !(mpath = cli_model_or_default("serve", NULL))) return 1;
     char token[256] = "";
     if (token_file && !read_token(token_file, token, sizeof token)) return 1;
     if (!token_file && getenv("HEARTH_ADMIN_TOKEN")) snprintf(token, sizeof token, "%s", getenv("HEARTH_ADMIN_TOKEN"));

@@ -71,8 +71,9 @@ static char *utf8_clean(const char *s, size_t n) {
 /* ==== models ===================================================================== */
 /* The live versions a request names, each with a reference taken (s->mu
  * held): "BASE", "BASE+ADAPTER" or "BASE:ADAPTER" (registry style, e.g.
- * "tiny:support@production"; a base whose whole name matches wins), or the
- * adapter in the "lora" field. No name: the first model. */
+ * "tiny:support@production"; a base whose whole name matches wins), the
+ * adapter in the "lora" field, or an adapter's name alone (when it is loaded
+ * on one model). No name: the first model. */
 static bool find_model(hearth_server *s, const char *name, const char *lora, srv_job *j, api_error *e) {
     srv_model *m = NULL;
     srv_lora *l = NULL;
@@ -90,13 +91,23 @@ static bool find_model(hearth_server *s, const char *name, const char *lora, srv
                 if ((m = srv_find_model(s, base))) ad = p + 1;
             }
     }
+    if (!m && !lora) {   /* an adapter alone: on the one base it is loaded on */
+        int n = 0;
+        for (int i = 0; i < s->n_loras; i++)
+            if (!s->loras[i]->retired && !strcmp(s->loras[i]->name, name)) l = s->loras[i], n++;
+        if (n > 1)
+            return fail(e, 400, "model", "model_ambiguous",
+                        "The adapter '%.200s' is loaded on %d models: name one as MODEL+ADAPTER", name, n),
+                   false;
+        if (l) m = l->base;
+    }
     if (!m) {
         const char *plus = strchr(name, '+');
         return fail(e, 404, "model", "model_not_found", "The model '%.*s' does not exist", plus ? (int)(plus - name) : 200,
                     name),
                false;
     }
-    if (ad && *ad && !(l = srv_find_lora(s, ad, m))) {
+    if (!l && ad && *ad && !(l = srv_find_lora(s, ad, m))) {
         for (int i = 0; i < s->n_loras; i++)
             if (!s->loras[i]->retired && !strcmp(s->loras[i]->name, ad))
                 return fail(e, 404, lora ? "lora" : "model", "model_not_found",

@@ -237,7 +237,8 @@ struct hearth_server {
     int n_loras;
     srv_lora_spec *lora_specs;
     int n_lora_specs;
-    pthread_mutex_t admin_mu;   /* one load / swap / unload at a time */
+    pthread_mutex_t admin_mu;   /* one load / swap / unload at a time; guards reg */
+    struct hearth_registry *reg;   /* serve --registry (NULL: none) */
     struct MHD_Daemon *httpd;
     int port;
     pthread_t sched_thread;
@@ -281,6 +282,9 @@ bool srv_table_add_lora(hearth_server *s, srv_lora *l);
 void srv_reclaim(hearth_server *s);
 /* "sha256:<hex>" of a file, or of a folder's regular files in name order */
 hearth_status srv_digest_path(const char *path, char out[72]);
+
+/* serve --registry: loads every aliased model, then adapter (before start) */
+hearth_status srv_registry_serve_aliases(hearth_server *s);
 
 bool admin_route(const char *url);   /* /admin/models... and /admin/aliases */
 /* Answers one admin request: the HTTP status; *out the malloc'd JSON body.
