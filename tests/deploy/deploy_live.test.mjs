@@ -162,12 +162,15 @@ scrape_configs:
           ok = r.status === 200 && Array.isArray(j.choices) && j.choices.length === 1;
           if (!ok) why = `${r.status} ${JSON.stringify(j).slice(0, 200)}`;
         } catch (e) { why = String(e); }
-        results.push({ sent, ok, why });
+        results.push({ sent, ok, why, afterKill: killedAt ? sent - killedAt : null });
       }
     };
     const workers = Array.from({ length: 4 }, worker);
     await waitFor('8 answers before the kill', async () => results.length >= 8, 90000);
+    // "after the kill" = after the process is gone (kill() only sends the signal)
+    const gone = new Promise((r) => rep1.once('exit', r));
     rep1.kill('SIGKILL');
+    await gone;
     killedAt = Date.now();
     await waitFor('12 answers after the kill', async () => results.filter((x) => x.sent > killedAt).length >= 12, 90000);
     stop = true;
