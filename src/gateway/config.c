@@ -496,6 +496,11 @@ void hearth_gateway_config_set_upstream_admin_token(hearth_gateway_config *c, co
     snprintf(c->upstream_admin_token, sizeof c->upstream_admin_token, "%s", token ? token : "");
 }
 
+void hearth_gateway_config_set_ui(hearth_gateway_config *c, const char *dir, bool enabled) {
+    snprintf(c->ui_dir, sizeof c->ui_dir, "%s", dir ? dir : "");
+    c->ui_off = !enabled;
+}
+
 int hearth_gateway_config_inprocess_count(const hearth_gateway_config *c) { return c->n_inproc; }
 
 bool hearth_gateway_config_inprocess_model(const hearth_gateway_config *c, int i, const char **name,

@@ -12,6 +12,7 @@
 #include "gateway_internal.h"
 
 #include "hearth/pii.h"
+#include "webui/webui.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -457,6 +458,8 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
                                 conn_state *cs) {
     if (!strcmp(url, "/health") && !strcmp(method, "GET"))
         return send_text(c, 200, strdup("{\"status\":\"ok\"}"), NULL, 0);
+    int ui = webui_respond(g->ui, c, method, url);   /* the web console's pages: public, like /health */
+    if (ui) return ui > 0 ? MHD_YES : MHD_NO;
     gw_req *r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
     r->g = g;
@@ -562,6 +565,7 @@ hearth_status hearth_gateway_create(const hearth_gateway_config *c, hearth_gatew
         g->pool = gw_pool_new(c);
         if (!g->lim || !g->met || !g->pool) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
     }
+    if (!st && !c->ui_off) st = webui_create(c->ui_dir[0] ? c->ui_dir : NULL, &g->ui);
     if (st) {
         hearth_gateway_free(g);
         return st;
@@ -620,6 +624,7 @@ void hearth_gateway_free(hearth_gateway *g) {
     hearth_audit_free(g->au);
     hearth_keystore_free(g->ks);
     gw_bg_free(g->bg);   /* after the connections whose WAL hooks point into it */
+    webui_free(g->ui);
     for (int i = 0; i < g->n_curl_idle; i++) curl_easy_cleanup(g->curl_idle[i]);
     pthread_mutex_destroy(&g->curl_mu);
     free(g);

@@ -111,6 +111,8 @@ struct hearth_gateway_config {
     gw_pii_policy pii[64];      /* pii[0] is the default */
     int n_custom;
     gw_pii_custom custom[64];   /* custom PII kinds (patterns, keyword lists) */
+    char ui_dir[1024];          /* the web console from this folder; "": built in */
+    bool ui_off;                /* no web console */
 };
 
 const gw_pii_policy *gw_config_pii(const hearth_gateway_config *c, const hearth_key_info *k);
@@ -258,6 +260,7 @@ struct hearth_gateway {
     gw_sessions *sessions;      /* admin console logins */
     struct MHD_Daemon *httpd;
     int port;
+    struct webui *ui;           /* the web console's files (src/webui; NULL: off) */
     pthread_mutex_t curl_mu;    /* pool of idle libcurl handles (kept for connection reuse) */
     void *curl_idle[256];
     int n_curl_idle;
