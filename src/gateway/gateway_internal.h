@@ -206,6 +206,10 @@ void gw_session_end_key(gw_sessions *t, const char *key_id);   /* every session 
 int gw_login_blocked(gw_sessions *t, const char *client, int64_t now);
 void gw_login_failed(gw_sessions *t, const char *client, int64_t now);
 
+/* The value of field name in an application/x-www-form-urlencoded body,
+ * decoded ('+' and %XX) into out (cap bytes); false if absent or too long. */
+bool gw_form_field(const char *body, const char *name, char *out, size_t cap);
+
 struct MHD_Connection;
 struct gw_req;
 /* Whether url belongs to the admin console (/admin, /admin/...). */
