@@ -8,6 +8,10 @@
  *
  *   bench_gateway [N=5000] [RATE=500] [sync=normal|full] [mem]
  *
+ * With HEARTH_BENCH_DATABASE=postgresql://... the gateway keeps keys, usage,
+ * limits and the audit chain in that PostgreSQL database (`database:`)
+ * instead of SQLite files; bench/gateway_pg.sh runs both side by side.
+ *
  * With "mem" (memory growth): the gateway's resident set size (VmRSS from
  * /proc) after 2000 warm-up requests and after N more, unpaced (RATE 0 = as
  * fast as one client goes), each prompt carrying an e-mail and a phone number
@@ -91,7 +95,9 @@ int main(int argc, char **argv) {
     if (system(cmd) != 0) return 1;
     int rport, gport;
     pid_t rpid = fake_start(0, &rport);
-    snprintf(db, sizeof db, "%s/keys.db", dir);
+    const char *pg = getenv("HEARTH_BENCH_DATABASE");
+    snprintf(db, sizeof db, "%s", pg && *pg ? pg : "");
+    if (!db[0]) snprintf(db, sizeof db, "%s/keys.db", dir);
     hearth_keystore *ks;
     if (hearth_keystore_open(db, &ks)) return 1;
     hearth_key_params p = hearth_key_default_params();
@@ -100,8 +106,11 @@ int main(int argc, char **argv) {
     hearth_keystore_free(ks);
     snprintf(cfg, sizeof cfg, "%s/gw.yaml", dir);
     FILE *f = fopen(cfg, "w");
-    fprintf(f, "keys_db: keys.db\naudit: {db: audit.db, sync: %s}\nupstream: {replicas: [http://127.0.0.1:%d]}\n"
-               "pii: {request: mask}\n", sync, rport);
+    if (pg && *pg)
+        fprintf(f, "database: %s\nupstream: {replicas: [http://127.0.0.1:%d]}\npii: {request: mask}\n", pg, rport);
+    else
+        fprintf(f, "keys_db: keys.db\naudit: {db: audit.db, sync: %s}\nupstream: {replicas: [http://127.0.0.1:%d]}\n"
+                   "pii: {request: mask}\n", sync, rport);
     fclose(f);
     pid_t gpid = gateway_start(cfg, &gport);
     if (argc > 4 && !strcmp(argv[4], "mem")) {
@@ -137,8 +146,11 @@ int main(int argc, char **argv) {
     }
     qsort(d, (size_t)n, sizeof *d, cmp);
     qsort(g, (size_t)n, sizeof *g, cmp);
-    int p50 = n / 2, p99 = (int)(n * 0.99);
-    printf("requests %d at %d/s, audit sync=%s\n", n, rate, sync);
+    int p50 = n / 2, p99 = (int)(n * 0.99), failed = 0;
+    for (int i = 0; i < n; i++) failed += g[i] >= 1e9;
+    printf("requests %d at %d/s, storage %s, %d failed through the gateway\n", n, rate,
+           pg && *pg ? "postgresql" : !strcmp(sync, "full") ? "sqlite (audit sync=full)" : "sqlite (audit sync=normal)",
+           failed);
     printf("direct : p50 %.3f ms  p99 %.3f ms\n", d[p50] * 1e3, d[p99] * 1e3);
     printf("gateway: p50 %.3f ms  p99 %.3f ms\n", g[p50] * 1e3, g[p99] * 1e3);
     printf("added  : p50 %.3f ms  p99 %.3f ms\n", (g[p50] - d[p50]) * 1e3, (g[p99] - d[p99]) * 1e3);

@@ -107,7 +107,8 @@ hearth_status hearth_clip_classify(hearth_clip *v, const hearth_image *img, cons
 hearth_status hearth_clip_check_model(const hearth_clip *v, const hearth_model *m);
 
 /* Tokenizes "TEXT<image>TEXT" as llama.cpp's llava-cli does: the text before
- * <image> on its own with BOS (as the vocab adds it), the text after it on
+ * <image> on its own with BOS (as the vocab adds it, unless that text
+ * already starts with BOS: hearth_chat_tokenize's rule), the text after it on
  * its own without BOS, special tokens parsed. *ids (malloc'd, owned by the
  * caller) holds both parts, *n ids; the image goes before ids[*at]. A prompt
  * without <image> puts the image first (after BOS); more than one <image> is

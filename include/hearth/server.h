@@ -4,7 +4,8 @@
  *
  * Endpoints: POST /v1/chat/completions, POST /v1/completions (streaming with
  * server-sent events or not), POST /v1/embeddings, GET /v1/models,
- * GET /health, GET /metrics (Prometheus text format); with rag_dir, OpenAI's
+ * GET /health, GET /metrics (Prometheus text format), the web console at /
+ * (ui/, built in; see ui_dir, ui_off); with rag_dir, OpenAI's
  * files and vector stores (src/server/vector_stores.c) and grounded chat
  * (a "file_search" tool in a chat request).
  *
@@ -54,6 +55,15 @@ typedef struct hearth_server_params {
     const char *rag_embed;    /* embedding model for vector stores (NULL: BM25 search only) */
     const char *classifier;   /* image classifier GGUF (hearth vision train) served at
                                  POST /v1/images/classify; NULL: none */
+    const char *admin_token;  /* bearer token of the admin API (/admin/models..., see below);
+                                 NULL: that API answers 404 */
+    const char *registry_dir; /* a model repository (hearth/registry.h): at start every version an
+                                 alias points at is served as "NAME@ALIAS" (adapters on the served
+                                 base their lineage names); the admin API loads by reference and
+                                 moves aliases (POST /admin/aliases). NULL: none */
+    const char *ui_dir;       /* the web console (chat playground at /) read from this folder on every
+                                 request (developing the pages); NULL: the files built into hearth */
+    bool ui_off;              /* true: no web console (GET / is 404) */
 } hearth_server_params;
 
 hearth_server_params hearth_server_default_params(void);
@@ -69,6 +79,41 @@ hearth_status hearth_server_add_model(hearth_server *s, const char *name, const 
 hearth_status hearth_server_add_mmproj(hearth_server *s, const char *model, const char *path);
 /* Registers a LoRA adapter under name, requested as "base+name". */
 hearth_status hearth_server_add_lora(hearth_server *s, const char *name, const char *path);
+
+/* ==== hot load, swap and unload =================================================
+ * Safe at any time, from any thread, while requests run. Every served model
+ * and adapter is one loaded *version* (a file with its sha256 digest): a
+ * request pins the versions it starts on and finishes on them; a swap loads
+ * the new version beside the old, sends new requests to it and frees the old
+ * when its last request ends; unload stops new requests at once and frees
+ * likewise. Cached prompt prefixes are keyed by the adapter's digest, so no
+ * request reuses K/V computed under another version. The same operations
+ * are the admin HTTP API when admin_token is set: POST /admin/models/load,
+ * /admin/models/swap, /admin/models/unload (JSON bodies with these fields),
+ * GET /admin/models. */
+typedef struct hearth_server_load_params {
+    const char *name;         /* served name (what requests put in "model") */
+    const char *path;         /* a GGUF file (an adapter: GGUF or PEFT folder) */
+    const char *base;         /* an adapter: the served model it goes on; NULL: a base model */
+    float scale;              /* an adapter's scale; 1 */
+    const char *digest;       /* "sha256:<hex>" when known; NULL: computed from the file */
+    const char *base_digest;  /* an adapter: the digest of the base it was made for; a loaded base
+                                 with another digest is refused (NULL: not checked) */
+    const char *ref;          /* a registry reference: with registry_dir and no path, the version
+                                 loaded (its digest and lineage too); shown in /v1/models */
+    bool replace;             /* swap: replace the loaded version of name; false: name must be new */
+} hearth_server_load_params;
+
+hearth_server_load_params hearth_server_load_default_params(void);
+/* Loads (or, with replace, swaps in) one version. Errors: HEARTH_ERR_NOT_FOUND
+ * (replace of a name not loaded, or an unknown base), HEARTH_ERR_INVALID_ARG
+ * (a name already loaded without replace; a base digest that does not match),
+ * and the loaders' own. A base model swapped in takes its adapters along
+ * (each reloaded on it unless its recorded base digest differs). */
+hearth_status hearth_server_load(hearth_server *s, const hearth_server_load_params *p);
+/* Unloads a model (with its adapters) or, with base, the adapter name on it. */
+hearth_status hearth_server_unload(hearth_server *s, const char *name, const char *base);
+
 /* Binds and starts the HTTP and scheduler threads. */
 hearth_status hearth_server_start(hearth_server *s);
 int hearth_server_port(const hearth_server *s);   /* the bound port (after start) */

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,9 @@ static void free_list(char **l, int n) {
     free(l);
 }
 
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
+
 hearth_status hearth_alerts_open(const char *url, const char *queue_dir, const hearth_alerts_params *p,
                                  hearth_alerts **out) {
     *out = NULL;
@@ -70,11 +74,7 @@ hearth_status hearth_alerts_open(const char *url, const char *queue_dir, const h
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "alerts: webhook \"%s\" is not an http(s) URL", url ? url : "");
     if (mkdir(queue_dir, 0755) != 0 && errno != EEXIST)
         return hearth_set_error(HEARTH_ERR_IO, "%s: cannot create the alert queue folder", queue_dir);
-    static bool curl_ready;
-    if (!curl_ready) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        curl_ready = true;
-    }
+    pthread_once(&curl_once, curl_init);
     hearth_alerts *a = calloc(1, sizeof *a);
     if (!a) return HEARTH_ERR_NOMEM;
     a->url = strdup(url);

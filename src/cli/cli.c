@@ -1,12 +1,16 @@
 /* cli.c — see cli.h. */
 #include "cli.h"
 
+#include "hearth/registry.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/buf.h"
 
 /* ---- argument parsing --------------------------------------------------- */
 
@@ -53,16 +57,92 @@ bool cli_flag(cli_args *a, const char *short_, const char *long_) {
     return (short_ && strcmp(s, short_) == 0) || (long_ && strcmp(s, long_) == 0);
 }
 
+/* ---- model references in -m / --lora ------------------------------------
+ * Every option that names a model file (-m, --model, --lora, --lora-init,
+ * --mmproj) also takes NAME:TAG, NAME@ALIAS or sha256:HEX from the model
+ * store ($HEARTH_HOME/models; $HEARTH_STORE overrides it): resolved here,
+ * once, to the blob's path. A prefix "ID=" (serve --model ID=...) and a
+ * suffix ":SCALE" (--lora) are kept around it. An existing file wins. */
+
+static char **resolved_;   /* strings handed out below, freed at exit */
+static size_t n_resolved_, cap_resolved_;
+
+static void free_resolved(void) {
+    for (size_t i = 0; i < n_resolved_; i++) free(resolved_[i]);
+    free(resolved_);
+}
+
+static bool is_model_option(const char *opt) {
+    static const char *const names[] = {"-m", "--model", "--lora", "--lora-init", "--mmproj", NULL};
+    size_t n = strcspn(opt, "=");
+    for (int i = 0; names[i]; i++)
+        if (strlen(names[i]) == n && strncmp(opt, names[i], n) == 0) return true;
+    return false;
+}
+
+/* A ":SCALE" suffix (a number) at the end of v: its start, else NULL. */
+static const char *scale_suffix(const char *v) {
+    const char *c = strrchr(v, ':');
+    double x;
+    return c && cli_parse_float(c + 1, &x) ? c : NULL;
+}
+
+static const char *resolve_model_ref(cli_args *a, const char *opt, const char *v) {
+    if (access(v, F_OK) == 0) return v;
+    const char *body = v, *eq = strchr(v, '=');
+    if (eq && !memchr(v, ':', (size_t)(eq - v)) && !memchr(v, '@', (size_t)(eq - v)) && !memchr(v, '/', (size_t)(eq - v)))
+        body = eq + 1;
+    const char *suffix = scale_suffix(body);
+    char ref[512];
+    snprintf(ref, sizeof ref, "%s", body);
+    if (access(ref, F_OK) == 0) return v;
+    if (!hearth_registry_looks_like_ref(ref)) {
+        if (!suffix) return v;
+        ref[suffix - body] = 0;   /* NAME:TAG:SCALE */
+        if (access(ref, F_OK) == 0 || !hearth_registry_looks_like_ref(ref)) return v;
+    } else {
+        suffix = NULL;   /* the whole of it is the reference */
+    }
+    const char *store = getenv("HEARTH_STORE");
+    hearth_registry *r = NULL;
+    hearth_registry_entry e;
+    if (hearth_registry_open(store && *store ? store : NULL, &r) || hearth_registry_resolve(r, ref, &e)) {
+        cli_error(a->cmd, "%s %s: not a file, and %s", opt, v, hearth_last_error());
+        hearth_registry_free(r);
+        a->failed = true;
+        return v;
+    }
+    hearth_registry_free(r);
+    size_t n = (size_t)(body - v) + strlen(e.path) + (suffix ? strlen(suffix) : 0) + 1;
+    char *out = malloc(n);
+    if (out && HEARTH_GROW(resolved_, cap_resolved_, n_resolved_ + 1)) {
+        snprintf(out, n, "%.*s%s%s", (int)(body - v), v, e.path, suffix ? suffix : "");
+        if (n_resolved_++ == 0) atexit(free_resolved);
+        resolved_[n_resolved_ - 1] = out;
+        hearth_registry_entry_clear(&e);
+        return out;
+    }
+    free(out);
+    hearth_registry_entry_clear(&e);
+    cli_error(a->cmd, "out of memory");
+    a->failed = true;
+    return v;
+}
+
 bool cli_opt(cli_args *a, const char *short_, const char *long_, const char **val) {
     const char *s = a->argv[a->i], *eq = NULL;
     if (!matches(s, short_, &eq) && !matches(s, long_, &eq)) return false;
-    if (eq) { *val = eq; return true; }
+    if (eq) {
+        *val = is_model_option(s) ? resolve_model_ref(a, s, eq) : eq;
+        return true;
+    }
     if (a->i + 1 >= a->argc) {
         cli_error(a->cmd, "option %s needs a value", s);
         a->failed = true;
         return true;
     }
     *val = a->argv[++a->i];
+    if (is_model_option(s)) *val = resolve_model_ref(a, s, *val);
     return true;
 }
 

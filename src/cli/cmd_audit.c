@@ -22,7 +22,8 @@ static void usage(FILE *f) {
             "or reordered. export prints one JSON object per record (with its hash) whose time\n"
             "is in [since, until) (dates YYYY-MM-DD, UTC).\n"
             "\n"
-            "  --db FILE        audit database (default: $HEARTH_AUDIT_DB, else hearth-audit.db)\n"
+            "  --db FILE|URL    audit database: a SQLite file or postgresql://... (default:\n"
+            "                   $HEARTH_AUDIT_DB, else hearth-audit.db)\n"
             "  --config FILE    take the audit database from a gateway config\n");
 }
 
@@ -80,7 +81,8 @@ int cmd_audit(int argc, char **argv) {
         cli_error("audit", "unknown subcommand '%s' (verify, export)", sub);
         return 2;
     }
-    if (access(db, F_OK) != 0) return cli_error("audit", "no audit database at %s", db);
+    bool url = !strncmp(db, "postgresql://", 13) || !strncmp(db, "postgres://", 11);
+    if (!url && access(db, F_OK) != 0) return cli_error("audit", "no audit database at %s", db);
     hearth_audit *au;
     if (hearth_audit_open(db, true, &au)) return cli_lib_error("audit");
     int rc = 0;

@@ -112,27 +112,9 @@ static void convo_untag_image(convo *c) {
  * ids[*at] (text before it as a chat text, the rest without BOS); false: no image in it */
 static hearth_status tokenize_with_image(const hearth_vocab *v, const char *text, int32_t **ids, size_t *n,
                                          int32_t *at, bool *has_image) {
-    const char *p = strstr(text, "<image>");
-    *has_image = p != NULL;
-    if (!p) return hearth_chat_tokenize(v, text, ids, n);
-    char *before = strndup(text, (size_t)(p - text));
-    int32_t *a = NULL, *b = NULL;
-    size_t na = 0, nb = 0;
-    hearth_tokenize_params tp = hearth_tokenize_default_params();
-    tp.add_special = false, tp.parse_special = true;
-    const char *rest = p + strlen("<image>");
-    hearth_status st = before ? hearth_chat_tokenize(v, before, &a, &na) : HEARTH_ERR_NOMEM;
-    free(before);
-    if (!st && *rest) st = hearth_tokenize(v, rest, strlen(rest), &tp, &b, &nb);
-    int32_t *all = st ? NULL : realloc(a, (na + nb + 1) * sizeof *all);
-    if (!all) {
-        free(a), free(b);
-        return st ? st : hearth_set_error(HEARTH_ERR_NOMEM, "chat: out of memory");
-    }
-    if (nb) memcpy(all + na, b, nb * sizeof *b);
-    free(b);
-    *ids = all, *n = na + nb, *at = (int32_t)na;
-    return HEARTH_OK;
+    *has_image = strstr(text, "<image>") != NULL;
+    if (!*has_image) return hearth_chat_tokenize(v, text, ids, n);
+    return hearth_clip_prompt(v, text, strlen(text), ids, n, at);
 }
 
 int cmd_chat(int argc, char **argv) {

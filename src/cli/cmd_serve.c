@@ -47,6 +47,18 @@ static void usage(FILE *f) {
             "      --rag-embed FILE      embedding model for vector stores (default: none, BM25 search)\n"
             "      --classifier FILE     an image classifier (hearth vision train) at POST\n"
             "                            /v1/images/classify (image bytes, or JSON {\"image\": base64})\n"
+            "      --registry DIR        serve a model repository (hearth models --store DIR): every\n"
+            "                            version an alias points at, as NAME@ALIAS (adapters on the\n"
+            "                            served base their lineage names); with the admin API, load\n"
+            "                            by reference and move aliases (POST /admin/aliases)\n"
+            "      --admin-token-file FILE  turn on the admin API (GET /admin/models, POST\n"
+            "                            /admin/models/load|swap|unload: hot model and adapter swaps)\n"
+            "                            for 'Authorization: Bearer TOKEN', TOKEN being FILE's first line\n"
+            "                            (or the environment's HEARTH_ADMIN_TOKEN)\n"
+            "      --ui-dir DIR          serve the web console (chat playground at /) from DIR, read on\n"
+            "                            every request (developing ui/: --ui-dir ui/dist); default: the\n"
+            "                            files built into hearth\n"
+            "      --no-ui               no web console (GET / answers 404)\n"
             "      --gateway-config FILE single-node install: put the enterprise gateway (API keys,\n"
             "                            limits, PII masking, audit log; see hearth gateway) in front,\n"
             "                            in this process. The gateway listens where FILE says (or on\n"
@@ -77,6 +89,20 @@ static void split_spec(const char *spec, char *name, size_t cap, const char **pa
     *path = spec;
 }
 
+/* the admin token: FILE's first line, at least 16 characters */
+static bool read_token(const char *path, char *out, size_t cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) return cli_error("serve", "--admin-token-file %s cannot be read", path), false;
+    bool ok = fgets(out, (int)cap, f) != NULL;
+    fclose(f);
+    if (ok) out[strcspn(out, "\r\n")] = 0;
+    if (!ok || strlen(out) < 16)
+        return cli_error("serve", "--admin-token-file %s: the token (its first line) must be 16 characters or more",
+                         path),
+               false;
+    return true;
+}
+
 int cmd_serve(int argc, char **argv) {
     const char *models[32], *loras[32], *mpath = NULL;
     int n_models = 0, n_loras = 0;
@@ -84,7 +110,7 @@ int cmd_serve(int argc, char **argv) {
     int64_t port = p.port, threads = 0, parallel = p.n_parallel, ctx = 0, batch = p.n_batch, queue = p.queue_max,
             timeout = p.timeout_s, max_body = (int64_t)p.max_body;
     double drain = p.drain_s;
-    const char *spec, *gw_config = NULL, *mmprojs[32];
+    const char *spec, *gw_config = NULL, *mmprojs[32], *token_file = NULL;
     int n_mmproj = 0;
     bool port_given = false;
 
@@ -109,6 +135,8 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--host", &p.host)) continue;
         if (cli_opt_int(&a, NULL, "--port", &port)) { port_given = true; continue; }
         if (cli_opt(&a, NULL, "--gateway-config", &gw_config)) continue;
+        if (cli_opt(&a, NULL, "--admin-token-file", &token_file)) continue;
+        if (cli_opt(&a, NULL, "--registry", &p.registry_dir)) continue;
         if (cli_opt_int(&a, "-t", "--threads", &threads)) continue;
         if (cli_opt_int(&a, NULL, "--parallel", &parallel)) continue;
         if (cli_opt_int(&a, NULL, "--ctx-per-seq", &ctx)) continue;
@@ -120,6 +148,8 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--rag-db", &p.rag_dir)) continue;
         if (cli_opt(&a, NULL, "--classifier", &p.classifier)) continue;
         if (cli_opt(&a, NULL, "--rag-embed", &p.rag_embed)) continue;
+        if (cli_opt(&a, NULL, "--ui-dir", &p.ui_dir)) continue;
+        if (cli_flag(&a, NULL, "--no-ui")) { p.ui_off = true; continue; }
         if (cli_help(&a)) { usage(stdout); return 0; }
         return cli_unknown(&a);
     }
@@ -137,7 +167,11 @@ int cmd_serve(int argc, char **argv) {
     p.port = (int)port, p.n_threads = (int)threads, p.n_parallel = (int)parallel, p.n_ctx_per_seq = (int)ctx;
     p.n_batch = (int)batch, p.queue_max = (int)queue, p.timeout_s = (int)timeout, p.max_body = (size_t)max_body;
     p.drain_s = drain;
-    if (!mpath && n_models == 0 && !(mpath = cli_model_or_default("serve", NULL))) return 1;
+    if (!mpath && n_models == 0 && !p.registry_dir && !(mpath = cli_model_or_default("serve", NULL))) return 1;
+    char token[256] = "";
+    if (token_file && !read_token(token_file, token, sizeof token)) return 1;
+    if (!token_file && getenv("HEARTH_ADMIN_TOKEN")) snprintf(token, sizeof token, "%s", getenv("HEARTH_ADMIN_TOKEN"));
+    if (token[0]) p.admin_token = token;
 
     cli_install_logger();
     hearth_gateway_config *gc = NULL;
@@ -145,6 +179,8 @@ int cmd_serve(int argc, char **argv) {
     if (gw_config) {   /* the gateway takes the public address; the server an internal one */
         if (hearth_gateway_config_load_local(gw_config, &gc) != HEARTH_OK) return cli_lib_error("serve");
         if (port_given) hearth_gateway_config_set_port(gc, (int)port);
+        hearth_gateway_config_set_ui(gc, p.ui_dir, !p.ui_off);   /* the console is the gateway's */
+        p.ui_off = true;
         p.host = "127.0.0.1";
         p.port = 0;
     }

@@ -6,6 +6,7 @@
  *   listen:   {host: 127.0.0.1, port: 8090}
  *   keys_db:  keys.db
  *   audit:    {db: audit.db, sync: full|normal, store_text: false}
+ *   database: postgresql://user@host/db   (instead of keys_db and audit.db: several gateways)
  *   upstream: {replicas: [http://127.0.0.1:8081, ...], health_interval_s: 2,
  *              connect_timeout_ms: 1000, request_timeout_s: 300, max_attempts: 0}
  *   limits:   {rpm: 0, tpm: 0, max_concurrent: 0, max_body: 4194304, max_connections: 1024}
@@ -379,19 +380,33 @@ static hearth_status walk(ctx *x) {
     yaml_node_t *root = yaml_document_get_root_node(x->doc);
     if (!root) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: the config is empty", x->file);
     TRY(want_map(x, root, "the config"));
-    bool have_keys = false, have_audit = false;
+    bool have_keys = false, have_audit = false, have_database = false;
     FOR_PAIRS(x, root, k, v) {
         const char *key = k->type == YAML_SCALAR_NODE ? scalar(k) : "?";
         if (!strcmp(key, "listen")) TRY(sec_listen(x, v));
+        else if (!strcmp(key, "database")) {
+            /* PostgreSQL holds keys, usage, limits and the audit chain: both names point at it */
+            TRY(get_str(x, v, "database", x->c->keys_db, sizeof x->c->keys_db));
+            if (strncmp(x->c->keys_db, "postgresql://", 13) && strncmp(x->c->keys_db, "postgres://", 11))
+                return bad(x, v, "database must be a PostgreSQL URL (postgresql://user@host/db), not '%s'%s",
+                           x->c->keys_db, "");
+            have_database = true;
+        }
         else if (!strcmp(key, "keys_db")) { TRY(get_path(x, v, "keys_db", x->c->keys_db, sizeof x->c->keys_db)); have_keys = true; }
         else if (!strcmp(key, "audit")) { TRY(sec_audit(x, v)); have_audit = x->c->audit_db[0] != 0; }
         else if (!strcmp(key, "upstream")) TRY(sec_upstream(x, v));
         else if (!strcmp(key, "limits")) TRY(sec_limits(x, v));
         else if (!strcmp(key, "pii")) TRY(sec_pii(x, v));
-        else return bad(x, k, "unknown key '%s' (listen, keys_db, audit, upstream, limits, pii)%s", key, "");
+        else return bad(x, k, "unknown key '%s' (listen, database, keys_db, audit, upstream, limits, pii)%s", key, "");
     }
-    if (!have_keys) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: keys_db is required", x->file);
-    if (!have_audit) return hearth_set_error(HEARTH_ERR_FORMAT, "%s: audit.db is required", x->file);
+    if (have_database && (have_keys || have_audit))
+        return hearth_set_error(HEARTH_ERR_FORMAT, "%s: database replaces keys_db and audit.db; give one or the other",
+                                x->file);
+    if (have_database) snprintf(x->c->audit_db, sizeof x->c->audit_db, "%s", x->c->keys_db);
+    if (!have_database && !have_keys)
+        return hearth_set_error(HEARTH_ERR_FORMAT, "%s: keys_db is required (or database: postgresql://...)", x->file);
+    if (!have_database && !have_audit)
+        return hearth_set_error(HEARTH_ERR_FORMAT, "%s: audit.db is required (or database: postgresql://...)", x->file);
     if (x->c->n_replicas == 0 && x->c->n_inproc == 0 && !x->upstream_optional)
         return hearth_set_error(HEARTH_ERR_FORMAT, "%s: upstream.replicas needs at least one URL (or upstream.inprocess)",
                                 x->file);
@@ -457,6 +472,11 @@ void hearth_gateway_config_free(hearth_gateway_config *c) {
     free(c);
 }
 void hearth_gateway_config_set_port(hearth_gateway_config *c, int port) { c->port = port; }
+
+void hearth_gateway_config_set_ui(hearth_gateway_config *c, const char *dir, bool enabled) {
+    snprintf(c->ui_dir, sizeof c->ui_dir, "%s", dir ? dir : "");
+    c->ui_off = !enabled;
+}
 
 int hearth_gateway_config_inprocess_count(const hearth_gateway_config *c) { return c->n_inproc; }
 

@@ -6,12 +6,13 @@
  *
  * Order for a model request: key (401) -> model allowed (403) -> budget (429
  * insufficient_quota) -> rate and concurrency (429 rate_limit_exceeded) ->
- * PII (400 under block) -> upstream -> PII on the answer -> audit record (500
+ * PII (400 under block) -> upstream -> PII on the answer -> audit record (503
  * if it cannot be written) -> answer.
  */
 #include "gateway_internal.h"
 
 #include "hearth/pii.h"
+#include "webui/webui.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -59,15 +60,15 @@ static char *err_body(const char *msg, const char *type, const char *code) {
 }
 
 /* answers an error and writes its audit record (the record is written first; a
- * failed write turns the answer into a 500) */
+ * failed write — the database is away — turns the answer into a 503) */
 static enum MHD_Result fail(gw_req *r, struct MHD_Connection *c, int status, const char *msg, const char *type,
                             const char *code, int retry_after) {
     if (!gw_finish(r, status, NULL)) {
-        status = 500;
-        msg = "the audit record could not be written";
+        status = 503;
+        msg = GW_AUDIT_FAILED "; nothing was done";
         type = "server_error";
         code = "audit_failed";
-        retry_after = 0;
+        retry_after = 1;
     }
     return send_text(c, status, err_body(msg, type, code), NULL, retry_after);
 }
@@ -110,7 +111,7 @@ bool gw_finish(gw_req *r, int status, const char *response_text) {
         gw_limiter_done(g->lim, r->key.id, r->tokens_in + r->tokens_out, t1);
         r->admitted = false;
     }
-    gw_metrics_request(g->met, r->have_key ? r->key.id : "", r->model, ok ? status : 500, r->tokens_in,
+    gw_metrics_request(g->met, r->have_key ? r->key.id : "", r->model, ok ? status : 503, r->tokens_in,
                        r->tokens_out, t1 - r->t0);
     return ok;
 }
@@ -136,9 +137,10 @@ static int check_key(gw_req *r, struct MHD_Connection *c, const char **msg, cons
     }
     hearth_key_check res;
     if (hearth_keys_verify(r->g->ks, k, gw_now_s(), &r->key, &res)) {
-        *msg = "the key store could not be read";
-        *code = "internal_error";
-        return 500;
+        hearth_log(HEARTH_LOG_ERROR, "gateway: %s", hearth_last_error());
+        *msg = "the key store could not be read (the gateway's database is unavailable); try again later";
+        *code = "database_unavailable";
+        return 503;
     }
     switch (res) {
     case HEARTH_KEY_VALID: r->have_key = true; return 0;
@@ -278,7 +280,8 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
         int64_t used, end, now = gw_now_s();
         if (hearth_keys_period_usage(g->ks, r->key.id, r->key.period, now, &used, &end)) {
             cJSON_Delete(req);
-            return fail(r, c, 500, "the usage store could not be read", "server_error", NULL, 0);
+            return fail(r, c, 503, "the usage store could not be read (the gateway's database is unavailable)",
+                        "server_error", "database_unavailable", 1);
         }
         if (used >= r->key.budget_tokens) {
             char msg[200];
@@ -293,6 +296,11 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
             conc = r->key.max_concurrent ? r->key.max_concurrent : cf->max_concurrent;
     int retry = 0;
     gw_limit_result lr = gw_limiter_admit(g->lim, r->key.id, rpm, tpm, conc, gw_mono_s(), &retry);
+    if (lr == GW_LIMIT_UNAVAILABLE) {
+        cJSON_Delete(req);
+        return fail(r, c, 503, "the rate limits could not be checked (the gateway's database is unavailable)",
+                    "server_error", "database_unavailable", 1);
+    }
     if (lr != GW_LIMIT_OK) {
         char msg[200];
         if (lr == GW_LIMIT_RPM) snprintf(msg, sizeof msg, "rate limit: %lld requests per minute", (long long)rpm);
@@ -380,7 +388,7 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
     free(seen.data);
     if (!ok) {
         free(answer);
-        return send_text(c, 500, err_body("the audit record could not be written; the answer is withheld",
+        return send_text(c, 503, err_body(GW_AUDIT_FAILED_WITHHELD,
                                           "server_error", "audit_failed"), NULL, 0);
     }
     return send_text(c, status, answer, NULL, 0);
@@ -389,8 +397,8 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
 /* ==== files and vector stores (hearth serve --rag-db) ================================
  * Passed through as they are (multipart uploads included) after the key
  * check, under the key's request rate and concurrency limits, with an audit
- * record. The PII policy applies to chat (grounded answers included), not to
- * uploaded documents or search queries. */
+ * record; the key's PII policy applies to uploads, search queries and search
+ * results (pii_store.c). */
 static enum MHD_Result store_request(gw_req *r, struct MHD_Connection *c, const char *method, const char *url,
                                      const conn_state *cs) {
     hearth_gateway *g = r->g;
@@ -400,6 +408,9 @@ static enum MHD_Result store_request(gw_req *r, struct MHD_Connection *c, const 
             conc = r->key.max_concurrent ? r->key.max_concurrent : cf->max_concurrent;
     int retry = 0;
     gw_limit_result lr = gw_limiter_admit(g->lim, r->key.id, rpm, tpm, conc, gw_mono_s(), &retry);
+    if (lr == GW_LIMIT_UNAVAILABLE)
+        return fail(r, c, 503, "the rate limits could not be checked (the gateway's database is unavailable)",
+                    "server_error", "database_unavailable", 1);
     if (lr != GW_LIMIT_OK)
         return fail(r, c, 429,
                     lr == GW_LIMIT_RPM ? "rate limit: requests per minute"
@@ -409,12 +420,28 @@ static enum MHD_Result store_request(gw_req *r, struct MHD_Connection *c, const 
                     retry);
     r->admitted = true;
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    r->pii = gw_config_pii(cf, &r->key);
+    hearth_buf fwd = {0};
+    char msg[768];
+    const char *code = NULL;
+    int refuse = gw_store_pii_request(r, method, url, ctype, cs->body.data, cs->body.len, &fwd, msg, sizeof msg, &code);
+    if (refuse) {
+        hearth_buf_free(&fwd);
+        return fail(r, c, refuse, msg, refuse == 500 ? "server_error" : "invalid_request_error", code, 0);
+    }
     int status = 0;
     hearth_buf out = {0};
-    gw_proxy_raw(g, method, url, ctype, cs->body.data, cs->body.len, &status, &out);
+    gw_proxy_raw(g, method, url, ctype, fwd.data ? fwd.data : cs->body.data, fwd.data ? fwd.len : cs->body.len,
+                 &status, &out);
+    hearth_buf_free(&fwd);
+    if (status == 200 && !gw_store_pii_response(r, method, url, &out)) {
+        hearth_buf_free(&out);
+        snprintf(msg, sizeof msg, "the search results contained personal data (%s) and were withheld", r->resp_blocked);
+        return fail(r, c, 502, msg, "upstream_error", "pii_blocked_response", 0);
+    }
     if (!gw_finish(r, status, NULL)) {
         hearth_buf_free(&out);
-        return send_text(c, 500, err_body("the audit record could not be written; the answer is withheld",
+        return send_text(c, 503, err_body(GW_AUDIT_FAILED_WITHHELD,
                                           "server_error", "audit_failed"), NULL, 0);
     }
     size_t n = out.len;
@@ -447,6 +474,8 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
                                 conn_state *cs) {
     if (!strcmp(url, "/health") && !strcmp(method, "GET"))
         return send_text(c, 200, strdup("{\"status\":\"ok\"}"), NULL, 0);
+    int ui = webui_respond(g->ui, c, method, url);   /* the web console's pages: public, like /health */
+    if (ui) return ui > 0 ? MHD_YES : MHD_NO;
     gw_req *r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
     r->g = g;
@@ -477,7 +506,7 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
         if (gw_finish(r, 200, NULL)) res = send_text(c, 200, b.data, "text/plain; version=0.0.4; charset=utf-8", 0);
         else {
             free(b.data);
-            res = send_text(c, 500, err_body("the audit record could not be written", "server_error", "audit_failed"), NULL, 0);
+            res = send_text(c, 503, err_body(GW_AUDIT_FAILED, "server_error", "audit_failed"), NULL, 0);
         }
     } else if ((!strcmp(method, "POST") && (!strcmp(url, "/v1/chat/completions") || !strcmp(url, "/v1/completions") ||
                                             !strcmp(url, "/v1/embeddings"))) ||
@@ -540,15 +569,19 @@ hearth_status hearth_gateway_create(const hearth_gateway_config *c, hearth_gatew
     if (!st && !(g->bg = gw_bg_new())) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
     if (!st && !(g->sessions = gw_sessions_new(GW_SESSION_IDLE_S, GW_SESSION_MAX_S)))
         st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
-    if (!st) st = gw_bg_watch(g->bg, gw_audit_db(g->au), c->audit_db, gw_audit_restart_wal, g->au);
-    if (!st) st = gw_bg_watch(g->bg, gw_keystore_db(g->ks), c->keys_db, NULL, NULL);   /* written by the upkeep thread itself */
+    if (!st && gw_audit_db(g->au))   /* SQLite: WAL checkpoints (PostgreSQL needs none) */
+        st = gw_bg_watch(g->bg, gw_audit_db(g->au), c->audit_db, gw_audit_restart_wal, g->au);
+    if (!st && gw_keystore_db(g->ks))   /* written by the upkeep thread itself */
+        st = gw_bg_watch(g->bg, gw_keystore_db(g->ks), c->keys_db, NULL, NULL);
     if (!st) gw_keys_defer_usage(g->ks, true);
     if (!st) {
         g->lim = gw_limiter_new();
+        if (g->lim) gw_limiter_share(g->lim, g->ks);   /* PostgreSQL: rates shared by every gateway */
         g->met = gw_metrics_new();
         g->pool = gw_pool_new(c);
         if (!g->lim || !g->met || !g->pool) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
     }
+    if (!st && !c->ui_off) st = webui_create(c->ui_dir[0] ? c->ui_dir : NULL, &g->ui);
     if (st) {
         hearth_gateway_free(g);
         return st;
@@ -607,6 +640,7 @@ void hearth_gateway_free(hearth_gateway *g) {
     hearth_audit_free(g->au);
     hearth_keystore_free(g->ks);
     gw_bg_free(g->bg);   /* after the connections whose WAL hooks point into it */
+    webui_free(g->ui);
     for (int i = 0; i < g->n_curl_idle; i++) curl_easy_cleanup(g->curl_idle[i]);
     pthread_mutex_destroy(&g->curl_mu);
     free(g);

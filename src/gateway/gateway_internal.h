@@ -47,6 +47,13 @@ void gw_audit_restart_wal(void *audit);
  * memory, which hearth_keys_period_usage includes, and gw_keys_flush_usage
  * writes them in one transaction (the upkeep tick, and on close). */
 void gw_keys_defer_usage(hearth_keystore *ks, bool on);
+/* Shared limits (PostgreSQL): whether the key store counts the limits' windows
+ * for every gateway, one admit per request and window (see store.h), and the
+ * tokens charged to the current window after the answer. */
+bool gw_keys_shared_limits(hearth_keystore *ks);
+hearth_status gw_keys_window_admit(hearth_keystore *ks, const char *key_id, int64_t rpm, int64_t tpm, bool *rpm_ok,
+                                   bool *tpm_ok, int *retry_after_s);
+hearth_status gw_keys_window_charge(hearth_keystore *ks, const char *key_id, int64_t tokens);
 hearth_status gw_keys_flush_usage(hearth_keystore *ks);
 
 int64_t gw_now_s(void);
@@ -102,14 +109,22 @@ struct hearth_gateway_config {
     gw_pii_policy pii[64];      /* pii[0] is the default */
     int n_custom;
     gw_pii_custom custom[64];   /* custom PII kinds (patterns, keyword lists) */
+    char ui_dir[1024];          /* the web console from this folder; "": built in */
+    bool ui_off;                /* no web console */
 };
 
 const gw_pii_policy *gw_config_pii(const hearth_gateway_config *c, const hearth_key_info *k);
 
 /* ==== limits ===== */
 typedef struct gw_limiter gw_limiter;
-typedef enum gw_limit_result { GW_LIMIT_OK = 0, GW_LIMIT_RPM, GW_LIMIT_TPM, GW_LIMIT_CONCURRENT } gw_limit_result;
+typedef enum gw_limit_result {
+    GW_LIMIT_OK = 0, GW_LIMIT_RPM, GW_LIMIT_TPM, GW_LIMIT_CONCURRENT,
+    GW_LIMIT_UNAVAILABLE,       /* shared limits: the database could not be asked (fail closed) */
+} gw_limit_result;
 gw_limiter *gw_limiter_new(void);
+/* Rates from the key store's shared windows (when gw_keys_shared_limits) instead
+ * of buckets in memory; concurrency stays per gateway. */
+void gw_limiter_share(gw_limiter *l, hearth_keystore *ks);
 void gw_limiter_free(gw_limiter *l);
 /* Admits one request of key k (effective limits given) at monotonic time t:
  * takes a request token, checks tokens > 0 and concurrency. On refusal
@@ -247,6 +262,7 @@ struct hearth_gateway {
     gw_sessions *sessions;      /* admin console logins */
     struct MHD_Daemon *httpd;
     int port;
+    struct webui *ui;           /* the web console's files (src/webui; NULL: off) */
     pthread_mutex_t curl_mu;    /* pool of idle libcurl handles (kept for connection reuse) */
     void *curl_idle[256];
     int n_curl_idle;
@@ -279,6 +295,20 @@ void gw_kinds_record(const char *request, const char *response, char *out, size_
 void gw_req_free(gw_req *r);   /* NULL is a no-op */
 void *gw_curl_get(hearth_gateway *g);
 void gw_curl_put(hearth_gateway *g, void *h);
+
+/* What a client is told when its audit record could not be written (503): the
+ * request is refused, the answer (if any) withheld. */
+#define GW_AUDIT_FAILED "the audit record could not be written (is the gateway's database available?)"
+#define GW_AUDIT_FAILED_WITHHELD GW_AUDIT_FAILED "; the answer is withheld"
+
+/* The key's PII policy on files and vector stores (pii_store.c): 0 to go on
+ * (fwd holds the body to forward instead when it was rewritten, else stays
+ * empty), or the HTTP status to refuse with, msg and code saying why. */
+int gw_store_pii_request(gw_req *r, const char *method, const char *url, const char *ctype, const char *body,
+                         size_t len, hearth_buf *fwd, char *msg, size_t cap, const char **code);
+/* Search results: the response policy on their texts (and a masked query's
+ * placeholders restored); false when the policy blocks the answer. */
+bool gw_store_pii_response(gw_req *r, const char *method, const char *url, hearth_buf *resp);
 
 /* Writes the audit record, usage, metrics and releases the limiter slot.
  * Returns false if the audit record could not be written. */

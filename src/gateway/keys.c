@@ -1,6 +1,7 @@
 /*
- * keys.c — the API key store (SQLite): create, list, revoke, rotate, verify,
- * and per-key usage for token budgets.
+ * keys.c — the API key store: create, list, revoke, rotate, verify, and
+ * per-key usage for token budgets, over the gateway's storage (store.h:
+ * SQLite or PostgreSQL).
  *
  * A key is "hk_<id>_<secret>". The row is found by its public id; the secret
  * is checked by recomputing BLAKE2b-256(secret, key = per-row salt) and
@@ -9,11 +10,14 @@
  *
  * Verified rows are cached in memory (id -> settings, salt, hash; the hash is
  * still recomputed per request). The cache is dropped whenever this handle
- * writes a key, and whenever `PRAGMA data_version` says another connection —
- * `hearth keys revoke` in another process — committed to the file, so a revoke
- * or rotate takes effect on the next request.
+ * writes a key, and whenever the store says keys may have changed elsewhere
+ * (SQLite: `PRAGMA data_version` moved because another process committed to
+ * the file; PostgreSQL: the keys table's trigger sent a NOTIFY, or the
+ * listening connection is down), so a revoke or rotate takes effect on the
+ * next request, on every gateway.
  */
 #include "gateway_internal.h"
+#include "store.h"
 
 #include <sodium.h>
 #include <stdio.h>
@@ -21,8 +25,8 @@
 #include <string.h>
 #include <time.h>
 
-#define SALT_LEN 16
-#define HASH_LEN 32
+#define SALT_LEN GW_SALT_LEN
+#define HASH_LEN GW_HASH_LEN
 #define SECRET_LEN 32
 #define KEY_CACHE_MAX 256           /* cached key rows; the cache starts over when full */
 #define USAGE_PENDING_MAX 4096      /* deferred usage rows before a write is forced */
@@ -32,35 +36,17 @@ typedef struct key_cached {
     unsigned char salt[SALT_LEN], hash[HASH_LEN];
 } key_cached;
 
-typedef struct usage_pending {
-    char key_id[HEARTH_KEY_ID_LEN + 1];
-    char model[256];
-    int64_t day, requests, tokens_in, tokens_out;
-} usage_pending;
+typedef gw_usage_row usage_pending;
 
 struct hearth_keystore {
-    sqlite3 *db;
-    pthread_mutex_t mu;         /* everything below, and the connection */
-    sqlite3_stmt *s_get, *s_version, *s_usage_add, *s_usage_sum;   /* prepared once, NULL until used */
-    int64_t data_version;       /* at the last cache check */
+    gw_store *st;
+    pthread_mutex_t mu;         /* everything below, and the store */
     key_cached *cache;          /* KEY_CACHE_MAX slots */
     int n_cache;
     bool defer_usage;
     usage_pending *pend;
     size_t n_pend, cap_pend;
 };
-
-static const char *SCHEMA =
-    "CREATE TABLE IF NOT EXISTS keys ("
-    " id TEXT PRIMARY KEY, name TEXT NOT NULL, role INTEGER NOT NULL, models TEXT NOT NULL,"
-    " rpm INTEGER NOT NULL, tpm INTEGER NOT NULL, max_concurrent INTEGER NOT NULL,"
-    " budget_tokens INTEGER NOT NULL, period INTEGER NOT NULL, expires INTEGER NOT NULL,"
-    " created INTEGER NOT NULL, revoked INTEGER NOT NULL DEFAULT 0,"
-    " salt BLOB NOT NULL, hash BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS usage ("
-    " key_id TEXT NOT NULL, model TEXT NOT NULL, day INTEGER NOT NULL,"
-    " requests INTEGER NOT NULL, tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL,"
-    " PRIMARY KEY (key_id, model, day));";
 
 hearth_key_params hearth_key_default_params(void) {
     hearth_key_params p;
@@ -84,16 +70,16 @@ const char *hearth_key_check_str(hearth_key_check c) {
 hearth_status hearth_keystore_open(const char *path, hearth_keystore **out) {
     *out = NULL;
     if (sodium_init() < 0) return hearth_set_error(HEARTH_ERR_INTERNAL, "libsodium failed to initialise");
-    sqlite3 *db;
-    hearth_status st = gw_db_open(path, "NORMAL", SCHEMA, &db);   /* usage counters: WAL, no fsync per request */
+    if (!path || !*path) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "no key database given");
+    gw_store *db;
+    hearth_status st = gw_store_open(path, GW_STORE_KEYS, false, &db);   /* usage counters: no fsync per request */
     if (st) return st;
     hearth_keystore *ks = calloc(1, sizeof *ks);
     if (!ks) {
-        sqlite3_close(db);
+        gw_store_close(db);
         return hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
     }
-    ks->db = db;
-    ks->data_version = -1;
+    ks->st = db;
     pthread_mutex_init(&ks->mu, NULL);
     *out = ks;
     return HEARTH_OK;
@@ -103,11 +89,7 @@ void hearth_keystore_free(hearth_keystore *ks) {
     if (!ks) return;
     if (ks->n_pend && gw_keys_flush_usage(ks))
         hearth_log(HEARTH_LOG_ERROR, "keys: %s (usage of the last moments lost)", hearth_last_error());
-    sqlite3_finalize(ks->s_get);
-    sqlite3_finalize(ks->s_version);
-    sqlite3_finalize(ks->s_usage_add);
-    sqlite3_finalize(ks->s_usage_sum);
-    sqlite3_close(ks->db);
+    gw_store_close(ks->st);
     pthread_mutex_destroy(&ks->mu);
     if (ks->cache) sodium_memzero(ks->cache, KEY_CACHE_MAX * sizeof *ks->cache);
     free(ks->cache);
@@ -115,17 +97,24 @@ void hearth_keystore_free(hearth_keystore *ks) {
     free(ks);
 }
 
-sqlite3 *gw_keystore_db(hearth_keystore *ks) { return ks->db; }
+sqlite3 *gw_keystore_db(hearth_keystore *ks) { return gw_store_sqlite_db(ks->st); }
 
-/* with ks->mu held: *s prepared once (kept for the handle's life), reset for use */
-static sqlite3_stmt *cached_stmt(hearth_keystore *ks, sqlite3_stmt **s, const char *sql) {
-    if (!*s && sqlite3_prepare_v3(ks->db, sql, -1, SQLITE_PREPARE_PERSISTENT, s, NULL) != SQLITE_OK) {
-        *s = NULL;
-        return NULL;
-    }
-    sqlite3_reset(*s);
-    sqlite3_clear_bindings(*s);
-    return *s;
+/* ==== shared limits (stores that count windows for every gateway) ==================== */
+bool gw_keys_shared_limits(hearth_keystore *ks) { return ks->st->ops->window_admit != NULL; }
+
+hearth_status gw_keys_window_admit(hearth_keystore *ks, const char *key_id, int64_t rpm, int64_t tpm, bool *rpm_ok,
+                                   bool *tpm_ok, int *retry_after_s) {
+    pthread_mutex_lock(&ks->mu);
+    hearth_status st = ks->st->ops->window_admit(ks->st, key_id, rpm, tpm, rpm_ok, tpm_ok, retry_after_s);
+    pthread_mutex_unlock(&ks->mu);
+    return st;
+}
+
+hearth_status gw_keys_window_charge(hearth_keystore *ks, const char *key_id, int64_t tokens) {
+    pthread_mutex_lock(&ks->mu);
+    hearth_status st = ks->st->ops->window_charge(ks->st, key_id, tokens);
+    pthread_mutex_unlock(&ks->mu);
+    return st;
 }
 
 /* ==== helpers ======================================================================= */
@@ -137,24 +126,6 @@ static void new_secret(char *secret_b64, size_t cap, unsigned char salt[SALT_LEN
     randombytes_buf(salt, SALT_LEN);
     crypto_generichash(hash, HASH_LEN, (const unsigned char *)secret_b64, strlen(secret_b64), salt, SALT_LEN);
 }
-
-static void read_row(sqlite3_stmt *s, hearth_key_info *k) {
-    memset(k, 0, sizeof *k);
-    snprintf(k->id, sizeof k->id, "%s", (const char *)sqlite3_column_text(s, 0));
-    snprintf(k->name, sizeof k->name, "%s", (const char *)sqlite3_column_text(s, 1));
-    k->role = sqlite3_column_int(s, 2) ? HEARTH_ROLE_ADMIN : HEARTH_ROLE_USER;
-    snprintf(k->models, sizeof k->models, "%s", (const char *)sqlite3_column_text(s, 3));
-    k->rpm = sqlite3_column_int64(s, 4);
-    k->tpm = sqlite3_column_int64(s, 5);
-    k->max_concurrent = sqlite3_column_int64(s, 6);
-    k->budget_tokens = sqlite3_column_int64(s, 7);
-    k->period = (hearth_key_period)sqlite3_column_int(s, 8);
-    k->expires = sqlite3_column_int64(s, 9);
-    k->created = sqlite3_column_int64(s, 10);
-    k->revoked = sqlite3_column_int64(s, 11);
-}
-
-#define KEY_COLS "id, name, role, models, rpm, tpm, max_concurrent, budget_tokens, period, expires, created, revoked"
 
 static bool valid_id(const char *id) {
     if (!id || strlen(id) != HEARTH_KEY_ID_LEN) return false;
@@ -180,44 +151,26 @@ hearth_status hearth_keys_create(hearth_keystore *ks, const hearth_key_params *p
     randombytes_buf(idb, sizeof idb);
     sodium_bin2hex(id, sizeof id, idb, sizeof idb);
     new_secret(secret, sizeof secret, salt, hash);
+    hearth_key_info k;
+    memset(&k, 0, sizeof k);
+    snprintf(k.id, sizeof k.id, "%s", id);
+    snprintf(k.name, sizeof k.name, "%s", p->name);
+    k.role = p->role == HEARTH_ROLE_ADMIN ? HEARTH_ROLE_ADMIN : HEARTH_ROLE_USER;
+    snprintf(k.models, sizeof k.models, "%s", p->models ? p->models : "");
+    k.rpm = p->rpm;
+    k.tpm = p->tpm;
+    k.max_concurrent = p->max_concurrent;
+    k.budget_tokens = p->budget_tokens;
+    k.period = p->period;
+    k.expires = p->expires;
     pthread_mutex_lock(&ks->mu);
-    sqlite3_stmt *s = NULL;
-    hearth_status st = HEARTH_OK;
-    if (sqlite3_prepare_v2(ks->db,
-                           "INSERT INTO keys (" KEY_COLS ", salt, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,0,?,?)", -1,
-                           &s, NULL) != SQLITE_OK) {
-        st = gw_db_error(ks->db, "keys: insert");
-        goto out;
-    }
-    int64_t now = gw_now_s();
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, p->name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 3, p->role == HEARTH_ROLE_ADMIN);
-    sqlite3_bind_text(s, 4, p->models ? p->models : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 5, p->rpm);
-    sqlite3_bind_int64(s, 6, p->tpm);
-    sqlite3_bind_int64(s, 7, p->max_concurrent);
-    sqlite3_bind_int64(s, 8, p->budget_tokens);
-    sqlite3_bind_int(s, 9, (int)p->period);
-    sqlite3_bind_int64(s, 10, p->expires);
-    sqlite3_bind_int64(s, 11, now);
-    sqlite3_bind_blob(s, 12, salt, SALT_LEN, SQLITE_TRANSIENT);
-    sqlite3_bind_blob(s, 13, hash, HASH_LEN, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        st = gw_db_error(ks->db, "keys: insert");
-        goto out;
-    }
+    hearth_status st = ks->st->ops->key_insert(ks->st, &k, salt, hash);
     ks->n_cache = 0;
-    snprintf(key_out, HEARTH_KEY_MAX, "hk_%s_%s", id, secret);
-    if (info) {
-        pthread_mutex_unlock(&ks->mu);
-        sqlite3_finalize(s);
-        sodium_memzero(secret, sizeof secret);
-        return hearth_keys_get(ks, id, info);
-    }
-out:
-    sqlite3_finalize(s);
     pthread_mutex_unlock(&ks->mu);
+    if (!st) {
+        snprintf(key_out, HEARTH_KEY_MAX, "hk_%s_%s", id, secret);
+        if (info) *info = k;
+    }
     sodium_memzero(secret, sizeof secret);
     return st;
 }
@@ -226,95 +179,26 @@ hearth_status hearth_keys_list(hearth_keystore *ks, hearth_key_info **out, size_
     *out = NULL;
     *n = 0;
     pthread_mutex_lock(&ks->mu);
-    sqlite3_stmt *s = NULL;
-    hearth_status st = HEARTH_OK;
-    size_t cap = 0;
-    hearth_key_info *v = NULL;
-    if (sqlite3_prepare_v2(ks->db, "SELECT " KEY_COLS " FROM keys ORDER BY created, rowid", -1, &s, NULL) !=
-        SQLITE_OK) {
-        st = gw_db_error(ks->db, "keys: list");
-        goto out;
-    }
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        if (!HEARTH_GROW(v, cap, *n + 1)) {
-            st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-        read_row(s, &v[(*n)++]);
-    }
-    if (rc != SQLITE_DONE) st = gw_db_error(ks->db, "keys: list");
-out:
-    sqlite3_finalize(s);
+    hearth_status st = ks->st->ops->key_list(ks->st, out, n);
     pthread_mutex_unlock(&ks->mu);
-    if (st) {
-        free(v);
-        *n = 0;
-    } else {
-        *out = v;
-    }
-    return st;
-}
-
-/* with ks->mu held; also returns salt and hash when wanted */
-static hearth_status get_locked(hearth_keystore *ks, const char *id, hearth_key_info *info,
-                                unsigned char salt[SALT_LEN], unsigned char hash[HASH_LEN]) {
-    hearth_status st = HEARTH_OK;
-    sqlite3_stmt *s = cached_stmt(ks, &ks->s_get, "SELECT " KEY_COLS ", salt, hash FROM keys WHERE id = ?");
-    if (!s) return gw_db_error(ks->db, "keys: lookup");
-    sqlite3_bind_text(s, 1, id, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        read_row(s, info);
-        if (salt && hash) {
-            if (sqlite3_column_bytes(s, 12) != SALT_LEN || sqlite3_column_bytes(s, 13) != HASH_LEN) {
-                st = hearth_set_error(HEARTH_ERR_FORMAT, "keys: row %s has a damaged salt or hash", id);
-            } else {
-                memcpy(salt, sqlite3_column_blob(s, 12), SALT_LEN);
-                memcpy(hash, sqlite3_column_blob(s, 13), HASH_LEN);
-            }
-        }
-    } else if (rc == SQLITE_DONE) {
-        st = hearth_set_error(HEARTH_ERR_NOT_FOUND, "no key with id %s", id);
-    } else {
-        st = gw_db_error(ks->db, "keys: lookup");
-    }
-    sqlite3_reset(s);
     return st;
 }
 
 hearth_status hearth_keys_get(hearth_keystore *ks, const char *id, hearth_key_info *info) {
     if (!valid_id(id)) return hearth_set_error(HEARTH_ERR_NOT_FOUND, "no key with id %s (ids are 12 hex digits)", id);
     pthread_mutex_lock(&ks->mu);
-    hearth_status st = get_locked(ks, id, info, NULL, NULL);
+    hearth_status st = ks->st->ops->key_get(ks->st, id, info, NULL, NULL);
     pthread_mutex_unlock(&ks->mu);
     return st;
 }
 
 /* ==== revoke / rotate =============================================================== */
-static hearth_status update_one(hearth_keystore *ks, const char *sql, const char *id, const void *salt,
-                                const void *hash, const char *what) {
+static hearth_status update_one(hearth_keystore *ks, const char *id, const unsigned char *salt,
+                                const unsigned char *hash) {
     if (!valid_id(id)) return hearth_set_error(HEARTH_ERR_NOT_FOUND, "no key with id %s (ids are 12 hex digits)", id);
     pthread_mutex_lock(&ks->mu);
-    sqlite3_stmt *s = NULL;
-    hearth_status st = HEARTH_OK;
-    if (sqlite3_prepare_v2(ks->db, sql, -1, &s, NULL) != SQLITE_OK) {
-        st = gw_db_error(ks->db, what);
-        goto out;
-    }
-    int i = 1;
-    if (salt) {
-        sqlite3_bind_blob(s, i++, salt, SALT_LEN, SQLITE_TRANSIENT);
-        sqlite3_bind_blob(s, i++, hash, HASH_LEN, SQLITE_TRANSIENT);
-    } else {
-        sqlite3_bind_int64(s, i++, gw_now_s());
-    }
-    sqlite3_bind_text(s, i, id, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(s) != SQLITE_DONE) st = gw_db_error(ks->db, what);
-    else if (sqlite3_changes(ks->db) == 0) st = hearth_set_error(HEARTH_ERR_NOT_FOUND, "no key with id %s", id);
-    ks->n_cache = 0;   /* our own writes do not change data_version */
-out:
-    sqlite3_finalize(s);
+    hearth_status st = ks->st->ops->key_update(ks->st, id, salt, hash);
+    ks->n_cache = 0;   /* our own writes may not show as a change */
     pthread_mutex_unlock(&ks->mu);
     return st;
 }
@@ -323,7 +207,7 @@ hearth_status hearth_keys_revoke(hearth_keystore *ks, const char *id) {
     hearth_key_info k;
     hearth_status st = hearth_keys_get(ks, id, &k);
     if (st || k.revoked) return st;   /* revoking twice is harmless */
-    return update_one(ks, "UPDATE keys SET revoked = ? WHERE id = ?", id, NULL, NULL, "keys: revoke");
+    return update_one(ks, id, NULL, NULL);
 }
 
 hearth_status hearth_keys_rotate(hearth_keystore *ks, const char *id, char *key_out) {
@@ -334,30 +218,22 @@ hearth_status hearth_keys_rotate(hearth_keystore *ks, const char *id, char *key_
     unsigned char salt[SALT_LEN], hash[HASH_LEN];
     char secret[64];
     new_secret(secret, sizeof secret, salt, hash);
-    st = update_one(ks, "UPDATE keys SET salt = ?, hash = ? WHERE id = ?", id, salt, hash, "keys: rotate");
+    st = update_one(ks, id, salt, hash);
     if (!st) snprintf(key_out, HEARTH_KEY_MAX, "hk_%s_%s", id, secret);
     sodium_memzero(secret, sizeof secret);
     return st;
 }
 
 /* ==== verify ======================================================================== */
-/* with ks->mu held: empties the cache if another connection committed since the last call */
+/* with ks->mu held: empties the cache if keys may have changed elsewhere since the last call */
 static hearth_status cache_check_locked(hearth_keystore *ks) {
-    sqlite3_stmt *s = cached_stmt(ks, &ks->s_version, "PRAGMA data_version");
-    if (!s || sqlite3_step(s) != SQLITE_ROW) {
-        if (s) sqlite3_reset(s);
-        return gw_db_error(ks->db, "keys: data_version");
-    }
-    int64_t v = sqlite3_column_int64(s, 0);
-    sqlite3_reset(s);
-    if (v != ks->data_version) {
-        ks->data_version = v;
-        ks->n_cache = 0;
-    }
-    return HEARTH_OK;
+    bool changed = true;
+    hearth_status st = ks->st->ops->keys_changed(ks->st, &changed);
+    if (st || changed) ks->n_cache = 0;
+    return st;
 }
 
-/* get_locked through the cache (a hit costs one PRAGMA data_version) */
+/* key_get through the cache (a hit costs one keys_changed: a PRAGMA, or a look at the LISTEN socket) */
 static hearth_status cached_get_locked(hearth_keystore *ks, const char *id, hearth_key_info *info,
                                        unsigned char salt[SALT_LEN], unsigned char hash[HASH_LEN]) {
     hearth_status st = cache_check_locked(ks);
@@ -370,7 +246,7 @@ static hearth_status cached_get_locked(hearth_keystore *ks, const char *id, hear
         memcpy(hash, c->hash, HASH_LEN);
         return HEARTH_OK;
     }
-    st = get_locked(ks, id, info, salt, hash);
+    st = ks->st->ops->key_get(ks->st, id, info, salt, hash);
     if (st) return st;
     if (!ks->cache) ks->cache = calloc(KEY_CACHE_MAX, sizeof *ks->cache);
     if (!ks->cache) return HEARTH_OK;   /* no memory for a cache: just uncached */
@@ -431,36 +307,11 @@ bool hearth_key_allows_model(const hearth_key_info *k, const char *model) {
 /* ==== usage ========================================================================= */
 static int64_t day_of(int64_t t) { return t / 86400; }
 
-#define USAGE_UPSERT                                                                                  \
-    "INSERT INTO usage (key_id, model, day, requests, tokens_in, tokens_out) VALUES (?,?,?,?,?,?)"       \
-    " ON CONFLICT (key_id, model, day) DO UPDATE SET requests = requests + excluded.requests,"          \
-    " tokens_in = tokens_in + excluded.tokens_in, tokens_out = tokens_out + excluded.tokens_out"
-
-/* with ks->mu held: adds one row's counts to the database */
-static hearth_status usage_write_locked(hearth_keystore *ks, const usage_pending *u) {
-    sqlite3_stmt *s = cached_stmt(ks, &ks->s_usage_add, USAGE_UPSERT);
-    if (!s) return gw_db_error(ks->db, "usage: record");
-    sqlite3_bind_text(s, 1, u->key_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, u->model, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, u->day);
-    sqlite3_bind_int64(s, 4, u->requests);
-    sqlite3_bind_int64(s, 5, u->tokens_in);
-    sqlite3_bind_int64(s, 6, u->tokens_out);
-    hearth_status st = sqlite3_step(s) == SQLITE_DONE ? HEARTH_OK : gw_db_error(ks->db, "usage: record");
-    sqlite3_reset(s);
-    return st;
-}
-
 /* with ks->mu held: writes the deferred rows in one transaction; kept on failure */
 static hearth_status usage_flush_locked(hearth_keystore *ks) {
     if (!ks->n_pend) return HEARTH_OK;
-    if (sqlite3_exec(ks->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return gw_db_error(ks->db, "usage: begin");
-    hearth_status st = HEARTH_OK;
-    for (size_t i = 0; i < ks->n_pend && !st; i++) st = usage_write_locked(ks, &ks->pend[i]);
-    if (!st && sqlite3_exec(ks->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) st = gw_db_error(ks->db, "usage: commit");
-    if (st) sqlite3_exec(ks->db, "ROLLBACK", NULL, NULL, NULL);
-    else ks->n_pend = 0;
+    hearth_status st = ks->st->ops->usage_add(ks->st, ks->pend, ks->n_pend);
+    if (!st) ks->n_pend = 0;
     return st;
 }
 
@@ -485,7 +336,7 @@ hearth_status hearth_keys_add_usage(hearth_keystore *ks, const char *key_id, con
     pthread_mutex_lock(&ks->mu);
     hearth_status st = HEARTH_OK;
     if (!ks->defer_usage) {
-        st = usage_write_locked(ks, &u);
+        st = ks->st->ops->usage_add(ks->st, &u, 1);
         goto out;
     }
     for (size_t i = 0; i < ks->n_pend; i++) {
@@ -501,7 +352,7 @@ hearth_status hearth_keys_add_usage(hearth_keystore *ks, const char *key_id, con
         if (st) goto out;
     }
     if (!HEARTH_GROW(ks->pend, ks->cap_pend, ks->n_pend + 1)) {
-        st = usage_write_locked(ks, &u);   /* no memory to defer it */
+        st = ks->st->ops->usage_add(ks->st, &u, 1);   /* no memory to defer it */
         goto out;
     }
     ks->pend[ks->n_pend++] = u;
@@ -536,26 +387,12 @@ hearth_status hearth_keys_period_usage(hearth_keystore *ks, const char *key_id, 
     period_bounds(period, now, &start, &end);
     if (period_end) *period_end = end;
     pthread_mutex_lock(&ks->mu);
-    hearth_status st = HEARTH_OK;
-    sqlite3_stmt *s = cached_stmt(ks, &ks->s_usage_sum,
-                                  "SELECT COALESCE(SUM(tokens_in + tokens_out), 0) FROM usage"
-                                  " WHERE key_id = ? AND day >= ? AND day < ?");
-    if (!s) {
-        st = gw_db_error(ks->db, "usage: query");
-        goto out;
-    }
-    sqlite3_bind_text(s, 1, key_id, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(s, 2, day_of(start));
-    sqlite3_bind_int64(s, 3, day_of(end));
-    if (sqlite3_step(s) == SQLITE_ROW) *tokens = sqlite3_column_int64(s, 0);
-    else st = gw_db_error(ks->db, "usage: query");
-    sqlite3_reset(s);
+    hearth_status st = ks->st->ops->usage_sum(ks->st, key_id, day_of(start), day_of(end), tokens);
     for (size_t i = 0; i < ks->n_pend; i++) {   /* deferred, not yet written */
         const usage_pending *p = &ks->pend[i];
         if (!strcmp(p->key_id, key_id) && p->day >= day_of(start) && p->day < day_of(end))
             *tokens += p->tokens_in + p->tokens_out;
     }
-out:
     pthread_mutex_unlock(&ks->mu);
     return st;
 }

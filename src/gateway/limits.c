@@ -7,6 +7,13 @@
  * number is known only then), so the tokens bucket may go below zero and then
  * refuses requests until it has refilled above zero. Retry-After is the time
  * the refill needs, rounded up to whole seconds.
+ *
+ * Several gateways on one PostgreSQL database share the rates instead
+ * (gw_limiter_share): each request is one atomic upsert on the key's row for
+ * the current minute of the database's clock (store_pg.c), so together they
+ * admit exactly rpm requests per minute (fixed windows, not a sliding bucket).
+ * Requests in flight are still counted here, per gateway. If the database
+ * cannot be asked, the request is refused (fail closed).
  */
 #include "gateway_internal.h"
 
@@ -26,6 +33,7 @@ typedef struct bucket_state {
 
 struct gw_limiter {
     pthread_mutex_t mu;
+    hearth_keystore *shared;    /* rates counted by the store (NULL: the buckets below) */
     bucket_state *v;
     size_t n, cap;
 };
@@ -34,6 +42,10 @@ gw_limiter *gw_limiter_new(void) {
     gw_limiter *l = calloc(1, sizeof *l);
     if (l) pthread_mutex_init(&l->mu, NULL);
     return l;
+}
+
+void gw_limiter_share(gw_limiter *l, hearth_keystore *ks) {
+    l->shared = ks && gw_keys_shared_limits(ks) ? ks : NULL;
 }
 
 void gw_limiter_free(gw_limiter *l) {
@@ -79,9 +91,47 @@ static int wait_s(double missing, int64_t per_minute) {
     return r < 1 ? 1 : r;
 }
 
+/* with l->mu not held: a slot is taken here, the rates are asked of the store */
+static gw_limit_result admit_shared(gw_limiter *l, const char *key_id, int64_t rpm, int64_t tpm, int64_t max_conc,
+                                    int *retry_after) {
+    pthread_mutex_lock(&l->mu);
+    bucket_state *b = find(l, key_id);
+    if (b && max_conc > 0 && b->in_flight >= max_conc) {
+        pthread_mutex_unlock(&l->mu);
+        *retry_after = 1;
+        return GW_LIMIT_CONCURRENT;
+    }
+    if (b) {
+        b->in_flight++;
+        b->tpm = tpm;   /* charged after the answer (gw_limiter_done) */
+    }
+    pthread_mutex_unlock(&l->mu);
+    gw_limit_result r = GW_LIMIT_OK;
+    bool rpm_ok = true, tpm_ok = true;
+    if ((rpm > 0 || tpm > 0) && gw_keys_window_admit(l->shared, key_id, rpm, tpm, &rpm_ok, &tpm_ok, retry_after)) {
+        hearth_log(HEARTH_LOG_ERROR, "gateway: %s", hearth_last_error());
+        r = GW_LIMIT_UNAVAILABLE;
+        *retry_after = 1;
+    } else if (!rpm_ok) {
+        r = GW_LIMIT_RPM;
+    } else if (!tpm_ok) {
+        r = GW_LIMIT_TPM;
+    } else {
+        *retry_after = 0;
+    }
+    if (r != GW_LIMIT_OK && b) {
+        pthread_mutex_lock(&l->mu);
+        b = find(l, key_id);
+        if (b && b->in_flight > 0) b->in_flight--;
+        pthread_mutex_unlock(&l->mu);
+    }
+    return r;
+}
+
 gw_limit_result gw_limiter_admit(gw_limiter *l, const char *key_id, int64_t rpm, int64_t tpm, int64_t max_conc,
                                  double t, int *retry_after) {
     *retry_after = 0;
+    if (l->shared) return admit_shared(l, key_id, rpm, tpm, max_conc, retry_after);
     pthread_mutex_lock(&l->mu);
     bucket_state *b = find(l, key_id);
     gw_limit_result r = GW_LIMIT_OK;
@@ -108,6 +158,14 @@ out:
 void gw_limiter_done(gw_limiter *l, const char *key_id, int64_t tokens, double t) {
     pthread_mutex_lock(&l->mu);
     bucket_state *b = find(l, key_id);
+    if (b && l->shared) {
+        if (b->in_flight > 0) b->in_flight--;
+        bool charge = b->tpm > 0 && tokens > 0;
+        pthread_mutex_unlock(&l->mu);
+        if (charge && gw_keys_window_charge(l->shared, key_id, tokens))
+            hearth_log(HEARTH_LOG_ERROR, "gateway: %s", hearth_last_error());
+        return;
+    }
     if (b) {
         refill(b, b->rpm, b->tpm, t);
         if (b->in_flight > 0) b->in_flight--;

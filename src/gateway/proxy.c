@@ -304,7 +304,7 @@ static void block_stream(stream *s, int idx) {
     stream_resp_kinds(s);
     if (!gw_finish(r, 502, s->text.data ? s->text.data : "")) {
         free(e);
-        e = error_json("the audit record could not be written; the answer is withheld", "server_error",
+        e = error_json(GW_AUDIT_FAILED_WITHHELD, "server_error",
                        "audit_failed");
     }
     push_event(s, e);
@@ -376,7 +376,7 @@ static void on_event(stream *s, char *ev) {
         bool ok = gw_finish(r, 200, keep ? (s->text.data ? s->text.data : "") : NULL);
         if (ok) push(s, "data: [DONE]\n\n", 14);
         else {
-            char *e = error_json("the audit record could not be written; the answer is withheld", "server_error",
+            char *e = error_json(GW_AUDIT_FAILED_WITHHELD, "server_error",
                                  "audit_failed");
             push_event(s, e);
             free(e);

@@ -18,6 +18,7 @@
  * (hearth_matmul / packed tiles, hearth_attention_head, model_layernorm).
  */
 #include "hearth/clip.h"
+#include "hearth/generate.h"
 #include "hearth/gguf.h"
 #include "model_internal.h"
 
@@ -803,13 +804,17 @@ hearth_status hearth_clip_prompt(const hearth_vocab *vocab, const char *prompt, 
     size_t rest_len = p ? len - before - (sizeof tag - 1) : len;
     if (p && memmem(rest, rest_len, tag, sizeof tag - 1))
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "prompt: more than one <image> (one image per prompt)");
-    hearth_tokenize_params tp = hearth_tokenize_default_params();
-    tp.parse_special = true;
     int32_t *a = NULL, *b = NULL;
     size_t na = 0, nb = 0;
-    /* the text before <image> with BOS (alone: BOS), the rest without */
-    hearth_status s = hearth_tokenize(vocab, prompt ? prompt : "", before, &tp, &a, &na);
+    /* the text before <image> with BOS as a rendered chat gets it (alone:
+     * BOS), the rest without */
+    char *head = strndup(prompt ? prompt : "", before);
+    if (!head) return hearth_set_error(HEARTH_ERR_NOMEM, "prompt: out of memory");
+    hearth_status s = hearth_chat_tokenize(vocab, head, &a, &na);
+    free(head);
     if (s) return s;
+    hearth_tokenize_params tp = hearth_tokenize_default_params();
+    tp.parse_special = true;
     tp.add_special = false;
     if (rest_len && (s = hearth_tokenize(vocab, rest, rest_len, &tp, &b, &nb))) {
         free(a);

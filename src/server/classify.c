@@ -50,42 +50,6 @@ void cls_free(cls_state *c) {
 
 bool cls_route(const char *url) { return !strcmp(url, "/v1/images/classify"); }
 
-static int b64v(unsigned char ch) {
-    if (ch >= 'A' && ch <= 'Z') return ch - 'A';
-    if (ch >= 'a' && ch <= 'z') return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9') return ch - '0' + 52;
-    if (ch == '+' || ch == '-') return 62;
-    if (ch == '/' || ch == '_') return 63;
-    return -1;
-}
-
-/* standard or URL-safe base64, padding optional, whitespace skipped; NULL on a bad character */
-static uint8_t *b64_decode(const char *s, size_t *n) {
-    size_t len = strlen(s);
-    uint8_t *out = malloc(len / 4 * 3 + 3);
-    if (!out) return NULL;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '=' || ch == '\n' || ch == '\r' || ch == ' ') continue;
-        int v = b64v(ch);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
-    *n = o;
-    return out;
-}
-
 static int fail(char **out, int status, const char *msg) {
     api_error e = {0};
     e.status = status;
@@ -112,7 +76,8 @@ int cls_handle(hearth_server *s, const char *method, const char *ctype, const ch
             return fail(out, 400, "expected {\"image\": \"<base64>\"} or the image's bytes as the body");
         }
         const char *b = im->valuestring, *comma = !strncmp(b, "data:", 5) ? strchr(b, ',') : NULL;
-        decoded = b64_decode(comma ? comma + 1 : b, &n);
+        const char *b64 = comma ? comma + 1 : b;
+        decoded = srv_base64_decode(b64, strlen(b64), &n);
         if (cJSON_IsNumber(tk) && tk->valueint > 0) top = tk->valueint;
         cJSON_Delete(j);
         if (!decoded) return fail(out, 400, "\"image\" is not valid base64");

@@ -234,6 +234,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         snprintf(msg, sizeof msg, "the request body is larger than this server's limit of %zu bytes", s->p.max_body);
         return simple_error(s, c, ep, 413, "invalid_request_error", "request_too_large", msg, 0);
     }
+    if (admin_route(url)) {   /* hot load / swap / unload (admin_models.c) */
+        char *out = NULL;
+        int st = admin_handle(s, method, url, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                              cs->body, cs->len, &out);
+        return reply(s, c, "/admin/models", st, out, NULL, 0);
+    }
     if (cls_route(url)) {
         char *out = NULL;
         int st = cls_handle(s, method, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
@@ -257,6 +263,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
     if (!strcmp(ep, "other")) {
+        int ui = webui_respond(s->ui, c, method, url);   /* the web console's files */
+        if (ui < 0) return MHD_NO;
+        if (ui > 0) {
+            metrics_request(&s->met, "/ui", ui);
+            return MHD_YES;
+        }
         char msg[300];
         snprintf(msg, sizeof msg, "no such endpoint: %s %.200s", method, url);
         return simple_error(s, c, ep, 404, "not_found_error", "unknown_url", msg, 0);

@@ -13,6 +13,7 @@
 #include "server_internal.h"
 
 #include <math.h>
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,8 +37,8 @@ hearth_status hearth_server_add_mmproj(hearth_server *s, const char *model, cons
     if (s->started) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: image encoders are added before start");
     srv_model *sm = NULL;
     for (int i = 0; i < s->n_models; i++)
-        if (!model || !strcmp(s->models[i].name, model)) {
-            sm = &s->models[i];
+        if (!model || !strcmp(s->models[i]->name, model)) {
+            sm = s->models[i];
             break;
         }
     if (!sm) return hearth_set_error(HEARTH_ERR_NOT_FOUND, "serve: --mmproj: no model named '%s'", model ? model : "");
@@ -56,39 +57,17 @@ hearth_status hearth_server_add_mmproj(hearth_server *s, const char *model, cons
 }
 
 /* ==== data URLs ====================================================================== */
-static int b64val(int c) {
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+' || c == '-') return 62;
-    if (c == '/' || c == '_') return 63;
-    return -1;
-}
-
-/* strict base64 (standard or URL alphabet, '=' padding optional, no spaces) */
-static uint8_t *b64_decode(const char *s, size_t n, size_t *out_n) {
-    while (n && s[n - 1] == '=') n--;
-    if (n % 4 == 1) return NULL;
-    uint8_t *out = malloc(n / 4 * 3 + 3);
+/* base64 through libsodium: standard or URL-safe alphabet, '=' padding
+ * optional, line breaks and spaces skipped */
+uint8_t *srv_base64_decode(const char *s, size_t len, size_t *out_n) {
+    while (len && strchr("= \r\n", s[len - 1])) len--;
+    uint8_t *out = malloc(len / 4 * 3 + 3);
     if (!out) return NULL;
-    size_t k = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64val((unsigned char)s[i]);
-        if (v < 0) {
-            free(out);
-            return NULL;
-        }
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[k++] = (uint8_t)(acc >> bits);
-        }
-    }
-    *out_n = k;
-    return out;
+    static const int variants[] = {sodium_base64_VARIANT_ORIGINAL_NO_PADDING, sodium_base64_VARIANT_URLSAFE_NO_PADDING};
+    for (int v = 0; v < 2; v++)
+        if (!sodium_base642bin(out, len / 4 * 3 + 3, s, len, " \r\n", out_n, NULL, variants[v])) return out;
+    free(out);
+    return NULL;
 }
 
 /* decodes a data: URL image into *img; param names the field for errors */
@@ -108,7 +87,7 @@ static bool decode_url(const char *url, const char *param, hearth_image *img, ap
     if (!comma || comma - url > 200 || !strstr(url, ";base64"))
         return img_fail(e, 400, param, "invalid_image_url", "'%s': expected data:<type>;base64,<data>", param), false;
     size_t n = 0;
-    uint8_t *bytes = b64_decode(comma + 1, strlen(comma + 1), &n);
+    uint8_t *bytes = srv_base64_decode(comma + 1, strlen(comma + 1), &n);
     if (!bytes) return img_fail(e, 400, param, "invalid_image_url", "'%s': the base64 data is malformed", param), false;
     hearth_status st = hearth_image_decode(bytes, n, 3, img);
     free(bytes);
@@ -149,30 +128,16 @@ bool srv_image_part(srv_job *j, const cJSON *part, const char *param, hearth_buf
  * chat text (BOS as the vocab says), the rest without BOS; the image's rows
  * go before prompt[image_at] */
 bool srv_image_tokenize(srv_job *j, const char *text, api_error *e) {
-    const hearth_vocab *v = hearth_model_vocab(j->model->m);
-    const char *p = strstr(text, "<image>");
-    if (!p) return img_fail(e, 400, "messages", "invalid_value", "the chat template dropped the image"), false;
-    char *before = strndup(text, (size_t)(p - text));
-    int32_t *a = NULL, *b = NULL;
-    size_t na = 0, nb = 0;
-    hearth_tokenize_params tp = hearth_tokenize_default_params();
-    tp.add_special = false, tp.parse_special = true;
-    const char *rest = p + strlen("<image>");
-    hearth_status st = before ? hearth_chat_tokenize(v, before, &a, &na) : HEARTH_ERR_NOMEM;
-    free(before);
-    if (!st && *rest) st = hearth_tokenize(v, rest, strlen(rest), &tp, &b, &nb);
-    int32_t *all = st ? NULL : realloc(a, (na + nb + 1) * sizeof *all);
-    if (!all) {
-        free(a), free(b);
+    if (!strstr(text, "<image>"))
+        return img_fail(e, 400, "messages", "invalid_value", "the chat template dropped the image"), false;
+    size_t n = 0;
+    int32_t at = 0;
+    if (hearth_clip_prompt(hearth_model_vocab(j->model->m), text, strlen(text), &j->prompt, &n, &at))
         return img_fail(e, 400, "messages", "invalid_value", "cannot tokenize the conversation: %s",
                         hearth_last_error()),
                false;
-    }
-    if (nb) memcpy(all + na, b, nb * sizeof *b);
-    free(b);
-    j->prompt = all;
-    j->n_prompt = (int)(na + nb);
-    j->image_at = (int)na;
+    j->n_prompt = (int)n;
+    j->image_at = (int)at;
     return true;
 }
 

@@ -87,7 +87,9 @@ char *metrics_render(hearth_server *s) {
     hist(&b, "hearth_request_duration_seconds", "Time from a request's arrival to its last token.", &m->latency);
     pthread_mutex_unlock(&m->mu);
     int slots = 0;
-    for (int i = 0; i < s->n_models; i++) slots += s->models[i].embed_only ? 0 : s->p.n_parallel;
+    pthread_mutex_lock(&s->mu);   /* the table changes with hot swaps (admin_models.c) */
+    for (int i = 0; i < s->n_models; i++) slots += s->models[i]->embed_only ? 0 : s->p.n_parallel;
+    pthread_mutex_unlock(&s->mu);
     hearth_buf_printf(&b,
               "# HELP hearth_queue_depth Sequences waiting for a slot.\n# TYPE hearth_queue_depth gauge\n"
               "hearth_queue_depth %d\n"

@@ -31,14 +31,16 @@ srv_job *job_new(void) {
     pthread_mutex_init(&j->mu, NULL);
     pthread_cond_init(&j->cv, NULL);
     atomic_init(&j->refs, 1);
-    j->adapter = -1;
     j->logprobs = -1;
     return j;
 }
 
 void job_unref(srv_job *j) {
     if (!j || atomic_fetch_sub(&j->refs, 1) != 1) return;
-    for (int i = 0; j->ch && i < j->n; i++) free(j->ch[i].text), free(j->ch[i].lps);   /* ch is NULL when parsing failed */
+    for (int i = 0; j->ch && i < j->n; i++)   /* ch is NULL when parsing failed */
+        free(j->ch[i].text), free(j->ch[i].lps), hearth_tool_parser_free(j->ch[i].tp);
+    hearth_tools_free(j->tools);
+    free(j->tools_json);
     free(j->ch);
     for (int i = 0; i < j->n_stop; i++) free(j->stop[i]);
     free(j->stop);
@@ -59,6 +61,9 @@ void job_unref(srv_job *j) {
     free(j->in_n);
     free(j->embd);
     free(j->error);
+    /* the versions it pinned: retired ones are freed by the scheduler at 0 */
+    if (j->lora) atomic_fetch_sub(&j->lora->refs, 1);
+    if (j->model) atomic_fetch_sub(&j->model->refs, 1);
     pthread_mutex_destroy(&j->mu);
     pthread_cond_destroy(&j->cv);
     free(j);
@@ -171,11 +176,17 @@ static const char *const *token_texts(srv_model *sm) {
     return (const char *const *)sm->pieces;
 }
 
+/* true when the slot's cached K/V were computed under the job's adapter version */
+static bool cache_fits(const srv_slot *sl, const srv_job *j) {
+    if (!j->lora) return sl->cache_digest[0] == 0;
+    return !strcmp(sl->cache_digest, j->lora->digest) && sl->cache_scale == j->lora->scale;
+}
+
 static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j, int choice) {
     /* keep the longest cached prefix (at most n_prompt - 1: the last prompt
      * token must run to give logits) */
     int common = 0;
-    if (sl->adapter == j->adapter)
+    if (cache_fits(sl, j))
         while (common < sl->n_cache && common < j->n_prompt && sl->cache[common] == j->prompt[common]) common++;
     if (common > j->n_prompt - 1) common = j->n_prompt - 1;
     if (j->image && common > j->image_at) common = j->image_at;   /* positions after the image are not the ids' */
@@ -188,26 +199,27 @@ static bool slot_start(hearth_server *s, srv_model *sm, srv_slot *sl, srv_job *j
         }
     }
     cache_truncate(s, sl, common);
-    sl->adapter = j->adapter;
-    if (sl->applied != j->adapter) {
+    snprintf(sl->cache_digest, sizeof sl->cache_digest, "%s", j->lora ? j->lora->digest : "");
+    sl->cache_scale = j->lora ? j->lora->scale : 0;
+    if (sl->applied != j->lora) {
         /* the request's adapter on this slot's context (its rows only, inside the batch) */
         hearth_status st;
-        if (j->adapter >= 0) {
-            const srv_lora *l = &s->loras[j->adapter];
-            const hearth_adapter *a = l->fit[sm - s->models];
-            st = hearth_context_set_adapters(sl->ctx, &a, &l->scale, 1);
+        if (j->lora) {
+            const hearth_adapter *a = j->lora->a;
+            st = hearth_context_set_adapters(sl->ctx, &a, &j->lora->scale, 1);
         } else {
             st = hearth_context_set_adapters(sl->ctx, NULL, NULL, 0);
         }
         if (st != HEARTH_OK) {
             cache_truncate(s, sl, 0);
-            sl->adapter = sl->applied = -1;
+            sl->cache_digest[0] = 0;
+            sl->applied = NULL;
             hearth_context_set_adapters(sl->ctx, NULL, NULL, 0);
             job_fail(s, j, choice, hearth_last_error());
             job_unref(j);
             return false;
         }
-        sl->applied = j->adapter;
+        sl->applied = j->lora;
     }
     hearth_sequence_params sp = hearth_sequence_default_params();
     sp.sampling = j->sp;
@@ -397,7 +409,7 @@ static srv_job *assign(hearth_server *s, srv_model *sm) {
                 srv_slot *sl = &sm->slots[i];
                 if (sl->j) continue;
                 int common = 0;
-                if (sl->adapter == e.j->adapter)
+                if (cache_fits(sl, e.j))
                     while (common < sl->n_cache && common < e.j->n_prompt && sl->cache[common] == e.j->prompt[common])
                         common++;
                 if (common > best_common || (common == best_common && sl->t_last_used < best->t_last_used))
@@ -507,10 +519,22 @@ static bool step(hearth_server *s, srv_model *sm) {
 }
 
 /* ==== the thread ================================================================================ */
-static bool any_active(hearth_server *s) {
-    for (int m = 0; m < s->n_models; m++)
-        for (int i = 0; s->models[m].slots && i < s->p.n_parallel; i++)
-            if (s->models[m].slots[i].j) return true;
+#define MAX_SNAP 256   /* versions stepped per turn (live and draining) */
+
+/* the versions loaded now (retired ones included until freed); the table may
+ * change under s->mu, but only this thread frees a version */
+static int snapshot(hearth_server *s, srv_model **out) {
+    pthread_mutex_lock(&s->mu);
+    int n = s->n_models < MAX_SNAP ? s->n_models : MAX_SNAP;
+    memcpy(out, s->models, (size_t)n * sizeof *out);
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+static bool any_active(srv_model **ms, int n, int np) {
+    for (int m = 0; m < n; m++)
+        for (int i = 0; ms[m]->slots && i < np; i++)
+            if (ms[m]->slots[i].j) return true;
     return false;
 }
 
@@ -527,9 +551,12 @@ static void cancel_queue(hearth_server *s) {
 
 void *sched_main(void *arg) {
     hearth_server *s = arg;
-    int turn = 0;
+    int turn = 0, np = s->p.n_parallel;
     double drain_deadline = 0;
+    srv_model *ms[MAX_SNAP];
     for (;;) {
+        srv_reclaim(s);   /* versions retired by a swap or unload whose last request ended */
+        int n = snapshot(s, ms);
         int stopping = atomic_load(&s->stopping);
         if (stopping) {
             if (drain_deadline == 0) drain_deadline = hearth_time_s() + s->p.drain_s;
@@ -537,19 +564,16 @@ void *sched_main(void *arg) {
             cancel_queue(s);
             pthread_mutex_unlock(&s->mu);
             if (stopping >= 2 || hearth_time_s() > drain_deadline)
-                for (int m = 0; m < s->n_models; m++)
-                    for (int i = 0; s->models[m].slots && i < s->p.n_parallel; i++)
-                        if (s->models[m].slots[i].j) {
-                            atomic_store(&s->models[m].slots[i].j->cancelled, 1);
-                            slot_release(s, &s->models[m].slots[i], "cancelled");
+                for (int m = 0; m < n; m++)
+                    for (int i = 0; ms[m]->slots && i < np; i++)
+                        if (ms[m]->slots[i].j) {
+                            atomic_store(&ms[m]->slots[i].j->cancelled, 1);
+                            slot_release(s, &ms[m]->slots[i], "cancelled");
                         }
-            if (!any_active(s)) break;
+            if (!any_active(ms, n, np)) break;
         }
         bool ran = false;
-        for (int k = 0; k < s->n_models && !ran; k++) {
-            int m = (turn + k) % s->n_models;
-            ran = step(s, &s->models[m]);
-        }
+        for (int k = 0; k < n && !ran; k++) ran = step(s, ms[(turn + k) % n]);
         turn++;
         if (!ran) {
             pthread_mutex_lock(&s->mu);

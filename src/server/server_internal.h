@@ -24,7 +24,9 @@
 #include "hearth/model.h"
 #include "hearth/sample.h"
 #include "hearth/server.h"
+#include "hearth/tool_call.h"
 #include "core/buf.h"
+#include "webui/webui.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -61,8 +63,12 @@ typedef struct srv_slot {
     int32_t *cache;        /* tokens whose K/V are in ctx (n_cache == n_past) */
     int n_cache;
     size_t cap_cache;
-    int adapter;           /* adapter of the cached tokens (-1: none) */
-    int applied;           /* adapter set on ctx (hearth_context_set_adapters), -1: none */
+    /* the adapter the cached K/V were computed under, by content: its digest
+     * ("" for none) and scale; a cache is reused only under the same pair, so
+     * a swapped adapter never meets K/V of the version before */
+    char cache_digest[72];
+    float cache_scale;
+    const struct srv_lora *applied;   /* set on ctx (hearth_context_set_adapters), NULL: none */
     /* the sequence running in the slot (j == NULL: free) */
     srv_job *j;
     int choice;
@@ -75,8 +81,18 @@ typedef struct srv_slot {
     double t_last_used;
 } srv_slot;
 
+/* A served model or adapter is one loaded *version*: a swap loads a new one
+ * and retires the old, which stays until its last request ends. refs counts
+ * its users (jobs, and for a base the adapters loaded on it); it is taken
+ * under server->mu while the version is live (not retired) and dropped
+ * anywhere. The scheduler frees retired versions at refs 0. */
 typedef struct srv_model {
     char name[128];
+    char digest[72];       /* "sha256:<hex>" of the file */
+    char *path;            /* the file */
+    char ref[256];         /* the registry reference it was resolved from ("" for a path) */
+    atomic_int refs;
+    bool retired;          /* under server->mu: no new requests; freed at refs 0 */
     hearth_model *m;
     srv_slot *slots;       /* n_parallel; NULL for an embedding-only (encoder) model */
     bool embed_only;       /* an encoder (BERT): /v1/embeddings only */
@@ -87,12 +103,27 @@ typedef struct srv_model {
     hearth_clip *clip;     /* image encoder (--mmproj), NULL: the model reads no images (images.c) */
 } srv_model;
 
+/* an adapter loaded on one base version (an adapter given at startup is
+ * loaded on every model it fits: one srv_lora each) */
 typedef struct srv_lora {
     char name[128];
-    char *path;
+    char digest[72];       /* "sha256:<hex>" of the adapter file(s) */
+    char base_digest[72];  /* the base it was made for, "" when not recorded */
+    char *path;            /* GGUF file or PEFT folder */
+    char ref[256];         /* the registry reference ("" for a path) */
     float scale;           /* --lora NAME=PATH:SCALE, default 1 */
-    hearth_adapter **fit;  /* (n_models) loaded against each model; NULL where it does not fit */
+    srv_model *base;       /* holds a reference */
+    hearth_adapter *a;
+    atomic_int refs;
+    bool retired;
 } srv_lora;
+
+/* a --lora given before start: loaded on every fitting model by start */
+typedef struct srv_lora_spec {
+    char name[128];
+    char *path;
+    float scale;
+} srv_lora_spec;
 
 /* ==== jobs ===================================================================== */
 typedef struct srv_logprob {
@@ -110,6 +141,7 @@ typedef struct srv_choice {
     int n_gen;
     const char *finish;    /* NULL while running: "stop", "length", "cancelled" */
     bool started;          /* streaming: the first chunk (role) went out */
+    hearth_tool_parser *tp;   /* streaming with tools: the reply's calls so far (tool_calls.c) */
     bool finish_sent;
 } srv_choice;
 
@@ -122,9 +154,10 @@ struct srv_job {
     atomic_int cancelled;  /* the client went away or the server stops */
     int kind;
     bool stream, include_usage;
-    srv_model *model;
-    int adapter;           /* -1: none */
+    srv_model *model;      /* the version the request started on (a reference) */
+    srv_lora *lora;        /* its adapter (a reference), NULL: none */
     char model_name[280];  /* as the request named it (echoed back) */
+    char fingerprint[48];  /* system_fingerprint: the digests of the versions it runs on */
     char id[48];
     long created;
     /* the prompt */
@@ -139,6 +172,12 @@ struct srv_job {
     bool json_mode;
     hearth_grammar *grammar;   /* response_format json_schema or `grammar` (owned); NULL: none */
     int logprobs;          /* -1: off; else number of top alternatives */
+    /* tools (tool_calls.c) */
+    hearth_tools *tools;   /* the request's function tools; NULL: none */
+    char *tools_json;      /* their JSON, for the chat template */
+    int tool_choice;       /* TOOL_AUTO, TOOL_NONE, TOOL_REQUIRED, TOOL_NAMED */
+    char tool_name[72];    /* TOOL_NAMED: the function */
+    hearth_tool_format tool_fmt;
     /* output */
     int n;                 /* choices */
     srv_choice *ch;
@@ -178,10 +217,16 @@ typedef struct srv_qent { srv_job *j; int choice; } srv_qent;
 
 struct hearth_server {
     hearth_server_params p;
-    srv_model *models;
+    /* the versions loaded, retired ones included until freed (under mu; the
+     * first live model is the default); adapters likewise */
+    srv_model **models;
     int n_models;
-    srv_lora *loras;
+    srv_lora **loras;
     int n_loras;
+    srv_lora_spec *lora_specs;
+    int n_lora_specs;
+    pthread_mutex_t admin_mu;   /* one load / swap / unload at a time; guards reg */
+    struct hearth_registry *reg;   /* serve --registry (NULL: none) */
     struct MHD_Daemon *httpd;
     int port;
     pthread_t sched_thread;
@@ -193,10 +238,11 @@ struct hearth_server {
     atomic_int stopping;        /* 1: no new requests; 2: scheduler exits */
     atomic_int slots_busy;
     atomic_int kv_used;         /* tokens held in all slots' caches */
-    int kv_total;
+    atomic_int kv_total;
     metrics met;
     vs_state *vs;               /* files and vector stores (NULL: off) */
     cls_state *cls;             /* image classifier (NULL: off) */
+    webui *ui;                  /* the web console's files (NULL: off) */
 };
 
 /* scheduler (sched.c) */
@@ -204,6 +250,36 @@ void *sched_main(void *arg);
 /* Queues every choice of j (takes one reference per choice). Returns 0, or
  * 429 when the queue is full, 503 when the server is stopping. */
 int sched_enqueue(hearth_server *s, srv_job *j);
+
+/* ==== the model table (server.c) and its admin API (admin_models.c) ============= */
+/* Loads one base version (any thread; not yet in the table). digest: known
+ * ("sha256:<hex>"), or NULL to hash the file. */
+hearth_status srv_model_load(hearth_server *s, const char *name, const char *path, const char *digest,
+                             srv_model **out);
+/* Loads one adapter version on base (taking a base reference). */
+hearth_status srv_lora_load(hearth_server *s, const char *name, const char *path, float scale, const char *digest,
+                            srv_model *base, srv_lora **out);
+void srv_model_free(hearth_server *s, srv_model *sm);   /* refs 0; scheduler thread once started */
+void srv_lora_free(hearth_server *s, srv_lora *l);
+/* the live version named name (s->mu held), NULL: none; base: that base's adapter */
+srv_model *srv_find_model(hearth_server *s, const char *name);
+srv_lora *srv_find_lora(hearth_server *s, const char *name, const srv_model *base);
+/* s->mu held: appends; false when out of memory */
+bool srv_table_add_model(hearth_server *s, srv_model *sm);
+bool srv_table_add_lora(hearth_server *s, srv_lora *l);
+/* scheduler thread: frees retired versions nobody uses any more */
+void srv_reclaim(hearth_server *s);
+/* "sha256:<hex>" of a file, or of a folder's regular files in name order */
+hearth_status srv_digest_path(const char *path, char out[72]);
+
+/* serve --registry: loads every aliased model, then adapter (before start) */
+hearth_status srv_registry_serve_aliases(hearth_server *s);
+
+bool admin_route(const char *url);   /* /admin/models... and /admin/aliases */
+/* Answers one admin request: the HTTP status; *out the malloc'd JSON body.
+ * auth: the Authorization header (NULL: none). */
+int admin_handle(hearth_server *s, const char *method, const char *url, const char *auth, const char *body, size_t len,
+                 char **out);
 
 /* HTTP (http.c) */
 hearth_status http_start(hearth_server *s);
@@ -231,8 +307,30 @@ char *api_response(const srv_job *j);
  * (final chunk, usage if asked, "data: [DONE]" written). */
 void api_stream_events(srv_job *j, hearth_buf *out, bool *end);
 char *api_models(hearth_server *s);
+/* fills *e (returns NULL), for the request readers of other files */
+void *api_fail(api_error *e, int status, const char *param, const char *code, const char *msg);
+
+/* ==== tool calls (tool_calls.c) ================================================ */
+enum { TOOL_AUTO, TOOL_NONE, TOOL_REQUIRED, TOOL_NAMED };
+/* `tools`, `tool_choice`, `parallel_tool_calls` of a chat request */
+bool srv_tools_parse(srv_job *j, const cJSON *req, api_error *e);
+/* whether the reply is read for calls */
+bool srv_tools_on(const srv_job *j);
+/* the history's calls: arguments are JSON objects that pass their tool's schema */
+bool srv_tools_check_history(const srv_job *j, const cJSON *msgs, api_error *e);
+/* a required call: j->grammar and the text the prompt ends with (static); NULL: not forced */
+const char *srv_tools_force(srv_job *j, api_error *e);
+/* non-streaming: the message's content / tool_calls and the finish reason */
+void srv_tools_message(const srv_job *j, const srv_choice *c, cJSON *msg, const char **finish);
+/* streaming: the delta for text[0..n) (and the end when fin); false with *err
+ * (malloc'd) when a call is malformed or fails its schema */
+bool srv_tools_delta(srv_job *j, srv_choice *c, const char *text, size_t n, bool fin, cJSON *delta,
+                     const char **finish, char **err);
 
 /* ==== images (images.c) ============================================================ */
+/* base64 (standard or URL-safe, '=' optional, spaces and line breaks skipped) via
+ * libsodium; a malloc'd buffer owned by the caller, or NULL when s is not base64 */
+uint8_t *srv_base64_decode(const char *s, size_t len, size_t *n);
 /* an image_url content part of param into j->image; "<image>" appended to text */
 bool srv_image_part(srv_job *j, const cJSON *part, const char *param, hearth_buf *text, api_error *e);
 /* j->prompt / n_prompt / image_at from the rendered conversation */

@@ -57,14 +57,19 @@ static inline bool send_all(int fd, const char *p, size_t n) {
     return true;
 }
 
-static inline bool http_send(int fd, const char *method, const char *path, const char *body) {
-    char head[512];
+/* extra: more header lines, each ending in \r\n (NULL: none) */
+static inline bool http_send_h(int fd, const char *method, const char *path, const char *extra, const char *body) {
+    char head[1024];
     size_t blen = body ? strlen(body) : 0;
     snprintf(head, sizeof head,
              "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
-             "Content-Length: %zu\r\n\r\n",
-             method, path, blen);
+             "%sContent-Length: %zu\r\n\r\n",
+             method, path, extra ? extra : "", blen);
     return send_all(fd, head, strlen(head)) && (!blen || send_all(fd, body, blen));
+}
+
+static inline bool http_send(int fd, const char *method, const char *path, const char *body) {
+    return http_send_h(fd, method, path, NULL, body);
 }
 
 /* de-chunks in place; returns the new length */

@@ -20,6 +20,7 @@
 #include "harness.h"
 
 #include "http_client.h"
+#include "lora_maker.h"
 #include "hearth/adapter.h"
 #include "hearth/gguf.h"
 #include "hearth/tokenizer.h"
@@ -50,35 +51,6 @@ static char *run_cmd(const char *cmd) {
     }
     out[n] = 0;
     return out;
-}
-
-/* ==== the adapter ============================================================== */
-static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static float urand(void) {   /* uniform in [-1, 1) */
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
-    return (float)((rng >> 40) / (double)(1ull << 24)) * 2.0f - 1.0f;
-}
-
-static bool make_adapter(const char *base, const char *path) {
-    hearth_gguf *g = NULL;
-    if (hearth_gguf_open(base, &g) != HEARTH_OK) return false;
-    hearth_adapter *a = hearth_adapter_create(4, 8.0f, false);   /* scale alpha / r = 2 */
-    bool ok = a != NULL;
-    for (int64_t i = 0; ok && i < hearth_gguf_n_tensors(g); i++) {
-        const hearth_gguf_tensor *t = hearth_gguf_tensor_at(g, i);
-        if (t->n_dims != 2 || !(strstr(t->name, "attn_v.weight") || strstr(t->name, "ffn_down.weight"))) continue;
-        ok = hearth_adapter_add(a, t->name, t->ne[0], t->ne[1]) == HEARTH_OK;
-        if (!ok) break;
-        hearth_adapter_weight *w = &a->w[a->n - 1];
-        float sa = 1.0f / sqrtf((float)w->n_in);
-        for (int64_t k = 0; k < (int64_t)a->r * w->n_in; k++) w->a[k] = urand() * sa * 4.0f;
-        for (int64_t k = 0; k < w->n_out * a->r; k++) w->b[k] = urand() * 0.5f;
-    }
-    ok = ok && a->n > 0 && hearth_adapter_save_gguf(a, path) == HEARTH_OK;
-    if (!ok) fprintf(stderr, "make_adapter: %s\n", hearth_last_error());
-    hearth_adapter_free(a);
-    hearth_gguf_close(g);
-    return ok;
 }
 
 /* ==== generation with an adapter ================================================ */
@@ -299,7 +271,7 @@ TEST(queue_full_and_sigterm) {
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     snprintf(adapter_path, sizeof adapter_path, "/tmp/hearth-test-serve-lora-%d.gguf", (int)getpid());
-    if (!make_adapter(TINY, adapter_path)) return 1;
+    if (!make_adapter(TINY, adapter_path, 0x9E3779B97F4A7C15ull)) return 1;
     char lora[300];
     snprintf(lora, sizeof lora, "ad=%s", adapter_path);
     const char *args[] = {"--model", "tiny=" TINY, "--model", "bge=" BERT, "--lora", lora, "-t", "1", "--parallel",
