@@ -397,8 +397,8 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
 /* ==== files and vector stores (hearth serve --rag-db) ================================
  * Passed through as they are (multipart uploads included) after the key
  * check, under the key's request rate and concurrency limits, with an audit
- * record. The PII policy applies to chat (grounded answers included), not to
- * uploaded documents or search queries. */
+ * record; the key's PII policy applies to uploads, search queries and search
+ * results (pii_store.c). */
 static enum MHD_Result store_request(gw_req *r, struct MHD_Connection *c, const char *method, const char *url,
                                      const conn_state *cs) {
     hearth_gateway *g = r->g;
@@ -420,9 +420,25 @@ static enum MHD_Result store_request(gw_req *r, struct MHD_Connection *c, const 
                     retry);
     r->admitted = true;
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    r->pii = gw_config_pii(cf, &r->key);
+    hearth_buf fwd = {0};
+    char msg[768];
+    const char *code = NULL;
+    int refuse = gw_store_pii_request(r, method, url, ctype, cs->body.data, cs->body.len, &fwd, msg, sizeof msg, &code);
+    if (refuse) {
+        hearth_buf_free(&fwd);
+        return fail(r, c, refuse, msg, refuse == 500 ? "server_error" : "invalid_request_error", code, 0);
+    }
     int status = 0;
     hearth_buf out = {0};
-    gw_proxy_raw(g, method, url, ctype, cs->body.data, cs->body.len, &status, &out);
+    gw_proxy_raw(g, method, url, ctype, fwd.data ? fwd.data : cs->body.data, fwd.data ? fwd.len : cs->body.len,
+                 &status, &out);
+    hearth_buf_free(&fwd);
+    if (status == 200 && !gw_store_pii_response(r, method, url, &out)) {
+        hearth_buf_free(&out);
+        snprintf(msg, sizeof msg, "the search results contained personal data (%s) and were withheld", r->resp_blocked);
+        return fail(r, c, 502, msg, "upstream_error", "pii_blocked_response", 0);
+    }
     if (!gw_finish(r, status, NULL)) {
         hearth_buf_free(&out);
         return send_text(c, 503, err_body(GW_AUDIT_FAILED_WITHHELD,
