@@ -28,6 +28,7 @@
 #define HEARTH_CHAT_H
 
 #include "hearth/generate.h"
+#include "hearth/tool_call.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -62,6 +63,25 @@ void hearth_chat_policy_free(hearth_chat_policy *p);   /* NULL is a no-op */
  * hearth_last_error() still holds the template's error. */
 hearth_status hearth_chat_policy_render(const hearth_chat_policy *p, const hearth_chat_message *msgs, size_t n,
                                         bool add_generation_prompt, char **out, bool *used_template);
+/* Renders an OpenAI-style conversation given as JSON text (messages_len
+ * bytes): an array of {"role", "content"} where content is a string or null,
+ * assistant messages may carry "tool_calls" ([{"id", "type", "function":
+ * {"name", "arguments"}}], arguments a JSON string or object) and "tool"
+ * messages "tool_call_id" and "name"; role "developer" is "system". tools_json
+ * (NULL: none) is OpenAI's tools array, passed to the template as `tools`,
+ * as transformers does; a call's arguments reach the template as an object.
+ * A template that does not describe tools (or no template) gets the
+ * conversation rewritten in the hermes format (tool_call.h): the tools
+ * described in the system message, calls as <tool_call> blocks, results as
+ * user turns in <tool_response> blocks. Errors: HEARTH_ERR_FORMAT naming
+ * the message and field ("messages[2].tool_calls[0].function.name: ..."),
+ * otherwise as hearth_chat_policy_render. */
+hearth_status hearth_chat_policy_render_json(const hearth_chat_policy *p, const char *messages_json,
+                                             size_t messages_len, const char *tools_json, bool add_generation_prompt,
+                                             char **out, bool *used_template);
+/* The tool-call format replies rendered by hearth_chat_policy_render_json
+ * use: the template's (tool_call.h), hermes when it does not describe tools. */
+hearth_tool_format hearth_chat_policy_tool_format(const hearth_chat_policy *p);
 /* The stop strings for replies: NULL-terminated, borrowed from p. */
 const char *const *hearth_chat_policy_stops(const hearth_chat_policy *p);
 /* Whether the model's template is tried first. */

@@ -95,6 +95,31 @@ void hearth_qc_result_free(hearth_qc_result *r);   /* NULL is a no-op */
  * image's size. Malloc'd, owned by the caller. */
 char *hearth_qc_caption(const hearth_qc_result *r, double threshold, const char *image, int img_w, int img_h);
 
+/* Captions written by a vision-language model (LLaVA: a language model and
+ * its llama.cpp mmproj encoder). The model sees the image and the result's
+ * facts (size, score, threshold, region) followed by the instruction, in its
+ * own chat template, and answers greedily (the same image and result give
+ * the same caption). One captioner, one thread at a time. */
+typedef struct hearth_qc_captioner hearth_qc_captioner;
+typedef struct hearth_qc_captioner_params {
+    const char *instruction;   /* NULL: "Describe the defect on this part in one sentence." */
+    int max_tokens;            /* 0: 48 */
+    int n_threads;             /* 0: all online CPUs */
+} hearth_qc_captioner_params;
+hearth_qc_captioner_params hearth_qc_captioner_default_params(void);
+/* Errors name the file: a model or mmproj that does not load, or an mmproj
+ * made for another model (its n_embd is not the model's). */
+hearth_status hearth_qc_captioner_load(const char *model_path, const char *mmproj_path,
+                                       const hearth_qc_captioner_params *p, hearth_qc_captioner **out);
+void hearth_qc_captioner_free(hearth_qc_captioner *c);   /* NULL is a no-op */
+/* The user's turn the model sees for a result ("<image>\n" + facts +
+ * instruction; before the chat template). Malloc'd, owned by the caller. */
+char *hearth_qc_captioner_prompt(const hearth_qc_captioner *c, const hearth_qc_result *r, double threshold,
+                                 int img_w, int img_h);
+/* *out: the model's caption on one line (malloc'd, owned by the caller). */
+hearth_status hearth_qc_captioner_caption(hearth_qc_captioner *c, const hearth_image *img, const hearth_qc_result *r,
+                                          double threshold, char **out);
+
 /* A shift report from the shift's results: data is {"rows": [{"time":
  * "YYYY-MM-DD HH:MM:SS", "hour": "HH:00", "image", "score", "anomalous",
  * "caption"}...], "columns": [...], "meta": {...}} (as

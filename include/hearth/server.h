@@ -4,7 +4,8 @@
  *
  * Endpoints: POST /v1/chat/completions, POST /v1/completions (streaming with
  * server-sent events or not), POST /v1/embeddings, GET /v1/models,
- * GET /health, GET /metrics (Prometheus text format); with rag_dir, OpenAI's
+ * GET /health, GET /metrics (Prometheus text format), the web console at /
+ * (ui/, built in; see ui_dir, ui_off); with rag_dir, OpenAI's
  * files and vector stores (src/server/vector_stores.c) and grounded chat
  * (a "file_search" tool in a chat request).
  *
@@ -56,6 +57,13 @@ typedef struct hearth_server_params {
                                  POST /v1/images/classify; NULL: none */
     const char *admin_token;  /* bearer token of the admin API (/admin/models..., see below);
                                  NULL: that API answers 404 */
+    const char *registry_dir; /* a model repository (hearth/registry.h): at start every version an
+                                 alias points at is served as "NAME@ALIAS" (adapters on the served
+                                 base their lineage names); the admin API loads by reference and
+                                 moves aliases (POST /admin/aliases). NULL: none */
+    const char *ui_dir;       /* the web console (chat playground at /) read from this folder on every
+                                 request (developing the pages); NULL: the files built into hearth */
+    bool ui_off;              /* true: no web console (GET / is 404) */
 } hearth_server_params;
 
 hearth_server_params hearth_server_default_params(void);
@@ -91,7 +99,8 @@ typedef struct hearth_server_load_params {
     const char *digest;       /* "sha256:<hex>" when known; NULL: computed from the file */
     const char *base_digest;  /* an adapter: the digest of the base it was made for; a loaded base
                                  with another digest is refused (NULL: not checked) */
-    const char *ref;          /* a registry reference shown in /v1/models; NULL: none */
+    const char *ref;          /* a registry reference: with registry_dir and no path, the version
+                                 loaded (its digest and lineage too); shown in /v1/models */
     bool replace;             /* swap: replace the loaded version of name; false: name must be new */
 } hearth_server_load_params;
 

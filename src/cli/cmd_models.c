@@ -263,7 +263,7 @@ static int do_add(opts *o, hearth_registry *r, bool pull) {
     }
     if (s) return cli_lib_error("models");
     if (resumed > 0) fprintf(stderr, "resumed a partial download at byte %lld\n", (long long)resumed);
-    if (!o->sha) fprintf(stderr, "note: no --sha256 given: recorded the digest as received (%s)\n", e.digest);
+    if (pull && !o->sha) fprintf(stderr, "note: no --sha256 given: recorded the digest as received (%s)\n", e.digest);
     if (o->json) print_json(entry_json(&e));
     else printf("added %s:%s %s\n", e.name, e.tag, e.digest);
     hearth_registry_entry_clear(&e);

@@ -47,10 +47,18 @@ static void usage(FILE *f) {
             "      --rag-embed FILE      embedding model for vector stores (default: none, BM25 search)\n"
             "      --classifier FILE     an image classifier (hearth vision train) at POST\n"
             "                            /v1/images/classify (image bytes, or JSON {\"image\": base64})\n"
+            "      --registry DIR        serve a model repository (hearth models --store DIR): every\n"
+            "                            version an alias points at, as NAME@ALIAS (adapters on the\n"
+            "                            served base their lineage names); with the admin API, load\n"
+            "                            by reference and move aliases (POST /admin/aliases)\n"
             "      --admin-token-file FILE  turn on the admin API (GET /admin/models, POST\n"
             "                            /admin/models/load|swap|unload: hot model and adapter swaps)\n"
             "                            for 'Authorization: Bearer TOKEN', TOKEN being FILE's first line\n"
             "                            (or the environment's HEARTH_ADMIN_TOKEN)\n"
+            "      --ui-dir DIR          serve the web console (chat playground at /) from DIR, read on\n"
+            "                            every request (developing ui/: --ui-dir ui/dist); default: the\n"
+            "                            files built into hearth\n"
+            "      --no-ui               no web console (GET / answers 404)\n"
             "      --gateway-config FILE single-node install: put the enterprise gateway (API keys,\n"
             "                            limits, PII masking, audit log; see hearth gateway) in front,\n"
             "                            in this process. The gateway listens where FILE says (or on\n"
@@ -128,6 +136,7 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt_int(&a, NULL, "--port", &port)) { port_given = true; continue; }
         if (cli_opt(&a, NULL, "--gateway-config", &gw_config)) continue;
         if (cli_opt(&a, NULL, "--admin-token-file", &token_file)) continue;
+        if (cli_opt(&a, NULL, "--registry", &p.registry_dir)) continue;
         if (cli_opt_int(&a, "-t", "--threads", &threads)) continue;
         if (cli_opt_int(&a, NULL, "--parallel", &parallel)) continue;
         if (cli_opt_int(&a, NULL, "--ctx-per-seq", &ctx)) continue;
@@ -139,6 +148,8 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--rag-db", &p.rag_dir)) continue;
         if (cli_opt(&a, NULL, "--classifier", &p.classifier)) continue;
         if (cli_opt(&a, NULL, "--rag-embed", &p.rag_embed)) continue;
+        if (cli_opt(&a, NULL, "--ui-dir", &p.ui_dir)) continue;
+        if (cli_flag(&a, NULL, "--no-ui")) { p.ui_off = true; continue; }
         if (cli_help(&a)) { usage(stdout); return 0; }
         return cli_unknown(&a);
     }
@@ -156,7 +167,7 @@ int cmd_serve(int argc, char **argv) {
     p.port = (int)port, p.n_threads = (int)threads, p.n_parallel = (int)parallel, p.n_ctx_per_seq = (int)ctx;
     p.n_batch = (int)batch, p.queue_max = (int)queue, p.timeout_s = (int)timeout, p.max_body = (size_t)max_body;
     p.drain_s = drain;
-    if (!mpath && n_models == 0 && !(mpath = cli_model_or_default("serve", NULL))) return 1;
+    if (!mpath && n_models == 0 && !p.registry_dir && !(mpath = cli_model_or_default("serve", NULL))) return 1;
     char token[256] = "";
     if (token_file && !read_token(token_file, token, sizeof token)) return 1;
     if (!token_file && getenv("HEARTH_ADMIN_TOKEN")) snprintf(token, sizeof token, "%s", getenv("HEARTH_ADMIN_TOKEN"));
@@ -168,6 +179,9 @@ int cmd_serve(int argc, char **argv) {
     if (gw_config) {   /* the gateway takes the public address; the server an internal one */
         if (hearth_gateway_config_load_local(gw_config, &gc) != HEARTH_OK) return cli_lib_error("serve");
         if (port_given) hearth_gateway_config_set_port(gc, (int)port);
+        if (p.admin_token) hearth_gateway_config_set_upstream_admin_token(gc, p.admin_token);
+        hearth_gateway_config_set_ui(gc, p.ui_dir, !p.ui_off);   /* the console is the gateway's */
+        p.ui_off = true;
         p.host = "127.0.0.1";
         p.port = 0;
     }

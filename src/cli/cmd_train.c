@@ -5,6 +5,7 @@
  * is the library's hearth_train_run (hearth/train.h).
  */
 #include "cli.h"
+#include "models_register.h"
 #include "kernels/kernels.h"
 #include "hearth/train.h"
 
@@ -67,7 +68,8 @@ static void usage(void) {
            "  --resume FILE           continue from a checkpoint\n"
            "  --out-type f32|f16      weights of a written model (f16)\n"
            "  -t, --threads N         threads (all CPUs)\n"
-           "  -q, --quiet             no progress\n\n"
+           "  -q, --quiet             no progress\n"
+           MODELS_REGISTER_HELP "\n"
            "--init shape: --tokenizer FILE.gguf (tokenizer.* copied) --dim N --layers N --heads N\n"
            "              [--kv-heads N] --ffn N [--ctx N] [--untied]\n");
 }
@@ -109,7 +111,7 @@ static bool on_progress(const hearth_train_progress *p, void *user) {
 int cmd_train(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *out = NULL, *targets = "q,v", *layers = NULL, *ckpt = NULL;
     const char *resume = NULL, *schedule = "cosine", *out_type = "f16", *tokenizer = NULL, *chat_format = NULL;
-    const char *compute = "auto", *lora_init = NULL;
+    const char *compute = "auto", *lora_init = NULL, *reg = NULL, *store = NULL;
     int64_t r = 8, epochs = 1, batch = 1, accum = 1, ctx = 512, seed = 42, ck_every = 0, threads = 0, warmup = 0;
     int64_t max_steps = 0, stop_after = 0, dim = 0, n_layers = 0, heads = 0, kv_heads = 0, ffn = 0;
     double lora_plus = 0, alpha = 32, dropout = 0.05, lr = -1, eval_split = 0, wd = 0, clip = 1.0;
@@ -119,6 +121,8 @@ int cmd_train(int argc, char **argv) {
     while (cli_next(&a)) {
         if (cli_opt(&a, "-m", "--model", &model)) continue;
         if (cli_opt(&a, NULL, "--data", &data)) continue;
+        if (cli_opt(&a, NULL, "--register", &reg)) continue;
+        if (cli_opt(&a, NULL, "--store", &store)) continue;
         if (cli_opt(&a, "-o", "--out", &out)) continue;
         if (cli_opt_int(&a, NULL, "--lora-r", &r)) continue;
         if (cli_opt_float(&a, NULL, "--lora-alpha", &alpha)) continue;
@@ -167,6 +171,7 @@ int cmd_train(int argc, char **argv) {
     if (a.failed) return 2;
     if (!data) return cli_error("train", "no --data FILE.jsonl given (see hearth train --help)");
     if (!out) return cli_error("train", "no -o OUT given (see hearth train --help)");
+    if (reg && models_register_check("train", store, reg, out)) return 1;
     if (epochs < 1 || batch < 1 || accum < 1 || r < 1 || ctx < 2 || ck_every < 0 || max_steps < 0 || warmup < 0)
         return cli_error("train", "--epochs, --batch, --grad-accum, --lora-r must be >= 1, --ctx >= 2, and step "
                          "counts >= 0");
@@ -186,6 +191,7 @@ int cmd_train(int argc, char **argv) {
 
     /* model or tokenizer */
     hearth_model *m = NULL;
+    const char *base_path = NULL;   /* the base model's file (lineage) */
     hearth_gguf *tokg = NULL;
     hearth_vocab *vocab = NULL;
     if (init) {
@@ -199,6 +205,7 @@ int cmd_train(int argc, char **argv) {
         const char *path = cli_model_or_default("train", model);
         if (!path) return 1;
         if (hearth_model_load(path, NULL, &m)) return cli_lib_error("train");
+        base_path = path;
     }
     int rc = 1;
     hearth_train_data *train = NULL, *held = NULL;
@@ -301,7 +308,9 @@ int cmd_train(int argc, char **argv) {
     if (!quiet)
         fprintf(stderr, "wrote %s (%lld steps, %.1f s, %.1f tokens/s)\n", out, (long long)res.steps, res.seconds,
                 res.tokens_per_s);
-    rc = 0;
+    rc = reg ? models_register_output("train", store, reg, out, full || init ? HEARTH_ARTIFACT_MODEL : HEARTH_ARTIFACT_ADAPTER,
+                                      init ? NULL : base_path, data, argc, argv)
+             : 0;
 done:
     hearth_trainer_free(t);
     hearth_train_data_free(train);

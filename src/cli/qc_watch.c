@@ -5,7 +5,9 @@
  * image with a caption, posts an alert per defect to --webhook (queued on
  * disk, retried with backoff: include/hearth/alert.h), serves Prometheus
  * metrics on 127.0.0.1:--metrics-port, and writes a shift report when it
- * stops (end of stdin, SIGINT / SIGTERM) or every --shift-minutes. An image
+ * stops (end of stdin, SIGINT / SIGTERM) or every --shift-minutes. With
+ * --vlm / --mmproj a vision-language model writes the defects' captions
+ * (hearth_qc_captioner in include/hearth/qc.h). An image
  * that cannot be read is logged and skipped; the line goes on.
  */
 #include "cli.h"
@@ -44,7 +46,12 @@ static void usage(void) {
            "  --shift-minutes N    also write it every N minutes (the shift so far)\n"
            "  --title TEXT         the shift report's title\n"
            "  --existing           with DIR: score the images already there first\n"
-           "  --threshold X        override the model's threshold\n");
+           "  --threshold X        override the model's threshold\n"
+           "  --vlm MODEL --mmproj P  captions of defects written by a vision-language model\n"
+           "                       (LLaVA; greedy; the template caption when it fails)\n"
+           "  --caption-prompt T   the instruction the model gets after the inspection's facts\n"
+           "  --caption-tokens N   at most N tokens per caption (default 48)\n"
+           "  -t, --threads N      threads for the vision-language model\n");
 }
 
 /* ---- state shared with the metrics thread ------------------------------------ */
@@ -128,6 +135,7 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *c, cons
 typedef struct watch {
     hearth_qc *qc;
     hearth_alerts *alerts;
+    hearth_qc_captioner *vlm;   /* may be NULL: template captions */
     cJSON *shift;            /* {"rows": [...], "columns": [...], "meta": {...}} */
     const char *shift_path, *title;
 } watch;
@@ -161,7 +169,11 @@ static void process(watch *w, const char *path) {
         return;
     }
     double thr = hearth_qc_threshold(w->qc);
-    char *caption = hearth_qc_caption(&r, thr, path, img.w, img.h);
+    char *caption = NULL;
+    if (w->vlm && r.anomalous && hearth_qc_captioner_caption(w->vlm, &img, &r, thr, &caption))
+        fprintf(stderr, "hearth qc watch: error: %s: caption: %s (template caption instead)\n", path,
+                hearth_last_error());
+    if (!caption) caption = hearth_qc_caption(&r, thr, path, img.w, img.h);
     hearth_buf line = {0};
     hearth_buf_printf(&line, "{\"time\": \"%s\", \"image\": ", ts);
     hearth_buf_json_str(&line, path, strlen(path));
@@ -216,8 +228,8 @@ static void write_shift(watch *w) {
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 int qc_watch_main(int argc, char **argv) {
-    const char *model = NULL, *webhook = NULL, *queue = "qc-alerts", *shift = NULL, *title = NULL;
-    int64_t port = 0, shift_min = 0;
+    const char *model = NULL, *vlm = NULL, *mmproj = NULL, *caption_prompt = NULL, *webhook = NULL, *queue = "qc-alerts", *shift = NULL, *title = NULL;
+    int64_t port = 0, shift_min = 0, caption_tokens = 0, n_threads = 0;
     double thr = -1, wh_timeout = 5;
     bool use_stdin = false, existing = false;
     cli_args a = cli_args_init("qc watch", argc, argv);
@@ -226,7 +238,9 @@ int qc_watch_main(int argc, char **argv) {
             cli_opt(&a, NULL, "--queue", &queue) || cli_opt(&a, NULL, "--shift-report", &shift) ||
             cli_opt(&a, NULL, "--title", &title) || cli_opt_int(&a, NULL, "--metrics-port", &port) ||
             cli_opt_int(&a, NULL, "--shift-minutes", &shift_min) || cli_opt_float(&a, NULL, "--threshold", &thr) ||
-            cli_opt_float(&a, NULL, "--webhook-timeout", &wh_timeout))
+            cli_opt_float(&a, NULL, "--webhook-timeout", &wh_timeout) || cli_opt(&a, NULL, "--vlm", &vlm) ||
+            cli_opt(&a, NULL, "--mmproj", &mmproj) || cli_opt(&a, NULL, "--caption-prompt", &caption_prompt) ||
+            cli_opt_int(&a, NULL, "--caption-tokens", &caption_tokens) || cli_opt_int(&a, "-t", "--threads", &n_threads))
             continue;
         if (cli_flag(&a, NULL, "--stdin")) { use_stdin = true; continue; }
         if (cli_flag(&a, NULL, "--existing")) { existing = true; continue; }
@@ -238,14 +252,27 @@ int qc_watch_main(int argc, char **argv) {
     if (!model || (!dir && !use_stdin) || (dir && use_stdin))
         return cli_error("qc watch", "give -m and either a folder or --stdin (see --help)");
     if (port < 0 || port > 65535 || shift_min < 0) return cli_error("qc watch", "bad --metrics-port or --shift-minutes");
+    if (!vlm != !mmproj) return cli_error("qc watch", "--vlm and --mmproj go together (a model and its image encoder)"), 2;
+    if (caption_tokens < 0 || n_threads < 0) return cli_error("qc watch", "bad --caption-tokens or --threads"), 2;
     watch w = {0};
     if (hearth_qc_load(model, &w.qc)) return cli_lib_error("qc watch");
+    if (vlm) {
+        hearth_qc_captioner_params cp = hearth_qc_captioner_default_params();
+        cp.instruction = caption_prompt;
+        cp.max_tokens = (int)caption_tokens;
+        cp.n_threads = (int)n_threads;
+        if (hearth_qc_captioner_load(vlm, mmproj, &cp, &w.vlm)) {
+            hearth_qc_free(w.qc);
+            return cli_lib_error("qc watch");
+        }
+    }
     if (thr >= 0) hearth_qc_set_threshold(w.qc, thr);
     S.threshold = hearth_qc_threshold(w.qc);
     S.started = hearth_time_s();
     hearth_alerts_params ap = hearth_alerts_default_params();
     if (wh_timeout > 0) ap.timeout_s = wh_timeout;
     if (webhook && hearth_alerts_open(webhook, queue, &ap, &w.alerts)) {
+        hearth_qc_captioner_free(w.vlm);
         hearth_qc_free(w.qc);
         return cli_lib_error("qc watch");
     }
@@ -357,6 +384,7 @@ done:
     if (mhd) MHD_stop_daemon(mhd);
     hearth_alerts_close(w.alerts);
     cJSON_Delete(w.shift);
+    hearth_qc_captioner_free(w.vlm);
     hearth_qc_free(w.qc);
     return rc;
 }

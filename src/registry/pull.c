@@ -97,6 +97,7 @@ typedef struct dl {
     const hearth_registry_pull_params *p;
     bool cancelled;
     double last_report;
+    curl_off_t last_now;  /* dlnow at the last report */
 } dl;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
@@ -143,9 +144,13 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
     (void)dltotal, (void)ultotal, (void)ulnow;
     dl *d = user;
     if (!d->p->progress || d->status >= 300) return 0;
+    /* every 0.1 s, and the first bytes and the end at once */
     double now = hearth_time_s();
-    if (now - d->last_report < 0.1 && (d->total < 0 || d->have + dlnow < d->total)) return 0;
+    if (dlnow == d->last_now || (now - d->last_report < 0.1 && d->last_now > 0 &&
+                                 (d->total < 0 || d->have + dlnow < d->total)))
+        return 0;
     d->last_report = now;
+    d->last_now = dlnow;
     if (!d->p->progress(d->p->progress_user, d->have + (int64_t)dlnow, d->total)) {
         d->cancelled = true;
         return 1;

@@ -5,6 +5,11 @@
  *   POST /admin/models/load     {"name", "path", "base"?, "scale"?, "digest"?, "base_digest"?}
  *   POST /admin/models/swap     the same; replaces the loaded version of name
  *   POST /admin/models/unload   {"name", "base"?}
+ *   POST /admin/aliases         {"alias": "NAME@ALIAS", "tag": "TAG"} or {"alias", "rollback": true}
+ * With serve --registry DIR, load and swap also take {"ref": "NAME:TAG" or
+ * "NAME@ALIAS"} for a path (the name defaults to the ref; an adapter's base
+ * is the served model whose digest its lineage records, 409 when none is),
+ * and moving an alias swaps what is served under "NAME@ALIAS".
  * Every call needs "Authorization: Bearer <admin token>" (serve
  * --admin-token-file); without a token the API is off (404).
  *
@@ -16,6 +21,8 @@
  * run one at a time (server->admin_mu).
  */
 #include "server_internal.h"
+
+#include "hearth/registry.h"
 
 #include <sodium.h>
 #include <stdarg.h>
@@ -193,14 +200,201 @@ static int load_model(hearth_server *s, const hearth_server_load_params *p, admi
     return r->status = old ? 200 : 201;
 }
 
-static int apply_load(hearth_server *s, const hearth_server_load_params *p, admin_result *r) {
-    if (!p->name || !*p->name || !p->path || !*p->path) return refuse(r, 400, "a name and a path are required");
+/* one load or swap (s->admin_mu held) */
+static int do_load(hearth_server *s, const hearth_server_load_params *p, admin_result *r) {
+    if (!p->name || !*p->name || !p->path || !*p->path)
+        return refuse(r, 400, "a name and a path (or, with --registry, a ref) are required");
     if (!(p->scale > 0 && p->scale <= 100)) return refuse(r, 400, "scale %g (0 < scale <= 100)", p->scale);
     if (p->digest && (strncmp(p->digest, "sha256:", 7) || strlen(p->digest) != 71))
         return refuse(r, 400, "digest '%.100s' is not sha256:<64 hex digits>", p->digest);
+    return p->base ? load_adapter(s, p, r) : load_model(s, p, r);
+}
+
+/* ==== the registry (serve --registry) ================================================ */
+/* the live base whose digest is digest (s->mu held), NULL: none */
+static srv_model *base_by_digest(hearth_server *s, const char *digest) {
+    for (int i = 0; i < s->n_models; i++)
+        if (!s->models[i]->retired && !strcmp(s->models[i]->digest, digest)) return s->models[i];
+    return NULL;
+}
+
+/* the loaded bases and their digests, for a message */
+static void loaded_bases(hearth_server *s, char *out, size_t cap) {
+    size_t n = 0;
+    out[0] = 0;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->n_models && n < cap; i++)
+        if (!s->models[i]->retired)
+            n += (size_t)snprintf(out + n, cap - n, "%s'%s' %s", n ? ", " : "", s->models[i]->name, s->models[i]->digest);
+    pthread_mutex_unlock(&s->mu);
+    if (!out[0]) snprintf(out, cap, "none");
+}
+
+/* fills p's path, digest, base_digest (and name, and an adapter's base from
+ * its lineage, when not given) from the registry's version p->ref; e keeps
+ * the strings (s->admin_mu held) */
+static int resolve_ref(hearth_server *s, hearth_server_load_params *p, hearth_registry_entry *e, admin_result *r) {
+    if (!s->reg) return refuse(r, 400, "'ref' needs hearth serve --registry DIR");
+    hearth_status st = hearth_registry_resolve(s->reg, p->ref, e);
+    if (st) return refuse(r, st == HEARTH_ERR_NOT_FOUND ? 404 : 400, "%s", hearth_last_error());
+    if (e->kind != HEARTH_ARTIFACT_MODEL && e->kind != HEARTH_ARTIFACT_ADAPTER)
+        return refuse(r, 400, "'%s' is a %s; hearth serve loads models and adapters", p->ref,
+                      hearth_artifact_kind_str(e->kind));
+    p->path = e->path;
+    p->digest = e->digest;
+    if (!p->name) p->name = p->ref;
+    if (e->kind == HEARTH_ARTIFACT_MODEL) {
+        if (p->base) return refuse(r, 400, "'%s' is a model, not an adapter: it takes no 'base'", p->ref);
+        return 0;
+    }
+    if (e->base_digest && *e->base_digest) p->base_digest = e->base_digest;
+    if (p->base) return 0;
+    if (!p->base_digest) return refuse(r, 400, "adapter '%s' records no base model: name one with 'base'", p->ref);
+    pthread_mutex_lock(&s->mu);
+    srv_model *b = base_by_digest(s, p->base_digest);
+    pthread_mutex_unlock(&s->mu);
+    if (b) {
+        p->base = b->name;   /* live while admin_mu is held */
+        return 0;
+    }
+    char have[400];
+    loaded_bases(s, have, sizeof have);
+    return refuse(r, 409, "adapter '%s' was made for the base %s, which is not loaded (loaded: %s)", p->ref,
+                  p->base_digest, have);
+}
+
+static int apply_load(hearth_server *s, const hearth_server_load_params *pp, admin_result *r) {
+    hearth_server_load_params p = *pp;
+    hearth_registry_entry e;
+    memset(&e, 0, sizeof e);
     pthread_mutex_lock(&s->admin_mu);
-    int st = p->base ? load_adapter(s, p, r) : load_model(s, p, r);
+    int st = p.ref && !p.path ? resolve_ref(s, &p, &e, r) : 0;
+    if (!st) st = do_load(s, &p, r);
     pthread_mutex_unlock(&s->admin_mu);
+    hearth_registry_entry_clear(&e);
+    return st;
+}
+
+/* Moves alias_ref ("NAME@ALIAS") to version tag of NAME (rollback: back to
+ * where it pointed before its latest move), then swaps every served version
+ * named alias_ref to it. Checked first: a served adapter whose base is not
+ * the target's recorded base refuses the move (409), the alias unchanged. */
+static int move_alias(hearth_server *s, const char *alias_ref, const char *tag, bool rollback, admin_result *r) {
+    if (!s->reg) return refuse(r, 400, "/admin/aliases needs hearth serve --registry DIR");
+    char name[HEARTH_REGISTRY_MAX_NAME + 1], atag[HEARTH_REGISTRY_MAX_TAG + 1], target[HEARTH_REGISTRY_MAX_TAG + 1];
+    bool is_alias = false;
+    if (!alias_ref || hearth_registry_parse_ref(alias_ref, name, atag, &is_alias) != HEARTH_OK || !is_alias)
+        return refuse(r, 400, "'alias' must be NAME@ALIAS (%s)", alias_ref ? hearth_last_error() : "missing");
+    if (!rollback && (!tag || hearth_registry_check_tag(tag) != HEARTH_OK))
+        return refuse(r, 400, "'tag' must be the version to point the alias at (%s)", tag ? hearth_last_error() : "missing");
+    pthread_mutex_lock(&s->admin_mu);
+    int st = 0;
+    hearth_registry_entry e;
+    memset(&e, 0, sizeof e);
+    if (rollback) {   /* the version before the latest move */
+        hearth_registry_alias_event *ev = NULL;
+        size_t n = 0;
+        if (hearth_registry_alias_history(s->reg, alias_ref, &ev, &n) != HEARTH_OK) st = refuse(r, 404, "%s", hearth_last_error());
+        else if (n < 2 || !ev[n - 2].tag[0]) st = refuse(r, 404, "'%s' has no earlier version to roll back to", alias_ref);
+        else snprintf(target, sizeof target, "%s", ev[n - 2].tag);
+        free(ev);
+    } else {
+        snprintf(target, sizeof target, "%s", tag);
+    }
+    char ref[HEARTH_REGISTRY_MAX_NAME + HEARTH_REGISTRY_MAX_TAG + 2];
+    snprintf(ref, sizeof ref, "%s:%s", name, target);
+    if (!st && hearth_registry_resolve(s->reg, ref, &e) != HEARTH_OK) st = refuse(r, 404, "%s", hearth_last_error());
+    if (!st && e.kind != HEARTH_ARTIFACT_MODEL && e.kind != HEARTH_ARTIFACT_ADAPTER)
+        st = refuse(r, 400, "'%s' is a %s; hearth serve loads models and adapters", ref, hearth_artifact_kind_str(e.kind));
+    /* what is served under the alias now, and whether the target fits it */
+    srv_model *bases[MAX_VERSIONS];
+    int n_served = 0;
+    bool adapter = e.kind == HEARTH_ARTIFACT_ADAPTER;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; !st && i < s->n_models; i++)
+        if (!s->models[i]->retired && !strcmp(s->models[i]->name, alias_ref)) {
+            if (adapter) st = refuse(r, 409, "'%s' serves a model; '%s' is an adapter", alias_ref, ref);
+            else bases[n_served++] = NULL;
+        }
+    for (int i = 0; !st && i < s->n_loras; i++) {
+        const srv_lora *l = s->loras[i];
+        if (l->retired || strcmp(l->name, alias_ref)) continue;
+        if (!adapter) st = refuse(r, 409, "'%s' serves an adapter; '%s' is a model", alias_ref, ref);
+        else if (e.base_digest && *e.base_digest && strcmp(e.base_digest, l->base->digest))
+            st = refuse(r, 409, "'%s' was made for the base %s, but '%s' is served on '%s' (%s); the alias is unchanged",
+                        ref, e.base_digest, alias_ref, l->base->name, l->base->digest);
+        else bases[n_served++] = l->base;
+    }
+    pthread_mutex_unlock(&s->mu);
+    char moved[HEARTH_REGISTRY_MAX_TAG + 1] = "";
+    if (!st && (rollback ? hearth_registry_alias_rollback(s->reg, alias_ref, moved)
+                         : hearth_registry_alias_set(s->reg, alias_ref, target, "hearth serve: POST /admin/aliases")))
+        st = refuse(r, 400, "%s", hearth_last_error());
+    cJSON *swapped = cJSON_CreateArray();
+    for (int i = 0; !st && i < n_served; i++) {
+        hearth_server_load_params p = hearth_server_load_default_params();
+        p.name = alias_ref, p.path = e.path, p.digest = e.digest, p.ref = alias_ref, p.replace = true;
+        p.base = bases[i] ? bases[i]->name : NULL;
+        p.base_digest = adapter && e.base_digest && *e.base_digest ? e.base_digest : NULL;
+        admin_result one = {0};
+        if (do_load(s, &p, &one) >= 300) st = refuse(r, one.status, "the alias moved to %s, but: %s", target, one.message);
+        if (one.out) cJSON_AddItemToArray(swapped, one.out);
+    }
+    if (!st) {
+        r->out = cJSON_CreateObject();
+        cJSON_AddStringToObject(r->out, "alias", alias_ref);
+        cJSON_AddStringToObject(r->out, "tag", target);
+        cJSON_AddStringToObject(r->out, "digest", e.digest);
+        cJSON_AddItemToObject(r->out, "swapped", swapped);
+        r->status = 200;
+    } else {
+        cJSON_Delete(swapped);
+    }
+    pthread_mutex_unlock(&s->admin_mu);
+    hearth_registry_entry_clear(&e);
+    return st ? st : 200;
+}
+
+/* serve --registry at start: every version an alias points at, as
+ * "NAME@ALIAS" -- models first, then adapters on every served base whose
+ * digest their lineage records */
+hearth_status srv_registry_serve_aliases(hearth_server *s) {
+    hearth_registry_entry *es = NULL;
+    size_t n = 0;
+    hearth_status st = hearth_registry_list(s->reg, &es, &n);
+    for (int pass = 0; !st && pass < 2; pass++)
+        for (size_t i = 0; !st && i < n; i++) {
+            const hearth_registry_entry *e = &es[i];
+            if (e->kind != (pass == 0 ? HEARTH_ARTIFACT_MODEL : HEARTH_ARTIFACT_ADAPTER)) continue;
+            for (int a = 0; !st && a < e->n_aliases; a++) {
+                char ref[HEARTH_REGISTRY_MAX_NAME + HEARTH_REGISTRY_MAX_TAG + 2];
+                snprintf(ref, sizeof ref, "%s@%s", e->name, e->aliases[a]);
+                hearth_server_load_params p = hearth_server_load_default_params();
+                p.name = ref, p.path = e->path, p.digest = e->digest, p.ref = ref;
+                srv_model *bases[MAX_VERSIONS];
+                int nb = 0;
+                pthread_mutex_lock(&s->mu);
+                if (pass == 0 && !srv_find_model(s, ref)) bases[nb++] = NULL;
+                for (int m = 0; pass == 1 && m < s->n_models && nb < MAX_VERSIONS; m++)
+                    if (!s->models[m]->retired && !s->models[m]->embed_only && e->base_digest &&
+                        !strcmp(e->base_digest, s->models[m]->digest))
+                        bases[nb++] = s->models[m];
+                pthread_mutex_unlock(&s->mu);
+                if (pass == 1 && nb == 0)
+                    hearth_log(HEARTH_LOG_WARN, "serve: %s (%s) is not served: its base %s is not", ref, e->digest,
+                               e->base_digest && *e->base_digest ? e->base_digest : "(not recorded)");
+                for (int b = 0; !st && b < nb; b++) {
+                    p.base = bases[b] ? bases[b]->name : NULL;
+                    p.base_digest = bases[b] ? e->base_digest : NULL;
+                    admin_result r = {0};
+                    pthread_mutex_lock(&s->admin_mu);
+                    if (do_load(s, &p, &r) >= 300) st = hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: %s: %s", ref, r.message);
+                    pthread_mutex_unlock(&s->admin_mu);
+                    cJSON_Delete(r.out);
+                }
+            }
+        }
+    hearth_registry_entries_free(es, n);
     return st;
 }
 
@@ -264,7 +458,7 @@ hearth_status hearth_server_unload(hearth_server *s, const char *name, const cha
 
 /* ==== HTTP ============================================================================ */
 bool admin_route(const char *url) {
-    return !strcmp(url, "/admin/models") || !strncmp(url, "/admin/models/", 14);
+    return !strcmp(url, "/admin/models") || !strncmp(url, "/admin/models/", 14) || !strcmp(url, "/admin/aliases");
 }
 
 /* the bearer token, compared in constant time (through digests of both) */
@@ -294,6 +488,18 @@ static bool str_field(const cJSON *o, const char *k, const char **v, admin_resul
     return true;
 }
 
+/* the JSON of a result: its fields, or the error; returns the HTTP status */
+static int answer(admin_result *r, char **out) {
+    if (r->status >= 300) {
+        cJSON_Delete(r->out);
+        *out = error_json(r->status, r->message);
+        return r->status;
+    }
+    *out = cJSON_PrintUnformatted(r->out);
+    cJSON_Delete(r->out);
+    return r->status;
+}
+
 int admin_handle(hearth_server *s, const char *method, const char *url, const char *auth, const char *body, size_t len,
                  char **out) {
     *out = NULL;
@@ -321,6 +527,23 @@ int admin_handle(hearth_server *s, const char *method, const char *url, const ch
         cJSON_Delete(root);
         return 200;
     }
+    if (!strcmp(url, "/admin/aliases")) {
+        if (strcmp(method, "POST")) {
+            *out = error_json(405, "/admin/aliases takes POST {\"alias\": \"NAME@ALIAS\", \"tag\": \"TAG\"}");
+            return 405;
+        }
+        cJSON *req = cJSON_ParseWithLength(body ? body : "", len);
+        const char *alias = NULL, *tag = NULL;
+        const cJSON *rb = cJSON_GetObjectItemCaseSensitive(req, "rollback");
+        if (!cJSON_IsObject(req))
+            refuse(&r, 400, "the body must be a JSON object: {\"alias\": \"NAME@ALIAS\", \"tag\": \"TAG\"} or "
+                            "{\"alias\": ..., \"rollback\": true}");
+        else if (rb && !cJSON_IsBool(rb)) refuse(&r, 400, "'rollback' must be a boolean");
+        else if (str_field(req, "alias", &alias, &r) && str_field(req, "tag", &tag, &r))
+            move_alias(s, alias, tag, cJSON_IsTrue(rb), &r);
+        cJSON_Delete(req);
+        return answer(&r, out);
+    }
     const char *op = url + 14;
     bool load = !strcmp(op, "load"), swap = !strcmp(op, "swap"), unload = !strcmp(op, "unload");
     if (!load && !swap && !unload) {
@@ -347,16 +570,9 @@ int admin_handle(hearth_server *s, const char *method, const char *url, const ch
         else if (sc) p.scale = (float)sc->valuedouble;
         if (!r.status && str_field(req, "name", &p.name, &r) && str_field(req, "path", &p.path, &r) &&
             str_field(req, "base", &p.base, &r) && str_field(req, "digest", &p.digest, &r) &&
-            str_field(req, "base_digest", &p.base_digest, &r))
+            str_field(req, "base_digest", &p.base_digest, &r) && str_field(req, "ref", &p.ref, &r))
             apply_load(s, &p, &r);
     }
     cJSON_Delete(req);
-    if (r.status >= 300) {
-        cJSON_Delete(r.out);
-        *out = error_json(r.status, r.message);
-        return r.status;
-    }
-    *out = cJSON_PrintUnformatted(r.out);
-    cJSON_Delete(r.out);
-    return r.status;
+    return answer(&r, out);
 }

@@ -38,6 +38,10 @@ static void *fail(api_error *e, int status, const char *param, const char *code,
     return NULL;
 }
 
+void *api_fail(api_error *e, int status, const char *param, const char *code, const char *msg) {
+    return fail(e, status, param, code, "%s", msg);
+}
+
 char *api_error_body(const api_error *e) {
     cJSON *root = cJSON_CreateObject(), *err = cJSON_AddObjectToObject(root, "error");
     cJSON_AddStringToObject(err, "message", e->message);
@@ -67,8 +71,9 @@ static char *utf8_clean(const char *s, size_t n) {
 /* ==== models ===================================================================== */
 /* The live versions a request names, each with a reference taken (s->mu
  * held): "BASE", "BASE+ADAPTER" or "BASE:ADAPTER" (registry style, e.g.
- * "tiny:support@production"; a base whose whole name matches wins), or the
- * adapter in the "lora" field. No name: the first model. */
+ * "tiny:support@production"; a base whose whole name matches wins), the
+ * adapter in the "lora" field, or an adapter's name alone (when it is loaded
+ * on one model). No name: the first model. */
 static bool find_model(hearth_server *s, const char *name, const char *lora, srv_job *j, api_error *e) {
     srv_model *m = NULL;
     srv_lora *l = NULL;
@@ -86,13 +91,23 @@ static bool find_model(hearth_server *s, const char *name, const char *lora, srv
                 if ((m = srv_find_model(s, base))) ad = p + 1;
             }
     }
+    if (!m && !lora) {   /* an adapter alone: on the one base it is loaded on */
+        int n = 0;
+        for (int i = 0; i < s->n_loras; i++)
+            if (!s->loras[i]->retired && !strcmp(s->loras[i]->name, name)) l = s->loras[i], n++;
+        if (n > 1)
+            return fail(e, 400, "model", "model_ambiguous",
+                        "The adapter '%.200s' is loaded on %d models: name one as MODEL+ADAPTER", name, n),
+                   false;
+        if (l) m = l->base;
+    }
     if (!m) {
         const char *plus = strchr(name, '+');
         return fail(e, 404, "model", "model_not_found", "The model '%.*s' does not exist", plus ? (int)(plus - name) : 200,
                     name),
                false;
     }
-    if (ad && *ad && !(l = srv_find_lora(s, ad, m))) {
+    if (!l && ad && *ad && !(l = srv_find_lora(s, ad, m))) {
         for (int i = 0; i < s->n_loras; i++)
             if (!s->loras[i]->retired && !strcmp(s->loras[i]->name, ad))
                 return fail(e, 404, lora ? "lora" : "model", "model_not_found",
@@ -133,7 +148,9 @@ char *api_models(hearth_server *s) {
         const srv_model *m = s->models[i];
         if (m->retired) continue;
         int ctx = m->embed_only ? (int)hearth_embedder_n_ctx(m->emb) : s->p.n_ctx_per_seq;
-        cJSON_AddItemToArray(data, model_entry(m->name, m->digest, NULL, m->ref, now, ctx));
+        cJSON *e = model_entry(m->name, m->digest, NULL, m->ref, now, ctx);
+        if (m->clip) cJSON_AddBoolToObject(e, "vision", 1);   /* takes image_url parts (web console) */
+        cJSON_AddItemToArray(data, e);
         for (int a = 0; a < s->n_loras; a++) {
             const srv_lora *l = s->loras[a];
             if (l->retired || l->base != m) continue;
@@ -141,6 +158,7 @@ char *api_models(hearth_server *s) {
             snprintf(id, sizeof id, "%s+%s", m->name, l->name);
             cJSON *o = model_entry(id, l->digest, m->name, l->ref, now, ctx);
             cJSON_AddStringToObject(o, "parent_digest", m->digest);
+            if (m->clip) cJSON_AddBoolToObject(o, "vision", 1);
             cJSON_AddItemToArray(data, o);
         }
     }
@@ -242,6 +260,49 @@ static bool add_stop(srv_job *j, const char *s) {
     return true;
 }
 
+/* whether a message carries tool calls or is a tool's result */
+static bool has_tool_messages(const cJSON *msgs) {
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role");
+        if (cJSON_GetObjectItemCaseSensitive(m, "tool_calls") || (cJSON_IsString(r) && !strcmp(r->valuestring, "tool")))
+            return true;
+    }
+    return false;
+}
+
+/* the conversation with tools through the chat policy's JSON path: each
+ * message's text (texts[i], parts joined) with its calls and call id */
+static bool render_with_tools(srv_job *j, const cJSON *msgs, char **texts, char **text, api_error *e) {
+    cJSON *arr = cJSON_CreateArray();
+    int i = 0;
+    const cJSON *m;
+    cJSON_ArrayForEach(m, msgs) {
+        cJSON *o = cJSON_CreateObject();
+        const char *keys[] = {"role", "tool_calls", "tool_call_id", "name"};
+        for (size_t k = 0; k < sizeof keys / sizeof *keys; k++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, keys[k]);
+            if (v && !cJSON_IsNull(v)) cJSON_AddItemToObject(o, keys[k], cJSON_Duplicate(v, true));
+        }
+        cJSON_AddStringToObject(o, "content", texts[i++]);
+        cJSON_AddItemToArray(arr, o);
+    }
+    char *mj = cJSON_PrintUnformatted(arr);
+    cJSON_Delete(arr);
+    if (!mj) return fail(e, 500, NULL, NULL, "out of memory"), false;
+    hearth_status st = hearth_chat_policy_render_json(j->model->chat, mj, strlen(mj),
+                                                      j->tool_choice == TOOL_NONE ? NULL : j->tools_json, true, text, NULL);
+    free(mj);
+    if (st != HEARTH_OK) {
+        const char *msg = hearth_last_error(), *colon = strstr(msg, ": ");
+        char param[64];
+        snprintf(param, sizeof param, "%.*s", colon && !strncmp(msg, "messages", 8) ? (int)(colon - msg) : 8,
+                 colon && !strncmp(msg, "messages", 8) ? msg : "messages");
+        return fail(e, 400, param, "invalid_value", "%s", msg), false;
+    }
+    return true;
+}
+
 static bool chat_prompt(srv_job *j, const cJSON *req, api_error *e) {
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
     if (!msgs) return fail(e, 400, "messages", "missing_required_parameter", "'messages' is required"), false;
@@ -280,9 +341,25 @@ static bool chat_prompt(srv_job *j, const cJSON *req, api_error *e) {
     }
     char *text = NULL;
     srv_model *sm = j->model;
-    if (ok && hearth_chat_policy_render(sm->chat, cm, (size_t)n, true, &text, NULL) != HEARTH_OK) {
+    if (ok && (j->tools || has_tool_messages(msgs))) {
+        /* tools, calls or results in the conversation: the JSON path (tool_calls.c) */
+        ok = srv_tools_check_history(j, msgs, e) && render_with_tools(j, msgs, texts, &text, e);
+    } else if (ok && hearth_chat_policy_render(sm->chat, cm, (size_t)n, true, &text, NULL) != HEARTH_OK) {
         fail(e, 400, "messages", "invalid_value", "%s", hearth_last_error());
         ok = false;
+    }
+    const char *opening = NULL;
+    ok = ok && srv_tools_force(j, &opening, e);
+    if (ok && opening && *opening) {   /* a required call: the reply starts inside it */
+        size_t tl = strlen(text), ol = strlen(opening);
+        char *t2 = realloc(text, tl + ol + 1);
+        if (!t2) {
+            fail(e, 500, NULL, NULL, "out of memory");
+            ok = false;
+        } else {
+            memcpy(t2 + tl, opening, ol + 1);
+            text = t2;
+        }
     }
     for (const char *const *sp = hearth_chat_policy_stops(sm->chat); ok && sp && *sp; sp++) add_stop(j, *sp);
     if (ok && j->image) {
@@ -527,6 +604,7 @@ srv_job *api_parse(hearth_server *s, int kind, const char *body, size_t len, api
         cJSON_Delete(req);
         return j;
     }
+    if (kind == JOB_CHAT && !srv_tools_parse(j, req, e)) goto bad;
     if (!(kind == JOB_CHAT ? chat_prompt(j, req, e) : completion_prompt(j, req, e))) goto bad;
     if (j->n_prompt == 0) {
         fail(e, 400, kind == JOB_CHAT ? "messages" : "prompt", "invalid_value", "the prompt has no tokens");
@@ -562,6 +640,14 @@ srv_job *api_parse(hearth_server *s, int kind, const char *body, size_t len, api
     const cJSON *so = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
     if (so && cJSON_IsObject(so) && !get_bool(so, "include_usage", &j->include_usage, e)) goto bad;
     const cJSON *rf = cJSON_GetObjectItemCaseSensitive(req, "response_format");
+    if (j->grammar && ((rf && !cJSON_IsNull(rf)) || cJSON_GetObjectItemCaseSensitive(req, "grammar"))) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(rf, "type");
+        if (!(cJSON_IsString(t) && !strcmp(t->valuestring, "text")) || cJSON_GetObjectItemCaseSensitive(req, "grammar")) {
+            fail(e, 400, "tool_choice", "invalid_value",
+                 "a required tool call cannot be combined with a response_format or grammar");
+            goto bad;
+        }
+    }
     if (rf && !cJSON_IsNull(rf)) {
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(rf, "type");
         if (!cJSON_IsObject(rf) || !cJSON_IsString(t)) {
@@ -740,18 +826,20 @@ char *api_response(const srv_job *j) {
         cJSON *choices = cJSON_AddArrayToObject(root, "choices");
         for (int i = 0; i < j->n; i++) {
             const srv_choice *c = &j->ch[i];
+            const char *finish = NULL;
             cJSON *o = cJSON_CreateObject();
             cJSON_AddNumberToObject(o, "index", i);
             if (j->kind == JOB_CHAT) {
                 cJSON *m = cJSON_AddObjectToObject(o, "message");
                 cJSON_AddStringToObject(m, "role", "assistant");
-                cJSON_AddStringToObject(m, "content", c->text ? c->text : "");
+                if (srv_tools_on(j)) srv_tools_message(j, c, m, &finish);   /* content and tool_calls */
+                else cJSON_AddStringToObject(m, "content", c->text ? c->text : "");
                 cJSON_AddNullToObject(m, "refusal");
             } else {
                 cJSON_AddStringToObject(o, "text", c->text ? c->text : "");
             }
             cJSON_AddItemToObject(o, "logprobs", logprobs_json(j, c, 0, c->n_lps, 0));
-            cJSON_AddStringToObject(o, "finish_reason", finish_name(c->finish) ? finish_name(c->finish) : "stop");
+            cJSON_AddStringToObject(o, "finish_reason", finish ? finish : finish_name(c->finish) ? finish_name(c->finish) : "stop");
             cJSON_AddItemToArray(choices, o);
         }
         cJSON_AddItemToObject(root, "usage", usage(j));
@@ -793,15 +881,41 @@ void api_stream_events(srv_job *j, hearth_buf *out, bool *end) {
             cJSON *o = chunk(j), *choices = cJSON_AddArrayToObject(o, "choices"), *ch = cJSON_CreateObject();
             cJSON_AddNumberToObject(ch, "index", i);
             const char *piece = c->text ? c->text + c->sent : "";
+            const char *finish = fin ? finish_name(c->finish) : NULL;
             if (j->kind == JOB_CHAT) {
                 cJSON *d = cJSON_AddObjectToObject(ch, "delta");
                 if (role) cJSON_AddStringToObject(d, "role", "assistant");
-                if (text || role) cJSON_AddStringToObject(d, "content", piece);
+                char *err = NULL;
+                if (srv_tools_on(j)) {   /* content and tool_calls pieces (tool_calls.c) */
+                    if (role) cJSON_AddNullToObject(d, "content");
+                    if (!srv_tools_delta(j, c, piece, c->len - c->sent, fin, d, &finish, &err)) {
+                        cJSON_Delete(o);
+                        cJSON_Delete(ch);
+                        api_error e = {0};
+                        fail(&e, 500, NULL, "invalid_tool_call", "%s", err ? err : "invalid tool call");
+                        free(err);
+                        char *b = api_error_body(&e);
+                        hearth_buf_printf(out, "data: %s\n\ndata: [DONE]\n\n", b ? b : "{}");
+                        free(b);
+                        atomic_store(&j->cancelled, 1);
+                        *end = true;
+                        return;
+                    }
+                    if (!role && !fin && j->logprobs < 0 && !d->child) {   /* held back: nothing to send yet */
+                        cJSON_Delete(o);
+                        cJSON_Delete(ch);
+                        c->sent = c->len;
+                        if (!c->finish_sent) all_sent = false;
+                        continue;
+                    }
+                } else if (text || role) {
+                    cJSON_AddStringToObject(d, "content", piece);
+                }
             } else {
                 cJSON_AddStringToObject(ch, "text", piece);
             }
             cJSON_AddItemToObject(ch, "logprobs", logprobs_json(j, c, c->lps_sent, c->n_lps, c->sent));
-            if (fin) cJSON_AddStringToObject(ch, "finish_reason", finish_name(c->finish));
+            if (fin) cJSON_AddStringToObject(ch, "finish_reason", finish);
             else cJSON_AddNullToObject(ch, "finish_reason");
             cJSON_AddItemToArray(choices, ch);
             put_event(out, o);

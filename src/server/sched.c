@@ -37,7 +37,10 @@ srv_job *job_new(void) {
 
 void job_unref(srv_job *j) {
     if (!j || atomic_fetch_sub(&j->refs, 1) != 1) return;
-    for (int i = 0; j->ch && i < j->n; i++) free(j->ch[i].text), free(j->ch[i].lps);   /* ch is NULL when parsing failed */
+    for (int i = 0; j->ch && i < j->n; i++)   /* ch is NULL when parsing failed */
+        free(j->ch[i].text), free(j->ch[i].lps), hearth_tool_parser_free(j->ch[i].tp);
+    hearth_tools_free(j->tools);
+    free(j->tools_json);
     free(j->ch);
     for (int i = 0; i < j->n_stop; i++) free(j->stop[i]);
     free(j->stop);

@@ -6,6 +6,8 @@
  */
 #include "server_internal.h"
 
+#include "hearth/registry.h"
+
 
 #include <dirent.h>
 #include <errno.h>
@@ -48,8 +50,22 @@ hearth_status hearth_server_create(const hearth_server_params *pp, hearth_server
     pthread_mutex_init(&s->admin_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     metrics_init(&s->met);
+    if (!p.ui_off) {
+        hearth_status st = webui_create(p.ui_dir, &s->ui);
+        if (st) {
+            hearth_server_free(s);
+            return st;
+        }
+    }
     if (p.classifier) {
         hearth_status st = cls_create(p.classifier, &s->cls);
+        if (st) {
+            hearth_server_free(s);
+            return st;
+        }
+    }
+    if (p.registry_dir) {
+        hearth_status st = hearth_registry_open(p.registry_dir, &s->reg);
         if (st) {
             hearth_server_free(s);
             return st;
@@ -67,59 +83,49 @@ hearth_status hearth_server_create(const hearth_server_params *pp, hearth_server
 }
 
 /* ==== digests ======================================================================= */
-static bool hash_file(crypto_hash_sha256_state *st, const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return false;
-    unsigned char *buf = malloc(1 << 20);
-    size_t n;
-    bool ok = buf != NULL;
-    while (ok && (n = fread(buf, 1, 1 << 20, f)) > 0) crypto_hash_sha256_update(st, buf, n);
-    ok = ok && !ferror(f);
-    free(buf);
-    fclose(f);
-    return ok;
-}
-
 static int cmp_names(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 hearth_status srv_digest_path(const char *path, char out[72]) {
-    crypto_hash_sha256_state st;
-    crypto_hash_sha256_init(&st);
     struct stat sb;
     if (stat(path, &sb) != 0) return hearth_set_error(HEARTH_ERR_IO, "serve: %s: %s", path, strerror(errno));
-    bool ok = true;
-    if (S_ISDIR(sb.st_mode)) {   /* a PEFT folder: every regular file, by name, name then bytes */
-        DIR *d = opendir(path);
-        if (!d) return hearth_set_error(HEARTH_ERR_IO, "serve: %s: %s", path, strerror(errno));
-        char **names = NULL;
-        size_t n = 0, cap = 0;
-        struct dirent *e;
-        while (ok && (e = readdir(d))) {
-            char full[4096];
-            snprintf(full, sizeof full, "%s/%s", path, e->d_name);
-            if (e->d_name[0] == '.' || stat(full, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
-            ok = HEARTH_GROW(names, cap, n + 1) && (names[n] = strdup(e->d_name)) != NULL;
-            if (ok) n++;
-        }
-        closedir(d);
-        if (ok) qsort(names, n, sizeof *names, cmp_names);
-        for (size_t i = 0; ok && i < n; i++) {
-            char full[4096];
-            snprintf(full, sizeof full, "%s/%s", path, names[i]);
-            crypto_hash_sha256_update(&st, (const unsigned char *)names[i], strlen(names[i]) + 1);
-            ok = hash_file(&st, full);
-        }
-        for (size_t i = 0; i < n; i++) free(names[i]);
-        free(names);
-    } else {
-        ok = hash_file(&st, path);
+    if (!S_ISDIR(sb.st_mode)) return hearth_sha256_file(path, out);
+    /* a PEFT folder: the SHA-256 of "name\0digest\n" for each regular file, by name */
+    DIR *d = opendir(path);
+    if (!d) return hearth_set_error(HEARTH_ERR_IO, "serve: %s: %s", path, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    hearth_status st = HEARTH_OK;
+    struct dirent *e;
+    while (!st && (e = readdir(d))) {
+        char full[4096];
+        snprintf(full, sizeof full, "%s/%s", path, e->d_name);
+        if (e->d_name[0] == '.' || stat(full, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+        if (!HEARTH_GROW(names, cap, n + 1) || !(names[n] = strdup(e->d_name)))
+            st = hearth_set_error(HEARTH_ERR_NOMEM, "serve: out of memory");
+        else
+            n++;
     }
-    if (!ok) return hearth_set_error(HEARTH_ERR_IO, "serve: cannot read %s to compute its digest", path);
-    unsigned char h[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256_final(&st, h);
-    memcpy(out, "sha256:", 7);
-    sodium_bin2hex(out + 7, 65, h, sizeof h);
-    return HEARTH_OK;
+    closedir(d);
+    if (!st) qsort(names, n, sizeof *names, cmp_names);
+    hearth_buf list = {0};
+    for (size_t i = 0; !st && i < n; i++) {
+        char full[4096], dg[HEARTH_DIGEST_LEN + 1];
+        snprintf(full, sizeof full, "%s/%s", path, names[i]);
+        if (!(st = hearth_sha256_file(full, dg))) {
+            hearth_buf_put(&list, names[i], strlen(names[i]) + 1);
+            hearth_buf_printf(&list, "%s\n", dg);
+        }
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    if (!st) {
+        unsigned char h[crypto_hash_sha256_BYTES];
+        crypto_hash_sha256(h, (const unsigned char *)(list.data ? list.data : ""), list.len);
+        memcpy(out, "sha256:", 7);
+        sodium_bin2hex(out + 7, 65, h, sizeof h);
+    }
+    hearth_buf_free(&list);
+    return st;
 }
 
 /* ==== model versions ================================================================== */
@@ -382,8 +388,13 @@ static hearth_status load_loras(hearth_server *s) {
 
 hearth_status hearth_server_start(hearth_server *s) {
     if (s->started) return HEARTH_OK;
-    if (s->n_models == 0) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "serve: no model was added");
-    hearth_status st = load_loras(s);
+    hearth_status st = s->reg ? srv_registry_serve_aliases(s) : HEARTH_OK;
+    if (st) return st;
+    if (s->n_models == 0)
+        return hearth_set_error(HEARTH_ERR_INVALID_ARG, s->reg ? "serve: no model was added, and no alias in the registry "
+                                                                 "points at a model"
+                                                               : "serve: no model was added");
+    st = load_loras(s);
     if (st) return st;
     st = http_start(s);
     if (st) return st;
@@ -423,6 +434,8 @@ void hearth_server_free(hearth_server *s) {
     free(s->queue);
     vs_free(s->vs);
     cls_free(s->cls);
+    hearth_registry_free(s->reg);
+    webui_free(s->ui);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->admin_mu);
     pthread_cond_destroy(&s->cv);

@@ -24,7 +24,9 @@
 #include "hearth/model.h"
 #include "hearth/sample.h"
 #include "hearth/server.h"
+#include "hearth/tool_call.h"
 #include "core/buf.h"
+#include "webui/webui.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -139,6 +141,7 @@ typedef struct srv_choice {
     int n_gen;
     const char *finish;    /* NULL while running: "stop", "length", "cancelled" */
     bool started;          /* streaming: the first chunk (role) went out */
+    hearth_tool_parser *tp;   /* streaming with tools: the reply's calls so far (tool_calls.c) */
     bool finish_sent;
 } srv_choice;
 
@@ -169,6 +172,12 @@ struct srv_job {
     bool json_mode;
     hearth_grammar *grammar;   /* response_format json_schema or `grammar` (owned); NULL: none */
     int logprobs;          /* -1: off; else number of top alternatives */
+    /* tools (tool_calls.c) */
+    hearth_tools *tools;   /* the request's function tools; NULL: none */
+    char *tools_json;      /* their JSON, for the chat template */
+    int tool_choice;       /* TOOL_AUTO, TOOL_NONE, TOOL_REQUIRED, TOOL_NAMED */
+    char tool_name[72];    /* TOOL_NAMED: the function */
+    hearth_tool_format tool_fmt;
     /* output */
     int n;                 /* choices */
     srv_choice *ch;
@@ -216,7 +225,8 @@ struct hearth_server {
     int n_loras;
     srv_lora_spec *lora_specs;
     int n_lora_specs;
-    pthread_mutex_t admin_mu;   /* one load / swap / unload at a time */
+    pthread_mutex_t admin_mu;   /* one load / swap / unload at a time; guards reg */
+    struct hearth_registry *reg;   /* serve --registry (NULL: none) */
     struct MHD_Daemon *httpd;
     int port;
     pthread_t sched_thread;
@@ -232,6 +242,7 @@ struct hearth_server {
     metrics met;
     vs_state *vs;               /* files and vector stores (NULL: off) */
     cls_state *cls;             /* image classifier (NULL: off) */
+    webui *ui;                  /* the web console's files (NULL: off) */
 };
 
 /* scheduler (sched.c) */
@@ -260,6 +271,9 @@ bool srv_table_add_lora(hearth_server *s, srv_lora *l);
 void srv_reclaim(hearth_server *s);
 /* "sha256:<hex>" of a file, or of a folder's regular files in name order */
 hearth_status srv_digest_path(const char *path, char out[72]);
+
+/* serve --registry: loads every aliased model, then adapter (before start) */
+hearth_status srv_registry_serve_aliases(hearth_server *s);
 
 bool admin_route(const char *url);   /* /admin/models... and /admin/aliases */
 /* Answers one admin request: the HTTP status; *out the malloc'd JSON body.
@@ -293,6 +307,26 @@ char *api_response(const srv_job *j);
  * (final chunk, usage if asked, "data: [DONE]" written). */
 void api_stream_events(srv_job *j, hearth_buf *out, bool *end);
 char *api_models(hearth_server *s);
+/* fills *e (returns NULL), for the request readers of other files */
+void *api_fail(api_error *e, int status, const char *param, const char *code, const char *msg);
+
+/* ==== tool calls (tool_calls.c) ================================================ */
+enum { TOOL_AUTO, TOOL_NONE, TOOL_REQUIRED, TOOL_NAMED };
+/* `tools`, `tool_choice`, `parallel_tool_calls` of a chat request */
+bool srv_tools_parse(srv_job *j, const cJSON *req, api_error *e);
+/* whether the reply is read for calls */
+bool srv_tools_on(const srv_job *j);
+/* the history's calls: arguments are JSON objects that pass their tool's schema */
+bool srv_tools_check_history(const srv_job *j, const cJSON *msgs, api_error *e);
+/* a required call: j->grammar and *opening, the text the prompt ends with
+ * (static; NULL: no call is forced); false (400) when the grammar fails */
+bool srv_tools_force(srv_job *j, const char **opening, api_error *e);
+/* non-streaming: the message's content / tool_calls and the finish reason */
+void srv_tools_message(const srv_job *j, const srv_choice *c, cJSON *msg, const char **finish);
+/* streaming: the delta for text[0..n) (and the end when fin); false with *err
+ * (malloc'd) when a call is malformed or fails its schema */
+bool srv_tools_delta(srv_job *j, srv_choice *c, const char *text, size_t n, bool fin, cJSON *delta,
+                     const char **finish, char **err);
 
 /* ==== images (images.c) ============================================================ */
 /* base64 (standard or URL-safe, '=' optional, spaces and line breaks skipped) via

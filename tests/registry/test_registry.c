@@ -369,6 +369,67 @@ TEST(cli_models_and_model_refs) {
     free(out);
 }
 
+/* The README's flow: train an adapter on a base named by alias, register it
+ * with lineage, alias it, run it by name; roll back; export and import. */
+TEST(cli_train_register_alias_rollback) {
+    char dir[300], dir2[300], cmd[3000], *out = NULL;
+    store_path(dir, sizeof dir, "flow");
+    store_path(dir2, sizeof dir2, "flow-offline");
+    const char *lic = HEARTH_TEST_DATA "/models/licenses-llama-f16.gguf";
+    snprintf(cmd, sizeof cmd,
+             "(export HEARTH_STORE=%s; H=%s; $H models add %s --name lic:v1 --store %s && $H models alias lic@prod v1 "
+             "--store %s && $H train -m lic@prod --data %s -o %s/a1.gguf --max-steps 2 --register bot:v1 --store %s -q -t 2 "
+             "&& $H train -m lic@prod --data %s -o %s/a2.gguf --max-steps 2 --lr 0.05 --seed 7 --register bot:v2 "
+             "--store %s -q -t 2) 2>&1",
+             dir, HEARTH_BIN, lic, dir, dir, DATA, root, dir, DATA, root, dir);
+    CHECK(harness_run(cmd, &out) == 0);
+    CHECK(out && strstr(out, "registered bot:v1 sha256:") && strstr(out, "(adapter)"));
+    free(out);
+    hearth_registry *r = NULL;
+    CHECK(hearth_registry_open(dir, &r) == HEARTH_OK);
+    if (!r) return;
+    hearth_registry_entry base, ad;
+    CHECK(hearth_registry_resolve(r, "lic@prod", &base) == HEARTH_OK);
+    CHECK(hearth_registry_resolve(r, "bot:v1", &ad) == HEARTH_OK);
+    char data_d[80];
+    sha256sum(DATA, data_d);
+    CHECK_STR(ad.base_digest, base.digest);
+    CHECK_STR(ad.data_digest, data_d);
+    CHECK(ad.command && strstr(ad.command, "hearth train -m lic@prod") && strstr(ad.command, "--register bot:v1"));
+    CHECK(hearth_registry_remove(r, "lic:v1", false) == HEARTH_ERR_INVALID_ARG);   /* the adapters need it */
+    hearth_registry_free(r);
+
+    /* run by name = run by file, at temperature 0 */
+    char *by_name = NULL, *by_file = NULL, *after = NULL;
+    snprintf(cmd, sizeof cmd, "HEARTH_STORE=%s %s models alias bot@production v1 --store %s >/dev/null && "
+             "HEARTH_STORE=%s %s run -m lic@prod --lora bot@production -p 'Who holds the copyright' -n 8 --temp 0",
+             dir, HEARTH_BIN, dir, dir, HEARTH_BIN);
+    CHECK(harness_run(cmd, &by_name) == 0);
+    snprintf(cmd, sizeof cmd, "%s run -m %s --lora %s:1 -p 'Who holds the copyright' -n 8 --temp 0", HEARTH_BIN, lic,
+             ad.path);
+    CHECK(harness_run(cmd, &by_file) == 0);
+    CHECK(by_name && by_file && *by_file && strcmp(by_name, by_file) == 0);
+    /* move to v2, roll back: byte-identical to v1 again */
+    snprintf(cmd, sizeof cmd, "H=%s; S=%s; $H models alias bot@production v2 --store $S >/dev/null && "
+             "$H models alias bot@production --rollback --store $S && HEARTH_STORE=$S $H run -m lic:v1 "
+             "--lora bot@production -p 'Who holds the copyright' -n 8 --temp 0", HEARTH_BIN, dir);
+    CHECK(harness_run(cmd, &after) == 0);
+    CHECK(after && strstr(after, "bot@production -> bot:v1\n") && by_file && strstr(after, by_file));
+    free(by_name);
+    free(after);
+
+    /* export, import on "another machine", same text */
+    snprintf(cmd, sizeof cmd, "H=%s; $H models export bot@production lic:v1 -o %s/flow.bundle --store %s >/dev/null && "
+             "$H models import %s/flow.bundle --store %s && HEARTH_STORE=%s $H run -m lic:v1 --lora bot@production "
+             "-p 'Who holds the copyright' -n 8 --temp 0", HEARTH_BIN, root, dir, root, dir2, dir2);
+    CHECK(harness_run(cmd, &after) == 0);
+    CHECK(after && strstr(after, "imported 2 versions") && by_file && strstr(after, by_file));
+    free(after);
+    free(by_file);
+    hearth_registry_entry_clear(&base);
+    hearth_registry_entry_clear(&ad);
+}
+
 int main(void) {
     snprintf(root, sizeof root, "/tmp/hearth-registry-test-XXXXXX");
     if (!mkdtemp(root)) { perror("mkdtemp"); return 1; }
@@ -378,6 +439,7 @@ int main(void) {
     RUN(bundles);
     RUN(full_disk_leaves_store_unchanged);
     RUN(cli_models_and_model_refs);
+    RUN(cli_train_register_alias_rollback);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (harness_failures == 0) harness_run(cmd, NULL);

@@ -19,16 +19,29 @@
  *     reloaded model, and it exits 0 on SIGTERM (under ASan/TSan builds a
  *     use-after-free or race would fail that);
  *   - bad admin calls (malformed JSON, wrong types, a name with '+', a
- *     missing file, a bad digest, unknown names) get 4xx naming the problem.
+ *     missing file, a bad digest, unknown names) get 4xx naming the problem;
+ *   - serve --registry STORE (tiny@production, ad@production -> ad:1, and
+ *     ad:2, ad:bad made for another base): /v1/models lists the aliases with
+ *     parent and digests; the adapter is named alone, as base:adapter or with
+ *     "lora"; moving the alias (POST /admin/aliases) while 8 streams run
+ *     leaves all 8 complete on v1 and new requests on v2, and moves it in the
+ *     store; rollback gives byte-identical output; a move to ad:bad is
+ *     refused with 409 (alias unchanged), so is loading ad:bad by reference;
+ *   - through the gateway (serve --gateway-config): no key 401, a user key
+ *     403, the server's token 401 (not a gateway key); an admin key swaps,
+ *     and a user's chat through the gateway then gets v2's text.
  */
 #include "harness.h"
 
 #include "http_client.h"
 #include "lora_maker.h"
+#include "hearth/gateway.h"
+#include "hearth/registry.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 
 #define TINY HEARTH_TEST_DATA "/models/tiny-llama-spm-f16.gguf"
 #define LIC HEARTH_TEST_DATA "/models/licenses-llama-f16.gguf"
@@ -242,42 +255,47 @@ TEST(names_and_lora_field) {
     cJSON_Delete(j);
 }
 
-TEST(swap_under_load) {
-    text_v2 = greedy("tiny+ref2", NULL, NULL, 0);   /* v2, loaded at start under another name */
-    CHECK_MSG(strcmp(text_v2, text_v1) != 0, "v1 and v2 give the same text [%s]", text_v1);
-    /* 8 streams: 4 running in the 4 slots, 4 queued, all on v1 */
+/* 8 streams of model (4 run, 4 wait for a slot), then POST body to the admin
+ * path: all 8 finish on v1, a request during the drain gets v2; returns the
+ * seconds the admin call took */
+static double swap_with_streams(const char *model, const char *path, const char *body) {
     stream s[8];
-    streams_start(s, 8, "tiny+ad", 16);
+    streams_start(s, 8, model, 16);
     double t0 = now_s();
-    char body[600];
-    snprintf(body, sizeof body, "{\"name\":\"ad\",\"base\":\"tiny\",\"path\":\"%s\"}", v2);
     int st;
-    cJSON *j = admin("swap", body, &st);
+    cJSON *j = call(AUTH, "POST", path, body, &st);
     double swap_s = now_s() - t0;
-    CHECK_EQ_INT(st, 200);
-    const char *was = json_path_str(j, "replaced.digest"), *now = json_path_str(j, "loaded.digest");
-    CHECK_MSG(was && !strcmp(was, dg_v1) && now && !strcmp(now, dg_v2), "swap answer: replaced %s, loaded %s",
-              was ? was : "-", now ? now : "-");
+    CHECK_MSG(st == 200, "%s %s: %d", path, body, st);
     cJSON_Delete(j);
     /* new requests during the drain: v2, although every slot caches the prompt under v1 */
-    char fp[64], want_fp[64];
-    char *during = greedy("tiny+ad", NULL, fp, sizeof fp);
-    snprintf(want_fp, sizeof want_fp, "hearth-%.12s-%.12s", dg_tiny + 7, dg_v2 + 7);
+    char fp[64], fp_v1[64], fp_v2[64];
+    snprintf(fp_v1, sizeof fp_v1, "hearth-%.12s-%.12s", dg_tiny + 7, dg_v1 + 7);
+    snprintf(fp_v2, sizeof fp_v2, "hearth-%.12s-%.12s", dg_tiny + 7, dg_v2 + 7);
+    char *during = greedy(model, NULL, fp, sizeof fp);
     CHECK_MSG(!strcmp(during, text_v2), "after the swap: [%s], want v2's [%s]", during, text_v2);
-    CHECK_MSG(!strcmp(fp, want_fp), "after the swap: fingerprint %s, want %s", fp, want_fp);
+    CHECK_MSG(!strcmp(fp, fp_v2), "after the swap: fingerprint %s, want %s", fp, fp_v2);
     free(during);
     int on_v1 = 0;
-    snprintf(want_fp, sizeof want_fp, "hearth-%.12s-%.12s", dg_tiny + 7, dg_v1 + 7);
     for (int i = 0; i < 8; i++) {
         pthread_join(s[i].th, NULL);
         CHECK_MSG(s[i].status == 200 && s[i].done, "stream %d: status %d, [DONE] %d", i, s[i].status, s[i].done);
-        CHECK_MSG(!strcmp(s[i].fp, want_fp), "stream %d started before the swap ran on %s", i, s[i].fp);
+        CHECK_MSG(!strcmp(s[i].fp, fp_v1), "stream %d started before the swap ran on %s", i, s[i].fp);
         CHECK_MSG(!strcmp(s[i].text, text_v1), "stream %d: [%s], want v1's [%s]", i, s[i].text, text_v1);
-        on_v1 += !strcmp(s[i].fp, want_fp);
+        on_v1 += !strcmp(s[i].fp, fp_v1) && !strcmp(s[i].text, text_v1);
     }
-    fprintf(stderr, "swap: %.3f s with 8 streams in flight; %d of 8 finished on v1\n", swap_s, on_v1);
+    fprintf(stderr, "%s: %.3f s with 8 streams in flight; %d of 8 completed on v1\n", path, swap_s, on_v1);
+    return swap_s;
+}
+
+TEST(swap_under_load) {
+    text_v2 = greedy("tiny+ref2", NULL, NULL, 0);   /* v2, loaded at start under another name */
+    CHECK_MSG(strcmp(text_v2, text_v1) != 0, "v1 and v2 give the same text [%s]", text_v1);
+    char body[600];
+    snprintf(body, sizeof body, "{\"name\":\"ad\",\"base\":\"tiny\",\"path\":\"%s\"}", v2);
+    swap_with_streams("tiny+ad", "/admin/models/swap", body);
     /* v1 is freed once its last request ended */
     int left = 0;
+    double t0;
     for (t0 = now_s(); (left = admin_count("ad", dg_v1, NULL)) >= 0 && now_s() - t0 < 10;) usleep(20000);
     CHECK_MSG(left < 0, "the old version is still loaded (%d in flight)", left);
     /* (a connection's references go when the server is done with it: shortly after the client is) */
@@ -399,6 +417,174 @@ TEST(bad_admin_calls) {
     free(t);
 }
 
+/* ==== serve --registry: aliases ===================================================== */
+static char store[256], v3[256], dg_lic[72];
+
+/* the tag alias_ref points at in the store now ("" when unresolved) */
+static void alias_tag(const char *alias_ref, char *tag) {
+    hearth_registry *r = NULL;
+    hearth_registry_entry e;
+    tag[0] = 0;
+    if (hearth_registry_open(store, &r) == HEARTH_OK && hearth_registry_resolve(r, alias_ref, &e) == HEARTH_OK) {
+        snprintf(tag, HEARTH_REGISTRY_MAX_TAG + 1, "%s", e.tag);
+        hearth_registry_entry_clear(&e);
+    }
+    hearth_registry_free(r);
+}
+
+static bool make_store(void) {
+    hearth_registry *r = NULL;
+    if (hearth_registry_open(store, &r) != HEARTH_OK) return false;
+    hearth_registry_add_params mp = hearth_registry_default_add_params(), ap = mp, bad = mp;
+    ap.kind = bad.kind = HEARTH_ARTIFACT_ADAPTER;
+    ap.base_digest = dg_tiny;
+    bad.base_digest = dg_lic;   /* an adapter made for another base */
+    bool ok = hearth_registry_add(r, TINY, "tiny:1", &mp, NULL) == HEARTH_OK &&
+              hearth_registry_add(r, v1, "ad:1", &ap, NULL) == HEARTH_OK &&
+              hearth_registry_add(r, v2, "ad:2", &ap, NULL) == HEARTH_OK &&
+              hearth_registry_add(r, v3, "ad:bad", &bad, NULL) == HEARTH_OK &&
+              hearth_registry_alias_set(r, "tiny@production", "1", NULL) == HEARTH_OK &&
+              hearth_registry_alias_set(r, "ad@production", "1", NULL) == HEARTH_OK;
+    if (!ok) fprintf(stderr, "make_store: %s\n", hearth_last_error());
+    hearth_registry_free(r);
+    return ok;
+}
+
+TEST(registry_models_listed) {
+    http_resp r;
+    CHECK(http_do(port, "GET", "/v1/models", NULL, &r));
+    cJSON *m = cJSON_Parse(r.body), *x;
+    int seen = 0;
+    cJSON_ArrayForEach(x, cJSON_GetObjectItem(m, "data")) {
+        const char *id = json_path_str(x, "id"), *dg = json_path_str(x, "digest"), *parent = json_path_str(x, "parent");
+        if (id && !strcmp(id, "tiny@production")) {
+            seen++;
+            CHECK_MSG(dg && !strcmp(dg, dg_tiny) && !parent, "tiny@production: digest %s", dg ? dg : "-");
+        }
+        if (id && !strcmp(id, "tiny@production+ad@production")) {
+            seen++;
+            CHECK_MSG(dg && !strcmp(dg, dg_v1) && parent && !strcmp(parent, "tiny@production"),
+                      "ad@production: digest %s parent %s", dg ? dg : "-", parent ? parent : "-");
+        }
+    }
+    CHECK_MSG(seen == 2, "/v1/models: %s", r.body);
+    cJSON_Delete(m);
+    http_resp_free(&r);
+    /* named alone, as base:adapter, or with the lora field: v1 */
+    char *a = greedy("ad@production", NULL, NULL, 0), *b = greedy("tiny@production:ad@production", NULL, NULL, 0),
+         *c = greedy("tiny@production", "ad@production", NULL, 0);
+    CHECK_MSG(!strcmp(a, text_v1) && !strcmp(b, text_v1) && !strcmp(c, text_v1), "[%s] [%s] [%s], want [%s]", a, b, c,
+              text_v1);
+    free(a), free(b), free(c);
+}
+
+TEST(alias_swap_under_load) {
+    double t = swap_with_streams("ad@production", "/admin/aliases", "{\"alias\":\"ad@production\",\"tag\":\"2\"}");
+    char tag[HEARTH_REGISTRY_MAX_TAG + 1];
+    alias_tag("ad@production", tag);
+    CHECK_MSG(!strcmp(tag, "2"), "the store's ad@production points at '%s'", tag);
+    printf("alias swap under load: %.3f s, 8 of 8 streams completed\n", t);
+}
+
+TEST(alias_rollback_byte_identical) {
+    int st;
+    double t0 = now_s();
+    cJSON *j = call(AUTH, "POST", "/admin/aliases", "{\"alias\":\"ad@production\",\"rollback\":true}", &st);
+    double t = now_s() - t0;
+    CHECK_EQ_INT(st, 200);
+    const char *tag = json_path_str(j, "tag");
+    CHECK_MSG(tag && !strcmp(tag, "1"), "rolled back to %s", tag ? tag : "-");
+    cJSON_Delete(j);
+    char *back = greedy("ad@production", NULL, NULL, 0);
+    CHECK_MSG(!strcmp(back, text_v1), "rolled back: [%s], want [%s]", back, text_v1);
+    free(back);
+    char now[HEARTH_REGISTRY_MAX_TAG + 1];
+    alias_tag("ad@production", now);
+    CHECK_MSG(!strcmp(now, "1"), "the store's ad@production points at '%s'", now);
+    printf("rollback: %.3f s\n", t);
+}
+
+TEST(alias_base_mismatch_409) {
+    int st;
+    cJSON *j = call(AUTH, "POST", "/admin/aliases", "{\"alias\":\"ad@production\",\"tag\":\"bad\"}", &st);
+    CHECK_EQ_INT(st, 409);
+    const char *msg = json_path_str(j, "error.message");
+    CHECK_MSG(msg && strstr(msg, dg_lic) && strstr(msg, dg_tiny) && strstr(msg, "unchanged"), "message: %s",
+              msg ? msg : "(none)");
+    cJSON_Delete(j);
+    char tag[HEARTH_REGISTRY_MAX_TAG + 1];
+    alias_tag("ad@production", tag);
+    CHECK_MSG(!strcmp(tag, "1"), "a refused move changed the alias to '%s'", tag);
+    char *t = greedy("ad@production", NULL, NULL, 0);
+    CHECK_MSG(!strcmp(t, text_v1), "after the refused move: [%s]", t);
+    free(t);
+    /* loading it by reference: its lineage names a base that is not loaded */
+    j = call(AUTH, "POST", "/admin/models/load", "{\"ref\":\"ad:bad\"}", &st);
+    CHECK_EQ_INT(st, 409);
+    msg = json_path_str(j, "error.message");
+    CHECK_MSG(msg && strstr(msg, dg_lic) && strstr(msg, "not loaded"), "message: %s", msg ? msg : "(none)");
+    cJSON_Delete(j);
+    /* a version by reference, its base found by its lineage */
+    j = call(AUTH, "POST", "/admin/models/load", "{\"ref\":\"ad:2\",\"name\":\"ad-two\"}", &st);
+    CHECK_EQ_INT(st, 201);
+    cJSON_Delete(j);
+    t = greedy("ad-two", NULL, NULL, 0);
+    CHECK_MSG(!strcmp(t, text_v2), "ad:2 by reference: [%s], want [%s]", t, text_v2);
+    free(t);
+    /* bad references and alias calls */
+    j = call(AUTH, "POST", "/admin/models/load", "{\"ref\":\"../../etc/passwd:1\"}", &st);
+    CHECK_MSG(st == 400 && json_path_str(j, "error.message"), "traversal in a ref: %d", st);
+    cJSON_Delete(j);
+    j = call(AUTH, "POST", "/admin/aliases", "{\"alias\":\"ad:1\",\"tag\":\"2\"}", &st);
+    CHECK_EQ_INT(st, 400);
+    cJSON_Delete(j);
+    j = call(AUTH, "POST", "/admin/aliases", "{\"alias\":\"ad@production\",\"tag\":\"nope\"}", &st);
+    CHECK_EQ_INT(st, 404);
+    cJSON_Delete(j);
+}
+
+/* ==== through the gateway: admin keys only ============================================ */
+static char k_admin[HEARTH_KEY_MAX], k_user[HEARTH_KEY_MAX];
+
+TEST(gateway_admin_keys_only) {
+    char h_user[300], h_admin[300];
+    snprintf(h_user, sizeof h_user, "Authorization: Bearer %s\r\n", k_user);
+    snprintf(h_admin, sizeof h_admin, "Authorization: Bearer %s\r\n", k_admin);
+    int st;
+    cJSON *j = call(NULL, "GET", "/admin/models", NULL, &st);
+    CHECK_EQ_INT(st, 401);
+    cJSON_Delete(j);
+    char body[600];
+    snprintf(body, sizeof body, "{\"name\":\"ad\",\"base\":\"tiny\",\"path\":\"%s\"}", v2);
+    j = call(h_user, "POST", "/admin/models/swap", body, &st);
+    CHECK_EQ_INT(st, 403);
+    cJSON_Delete(j);
+    /* (the server's own token is not a gateway key) */
+    j = call(AUTH, "POST", "/admin/models/swap", body, &st);
+    CHECK_EQ_INT(st, 401);
+    cJSON_Delete(j);
+    j = call(h_admin, "GET", "/admin/models", NULL, &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK_MSG(cJSON_GetArraySize(cJSON_GetObjectItem(j, "data")) == 2, "GET /admin/models through the gateway");
+    cJSON_Delete(j);
+    j = call(h_admin, "POST", "/admin/models/swap", body, &st);
+    CHECK_EQ_INT(st, 200);
+    const char *now = json_path_str(j, "loaded.digest");
+    CHECK_MSG(now && !strcmp(now, dg_v2), "swapped to %s", now ? now : "-");
+    cJSON_Delete(j);
+    /* a user's request through the gateway now gets v2 */
+    char req[400];
+    snprintf(req, sizeof req,
+             "{\"model\":\"tiny+ad\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],\"max_tokens\":16,"
+             "\"temperature\":0}",
+             PROMPT);
+    j = call(h_user, "POST", "/v1/chat/completions", req, &st);
+    CHECK_EQ_INT(st, 200);
+    const char *t = json_path_str(j, "choices.0.message.content");
+    CHECK_MSG(t && !strcmp(t, text_v2), "through the gateway after the swap: [%s], want [%s]", t ? t : "-", text_v2);
+    cJSON_Delete(j);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     int pid0 = (int)getpid();
@@ -433,7 +619,65 @@ int main(void) {
     } else {
         CHECK_MSG(0, "the server did not start");
     }
+    /* serve --registry: the aliases of a store */
+    snprintf(store, sizeof store, "/tmp/hearth-test-swap-store-%d", pid0);
+    snprintf(v3, sizeof v3, "/tmp/hearth-test-swap-v3-%d.gguf", pid0);
+    sha256sum(LIC, dg_lic);
+    if (make_adapter(TINY, v3, 0x106689D45497FDB5ull) && make_store()) {
+        const char *rargs[] = {"--registry", store, "--admin-token-file", tokfile, "-t", "1", "--parallel", "4",
+                               "--ctx-per-seq", "256", NULL};
+        port = start_server(HEARTH_BIN, rargs, &pid);
+        if (port > 0) {
+            RUN(registry_models_listed);
+            RUN(alias_swap_under_load);
+            RUN(alias_rollback_byte_identical);
+            RUN(alias_base_mismatch_409);
+            kill(pid, SIGTERM);
+            int status = 0;
+            waitpid(pid, &status, 0);
+            CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "registry server exit status %d", status);
+        } else {
+            CHECK_MSG(0, "the registry server did not start");
+        }
+    } else {
+        CHECK_MSG(0, "the store was not made");
+    }
+    /* the admin API through the gateway (serve --gateway-config: the gateway in this process) */
+    char gwdir[256], cfg[300], keys[300];
+    snprintf(gwdir, sizeof gwdir, "/tmp/hearth-test-swap-gw-%d", pid0);
+    snprintf(cfg, sizeof cfg, "%s/gw.yaml", gwdir);
+    snprintf(keys, sizeof keys, "%s/keys.db", gwdir);
+    hearth_keystore *ks = NULL;
+    FILE *g = mkdir(gwdir, 0700) == 0 ? fopen(cfg, "w") : NULL;
+    if (g) {
+        fputs("keys_db: keys.db\naudit: {db: audit.db, sync: normal}\n", g);
+        fclose(g);
+    }
+    hearth_key_params kp = hearth_key_default_params(), ka = kp;
+    kp.name = "user", ka.name = "ops", ka.role = HEARTH_ROLE_ADMIN;
+    if (g && hearth_keystore_open(keys, &ks) == HEARTH_OK && hearth_keys_create(ks, &kp, k_user, NULL) == HEARTH_OK &&
+        hearth_keys_create(ks, &ka, k_admin, NULL) == HEARTH_OK) {
+        hearth_keystore_free(ks);
+        const char *gargs[] = {"--model", "tiny=" TINY, "--lora", lora, "--admin-token-file", tokfile, "-t", "1",
+                               "--parallel", "2", "--ctx-per-seq", "256", "--gateway-config", cfg, NULL};
+        port = start_server_marked(HEARTH_BIN, gargs, &pid, "gateway listening on port ");
+        if (port > 0) {
+            RUN(gateway_admin_keys_only);
+            kill(pid, SIGTERM);
+            int status = 0;
+            waitpid(pid, &status, 0);
+            CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "gateway server exit status %d", status);
+        } else {
+            CHECK_MSG(0, "serve --gateway-config did not start");
+        }
+    } else {
+        hearth_keystore_free(ks);
+        CHECK_MSG(0, "the gateway's keys were not made: %s", hearth_last_error());
+    }
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", store, gwdir);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", store);
     free(text_v1), free(text_v2), free(text_base);
-    unlink(v1), unlink(v2), unlink(tokfile);
+    unlink(v1), unlink(v2), unlink(v3), unlink(tokfile);
     return harness_done();
 }
