@@ -17,6 +17,7 @@ PKGS=(
   libpq-dev           # gateway: PostgreSQL storage shared by several gateways (database: postgresql://...)
   postgresql          # gateway tests (label pg): a throwaway cluster started by the test
   postgresql-common   # gateway tests (label pg): pg_virtualenv
+  faketime            # gateway tests (label pg): one gateway's clock skewed against the other's
   libyaml-dev         # gateway: YAML configuration
   libcurl4-openssl-dev  # gateway: proxying to hearth serve replicas
   sqlite3             # gateway tests: tamper with the audit log by hand

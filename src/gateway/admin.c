@@ -11,7 +11,8 @@
  *     (admin_session.c). State-changing calls through a session must carry
  *     the session's CSRF token in X-CSRF-Token (and, when the browser sends
  *     Origin, come from the gateway's own origin); reads through a session
- *     are not audited (the console polls), changes and refusals are.
+ *     are not audited (the console polls), changes and refusals are (but
+ *     not the page's "am I logged in?" with no cookie at all).
  *
  * Routes (JSON unless said):
  *   POST /admin/login            form key=...  -> {key_id, name, csrf}
@@ -25,6 +26,9 @@
  *        newest first; /admin/api/audit.csv the same as CSV;
  *        /admin/api/audit/verify the chain's state
  *   GET  /admin/api/replicas, /admin/api/models, /admin/api/metrics (text)
+ *   GET  /admin/models, POST /admin/models/load|swap|unload, POST /admin/aliases:
+ *        hearth serve's hot model swaps, sent to every replica with
+ *        upstream.admin_token_file's token
  * The pages themselves (/admin/) are static files of the web console.
  */
 #include "gateway_internal.h"
@@ -168,8 +172,7 @@ static int send_with_cookie(struct MHD_Connection *c, int status, cJSON *o, cons
     return ok;
 }
 
-/* the value of field name in an application/x-www-form-urlencoded body, decoded into out */
-static bool form_field(const char *body, const char *name, char *out, size_t cap) {
+bool gw_form_field(const char *body, const char *name, char *out, size_t cap) {
     size_t nl = strlen(name);
     for (const char *p = body; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
         if (strncmp(p, name, nl) || p[nl] != '=') continue;
@@ -206,7 +209,7 @@ static int login(gw_req *r, struct MHD_Connection *c, const char *body) {
         return gw_fail(r, c, 403, "refused: the login form was posted from another site", "permission_error",
                        "csrf_failed", 0);
     char key[HEARTH_KEY_MAX + 8];
-    if (!body || !form_field(body, "key", key, sizeof key) || !key[0]) {
+    if (!body || !gw_form_field(body, "key", key, sizeof key) || !key[0]) {
         gw_login_failed(g->sessions, r->client, now);
         return bad_request(r, c, "the login form needs a field 'key' (an admin key, hk_...)");
     }
@@ -728,29 +731,82 @@ static int metrics(admin_ctx *x) {
     return gw_send(x->c, 200, hearth_buf_take(&b, NULL), "text/plain; version=0.0.4; charset=utf-8");
 }
 
+/* hearth serve's model admin API (/admin/models..., /admin/aliases; src/server/admin_models.c) on every
+ * replica, with the replicas' admin token: one replica's answer as it is; several: {"replicas": [{"replica",
+ * "status", "answer"}]} with the first failing status */
+static bool serve_admin_route(const char *url) {
+    return !strcmp(url, "/admin/models") || !strncmp(url, "/admin/models/", 14) || !strcmp(url, "/admin/aliases");
+}
+
+static int serve_admin(admin_ctx *x, const char *url, const char *body) {
+    hearth_gateway *g = x->r->g;
+    x->r->endpoint = "/admin/models";
+    if (!g->c->upstream_admin_token[0])
+        return gw_fail(x->r, x->c, 404, "model admin is off: the gateway has no upstream.admin_token_file",
+                       "invalid_request_error", "not_found", 0);
+    int n = gw_pool_size(g->pool), status = 200;
+    char *one = NULL;
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "replicas");
+    for (int i = 0; i < n; i++) {
+        int st = 0;
+        char *answer = NULL;
+        gw_proxy_admin(g, i, x->method, url, body, &st, &answer);
+        if (status < 300 && (st >= 300 || i == 0)) status = st;
+        cJSON *e = cJSON_CreateObject(), *a = cJSON_Parse(answer);
+        cJSON_AddStringToObject(e, "replica", gw_pool_url(g->pool, i));
+        cJSON_AddNumberToObject(e, "status", st);
+        cJSON_AddItemToObject(e, "answer", a ? a : cJSON_CreateString(answer ? answer : ""));
+        cJSON_AddItemToArray(arr, e);
+        if (n == 1) one = answer;
+        else free(answer);
+    }
+    if (!x->session && !gw_finish(x->r, status, NULL)) {
+        free(one);
+        cJSON_Delete(o);
+        return gw_send(x->c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"),
+                       NULL);
+    }
+    if (n == 1) {
+        cJSON_Delete(o);
+        return gw_send(x->c, status, one, NULL);
+    }
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return gw_send(x->c, status, out, NULL);
+}
+
 /* ==== routing ======================================================================= */
 bool gw_admin_route(const char *url) {
     return !strcmp(url, "/admin/login") || !strcmp(url, "/admin/logout") || !strncmp(url, "/admin/api/", 11) ||
-           ((!strncmp(url, "/admin/keys", 11)) && (url[11] == 0 || url[11] == '/'));
+           ((!strncmp(url, "/admin/keys", 11)) && (url[11] == 0 || url[11] == '/')) || serve_admin_route(url);
 }
 
 int gw_admin_request(gw_req *r, struct MHD_Connection *c, const char *method, const char *url, const char *body) {
-    r->endpoint = "/admin";
     if (!strcmp(url, "/admin/login")) {
+        r->endpoint = "/admin/login";
         if (strcmp(method, "POST"))
             return gw_fail(r, c, 405, "log in with POST /admin/login (form field 'key')", "invalid_request_error",
                            "method_not_allowed", 0);
         return login(r, c, body);
     }
+    /* the audit log's name for the route */
+    if (!strncmp(url, "/admin/keys", 11) || !strncmp(url, "/admin/api/keys", 15)) r->endpoint = "/admin/keys";
+    else if (!strcmp(url, "/admin/logout")) r->endpoint = "/admin/logout";
+    else r->endpoint = "/admin/api";
     admin_ctx x = {.r = r, .c = c, .method = method};
     const char *msg = NULL, *code = NULL;
     int st = authorize(&x, &msg, &code);
+    /* the page asks whether it has a session on every load: a plain "no" is not an event */
+    if (st == 401 && !strcmp(url, "/admin/api/session") && !gw_has_key(c) &&
+        !MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE))
+        return gw_send(c, 401, gw_err_body(msg, "invalid_request_error", code), NULL);
     if (st) return gw_fail(r, c, st, msg, st == 403 ? "permission_error" : "invalid_request_error", code, 0);
     if (!strcmp(url, "/admin/logout")) {
         if (!x.session) return bad_request(r, c, "logout ends a console session; API keys have none");
         return logout(&x);
     }
     if (!strncmp(url, "/admin/keys", 11)) return keys_route(&x, url + 11, body);
+    if (serve_admin_route(url)) return serve_admin(&x, url, body);
     const char *api = url + strlen("/admin/api");
     if (!strncmp(api, "/keys", 5) && (api[5] == 0 || api[5] == '/')) return keys_route(&x, api + 5, body);
     if (!is_read(method))

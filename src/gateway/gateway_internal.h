@@ -98,6 +98,8 @@ struct hearth_gateway_config {
     int connect_timeout_ms;
     int request_timeout_s;
     int max_attempts;           /* replicas tried per request; 0 = all */
+    char upstream_admin_token[256];   /* hearth serve's admin token (upstream.admin_token_file): the
+                                         gateway forwards /admin/models and /admin/aliases with it */
     int n_inproc;               /* upstream.inprocess: models served inside the gateway's process */
     char inproc_name[8][128];
     char inproc_path[8][1024];
@@ -221,6 +223,10 @@ void gw_session_end_key(gw_sessions *t, const char *key_id);   /* every session 
 int gw_login_blocked(gw_sessions *t, const char *client, int64_t now);
 void gw_login_failed(gw_sessions *t, const char *client, int64_t now);
 
+/* The value of field name in an application/x-www-form-urlencoded body,
+ * decoded ('+' and %XX) into out (cap bytes); false if absent or too long. */
+bool gw_form_field(const char *body, const char *name, char *out, size_t cap);
+
 struct MHD_Connection;
 struct gw_req;
 /* Whether url belongs to the admin console (/admin, /admin/...). */
@@ -323,6 +329,12 @@ bool gw_finish(gw_req *r, int status, const char *response_text);
  * get the upstream answer; false if no replica answered (resp gets an error). */
 bool gw_proxy_call(hearth_gateway *g, const char *method, const char *path, const char *body, int *status,
                    char **resp);
+
+/* Sends method path body to replica i with hearth serve's admin token
+ * (upstream_admin_token); *status and *resp (malloc'd) get its answer, or a
+ * 502 error body when it did not answer. */
+void gw_proxy_admin(hearth_gateway *g, int i, const char *method, const char *path, const char *body, int *status,
+                    char **resp);
 
 /* Forwards a request as it is — any method (GET, POST, DELETE), content type
  * and bytes — for the endpoints the gateway authorizes and audits but does

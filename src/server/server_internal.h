@@ -318,8 +318,9 @@ bool srv_tools_parse(srv_job *j, const cJSON *req, api_error *e);
 bool srv_tools_on(const srv_job *j);
 /* the history's calls: arguments are JSON objects that pass their tool's schema */
 bool srv_tools_check_history(const srv_job *j, const cJSON *msgs, api_error *e);
-/* a required call: j->grammar and the text the prompt ends with (static); NULL: not forced */
-const char *srv_tools_force(srv_job *j, api_error *e);
+/* a required call: j->grammar and *opening, the text the prompt ends with
+ * (static; NULL: no call is forced); false (400) when the grammar fails */
+bool srv_tools_force(srv_job *j, const char **opening, api_error *e);
 /* non-streaming: the message's content / tool_calls and the finish reason */
 void srv_tools_message(const srv_job *j, const srv_choice *c, cJSON *msg, const char **finish);
 /* streaming: the delta for text[0..n) (and the end when fin); false with *err
