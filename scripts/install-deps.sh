@@ -37,6 +37,7 @@ PKGS=(
   librsvg2-dev        # industry: hearth report draws its SVG charts into PDFs (cairo)
   libpango1.0-dev     # industry: hearth report lays out PDF text (pango + cairo)
   poppler-utils       # industry: report tests render the PDF with pdftoppm
+  chromium            # web console: the browser tests (tests/ui) drive it with playwright-core
 )
 missing=()
 for p in "${PKGS[@]}"; do
@@ -50,4 +51,7 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   $SUDO apt-get install -y -qq --no-install-recommends npm
 fi
+# web console browser tests (tests/ui): playwright-core, pinned in tests/ui/package-lock.json, into
+# tests/ui/node_modules and npm's cache (ctest's `npm ci --prefer-offline` then needs no network)
+npm ci --prefix "$(dirname "$0")/../tests/ui" --no-audit --no-fund
 echo "hearth dependencies installed"

@@ -180,6 +180,10 @@ const char *hearth_gateway_config_audit_db(const hearth_gateway_config *c);
 bool hearth_gateway_config_audit_sync_full(const hearth_gateway_config *c);
 /* Overrides the listen port (0: any free port). */
 void hearth_gateway_config_set_port(hearth_gateway_config *c, int port);
+/* The web console (chat playground at /, no key needed to load the pages):
+ * on by default with the files built into hearth; dir (copied; NULL: built
+ * in) serves a folder read on every request; enabled false turns it off. */
+void hearth_gateway_config_set_ui(hearth_gateway_config *c, const char *dir, bool enabled);
 /* Single-node install (upstream.inprocess): the models a `hearth serve` server
  * inside the gateway's own process should load (the caller — `hearth gateway`
  * — creates the server with hearth_server_create on 127.0.0.1, port 0, adds

@@ -4,7 +4,8 @@
  *
  * Endpoints: POST /v1/chat/completions, POST /v1/completions (streaming with
  * server-sent events or not), POST /v1/embeddings, GET /v1/models,
- * GET /health, GET /metrics (Prometheus text format); with rag_dir, OpenAI's
+ * GET /health, GET /metrics (Prometheus text format), the web console at /
+ * (ui/, built in; see ui_dir, ui_off); with rag_dir, OpenAI's
  * files and vector stores (src/server/vector_stores.c) and grounded chat
  * (a "file_search" tool in a chat request).
  *
@@ -60,6 +61,9 @@ typedef struct hearth_server_params {
                                  alias points at is served as "NAME@ALIAS" (adapters on the served
                                  base their lineage names); the admin API loads by reference and
                                  moves aliases (POST /admin/aliases). NULL: none */
+    const char *ui_dir;       /* the web console (chat playground at /) read from this folder on every
+                                 request (developing the pages); NULL: the files built into hearth */
+    bool ui_off;              /* true: no web console (GET / is 404) */
 } hearth_server_params;
 
 hearth_server_params hearth_server_default_params(void);

@@ -30,7 +30,10 @@ static void usage(FILE *f) {
             "threads}) the models are served inside this process (single-node install).\n"
             "\n"
             "  --config FILE    YAML configuration (required)\n"
-            "  --port N         listen port, overriding the config (0: any free port, printed)\n");
+            "  --port N         listen port, overriding the config (0: any free port, printed)\n"
+            "  --ui-dir DIR     serve the web console (/) from DIR, read on every request\n"
+            "                   (developing ui/); default: the files built into hearth\n"
+            "  --no-ui          no web console (GET / answers 404)\n");
 }
 
 static volatile sig_atomic_t g_stop;
@@ -67,12 +70,15 @@ static hearth_status start_inprocess(hearth_gateway_config *c, hearth_server **o
 }
 
 int cmd_gateway(int argc, char **argv) {
-    const char *config = NULL;
+    const char *config = NULL, *ui_dir = NULL;
     int64_t port = -1;
+    bool no_ui = false;
     cli_args a = cli_args_init("gateway", argc, argv);
     while (cli_next(&a)) {
         if (cli_opt(&a, "-c", "--config", &config)) continue;
         if (cli_opt_int(&a, NULL, "--port", &port)) continue;
+        if (cli_opt(&a, NULL, "--ui-dir", &ui_dir)) continue;
+        if (cli_flag(&a, NULL, "--no-ui")) { no_ui = true; continue; }
         if (cli_help(&a)) { usage(stdout); return 0; }
         return cli_unknown(&a);
     }
@@ -87,6 +93,7 @@ int cmd_gateway(int argc, char **argv) {
     hearth_gateway_config *c;
     if (hearth_gateway_config_load(config, &c)) return cli_lib_error("gateway");
     if (port >= 0) hearth_gateway_config_set_port(c, (int)port);
+    hearth_gateway_config_set_ui(c, ui_dir, !no_ui);
     hearth_server *srv = NULL;
     if (hearth_gateway_config_inprocess_count(c) > 0 && start_inprocess(c, &srv)) {
         int rc = cli_lib_error("gateway");

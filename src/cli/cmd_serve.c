@@ -55,6 +55,10 @@ static void usage(FILE *f) {
             "                            /admin/models/load|swap|unload: hot model and adapter swaps)\n"
             "                            for 'Authorization: Bearer TOKEN', TOKEN being FILE's first line\n"
             "                            (or the environment's HEARTH_ADMIN_TOKEN)\n"
+            "      --ui-dir DIR          serve the web console (chat playground at /) from DIR, read on\n"
+            "                            every request (developing ui/: --ui-dir ui/dist); default: the\n"
+            "                            files built into hearth\n"
+            "      --no-ui               no web console (GET / answers 404)\n"
             "      --gateway-config FILE single-node install: put the enterprise gateway (API keys,\n"
             "                            limits, PII masking, audit log; see hearth gateway) in front,\n"
             "                            in this process. The gateway listens where FILE says (or on\n"
@@ -144,6 +148,8 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--rag-db", &p.rag_dir)) continue;
         if (cli_opt(&a, NULL, "--classifier", &p.classifier)) continue;
         if (cli_opt(&a, NULL, "--rag-embed", &p.rag_embed)) continue;
+        if (cli_opt(&a, NULL, "--ui-dir", &p.ui_dir)) continue;
+        if (cli_flag(&a, NULL, "--no-ui")) { p.ui_off = true; continue; }
         if (cli_help(&a)) { usage(stdout); return 0; }
         return cli_unknown(&a);
     }
@@ -173,6 +179,8 @@ int cmd_serve(int argc, char **argv) {
     if (gw_config) {   /* the gateway takes the public address; the server an internal one */
         if (hearth_gateway_config_load_local(gw_config, &gc) != HEARTH_OK) return cli_lib_error("serve");
         if (port_given) hearth_gateway_config_set_port(gc, (int)port);
+        hearth_gateway_config_set_ui(gc, p.ui_dir, !p.ui_off);   /* the console is the gateway's */
+        p.ui_off = true;
         p.host = "127.0.0.1";
         p.port = 0;
     }

@@ -11,7 +11,8 @@
  *     (admin_session.c). State-changing calls through a session must carry
  *     the session's CSRF token in X-CSRF-Token (and, when the browser sends
  *     Origin, come from the gateway's own origin); reads through a session
- *     are not audited (the console polls), changes and refusals are.
+ *     are not audited (the console polls), changes and refusals are (but
+ *     not the page's "am I logged in?" with no cookie at all).
  *
  * Routes (JSON unless said):
  *   POST /admin/login            form key=...  -> {key_id, name, csrf}
@@ -168,8 +169,7 @@ static int send_with_cookie(struct MHD_Connection *c, int status, cJSON *o, cons
     return ok;
 }
 
-/* the value of field name in an application/x-www-form-urlencoded body, decoded into out */
-static bool form_field(const char *body, const char *name, char *out, size_t cap) {
+bool gw_form_field(const char *body, const char *name, char *out, size_t cap) {
     size_t nl = strlen(name);
     for (const char *p = body; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
         if (strncmp(p, name, nl) || p[nl] != '=') continue;
@@ -206,7 +206,7 @@ static int login(gw_req *r, struct MHD_Connection *c, const char *body) {
         return gw_fail(r, c, 403, "refused: the login form was posted from another site", "permission_error",
                        "csrf_failed", 0);
     char key[HEARTH_KEY_MAX + 8];
-    if (!body || !form_field(body, "key", key, sizeof key) || !key[0]) {
+    if (!body || !gw_form_field(body, "key", key, sizeof key) || !key[0]) {
         gw_login_failed(g->sessions, r->client, now);
         return bad_request(r, c, "the login form needs a field 'key' (an admin key, hk_...)");
     }
@@ -735,16 +735,24 @@ bool gw_admin_route(const char *url) {
 }
 
 int gw_admin_request(gw_req *r, struct MHD_Connection *c, const char *method, const char *url, const char *body) {
-    r->endpoint = "/admin";
     if (!strcmp(url, "/admin/login")) {
+        r->endpoint = "/admin/login";
         if (strcmp(method, "POST"))
             return gw_fail(r, c, 405, "log in with POST /admin/login (form field 'key')", "invalid_request_error",
                            "method_not_allowed", 0);
         return login(r, c, body);
     }
+    /* the audit log's name for the route */
+    if (!strncmp(url, "/admin/keys", 11) || !strncmp(url, "/admin/api/keys", 15)) r->endpoint = "/admin/keys";
+    else if (!strcmp(url, "/admin/logout")) r->endpoint = "/admin/logout";
+    else r->endpoint = "/admin/api";
     admin_ctx x = {.r = r, .c = c, .method = method};
     const char *msg = NULL, *code = NULL;
     int st = authorize(&x, &msg, &code);
+    /* the page asks whether it has a session on every load: a plain "no" is not an event */
+    if (st == 401 && !strcmp(url, "/admin/api/session") && !gw_has_key(c) &&
+        !MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE))
+        return gw_send(c, 401, gw_err_body(msg, "invalid_request_error", code), NULL);
     if (st) return gw_fail(r, c, st, msg, st == 403 ? "permission_error" : "invalid_request_error", code, 0);
     if (!strcmp(url, "/admin/logout")) {
         if (!x.session) return bad_request(r, c, "logout ends a console session; API keys have none");

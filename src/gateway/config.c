@@ -473,6 +473,11 @@ void hearth_gateway_config_free(hearth_gateway_config *c) {
 }
 void hearth_gateway_config_set_port(hearth_gateway_config *c, int port) { c->port = port; }
 
+void hearth_gateway_config_set_ui(hearth_gateway_config *c, const char *dir, bool enabled) {
+    snprintf(c->ui_dir, sizeof c->ui_dir, "%s", dir ? dir : "");
+    c->ui_off = !enabled;
+}
+
 int hearth_gateway_config_inprocess_count(const hearth_gateway_config *c) { return c->n_inproc; }
 
 bool hearth_gateway_config_inprocess_model(const hearth_gateway_config *c, int i, const char **name,

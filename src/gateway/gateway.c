@@ -12,6 +12,7 @@
 #include "gateway_internal.h"
 
 #include "hearth/pii.h"
+#include "webui/webui.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -396,8 +397,8 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
 /* ==== files and vector stores (hearth serve --rag-db) ================================
  * Passed through as they are (multipart uploads included) after the key
  * check, under the key's request rate and concurrency limits, with an audit
- * record. The PII policy applies to chat (grounded answers included), not to
- * uploaded documents or search queries. */
+ * record; the key's PII policy applies to uploads, search queries and search
+ * results (pii_store.c). */
 static enum MHD_Result store_request(gw_req *r, struct MHD_Connection *c, const char *method, const char *url,
                                      const conn_state *cs) {
     hearth_gateway *g = r->g;
@@ -419,9 +420,25 @@ static enum MHD_Result store_request(gw_req *r, struct MHD_Connection *c, const 
                     retry);
     r->admitted = true;
     const char *ctype = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    r->pii = gw_config_pii(cf, &r->key);
+    hearth_buf fwd = {0};
+    char msg[768];
+    const char *code = NULL;
+    int refuse = gw_store_pii_request(r, method, url, ctype, cs->body.data, cs->body.len, &fwd, msg, sizeof msg, &code);
+    if (refuse) {
+        hearth_buf_free(&fwd);
+        return fail(r, c, refuse, msg, refuse == 500 ? "server_error" : "invalid_request_error", code, 0);
+    }
     int status = 0;
     hearth_buf out = {0};
-    gw_proxy_raw(g, method, url, ctype, cs->body.data, cs->body.len, &status, &out);
+    gw_proxy_raw(g, method, url, ctype, fwd.data ? fwd.data : cs->body.data, fwd.data ? fwd.len : cs->body.len,
+                 &status, &out);
+    hearth_buf_free(&fwd);
+    if (status == 200 && !gw_store_pii_response(r, method, url, &out)) {
+        hearth_buf_free(&out);
+        snprintf(msg, sizeof msg, "the search results contained personal data (%s) and were withheld", r->resp_blocked);
+        return fail(r, c, 502, msg, "upstream_error", "pii_blocked_response", 0);
+    }
     if (!gw_finish(r, status, NULL)) {
         hearth_buf_free(&out);
         return send_text(c, 503, err_body(GW_AUDIT_FAILED_WITHHELD,
@@ -457,6 +474,8 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
                                 conn_state *cs) {
     if (!strcmp(url, "/health") && !strcmp(method, "GET"))
         return send_text(c, 200, strdup("{\"status\":\"ok\"}"), NULL, 0);
+    int ui = webui_respond(g->ui, c, method, url);   /* the web console's pages: public, like /health */
+    if (ui) return ui > 0 ? MHD_YES : MHD_NO;
     gw_req *r = calloc(1, sizeof *r);
     if (!r) return MHD_NO;
     r->g = g;
@@ -562,6 +581,7 @@ hearth_status hearth_gateway_create(const hearth_gateway_config *c, hearth_gatew
         g->pool = gw_pool_new(c);
         if (!g->lim || !g->met || !g->pool) st = hearth_set_error(HEARTH_ERR_NOMEM, "out of memory");
     }
+    if (!st && !c->ui_off) st = webui_create(c->ui_dir[0] ? c->ui_dir : NULL, &g->ui);
     if (st) {
         hearth_gateway_free(g);
         return st;
@@ -620,6 +640,7 @@ void hearth_gateway_free(hearth_gateway *g) {
     hearth_audit_free(g->au);
     hearth_keystore_free(g->ks);
     gw_bg_free(g->bg);   /* after the connections whose WAL hooks point into it */
+    webui_free(g->ui);
     for (int i = 0; i < g->n_curl_idle; i++) curl_easy_cleanup(g->curl_idle[i]);
     pthread_mutex_destroy(&g->curl_mu);
     free(g);

@@ -109,6 +109,8 @@ struct hearth_gateway_config {
     gw_pii_policy pii[64];      /* pii[0] is the default */
     int n_custom;
     gw_pii_custom custom[64];   /* custom PII kinds (patterns, keyword lists) */
+    char ui_dir[1024];          /* the web console from this folder; "": built in */
+    bool ui_off;                /* no web console */
 };
 
 const gw_pii_policy *gw_config_pii(const hearth_gateway_config *c, const hearth_key_info *k);
@@ -219,6 +221,10 @@ void gw_session_end_key(gw_sessions *t, const char *key_id);   /* every session 
 int gw_login_blocked(gw_sessions *t, const char *client, int64_t now);
 void gw_login_failed(gw_sessions *t, const char *client, int64_t now);
 
+/* The value of field name in an application/x-www-form-urlencoded body,
+ * decoded ('+' and %XX) into out (cap bytes); false if absent or too long. */
+bool gw_form_field(const char *body, const char *name, char *out, size_t cap);
+
 struct MHD_Connection;
 struct gw_req;
 /* Whether url belongs to the admin console (/admin, /admin/...). */
@@ -256,6 +262,7 @@ struct hearth_gateway {
     gw_sessions *sessions;      /* admin console logins */
     struct MHD_Daemon *httpd;
     int port;
+    struct webui *ui;           /* the web console's files (src/webui; NULL: off) */
     pthread_mutex_t curl_mu;    /* pool of idle libcurl handles (kept for connection reuse) */
     void *curl_idle[256];
     int n_curl_idle;
@@ -293,6 +300,15 @@ void gw_curl_put(hearth_gateway *g, void *h);
  * request is refused, the answer (if any) withheld. */
 #define GW_AUDIT_FAILED "the audit record could not be written (is the gateway's database available?)"
 #define GW_AUDIT_FAILED_WITHHELD GW_AUDIT_FAILED "; the answer is withheld"
+
+/* The key's PII policy on files and vector stores (pii_store.c): 0 to go on
+ * (fwd holds the body to forward instead when it was rewritten, else stays
+ * empty), or the HTTP status to refuse with, msg and code saying why. */
+int gw_store_pii_request(gw_req *r, const char *method, const char *url, const char *ctype, const char *body,
+                         size_t len, hearth_buf *fwd, char *msg, size_t cap, const char **code);
+/* Search results: the response policy on their texts (and a masked query's
+ * placeholders restored); false when the policy blocks the answer. */
+bool gw_store_pii_response(gw_req *r, const char *method, const char *url, hearth_buf *resp);
 
 /* Writes the audit record, usage, metrics and releases the limiter slot.
  * Returns false if the audit record could not be written. */

@@ -19,6 +19,8 @@ struct hearth_chat_policy {
     hearth_chat_format fmt;
     bool fallback_on_refusal;
     bool tmpl_tools;               /* the template describes tools itself */
+    bool tmpl_calls;               /* it renders calls in the history */
+    bool args_text;                /* it joins a call's arguments as text (tool['function']['arguments'] + ...) */
     hearth_tool_format tool_fmt;
 };
 
@@ -57,6 +59,8 @@ hearth_status hearth_chat_policy_create_from(const char *chat_template, const he
             p->tmpl = NULL;
     }
     p->tmpl_tools = p->tmpl && strstr(chat_template, "tools");
+    p->tmpl_calls = p->tmpl && strstr(chat_template, "tool_calls");
+    p->args_text = p->tmpl && strstr(chat_template, "['arguments']");
     p->tool_fmt = p->tmpl_tools ? hearth_tool_format_detect(chat_template) : HEARTH_TOOL_HERMES;
     *out = p;
     return HEARTH_OK;
@@ -144,7 +148,7 @@ static hearth_status bad(const char *fmt, ...) {
 
 /* the messages checked and copied as templates expect them: content a
  * string, a call's arguments an object */
-static hearth_status normalize(const cJSON *in, cJSON **out, bool *has_tools) {
+static hearth_status normalize(const cJSON *in, bool args_text, cJSON **out, bool *has_tools) {
     *out = NULL;
     if (!cJSON_IsArray(in)) return bad("messages: must be an array");
     cJSON *arr = cJSON_CreateArray();
@@ -201,7 +205,14 @@ static hearth_status normalize(const cJSON *in, cJSON **out, bool *has_tools) {
                 cJSON_AddStringToObject(co, "type", "function");
                 cf = cJSON_AddObjectToObject(co, "function");
                 cJSON_AddStringToObject(cf, "name", nm->valuestring);
-                cJSON_AddItemToObject(cf, "arguments", a);
+                if (args_text) {   /* the template wants the JSON text */
+                    char *t = cJSON_IsString(args) ? NULL : cJSON_PrintUnformatted(a);
+                    cJSON_AddStringToObject(cf, "arguments", cJSON_IsString(args) ? args->valuestring : t ? t : "{}");
+                    free(t);
+                    cJSON_Delete(a);
+                } else {
+                    cJSON_AddItemToObject(cf, "arguments", a);
+                }
                 k++;
             }
             *has_tools = true;
@@ -240,7 +251,7 @@ static void hermes_system(hearth_buf *b, const cJSON *tools) {
 }
 
 static hearth_status render_rewritten(const hearth_chat_policy *p, const cJSON *msgs, const cJSON *tools, bool agp,
-                                      char **out, bool *used_template) {
+                                      bool sys_in_user, char **out, bool *used_template) {
     int n = cJSON_GetArraySize(msgs);
     hearth_chat_message *cm = calloc((size_t)n + 1, sizeof *cm);
     hearth_buf *texts = calloc((size_t)n + 1, sizeof *texts);
@@ -283,7 +294,8 @@ static hearth_status render_rewritten(const hearth_chat_policy *p, const cJSON *
         const cJSON *call;
         cJSON_ArrayForEach(call, calls) {
             const cJSON *fn = cJSON_GetObjectItemCaseSensitive(call, "function");
-            char *args = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(fn, "arguments"));
+            const cJSON *av = cJSON_GetObjectItemCaseSensitive(fn, "arguments");
+            char *args = cJSON_IsString(av) ? strdup(av->valuestring) : cJSON_PrintUnformatted(av);
             const char *nm = cJSON_GetObjectItemCaseSensitive(fn, "name")->valuestring;
             if (texts[k].len) hearth_buf_putc(&texts[k], '\n');
             hearth_buf_puts(&texts[k], "<tool_call>\n{\"name\": ");
@@ -294,6 +306,22 @@ static hearth_status render_rewritten(const hearth_chat_policy *p, const cJSON *
             free(args);
         }
         k++;
+    }
+    if (sys_in_user && k > 1 && !strcmp(cm[0].role, "system")) {
+        /* a template without a system role: the system text opens the first user turn */
+        size_t u = 1;
+        while (u < k && strcmp(cm[u].role, "user")) u++;
+        if (u < k) {
+            hearth_buf_puts(&texts[0], "\n\n");
+            hearth_buf_put(&texts[0], texts[u].data ? texts[u].data : "", texts[u].len);
+            hearth_buf_free(&texts[u]);
+            texts[u] = texts[0];
+            memset(&texts[0], 0, sizeof texts[0]);
+            memmove(cm, cm + 1, (k - 1) * sizeof *cm);
+            memmove(texts, texts + 1, (k - 1) * sizeof *texts);
+            memset(&texts[k - 1], 0, sizeof texts[0]);
+            k--;
+        }
     }
     bool oom = false;
     for (size_t i = 0; i < k; i++) {
@@ -328,10 +356,12 @@ hearth_status hearth_chat_policy_render_json(const hearth_chat_policy *p, const 
         return bad("tools: must be an array");
     }
     cJSON *msgs = NULL;
-    bool has_tools = cJSON_GetArraySize(tools) > 0;
-    hearth_status st = normalize(in, &msgs, &has_tools);
+    bool given = cJSON_GetArraySize(tools) > 0, history = false;
+    hearth_status st = normalize(in, p->args_text, &msgs, &history);
     cJSON_Delete(in);
-    if (st == HEARTH_OK && p->tmpl && (p->tmpl_tools || !has_tools)) {
+    /* the template itself when it describes tools, or when none are given and it
+     * renders the history's calls and results (DeepSeek V3.1 does, without tools) */
+    if (st == HEARTH_OK && p->tmpl && (p->tmpl_tools || (!given && (!history || p->tmpl_calls)))) {
         /* the template itself: { messages, tools, add_generation_prompt, bos_token, eos_token } */
         cJSON *ctx = cJSON_CreateObject();
         bool ok = ctx && cJSON_AddItemReferenceToObject(ctx, "messages", msgs) &&
@@ -351,10 +381,12 @@ hearth_status hearth_chat_policy_render_json(const hearth_chat_policy *p, const 
         } else {   /* the template failed: the rewrite through the built-in format */
             hearth_chat_policy fb = *p;
             fb.tmpl = NULL;
-            st = render_rewritten(&fb, msgs, tools, agp, out, used_template);
+            st = render_rewritten(&fb, msgs, tools, agp, false, out, used_template);
         }
     } else if (st == HEARTH_OK) {
-        st = render_rewritten(p, msgs, tools, agp, out, used_template);
+        st = render_rewritten(p, msgs, tools, agp, false, out, used_template);
+        if (st == HEARTH_ERR_INVALID_ARG && cJSON_GetArraySize(tools) > 0)   /* e.g. "System role not supported" */
+            st = render_rewritten(p, msgs, tools, agp, true, out, used_template);
     }
     cJSON_Delete(msgs);
     cJSON_Delete(tools);

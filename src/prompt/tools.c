@@ -47,6 +47,87 @@ static bool good_name(const char *s) {
     return true;
 }
 
+/* What the validator reads leniently but a tool's author got wrong: a
+ * "type" that is no JSON type, a length/count bound that is not a
+ * non-negative integer, a numeric bound that is not a number, "required"
+ * that is not a list of names. Walks the schema's subschemas; *where gets
+ * the JSON pointer of the first mistake. */
+static bool schema_sane(const cJSON *s, char *where, size_t cap, int depth);
+
+static bool map_sane(const cJSON *m, const char *kw, char *where, size_t cap, int depth) {
+    const cJSON *x;
+    cJSON_ArrayForEach(x, m) {
+        size_t n = strlen(where);
+        snprintf(where + n, cap - n, "/%s/%s", kw, x->string);
+        if (!schema_sane(x, where, cap, depth + 1)) return false;
+        where[n] = 0;
+    }
+    return true;
+}
+
+static bool schema_sane(const cJSON *s, char *where, size_t cap, int depth) {
+    if (cJSON_IsBool(s)) return true;
+    if (!cJSON_IsObject(s) || depth > 64) return false;
+    static const char *const TYPES[] = {"object", "array", "string", "number", "integer", "boolean", "null"};
+    static const char *const COUNTS[] = {"minLength", "maxLength", "minItems", "maxItems", "minProperties",
+                                         "maxProperties", "minContains", "maxContains"};
+    static const char *const NUMS[] = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"};
+    static const char *const MAPS[] = {"properties", "patternProperties", "$defs", "definitions", "dependentSchemas"};
+    static const char *const ONE[] = {"items", "additionalProperties", "not", "if", "then", "else", "contains",
+                                      "propertyNames", "unevaluatedItems", "unevaluatedProperties", "additionalItems"};
+    static const char *const LISTS[] = {"allOf", "anyOf", "oneOf", "prefixItems", "items"};
+    size_t n = strlen(where);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "type");
+    if (t) {
+        bool ok = cJSON_IsString(t) || cJSON_IsArray(t);
+        const cJSON *x = cJSON_IsString(t) ? t : t->child;
+        for (; ok && x; x = cJSON_IsString(t) ? NULL : x->next) {
+            bool known = false;
+            for (size_t i = 0; cJSON_IsString(x) && i < 7; i++) known |= !strcmp(x->valuestring, TYPES[i]);
+            ok = known;
+        }
+        if (!ok) return snprintf(where + n, cap - n, "/type"), false;
+    }
+    for (size_t i = 0; i < sizeof COUNTS / sizeof *COUNTS; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(s, COUNTS[i]);
+        if (x && !(cJSON_IsNumber(x) && x->valuedouble >= 0 && x->valuedouble == (double)(int64_t)x->valuedouble))
+            return snprintf(where + n, cap - n, "/%s", COUNTS[i]), false;
+    }
+    for (size_t i = 0; i < sizeof NUMS / sizeof *NUMS; i++) {
+        const cJSON *x = cJSON_GetObjectItemCaseSensitive(s, NUMS[i]);
+        if (x && !cJSON_IsNumber(x) && !(cJSON_IsBool(x) && i >= 2 && i <= 3))   /* draft-04's boolean exclusives */
+            return snprintf(where + n, cap - n, "/%s", NUMS[i]), false;
+    }
+    const cJSON *req = cJSON_GetObjectItemCaseSensitive(s, "required"), *x;
+    if (req && !cJSON_IsArray(req) && !cJSON_IsBool(req)) return snprintf(where + n, cap - n, "/required"), false;
+    for (x = cJSON_IsArray(req) ? req->child : NULL; x; x = x->next)
+        if (!cJSON_IsString(x)) return snprintf(where + n, cap - n, "/required"), false;
+    for (size_t i = 0; i < sizeof MAPS / sizeof *MAPS; i++) {
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(s, MAPS[i]);
+        if (m && !cJSON_IsObject(m)) return snprintf(where + n, cap - n, "/%s", MAPS[i]), false;
+        if (m && !map_sane(m, MAPS[i], where, cap, depth)) return false;
+    }
+    for (size_t i = 0; i < sizeof ONE / sizeof *ONE; i++) {
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(s, ONE[i]);
+        if (!o || (cJSON_IsArray(o) && !strcmp(ONE[i], "items"))) continue;
+        snprintf(where + n, cap - n, "/%s", ONE[i]);
+        if (!schema_sane(o, where, cap, depth + 1)) return false;
+        where[n] = 0;
+    }
+    for (size_t i = 0; i < sizeof LISTS / sizeof *LISTS; i++) {
+        const cJSON *l = cJSON_GetObjectItemCaseSensitive(s, LISTS[i]);
+        if (!l || (!cJSON_IsArray(l) && !strcmp(LISTS[i], "items"))) continue;
+        if (!cJSON_IsArray(l)) return snprintf(where + n, cap - n, "/%s", LISTS[i]), false;
+        int k = 0;
+        cJSON_ArrayForEach(x, l) {
+            snprintf(where + n, cap - n, "/%s/%d", LISTS[i], k++);
+            if (!schema_sane(x, where, cap, depth + 1)) return false;
+            where[n] = 0;
+        }
+    }
+    return true;
+}
+
 static hearth_status read_tool(hearth_tools *ts, const cJSON *it, int i) {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
     const cJSON *fn = cJSON_GetObjectItemCaseSensitive(it, "function");
@@ -84,6 +165,12 @@ static hearth_status read_tool(hearth_tools *ts, const cJSON *it, int i) {
     if (pt && !(cJSON_IsString(pt) && !strcmp(pt->valuestring, "object")))
         return hearth_set_error(HEARTH_ERR_FORMAT,
                                 "tools[%d].function.parameters: the arguments are an object: 'type' must be \"object\"", i);
+    char where[256] = "";
+    if (!schema_sane(params, where, sizeof where, 0))
+        return hearth_set_error(HEARTH_ERR_FORMAT,
+                                "tools[%d].function.parameters: not a valid JSON Schema at '%s' (a type that is no "
+                                "JSON type, a bound that is not a number, 'required' that is not a list of names...)",
+                                i, where[0] ? where : "/");
     char *text = cJSON_PrintUnformatted(params);
     t->params = cJSON_Duplicate(params, true);
     if (!text || !t->params) {

@@ -148,7 +148,9 @@ char *api_models(hearth_server *s) {
         const srv_model *m = s->models[i];
         if (m->retired) continue;
         int ctx = m->embed_only ? (int)hearth_embedder_n_ctx(m->emb) : s->p.n_ctx_per_seq;
-        cJSON_AddItemToArray(data, model_entry(m->name, m->digest, NULL, m->ref, now, ctx));
+        cJSON *e = model_entry(m->name, m->digest, NULL, m->ref, now, ctx);
+        if (m->clip) cJSON_AddBoolToObject(e, "vision", 1);   /* takes image_url parts (web console) */
+        cJSON_AddItemToArray(data, e);
         for (int a = 0; a < s->n_loras; a++) {
             const srv_lora *l = s->loras[a];
             if (l->retired || l->base != m) continue;
@@ -156,6 +158,7 @@ char *api_models(hearth_server *s) {
             snprintf(id, sizeof id, "%s+%s", m->name, l->name);
             cJSON *o = model_entry(id, l->digest, m->name, l->ref, now, ctx);
             cJSON_AddStringToObject(o, "parent_digest", m->digest);
+            if (m->clip) cJSON_AddBoolToObject(o, "vision", 1);
             cJSON_AddItemToArray(data, o);
         }
     }

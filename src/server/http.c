@@ -263,6 +263,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
     if (!strcmp(ep, "other")) {
+        int ui = webui_respond(s->ui, c, method, url);   /* the web console's files */
+        if (ui < 0) return MHD_NO;
+        if (ui > 0) {
+            metrics_request(&s->met, "/ui", ui);
+            return MHD_YES;
+        }
         char msg[300];
         snprintf(msg, sizeof msg, "no such endpoint: %s %.200s", method, url);
         return simple_error(s, c, ep, 404, "not_found_error", "unknown_url", msg, 0);

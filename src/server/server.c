@@ -50,6 +50,13 @@ hearth_status hearth_server_create(const hearth_server_params *pp, hearth_server
     pthread_mutex_init(&s->admin_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     metrics_init(&s->met);
+    if (!p.ui_off) {
+        hearth_status st = webui_create(p.ui_dir, &s->ui);
+        if (st) {
+            hearth_server_free(s);
+            return st;
+        }
+    }
     if (p.classifier) {
         hearth_status st = cls_create(p.classifier, &s->cls);
         if (st) {
@@ -428,6 +435,7 @@ void hearth_server_free(hearth_server *s) {
     vs_free(s->vs);
     cls_free(s->cls);
     hearth_registry_free(s->reg);
+    webui_free(s->ui);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->admin_mu);
     pthread_cond_destroy(&s->cv);

@@ -26,6 +26,7 @@
 #include "hearth/server.h"
 #include "hearth/tool_call.h"
 #include "core/buf.h"
+#include "webui/webui.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
@@ -241,6 +242,7 @@ struct hearth_server {
     metrics met;
     vs_state *vs;               /* files and vector stores (NULL: off) */
     cls_state *cls;             /* image classifier (NULL: off) */
+    webui *ui;                  /* the web console's files (NULL: off) */
 };
 
 /* scheduler (sched.c) */

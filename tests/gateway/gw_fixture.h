@@ -114,6 +114,34 @@ static enum MHD_Result fake_request(void *cls, struct MHD_Connection *c, const c
         pthread_mutex_unlock(&st->mu);
         return ok;
     }
+    /* files and vector stores: the body is kept; a search answers one result
+     * quoting the query and a contact address of the "document" */
+    if (!strcmp(method, "POST") && (!strcmp(url, "/v1/files") || !strncmp(url, "/v1/vector_stores/", 18))) {
+        pthread_mutex_lock(&st->mu);
+        free(st->last);
+        st->last = fc->body ? malloc(fc->len + 1) : strdup("");
+        if (fc->body) memcpy(st->last, fc->body, fc->len + 1);
+        pthread_mutex_unlock(&st->mu);
+        if (strcmp(url, "/v1/files") == 0) return fake_reply(c, 200, "{\"id\":\"file-1\",\"object\":\"file\"}");
+        cJSON *req = cJSON_Parse(fc->body ? fc->body : ""), *o = cJSON_CreateObject();
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(req, "query");
+        char text[1024];
+        snprintf(text, sizeof text, "About %s: write to " FAKE_LEAKED_EMAIL ".",
+                 cJSON_IsString(q) ? q->valuestring : "?");
+        cJSON_AddStringToObject(o, "object", "vector_store.search_results.page");
+        cJSON *hit = cJSON_CreateObject(), *part = cJSON_CreateObject();
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(o, "data"), hit);
+        cJSON_AddStringToObject(hit, "file_id", "file-1");
+        cJSON_AddItemToArray(cJSON_AddArrayToObject(hit, "content"), part);
+        cJSON_AddStringToObject(part, "type", "text");
+        cJSON_AddStringToObject(part, "text", text);
+        char *js = cJSON_PrintUnformatted(o);
+        enum MHD_Result ok = fake_reply(c, 200, js);
+        free(js);
+        cJSON_Delete(o);
+        cJSON_Delete(req);
+        return ok;
+    }
     if (strcmp(method, "POST") || strcmp(url, "/v1/chat/completions")) return fake_reply(c, 404, "{}");
     pthread_mutex_lock(&st->mu);
     free(st->last);

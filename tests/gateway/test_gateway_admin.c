@@ -315,9 +315,14 @@ TEST(usage_audit_revoke) {
     free(b);
     /* the console's changes are in the audit log, under the admin's key */
     char aid[16];
-    snprintf(path, sizeof path, "/admin/api/audit?key=%s&q=/admin/keys", key_id_of(k_admin, aid));
+    snprintf(path, sizeof path, "/admin/api/audit?key=%s&q=/admin/keys&status=2xx", key_id_of(k_admin, aid));
     r = console("GET", path, NULL);
     CHECK(strstr(r.body, "\"total\":2"));   /* create (201) and revoke (200) */
+    free(r.body);
+    /* ... and so are the refused CSRF attempts (three, under the same key) */
+    snprintf(path, sizeof path, "/admin/api/audit?key=%s&q=/admin/keys&status=403", aid);
+    r = console("GET", path, NULL);
+    CHECK_MSG(strstr(r.body, "\"total\":3"), "%s", r.body);
     free(r.body);
     free(key);
     free(id);

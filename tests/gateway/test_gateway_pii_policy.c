@@ -180,6 +180,150 @@ TEST(audit_kinds_of_request_and_answer) {
     CHECK_EQ_INT(harness_run(cmd, NULL), 0);
 }
 
+/* ---- files and vector stores (pii_store.c) ---- */
+static http_resp search(const char *key, const char *query) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "query", query);
+    char *b = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    http_resp r = http(gw_port, "POST", "/v1/vector_stores/vs_1/search", key, false, b);
+    free(b);
+    return r;
+}
+
+/* a multipart upload of one file (as the openai client sends it) */
+static http_resp upload(const char *key, const char *name, const char *data, size_t len) {
+    http_resp r = {0};
+    r.body = calloc(1, 1);
+    CURL *h = curl_easy_init();
+    char url[128], auth[256];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/files", gw_port);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
+    struct curl_slist *hd = curl_slist_append(NULL, auth);
+    curl_mime *mime = curl_mime_init(h);
+    curl_mimepart *p = curl_mime_addpart(mime);
+    curl_mime_name(p, "purpose");
+    curl_mime_data(p, "assistants", CURL_ZERO_TERMINATED);
+    p = curl_mime_addpart(mime);
+    curl_mime_name(p, "file");
+    curl_mime_filename(p, name);
+    curl_mime_data(p, data, len);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+    curl_easy_setopt(h, CURLOPT_MIMEPOST, mime);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &r);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+    long code = 0;
+    if (curl_easy_perform(h) == CURLE_OK) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    r.status = (int)code;
+    curl_mime_free(mime);
+    curl_slist_free_all(hd);
+    curl_easy_cleanup(h);
+    return r;
+}
+
+/* a one-page PDF whose text is line */
+static char *tiny_pdf(const char *line, size_t *len) {
+    char content[512], *out = malloc(4096);
+    int cl = snprintf(content, sizeof content, "BT /F1 12 Tf 72 720 Td (%s) Tj ET", line);
+    const char *objs[5];
+    char o4[700];
+    objs[0] = "<< /Type /Catalog /Pages 2 0 R >>";
+    objs[1] = "<< /Type /Pages /Kids [3 0 R] /Count 1 >>";
+    objs[2] = "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>";
+    snprintf(o4, sizeof o4, "<< /Length %d >>\nstream\n%s\nendstream", cl, content);
+    objs[3] = o4;
+    objs[4] = "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>";
+    size_t n = (size_t)sprintf(out, "%%PDF-1.4\n"), off[5];
+    for (int i = 0; i < 5; i++) {
+        off[i] = n;
+        n += (size_t)sprintf(out + n, "%d 0 obj\n%s\nendobj\n", i + 1, objs[i]);
+    }
+    size_t xref = n;
+    n += (size_t)sprintf(out + n, "xref\n0 6\n0000000000 65535 f \n");
+    for (int i = 0; i < 5; i++) n += (size_t)sprintf(out + n, "%010zu 00000 n \n", off[i]);
+    n += (size_t)sprintf(out + n, "trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%zu\n%%%%EOF\n", xref);
+    *len = n;
+    return out;
+}
+
+TEST(vector_store_search_queries_and_results) {
+    /* mask (the default): the replica never sees the address; the client gets it back in the results */
+    http_resp r = search(k_plain, "orders of " EMAIL);
+    CHECK_EQ_INT(r.status, 200);
+    char *saw = replica_saw();
+    CHECK_MSG(saw && !strstr(saw, EMAIL) && strstr(saw, "orders of"), "the replica saw %s", saw ? saw : "");
+    free(saw);
+    CHECK_MSG(strstr(r.body, "About orders of " EMAIL) && strstr(r.body, FAKE_LEAKED_EMAIL), "%s", r.body);
+    free(r.body);
+    char *k = last_audit_kinds();
+    CHECK_STR(k, "request: email; response: email");
+    free(k);
+    /* request block (custom key): refused, nothing forwarded */
+    r = search(k_custom, "status of TK#4711");
+    CHECK_EQ_INT(r.status, 400);
+    CHECK_MSG(strstr(r.body, "pii_blocked") && strstr(r.body, "ticket"), "%s", r.body);
+    free(r.body);
+    saw = replica_saw();
+    CHECK_MSG(saw && !strstr(saw, "TK#4711"), "the replica saw %s", saw ? saw : "");
+    free(saw);
+    /* response redact: the documents' own addresses do not leave */
+    r = search(k_redact, "opening hours");
+    CHECK_EQ_INT(r.status, 200);
+    CHECK_MSG(strstr(r.body, "About opening hours") && !strstr(r.body, FAKE_LEAKED_EMAIL), "%s", r.body);
+    free(r.body);
+    /* response block: withheld */
+    r = search(k_block, "opening hours");
+    CHECK_EQ_INT(r.status, 502);
+    CHECK_MSG(strstr(r.body, "pii_blocked_response") && strstr(r.body, "email"), "%s", r.body);
+    free(r.body);
+}
+
+TEST(uploads) {
+    /* a text file under mask: the stored text has no address, the rest is kept */
+    const char *txt = "Minutes of the kiln meeting.\nQuestions to " EMAIL " please.\n";
+    http_resp r = upload(k_plain, "minutes.txt", txt, strlen(txt));
+    CHECK_EQ_INT(r.status, 200);
+    free(r.body);
+    char *saw = replica_saw();
+    CHECK_MSG(saw && !strstr(saw, EMAIL) && strstr(saw, "Minutes of the kiln meeting.") &&
+                  strstr(saw, "filename=\"minutes.txt\"") && strstr(saw, " please."),
+              "the replica saw %s", saw ? saw : "");
+    free(saw);
+    /* the same file under block: refused, named */
+    const char *tk = "Escalate TK#99 today\n";
+    r = upload(k_custom, "ticket.md", tk, strlen(tk));
+    CHECK_EQ_INT(r.status, 400);
+    CHECK_MSG(strstr(r.body, "ticket.md") && strstr(r.body, "ticket"), "%s", r.body);
+    free(r.body);
+    /* a PDF: read and scanned; with an address it cannot be masked, so it is refused */
+    size_t n = 0;
+    char *pdf = tiny_pdf("Contact " EMAIL " for the kiln", &n);
+    r = upload(k_plain, "contact.pdf", pdf, n);
+    CHECK_EQ_INT(r.status, 400);
+    CHECK_MSG(strstr(r.body, "contact.pdf") && strstr(r.body, "email") && strstr(r.body, "PDF"), "%s", r.body);
+    free(r.body);
+    free(pdf);
+    pdf = tiny_pdf("The kiln runs at 1200 degrees", &n);
+    r = upload(k_plain, "kiln.pdf", pdf, n);
+    CHECK_EQ_INT(r.status, 200);
+    free(r.body);
+    free(pdf);
+    /* a corrupt PDF under a policy that must read it: refused, saying why */
+    r = upload(k_plain, "broken.pdf", "%PDF-1.4 garbage", 16);
+    CHECK_EQ_INT(r.status, 400);
+    CHECK_MSG(strstr(r.body, "pii_unreadable") && strstr(r.body, "broken.pdf"), "%s", r.body);
+    free(r.body);
+    /* request allow (redacter): passed as it is */
+    r = upload(k_redact, "minutes.txt", txt, strlen(txt));
+    CHECK_EQ_INT(r.status, 200);
+    free(r.body);
+    saw = replica_saw();
+    CHECK_MSG(saw && strstr(saw, EMAIL), "allow must not change the upload: %s", saw ? saw : "");
+    free(saw);
+}
+
 static void write_file(const char *path, const char *text) {
     FILE *f = fopen(path, "w");
     fputs(text, f);
@@ -261,6 +405,8 @@ int main(void) {
         RUN(response_block_streamed);
         RUN(custom_patterns_and_keywords);
         RUN(audit_kinds_of_request_and_answer);
+        RUN(vector_store_search_queries_and_results);
+        RUN(uploads);
     }
     RUN(config_errors_name_the_line);
     stop(gw_pid, SIGTERM);

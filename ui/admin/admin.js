@@ -232,7 +232,8 @@ function barChart(host, points, classes, labelOf, title) {
   const y = (v) => H - B - (v / max) * (H - B - T);
   for (const f of [0, 0.5, 1]) {
     root.append(svg('line', { x1: L, x2: W, y1: y(max * f), y2: y(max * f), class: 'grid' }));
-    root.append(svg('text', { x: L - 6, y: y(max * f) + 4, class: 'axis', 'text-anchor': 'end' }, fmtNum(Math.round(max * f))));
+    const v = max * f;
+    root.append(svg('text', { x: L - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, max < 10 ? String(Math.round(v * 100) / 100) : fmtNum(Math.round(v))));
   }
   const bw = (W - L) / Math.max(points.length, 1);
   points.forEach((p, i) => {
@@ -393,7 +394,7 @@ async function loadMetrics() {
   const rates = history.slice(1).map((h, i) => ({ t: h.t, values: [Math.max(0, (h.requests - history[i].requests) / ((h.t - history[i].t) / 1000))] }));
   barChart($('#metrics-chart'), rates.map((r) => ({ t: r.t, values: [Math.round(r.values[0] * 100) / 100] })), ['allowed'],
     (t) => new Date(t).toTimeString().slice(0, 8), 'Requests per second');
-  fillTable('#metrics-table', s.slice(0, 400).map((x) => [el('td', { class: 'mono' }, x.name), el('td', { class: 'mono' }, x.labels), fmtNum(x.value)]),
+  fillTable('#metrics-table', s.filter((x) => !x.name.endsWith('_bucket')).slice(0, 400).map((x) => [el('td', { class: 'mono' }, x.name), el('td', { class: 'mono' }, x.labels), fmtNum(x.value)]),
     'No series yet.');
 }
 
