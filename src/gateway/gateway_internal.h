@@ -143,6 +143,10 @@ gw_metrics *gw_metrics_new(void);
 void gw_metrics_free(gw_metrics *m);
 void gw_metrics_request(gw_metrics *m, const char *key_id, const char *model, int status, int64_t tokens_in,
                         int64_t tokens_out, double latency_s);
+/* A key's token budget: used of budget tokens this period (gauge per key). */
+void gw_metrics_budget(gw_metrics *m, const char *key_id, int64_t used, int64_t budget);
+/* An audit append (or check) succeeded or failed: hearth_audit_chain_ok. */
+void gw_metrics_audit(gw_metrics *m, bool ok);
 /* Appends the Prometheus text to a malloc'd buffer (the caller appends more and frees). */
 void gw_metrics_render(gw_metrics *m, hearth_buf *out);
 
@@ -158,6 +162,7 @@ int gw_pool_acquire(gw_pool *p, uint32_t tried);
 void gw_pool_release(gw_pool *p, int i, bool failed);
 const char *gw_pool_url(gw_pool *p, int i);
 int gw_pool_size(gw_pool *p);
+int gw_pool_healthy(gw_pool *p);  /* replicas that passed their last check (GET /ready) */
 void gw_pool_render(gw_pool *p, hearth_buf *out);   /* metrics: up, in flight, failures */
 
 /* ==== PII scrubbing for one request (scrub.c; wraps the PII detectors) ===== */
