@@ -17,10 +17,14 @@ PKGS=(
   libpq-dev           # gateway: PostgreSQL storage shared by several gateways (database: postgresql://...)
   postgresql          # gateway tests (label pg): a throwaway cluster started by the test
   postgresql-common   # gateway tests (label pg): pg_virtualenv
+  faketime            # gateway tests (label pg): one gateway's clock skewed against the other's
   libyaml-dev         # gateway: YAML configuration
   libcurl4-openssl-dev  # gateway: proxying to hearth serve replicas
   sqlite3             # gateway tests: tamper with the audit log by hand
-  prometheus          # gateway tests (optional): promtool checks /metrics
+  prometheus          # gateway and deploy tests: promtool (metrics, config, rules, rule tests), Prometheus itself in test_deploy_live
+  nginx-light         # deploy tests: nginx -t on deploy/nginx, nginx in front of two replicas (test_deploy_live)
+  systemd             # deploy tests: systemd-analyze verify on deploy/systemd's units
+  docker-compose      # deploy tests: docker-compose config -q on deploy/compose (nothing is run in Docker)
   libpng-dev          # images: PNG decoder (hearth_image; maintained, OSS-Fuzz-fuzzed, security-patched by Debian)
   libjpeg62-turbo-dev # images: JPEG decoder (libjpeg-turbo)
   libwebp-dev         # images: WebP decoder

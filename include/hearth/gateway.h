@@ -180,6 +180,11 @@ const char *hearth_gateway_config_audit_db(const hearth_gateway_config *c);
 bool hearth_gateway_config_audit_sync_full(const hearth_gateway_config *c);
 /* Overrides the listen port (0: any free port). */
 void hearth_gateway_config_set_port(hearth_gateway_config *c, int port);
+/* The replicas' admin token (hearth serve --admin-token-file; in a config:
+ * upstream.admin_token_file): admin keys may then use hearth serve's model
+ * admin API (/admin/models..., /admin/aliases) through the gateway, which
+ * sends each call to every replica. NULL or "": off. */
+void hearth_gateway_config_set_upstream_admin_token(hearth_gateway_config *c, const char *token);
 /* The web console (chat playground at /, no key needed to load the pages):
  * on by default with the files built into hearth; dir (copied; NULL: built
  * in) serves a folder read on every request; enabled false turns it off. */

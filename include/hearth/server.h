@@ -4,10 +4,11 @@
  *
  * Endpoints: POST /v1/chat/completions, POST /v1/completions (streaming with
  * server-sent events or not), POST /v1/embeddings, GET /v1/models,
- * GET /health, GET /metrics (Prometheus text format), the web console at /
- * (ui/, built in; see ui_dir, ui_off); with rag_dir, OpenAI's
- * files and vector stores (src/server/vector_stores.c) and grounded chat
- * (a "file_search" tool in a chat request).
+ * GET /health (alive), GET /ready (200 only while a model is loaded and the
+ * server is not stopping, else 503), GET /metrics (Prometheus text format),
+ * the web console at / (ui/, built in; see ui_dir, ui_off); with rag_dir,
+ * OpenAI's files and vector stores (src/server/vector_stores.c) and grounded
+ * chat (a "file_search" tool in a chat request).
  *
  * Threads: the server is an explicit component with its own threads — the
  * HTTP threads of libmicrohttpd (one per connection) parse requests, enqueue

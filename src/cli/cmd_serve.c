@@ -179,6 +179,7 @@ int cmd_serve(int argc, char **argv) {
     if (gw_config) {   /* the gateway takes the public address; the server an internal one */
         if (hearth_gateway_config_load_local(gw_config, &gc) != HEARTH_OK) return cli_lib_error("serve");
         if (port_given) hearth_gateway_config_set_port(gc, (int)port);
+        if (p.admin_token) hearth_gateway_config_set_upstream_admin_token(gc, p.admin_token);
         hearth_gateway_config_set_ui(gc, p.ui_dir, !p.ui_off);   /* the console is the gateway's */
         p.ui_off = true;
         p.host = "127.0.0.1";

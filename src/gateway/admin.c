@@ -26,6 +26,9 @@
  *        newest first; /admin/api/audit.csv the same as CSV;
  *        /admin/api/audit/verify the chain's state
  *   GET  /admin/api/replicas, /admin/api/models, /admin/api/metrics (text)
+ *   GET  /admin/models, POST /admin/models/load|swap|unload, POST /admin/aliases:
+ *        hearth serve's hot model swaps, sent to every replica with
+ *        upstream.admin_token_file's token
  * The pages themselves (/admin/) are static files of the web console.
  */
 #include "gateway_internal.h"
@@ -728,10 +731,54 @@ static int metrics(admin_ctx *x) {
     return gw_send(x->c, 200, hearth_buf_take(&b, NULL), "text/plain; version=0.0.4; charset=utf-8");
 }
 
+/* hearth serve's model admin API (/admin/models..., /admin/aliases; src/server/admin_models.c) on every
+ * replica, with the replicas' admin token: one replica's answer as it is; several: {"replicas": [{"replica",
+ * "status", "answer"}]} with the first failing status */
+static bool serve_admin_route(const char *url) {
+    return !strcmp(url, "/admin/models") || !strncmp(url, "/admin/models/", 14) || !strcmp(url, "/admin/aliases");
+}
+
+static int serve_admin(admin_ctx *x, const char *url, const char *body) {
+    hearth_gateway *g = x->r->g;
+    x->r->endpoint = "/admin/models";
+    if (!g->c->upstream_admin_token[0])
+        return gw_fail(x->r, x->c, 404, "model admin is off: the gateway has no upstream.admin_token_file",
+                       "invalid_request_error", "not_found", 0);
+    int n = gw_pool_size(g->pool), status = 200;
+    char *one = NULL;
+    cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "replicas");
+    for (int i = 0; i < n; i++) {
+        int st = 0;
+        char *answer = NULL;
+        gw_proxy_admin(g, i, x->method, url, body, &st, &answer);
+        if (status < 300 && (st >= 300 || i == 0)) status = st;
+        cJSON *e = cJSON_CreateObject(), *a = cJSON_Parse(answer);
+        cJSON_AddStringToObject(e, "replica", gw_pool_url(g->pool, i));
+        cJSON_AddNumberToObject(e, "status", st);
+        cJSON_AddItemToObject(e, "answer", a ? a : cJSON_CreateString(answer ? answer : ""));
+        cJSON_AddItemToArray(arr, e);
+        if (n == 1) one = answer;
+        else free(answer);
+    }
+    if (!x->session && !gw_finish(x->r, status, NULL)) {
+        free(one);
+        cJSON_Delete(o);
+        return gw_send(x->c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"),
+                       NULL);
+    }
+    if (n == 1) {
+        cJSON_Delete(o);
+        return gw_send(x->c, status, one, NULL);
+    }
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return gw_send(x->c, status, out, NULL);
+}
+
 /* ==== routing ======================================================================= */
 bool gw_admin_route(const char *url) {
     return !strcmp(url, "/admin/login") || !strcmp(url, "/admin/logout") || !strncmp(url, "/admin/api/", 11) ||
-           ((!strncmp(url, "/admin/keys", 11)) && (url[11] == 0 || url[11] == '/'));
+           ((!strncmp(url, "/admin/keys", 11)) && (url[11] == 0 || url[11] == '/')) || serve_admin_route(url);
 }
 
 int gw_admin_request(gw_req *r, struct MHD_Connection *c, const char *method, const char *url, const char *body) {
@@ -759,6 +806,7 @@ int gw_admin_request(gw_req *r, struct MHD_Connection *c, const char *method, co
         return logout(&x);
     }
     if (!strncmp(url, "/admin/keys", 11)) return keys_route(&x, url + 11, body);
+    if (serve_admin_route(url)) return serve_admin(&x, url, body);
     const char *api = url + strlen("/admin/api");
     if (!strncmp(api, "/keys", 5) && (api[5] == 0 || api[5] == '/')) return keys_route(&x, api + 5, body);
     if (!is_read(method))

@@ -180,6 +180,22 @@ static hearth_status sec_inprocess(ctx *x, yaml_node_t *m) {
     return HEARTH_OK;
 }
 
+/* the first line of path (relative to the config's folder) */
+static hearth_status read_admin_token(ctx *x, yaml_node_t *v, const char *path, char *out, size_t cap) {
+    char full[2048];
+    const char *slash = strrchr(x->file, '/');
+    if (path[0] != '/' && slash) snprintf(full, sizeof full, "%.*s/%s", (int)(slash - x->file), x->file, path);
+    else snprintf(full, sizeof full, "%s", path);
+    FILE *f = fopen(full, "r");
+    bool ok = f && fgets(out, (int)cap, f);
+    if (f) fclose(f);
+    if (ok) out[strcspn(out, "\r\n")] = 0;
+    if (!ok || strlen(out) < 16)
+        return bad(x, v, "upstream.admin_token_file %.300s: %s", full, f ? "the token (first line) must be 16 characters or more"
+                                                                     : "cannot be read");
+    return HEARTH_OK;
+}
+
 static hearth_status sec_upstream(ctx *x, yaml_node_t *m) {
     TRY(want_map(x, m, "upstream"));
     hearth_gateway_config *c = x->c;
@@ -210,10 +226,14 @@ static hearth_status sec_upstream(ctx *x, yaml_node_t *m) {
             TRY(get_int(x, v, "upstream.max_attempts", 0, 16, &i)); c->max_attempts = (int)i;
         } else if (!strcmp(key, "inprocess")) {
             TRY(sec_inprocess(x, v));
+        } else if (!strcmp(key, "admin_token_file")) {   /* hearth serve --admin-token-file's file */
+            char path[1024];
+            TRY(get_str(x, v, "upstream.admin_token_file", path, sizeof path));
+            TRY(read_admin_token(x, v, path, c->upstream_admin_token, sizeof c->upstream_admin_token));
         } else {
             return bad(x, k,
                        "unknown key '%s' in upstream (replicas, health_interval_s, connect_timeout_ms, "
-                       "request_timeout_s, max_attempts, inprocess)%s", key, "");
+                       "request_timeout_s, max_attempts, inprocess, admin_token_file)%s", key, "");
         }
     }
     return HEARTH_OK;
@@ -472,6 +492,9 @@ void hearth_gateway_config_free(hearth_gateway_config *c) {
     free(c);
 }
 void hearth_gateway_config_set_port(hearth_gateway_config *c, int port) { c->port = port; }
+void hearth_gateway_config_set_upstream_admin_token(hearth_gateway_config *c, const char *token) {
+    snprintf(c->upstream_admin_token, sizeof c->upstream_admin_token, "%s", token ? token : "");
+}
 
 void hearth_gateway_config_set_ui(hearth_gateway_config *c, const char *dir, bool enabled) {
     snprintf(c->ui_dir, sizeof c->ui_dir, "%s", dir ? dir : "");

@@ -98,6 +98,8 @@ struct hearth_gateway_config {
     int connect_timeout_ms;
     int request_timeout_s;
     int max_attempts;           /* replicas tried per request; 0 = all */
+    char upstream_admin_token[256];   /* hearth serve's admin token (upstream.admin_token_file): the
+                                         gateway forwards /admin/models and /admin/aliases with it */
     int n_inproc;               /* upstream.inprocess: models served inside the gateway's process */
     char inproc_name[8][128];
     char inproc_path[8][1024];
@@ -141,6 +143,10 @@ gw_metrics *gw_metrics_new(void);
 void gw_metrics_free(gw_metrics *m);
 void gw_metrics_request(gw_metrics *m, const char *key_id, const char *model, int status, int64_t tokens_in,
                         int64_t tokens_out, double latency_s);
+/* A key's token budget: used of budget tokens this period (gauge per key). */
+void gw_metrics_budget(gw_metrics *m, const char *key_id, int64_t used, int64_t budget);
+/* An audit append (or check) succeeded or failed: hearth_audit_chain_ok. */
+void gw_metrics_audit(gw_metrics *m, bool ok);
 /* Appends the Prometheus text to a malloc'd buffer (the caller appends more and frees). */
 void gw_metrics_render(gw_metrics *m, hearth_buf *out);
 
@@ -156,6 +162,7 @@ int gw_pool_acquire(gw_pool *p, uint32_t tried);
 void gw_pool_release(gw_pool *p, int i, bool failed);
 const char *gw_pool_url(gw_pool *p, int i);
 int gw_pool_size(gw_pool *p);
+int gw_pool_healthy(gw_pool *p);  /* replicas that passed their last check (GET /ready) */
 void gw_pool_render(gw_pool *p, hearth_buf *out);   /* metrics: up, in flight, failures */
 
 /* ==== PII scrubbing for one request (scrub.c; wraps the PII detectors) ===== */
@@ -319,6 +326,12 @@ bool gw_finish(gw_req *r, int status, const char *response_text);
  * get the upstream answer; false if no replica answered (resp gets an error). */
 bool gw_proxy_call(hearth_gateway *g, const char *method, const char *path, const char *body, int *status,
                    char **resp);
+
+/* Sends method path body to replica i with hearth serve's admin token
+ * (upstream_admin_token); *status and *resp (malloc'd) get its answer, or a
+ * 502 error body when it did not answer. */
+void gw_proxy_admin(hearth_gateway *g, int i, const char *method, const char *path, const char *body, int *status,
+                    char **resp);
 
 /* Forwards a request as it is — any method (GET, POST, DELETE), content type
  * and bytes — for the endpoints the gateway authorizes and audits but does

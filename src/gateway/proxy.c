@@ -131,6 +131,35 @@ bool gw_proxy_call(hearth_gateway *g, const char *method, const char *path, cons
     return false;
 }
 
+void gw_proxy_admin(hearth_gateway *g, int i, const char *method, const char *path, const char *body, int *status,
+                    char **resp) {
+    char url[512], auth[300];
+    snprintf(url, sizeof url, "%s%s", gw_pool_url(g->pool, i), path);
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", g->c->upstream_admin_token);
+    struct curl_slist *hdrs = curl_slist_append(json_headers(), auth);
+    CURL *h = gw_curl_get(g);
+    hearth_buf out = {0};
+    setup(g, h, method, url, body, hdrs);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &out);
+    CURLcode rc = curl_easy_perform(h);
+    long code = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    gw_curl_put(g, h);
+    curl_slist_free_all(hdrs);
+    if (rc == CURLE_OK) {
+        *status = (int)code;
+        *resp = out.data ? out.data : strdup("");
+        return;
+    }
+    free(out.data);
+    char msg[300];
+    snprintf(msg, sizeof msg, "replica %s did not answer (%s)", gw_pool_url(g->pool, i), curl_easy_strerror(rc));
+    *status = rc == CURLE_OPERATION_TIMEDOUT ? 504 : 502;
+    *resp = error_json(msg, "upstream_error", "upstream_unavailable");
+}
+
 bool gw_proxy_raw(hearth_gateway *g, const char *method, const char *path, const char *ctype, const char *body,
                   size_t len, int *status, hearth_buf *resp) {
     int n = gw_pool_size(g->pool);

@@ -348,8 +348,8 @@ static bool chat_prompt(srv_job *j, const cJSON *req, api_error *e) {
         fail(e, 400, "messages", "invalid_value", "%s", hearth_last_error());
         ok = false;
     }
-    const char *opening = ok ? srv_tools_force(j, e) : NULL;
-    if (ok && j->grammar && !opening) ok = false;   /* the required call's grammar failed */
+    const char *opening = NULL;
+    ok = ok && srv_tools_force(j, &opening, e);
     if (ok && opening && *opening) {   /* a required call: the reply starts inside it */
         size_t tl = strlen(text), ol = strlen(opening);
         char *t2 = realloc(text, tl + ol + 1);

@@ -227,6 +227,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                    : !strcmp(url, "/v1/embeddings")       ? "/v1/embeddings"
                    : !strcmp(url, "/v1/models")           ? "/v1/models"
                    : !strcmp(url, "/health")              ? "/health"
+                   : !strcmp(url, "/ready")               ? "/ready"
                    : !strcmp(url, "/metrics")             ? "/metrics"
                                                           : "other";
     if (cs->too_big) {
@@ -283,6 +284,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (atomic_load(&s->stopping))
             return reply(s, c, ep, 503, strdup("{\"status\":\"shutting down\"}"), NULL, 1);
         return reply(s, c, ep, 200, strdup("{\"status\":\"ok\"}"), NULL, 0);
+    }
+    if (!strcmp(ep, "/ready")) {   /* load balancers: send traffic only when this answers 200 */
+        const char *why;
+        int ready = metrics_ready(s, &why);
+        char body[96];
+        snprintf(body, sizeof body, "{\"status\":\"%s\"}", why);
+        return reply(s, c, ep, ready ? 200 : 503, strdup(body), NULL, ready ? 0 : 1);
     }
     if (!strcmp(ep, "/metrics")) return reply(s, c, ep, 200, metrics_render(s), "text/plain; version=0.0.4", 0);
     if (!strcmp(ep, "/v1/models")) return reply(s, c, ep, 200, api_models(s), NULL, 0);

@@ -33,26 +33,38 @@
 #include <stdatomic.h>
 
 /* ==== metrics (metrics.c) =========================================== */
-#define MET_N_BUCKETS 12
+#define MET_N_BUCKETS 14
+#define MET_MAX_MODELS 16
 typedef struct histogram {
-    uint64_t counts[MET_N_BUCKETS + 1];   /* last: +Inf */
+    uint64_t counts[MET_N_BUCKETS + 1];   /* per bucket, not cumulative; last: +Inf */
     double sum;
     uint64_t n;
 } histogram;
+
+typedef enum met_hist { MET_TTFT, MET_ITL, MET_E2E, MET_N_HIST } met_hist;
+
+typedef struct met_model {   /* the series of one model (label model="...") */
+    char name[128];
+    uint64_t tokens_in, tokens_out, prefix_reused;
+    histogram h[MET_N_HIST];  /* time to first token, inter-token latency, end to end */
+} met_model;
 
 typedef struct metrics {
     pthread_mutex_t mu;
     struct { char endpoint[32]; int status; uint64_t n; } req[64];
     int n_req;
-    uint64_t tokens_in, tokens_out, prefix_reused;
-    histogram ttft, latency;
+    met_model mod[MET_MAX_MODELS];
+    int n_mod;
 } metrics;
 void metrics_init(metrics *m);
 void metrics_request(metrics *m, const char *endpoint, int status);
-void metrics_tokens(metrics *m, int64_t in, int64_t out, int64_t reused);
-void metrics_observe(metrics *m, histogram *h, double seconds);
+void metrics_tokens(metrics *m, const char *model, int64_t in, int64_t out, int64_t reused);
+void metrics_observe(metrics *m, const char *model, met_hist which, double seconds);
 /* Prometheus text; malloc'd (caller frees) */
 char *metrics_render(hearth_server *s);
+/* 1 when the server takes requests (not stopping, a model loaded);
+ * *why gets a short reason either way (GET /ready, hearth_ready). */
+int metrics_ready(hearth_server *s, const char **why);
 
 /* ==== models and slots ======================================================= */
 typedef struct srv_job srv_job;
@@ -79,6 +91,7 @@ typedef struct srv_slot {
     hearth_sequence *seq;  /* the per-token step: sampling, detokenizing, stops, constraint */
     hearth_constraint *con;   /* the output constraint (response_format), NULL: none */
     double t_last_used;
+    double t_token;        /* when the sequence's last token came (inter-token latency) */
 } srv_slot;
 
 /* A served model or adapter is one loaded *version*: a swap loads a new one
@@ -318,8 +331,9 @@ bool srv_tools_parse(srv_job *j, const cJSON *req, api_error *e);
 bool srv_tools_on(const srv_job *j);
 /* the history's calls: arguments are JSON objects that pass their tool's schema */
 bool srv_tools_check_history(const srv_job *j, const cJSON *msgs, api_error *e);
-/* a required call: j->grammar and the text the prompt ends with (static); NULL: not forced */
-const char *srv_tools_force(srv_job *j, api_error *e);
+/* a required call: j->grammar and *opening, the text the prompt ends with
+ * (static; NULL: no call is forced); false (400) when the grammar fails */
+bool srv_tools_force(srv_job *j, const char **opening, api_error *e);
 /* non-streaming: the message's content / tool_calls and the finish reason */
 void srv_tools_message(const srv_job *j, const srv_choice *c, cJSON *msg, const char **finish);
 /* streaming: the delta for text[0..n) (and the end when fin); false with *err

@@ -133,17 +133,18 @@ bool srv_tools_check_history(const srv_job *j, const cJSON *msgs, api_error *e) 
     return true;
 }
 
-const char *srv_tools_force(srv_job *j, api_error *e) {
-    if (!j->tools || (j->tool_choice != TOOL_REQUIRED && j->tool_choice != TOOL_NAMED)) return NULL;
+bool srv_tools_force(srv_job *j, const char **opening, api_error *e) {
+    *opening = NULL;
+    if (!j->tools || (j->tool_choice != TOOL_REQUIRED && j->tool_choice != TOOL_NAMED)) return true;
     if (hearth_tools_grammar(j->tools, j->tool_fmt, j->tool_choice == TOOL_NAMED ? j->tool_name : NULL, &j->grammar) !=
         HEARTH_OK) {
         const char *msg = hearth_last_error(), *colon = strstr(msg, ": ");
         char param[64];
         snprintf(param, sizeof param, "%.*s", colon ? (int)(colon - msg) : 5, colon ? msg : "tools");
-        failf(e, param, "invalid_value", "%s", msg);
-        return NULL;
+        return failf(e, param, "invalid_value", "%s", msg);
     }
-    return hearth_tool_format_opening(j->tool_fmt);
+    *opening = hearth_tool_format_opening(j->tool_fmt);
+    return true;
 }
 
 /* ==== the reply ==================================================================== */

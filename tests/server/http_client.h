@@ -134,9 +134,10 @@ static inline void http_resp_free(http_resp *r) {
     memset(r, 0, sizeof *r);
 }
 
-/* Starts `bin serve ARGS --port 0` and reads the port from its first stderr
- * line; *pid gets the child. Returns the port or -1. */
-static inline int start_server(const char *bin, const char *const *args, pid_t *pid) {
+/* Starts `bin serve ARGS --port 0` and reads the port from the first stderr
+ * line with marker (the number after the marker, or after its line's last
+ * ':'); *pid gets the child. Returns the port or -1. */
+static inline int start_server_marked(const char *bin, const char *const *args, pid_t *pid, const char *marker) {
     int pfd[2];
     if (pipe(pfd) != 0) return -1;
     pid_t p = fork();
@@ -161,9 +162,11 @@ static inline int start_server(const char *bin, const char *const *args, pid_t *
     int port = -1;
     while (fgets(line, sizeof line, f)) {
         fputs(line, stderr);
-        char *at = strstr(line, "listening on http://");
-        if (at && (at = strrchr(at, ':'))) {
-            port = atoi(at + 1);
+        char *at = strstr(line, marker);
+        if (at) {
+            at += strlen(marker);
+            char *colon = strrchr(at, ':');
+            port = atoi(colon ? colon + 1 : at);
             break;
         }
     }
@@ -174,6 +177,11 @@ static inline int start_server(const char *bin, const char *const *args, pid_t *
     }
     fclose(f);
     return port;
+}
+
+/* the model server's port, from its "listening on http://HOST:PORT" line */
+static inline int start_server(const char *bin, const char *const *args, pid_t *pid) {
+    return start_server_marked(bin, args, pid, "listening on http://");
 }
 
 /* ---- JSON helpers (the tests link cJSON) ---- */

@@ -26,17 +26,22 @@
  *     "lora"; moving the alias (POST /admin/aliases) while 8 streams run
  *     leaves all 8 complete on v1 and new requests on v2, and moves it in the
  *     store; rollback gives byte-identical output; a move to ad:bad is
- *     refused with 409 (alias unchanged), so is loading ad:bad by reference.
+ *     refused with 409 (alias unchanged), so is loading ad:bad by reference;
+ *   - through the gateway (serve --gateway-config): no key 401, a user key
+ *     403, the server's token 401 (not a gateway key); an admin key swaps,
+ *     and a user's chat through the gateway then gets v2's text.
  */
 #include "harness.h"
 
 #include "http_client.h"
 #include "lora_maker.h"
+#include "hearth/gateway.h"
 #include "hearth/registry.h"
 
 #include <cjson/cJSON.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/stat.h>
 
 #define TINY HEARTH_TEST_DATA "/models/tiny-llama-spm-f16.gguf"
 #define LIC HEARTH_TEST_DATA "/models/licenses-llama-f16.gguf"
@@ -538,6 +543,48 @@ TEST(alias_base_mismatch_409) {
     cJSON_Delete(j);
 }
 
+/* ==== through the gateway: admin keys only ============================================ */
+static char k_admin[HEARTH_KEY_MAX], k_user[HEARTH_KEY_MAX];
+
+TEST(gateway_admin_keys_only) {
+    char h_user[300], h_admin[300];
+    snprintf(h_user, sizeof h_user, "Authorization: Bearer %s\r\n", k_user);
+    snprintf(h_admin, sizeof h_admin, "Authorization: Bearer %s\r\n", k_admin);
+    int st;
+    cJSON *j = call(NULL, "GET", "/admin/models", NULL, &st);
+    CHECK_EQ_INT(st, 401);
+    cJSON_Delete(j);
+    char body[600];
+    snprintf(body, sizeof body, "{\"name\":\"ad\",\"base\":\"tiny\",\"path\":\"%s\"}", v2);
+    j = call(h_user, "POST", "/admin/models/swap", body, &st);
+    CHECK_EQ_INT(st, 403);
+    cJSON_Delete(j);
+    /* (the server's own token is not a gateway key) */
+    j = call(AUTH, "POST", "/admin/models/swap", body, &st);
+    CHECK_EQ_INT(st, 401);
+    cJSON_Delete(j);
+    j = call(h_admin, "GET", "/admin/models", NULL, &st);
+    CHECK_EQ_INT(st, 200);
+    CHECK_MSG(cJSON_GetArraySize(cJSON_GetObjectItem(j, "data")) == 2, "GET /admin/models through the gateway");
+    cJSON_Delete(j);
+    j = call(h_admin, "POST", "/admin/models/swap", body, &st);
+    CHECK_EQ_INT(st, 200);
+    const char *now = json_path_str(j, "loaded.digest");
+    CHECK_MSG(now && !strcmp(now, dg_v2), "swapped to %s", now ? now : "-");
+    cJSON_Delete(j);
+    /* a user's request through the gateway now gets v2 */
+    char req[400];
+    snprintf(req, sizeof req,
+             "{\"model\":\"tiny+ad\",\"messages\":[{\"role\":\"user\",\"content\":\"%s\"}],\"max_tokens\":16,"
+             "\"temperature\":0}",
+             PROMPT);
+    j = call(h_user, "POST", "/v1/chat/completions", req, &st);
+    CHECK_EQ_INT(st, 200);
+    const char *t = json_path_str(j, "choices.0.message.content");
+    CHECK_MSG(t && !strcmp(t, text_v2), "through the gateway after the swap: [%s], want [%s]", t ? t : "-", text_v2);
+    cJSON_Delete(j);
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     int pid0 = (int)getpid();
@@ -595,8 +642,40 @@ int main(void) {
     } else {
         CHECK_MSG(0, "the store was not made");
     }
+    /* the admin API through the gateway (serve --gateway-config: the gateway in this process) */
+    char gwdir[256], cfg[300], keys[300];
+    snprintf(gwdir, sizeof gwdir, "/tmp/hearth-test-swap-gw-%d", pid0);
+    snprintf(cfg, sizeof cfg, "%s/gw.yaml", gwdir);
+    snprintf(keys, sizeof keys, "%s/keys.db", gwdir);
+    hearth_keystore *ks = NULL;
+    FILE *g = mkdir(gwdir, 0700) == 0 ? fopen(cfg, "w") : NULL;
+    if (g) {
+        fputs("keys_db: keys.db\naudit: {db: audit.db, sync: normal}\n", g);
+        fclose(g);
+    }
+    hearth_key_params kp = hearth_key_default_params(), ka = kp;
+    kp.name = "user", ka.name = "ops", ka.role = HEARTH_ROLE_ADMIN;
+    if (g && hearth_keystore_open(keys, &ks) == HEARTH_OK && hearth_keys_create(ks, &kp, k_user, NULL) == HEARTH_OK &&
+        hearth_keys_create(ks, &ka, k_admin, NULL) == HEARTH_OK) {
+        hearth_keystore_free(ks);
+        const char *gargs[] = {"--model", "tiny=" TINY, "--lora", lora, "--admin-token-file", tokfile, "-t", "1",
+                               "--parallel", "2", "--ctx-per-seq", "256", "--gateway-config", cfg, NULL};
+        port = start_server_marked(HEARTH_BIN, gargs, &pid, "gateway listening on port ");
+        if (port > 0) {
+            RUN(gateway_admin_keys_only);
+            kill(pid, SIGTERM);
+            int status = 0;
+            waitpid(pid, &status, 0);
+            CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "gateway server exit status %d", status);
+        } else {
+            CHECK_MSG(0, "serve --gateway-config did not start");
+        }
+    } else {
+        hearth_keystore_free(ks);
+        CHECK_MSG(0, "the gateway's keys were not made: %s", hearth_last_error());
+    }
     char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", store);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", store, gwdir);
     if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", store);
     free(text_v1), free(text_v2), free(text_base);
     unlink(v1), unlink(v2), unlink(v3), unlink(tokfile);
