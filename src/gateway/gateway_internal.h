@@ -313,6 +313,14 @@ void gw_curl_put(hearth_gateway *g, void *h);
  * empty), or the HTTP status to refuse with, msg and code saying why. */
 int gw_store_pii_request(gw_req *r, const char *method, const char *url, const char *ctype, const char *body,
                          size_t len, hearth_buf *fwd, char *msg, size_t cap, const char **code);
+/* The "file" part of a multipart/form-data body (ctype names the boundary):
+ * its headers and content point into body. False when ctype is not
+ * multipart, the body is malformed, or it has no such part. */
+typedef struct gw_part {
+    const char *head, *data;
+    size_t head_len, len;
+} gw_part;
+bool gw_multipart_file(const char *ctype, const char *body, size_t len, gw_part *p);
 /* Search results: the response policy on their texts (and a masked query's
  * placeholders restored); false when the policy blocks the answer. */
 bool gw_store_pii_response(gw_req *r, const char *method, const char *url, hearth_buf *resp);

@@ -10,6 +10,7 @@
  */
 #include "harness.h"
 #include "hearth/registry.h"
+#include "registry_test.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -128,26 +129,6 @@ static struct MHD_Daemon *start_server(void) {
 /* ==== helpers =============================================================== */
 
 static char root[256], want[80];
-
-static int count_files(const char *dir, const char *sub) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, sub);
-    DIR *d = opendir(p);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-static size_t n_versions(hearth_registry *r) {
-    hearth_registry_entry *v = NULL;
-    size_t n = 0;
-    if (hearth_registry_list(r, &v, &n) != HEARTH_OK) return (size_t)-1;
-    hearth_registry_entries_free(v, n);
-    return n;
-}
 
 static hearth_registry *open_store(const char *name) {
     char dir[400];
