@@ -6,10 +6,14 @@
 //   - a message's reply streams in (the log changes at least twice before the
 //     reply ends) and is still there after a reload;
 //   - a very long message gets the server's error, and the page goes on;
-//   - an image attached for a model served with --mmproj (and no button for one without).
+//   - an image attached for a model served with --mmproj (and no button for one without);
+//   - an answer grounded in a knowledge collection (--rag-db) with its sources;
+//   - --ui-dir (a folder served as it is edited), --no-ui, a missing folder.
 // Run: HEARTH_BIN=build/hearth node --test tests/ui/chat.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { connect } from 'node:net';
 import * as h from './harness.mjs';
@@ -175,4 +179,61 @@ test('an image goes with a message to a model with an image encoder', async (t) 
   await page.reload();
   await page.locator('#log .msg.user img.attached').waitFor();
   await page.close();
+});
+
+test('an answer grounded in a knowledge collection shows its sources', async (t) => {
+  const dir = h.tempDir();
+  const rag = await h.startServe(['--model', `tiny=${process.env.HEARTH_TEST_DATA}/models/tiny-llama-spm-f16.gguf`,
+                                  '--rag-db', dir.path]);
+  t.after(async () => { await h.stop(rag); dir.remove(); });
+  const api = `http://127.0.0.1:${rag.port}/v1`;
+  // a collection made through the OpenAI files and vector stores API
+  const form = new FormData();
+  form.append('purpose', 'assistants');
+  form.append('file', new Blob(['# Handbook\n\nThe office kettle is descaled every Friday by the facilities team.\n']),
+              'handbook.md');
+  const file = await (await fetch(`${api}/files`, { method: 'POST', body: form })).json();
+  assert.ok(file.id, JSON.stringify(file));
+  const vs = await (await fetch(`${api}/vector_stores`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                         body: JSON.stringify({ name: 'handbook', file_ids: [file.id] }) })).json();
+  assert.equal(vs.status, 'completed', JSON.stringify(vs));
+
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${rag.port}`);
+  await page.getByLabel('Knowledge').waitFor();
+  await page.getByLabel('Knowledge').selectOption({ label: 'handbook' });
+  await page.locator('#max_tokens').fill('8');
+  const reply = await h.sendAndWait(page, 'When is the kettle descaled?');
+  assert.equal(await page.getByRole('alert').isHidden(), true, await page.locator('#notice').textContent());
+  const sources = reply.locator('details.sources');
+  assert.match(await sources.locator('summary').textContent(), /Sources \(1\)/);
+  await sources.locator('summary').click();
+  assert.match(await sources.textContent(), /handbook\.md.*descaled every Friday/s);
+  await h.screenshot(page, 'webchat-sources.png');
+  await page.reload();   // kept with the conversation
+  assert.match(await page.locator('#log details.sources').textContent(), /handbook\.md/);
+  await page.close();
+});
+
+test('serve --ui-dir serves a folder as it is edited; --no-ui turns the console off', async (t) => {
+  const dir = h.tempDir();
+  t.after(() => dir.remove());
+  writeFileSync(join(dir.path, 'index.html'), '<!doctype html><title>dev</title><p>first draft</p>');
+  const dev = await h.startServe(['--ui-dir', dir.path]);
+  t.after(() => h.stop(dev));
+  const url = `http://127.0.0.1:${dev.port}/`;
+  assert.match(await (await fetch(url)).text(), /first draft/);
+  writeFileSync(join(dir.path, 'index.html'), '<!doctype html><title>dev</title><p>second draft</p>');
+  const r = await fetch(url);
+  assert.match(await r.text(), /second draft/, 'an edited file is served at once');
+  assert.match(r.headers.get('content-security-policy'), /script-src 'self'/);
+  assert.equal((await fetch(`${url}chat.js`)).status, 404, 'only the folder is served');
+
+  const off = await h.startServe(['--no-ui']);
+  t.after(() => h.stop(off));
+  const o = await fetch(`http://127.0.0.1:${off.port}/`);
+  assert.equal(o.status, 404);
+  assert.equal((await fetch(`http://127.0.0.1:${off.port}/v1/models`)).status, 200, 'the API is still there');
+
+  await assert.rejects(h.startServe(['--ui-dir', join(dir.path, 'missing')]), /--ui-dir .*missing is not a readable folder/);
 });
