@@ -212,6 +212,38 @@ TEST(cut_pull_resumes) {
     hearth_registry_free(r);
 }
 
+/* a partial file altered between two runs: the resumed pull hashes what is on
+ * disk, so the digest check catches it */
+TEST(altered_partial_is_caught) {
+    hearth_registry *r = open_store("g");
+    if (!r) { CHECK(0); return; }
+    pthread_mutex_lock(&srv.mu);
+    srv.n_cut = 0;
+    pthread_mutex_unlock(&srv.mu);
+    char u[300], part[1000] = "";
+    url(u, sizeof u, "/cut/model.gguf");
+    hearth_registry_pull_params p = hearth_registry_default_pull_params();
+    p.add.expected_digest = want;
+    hearth_registry_entry e;
+    CHECK(hearth_registry_pull(r, u, "alt:v1", &p, &e, NULL) == HEARTH_ERR_IO);
+    char pdir[600];
+    snprintf(pdir, sizeof pdir, "%s/partial", hearth_registry_dir(r));
+    DIR *d = opendir(pdir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.') snprintf(part, sizeof part, "%s/%s", pdir, de->d_name);
+    if (d) closedir(d);
+    FILE *f = fopen(part, "r+b");
+    CHECK(f != NULL);
+    if (f) { fseek(f, 100, SEEK_SET); fputc(0xA5, f); fclose(f); }
+    CHECK(hearth_registry_pull(r, u, "alt:v1", &p, &e, NULL) == HEARTH_ERR_FORMAT);
+    CHECK(strstr(hearth_last_error(), "mismatch") != NULL);
+    CHECK_EQ_INT(n_versions(r), 0);
+    CHECK_EQ_INT(count_files(hearth_registry_dir(r), "partial"), 0);
+    CHECK_EQ_INT(count_files(hearth_registry_dir(r), "blobs"), 0);
+    hearth_registry_free(r);
+}
+
 static bool cancel_midway(void *user, int64_t done, int64_t total) {
     (void)user;
     return !(total > 0 && done > 0 && done < total);
@@ -329,6 +361,7 @@ int main(void) {
     RUN(pull_verifies_digest);
     RUN(cut_pull_resumes);
     RUN(server_ignoring_range_restarts);
+    RUN(altered_partial_is_caught);
     RUN(hf_urls);
     RUN(full_disk_during_pull);
     RUN(cli_pull_progress_lines);
