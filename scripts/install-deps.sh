@@ -13,12 +13,12 @@ PKGS=(
   libcjson-dev        # JSON: command output, chat templates' contexts, reference data
   libmicrohttpd-dev   # hearth serve: HTTP/1.1 server (parsing, chunked streaming, limits, timeouts)
   libsodium-dev       # gateway: API key hashes (BLAKE2b), audit chain (SHA-256), random secrets
-  libsqlite3-dev      # gateway: key store, usage, audit log (WAL)
+  libsqlite3-dev      # gateway: key store, usage, audit log (WAL); prompt library: versions and labels
   libpq-dev           # gateway: PostgreSQL storage shared by several gateways (database: postgresql://...)
   postgresql          # gateway tests (label pg): a throwaway cluster started by the test
   postgresql-common   # gateway tests (label pg): pg_virtualenv
   faketime            # gateway tests (label pg): one gateway's clock skewed against the other's
-  libyaml-dev         # gateway: YAML configuration
+  libyaml-dev         # gateway: YAML configuration; prompt library: specs and eval suites
   libcurl4-openssl-dev  # gateway: proxying to hearth serve replicas
   sqlite3             # gateway tests: tamper with the audit log by hand
   prometheus          # gateway and deploy tests: promtool (metrics, config, rules, rule tests), Prometheus itself in test_deploy_live

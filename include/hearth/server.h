@@ -65,6 +65,10 @@ typedef struct hearth_server_params {
     const char *ui_dir;       /* the web console (chat playground at /) read from this folder on every
                                  request (developing the pages); NULL: the files built into hearth */
     bool ui_off;              /* true: no web console (GET / is 404) */
+    const char *prompts_db;   /* prompt library database (include/hearth/prompt_library.h): /v1/prompts
+                                 and the "prompt" field of chat completions; NULL: off. Moving the
+                                 `production` label there needs admin_token */
+    const char *prompts_embed;   /* embedding model for few-shot selection (NULL: none) */
 } hearth_server_params;
 
 hearth_server_params hearth_server_default_params(void);

@@ -123,11 +123,17 @@ static enum MHD_Result handle_job(hearth_server *s, struct MHD_Connection *c, co
                                   const conn_state *cs) {
     api_error e = {0};
     char *grounded = NULL, *sources = NULL;   /* a file_search tool: vector_stores.c */
-    if (kind == JOB_CHAT && vs_ground(s, cs->body, cs->len, &grounded, &sources, &e) < 0)
+    char *prompted = NULL;                    /* a "prompt" from the library: prompts.c */
+    if (kind == JOB_CHAT && pr_expand(s, cs->body, cs->len, &prompted, &e) < 0) return reply_error(s, c, endpoint, &e, 0);
+    const char *body = prompted ? prompted : cs->body;
+    size_t body_len = prompted ? strlen(prompted) : cs->len;
+    if (kind == JOB_CHAT && vs_ground(s, body, body_len, &grounded, &sources, &e) < 0) {
+        free(prompted);
         return reply_error(s, c, endpoint, &e, 0);
-    srv_job *j = api_parse(s, kind, grounded ? grounded : cs->body ? cs->body : "", grounded ? strlen(grounded) : cs->len,
-                           &e);
+    }
+    srv_job *j = api_parse(s, kind, grounded ? grounded : body ? body : "", grounded ? strlen(grounded) : body_len, &e);
     free(grounded);
+    free(prompted);
     if (!j) {
         free(sources);
         return reply_error(s, c, endpoint, &e, 0);
@@ -246,6 +252,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         int st = cls_handle(s, method, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
                             cs->body, cs->len, &out);
         return reply(s, c, "/v1/images/classify", st, out, NULL, 0);
+    }
+    if (pr_route(url)) {
+        char *out = NULL;
+        int st = pr_handle(s, method, url, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                           cs->body, cs->len, &out);
+        return reply(s, c, "/v1/prompts", st, out, NULL, 0);
     }
     if (vs_route(url)) {
         char *out = NULL;

@@ -224,6 +224,7 @@ void choice_append(srv_choice *c, const char *s, size_t n);
 
 typedef struct vs_state vs_state;   /* files and vector stores (vector_stores.c) */
 typedef struct cls_state cls_state; /* the image classifier (classify.c) */
+typedef struct pr_state pr_state;   /* the prompt library (prompts.c) */
 
 /* ==== the server ================================================================ */
 typedef struct srv_qent { srv_job *j; int choice; } srv_qent;
@@ -256,6 +257,7 @@ struct hearth_server {
     vs_state *vs;               /* files and vector stores (NULL: off) */
     cls_state *cls;             /* image classifier (NULL: off) */
     webui *ui;                  /* the web console's files (NULL: off) */
+    pr_state *pr;               /* prompt library (NULL: off) */
 };
 
 /* scheduler (sched.c) */
@@ -379,5 +381,18 @@ void cls_free(cls_state *c);   /* NULL is a no-op */
 bool cls_route(const char *url);   /* POST /v1/images/classify */
 /* Answers one request: the HTTP status; *out the malloc'd JSON body. */
 int cls_handle(hearth_server *s, const char *method, const char *ctype, const char *body, size_t len, char **out);
+
+/* ==== the prompt library (prompts.c) ============================================= */
+hearth_status pr_create(const char *db, const char *embed_model, const char *admin_token, int n_threads,
+                        pr_state **out);
+void pr_free(pr_state *p);   /* NULL is a no-op */
+bool pr_route(const char *url);   /* /v1/prompts... */
+/* Answers one request: the HTTP status; *out the malloc'd JSON body. auth: the
+ * Authorization header (may be NULL). */
+int pr_handle(hearth_server *s, const char *method, const char *url, const char *auth, const char *body, size_t len,
+              char **out);
+/* A chat request with a "prompt" member: 0 when it has none, 1 with *out_body
+ * the rendered request (malloc'd), -1 with *e filled (400 naming the field). */
+int pr_expand(hearth_server *s, const char *body, size_t len, char **out_body, api_error *e);
 
 #endif
