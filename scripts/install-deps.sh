@@ -13,14 +13,18 @@ PKGS=(
   libcjson-dev        # JSON: command output, chat templates' contexts, reference data
   libmicrohttpd-dev   # hearth serve: HTTP/1.1 server (parsing, chunked streaming, limits, timeouts)
   libsodium-dev       # gateway: API key hashes (BLAKE2b), audit chain (SHA-256), random secrets
-  libsqlite3-dev      # gateway: key store, usage, audit log (WAL)
+  libsqlite3-dev      # gateway: key store, usage, audit log (WAL); prompt library: versions and labels
   libpq-dev           # gateway: PostgreSQL storage shared by several gateways (database: postgresql://...)
   postgresql          # gateway tests (label pg): a throwaway cluster started by the test
   postgresql-common   # gateway tests (label pg): pg_virtualenv
-  libyaml-dev         # gateway: YAML configuration
+  faketime            # gateway tests (label pg): one gateway's clock skewed against the other's
+  libyaml-dev         # gateway: YAML configuration; prompt library: specs and eval suites
   libcurl4-openssl-dev  # gateway: proxying to hearth serve replicas
   sqlite3             # gateway tests: tamper with the audit log by hand
-  prometheus          # gateway tests (optional): promtool checks /metrics
+  prometheus          # gateway and deploy tests: promtool (metrics, config, rules, rule tests), Prometheus itself in test_deploy_live
+  nginx-light         # deploy tests: nginx -t on deploy/nginx, nginx in front of two replicas (test_deploy_live)
+  systemd             # deploy tests: systemd-analyze verify on deploy/systemd's units
+  docker-compose      # deploy tests: docker-compose config -q on deploy/compose (nothing is run in Docker)
   libpng-dev          # images: PNG decoder (hearth_image; maintained, OSS-Fuzz-fuzzed, security-patched by Debian)
   libjpeg62-turbo-dev # images: JPEG decoder (libjpeg-turbo)
   libwebp-dev         # images: WebP decoder

@@ -4,10 +4,11 @@
  *
  * Endpoints: POST /v1/chat/completions, POST /v1/completions (streaming with
  * server-sent events or not), POST /v1/embeddings, GET /v1/models,
- * GET /health, GET /metrics (Prometheus text format), the web console at /
- * (ui/, built in; see ui_dir, ui_off); with rag_dir, OpenAI's
- * files and vector stores (src/server/vector_stores.c) and grounded chat
- * (a "file_search" tool in a chat request).
+ * GET /health (alive), GET /ready (200 only while a model is loaded and the
+ * server is not stopping, else 503), GET /metrics (Prometheus text format),
+ * the web console at / (ui/, built in; see ui_dir, ui_off); with rag_dir,
+ * OpenAI's files and vector stores (src/server/vector_stores.c) and grounded
+ * chat (a "file_search" tool in a chat request).
  *
  * Threads: the server is an explicit component with its own threads — the
  * HTTP threads of libmicrohttpd (one per connection) parse requests, enqueue
@@ -64,6 +65,10 @@ typedef struct hearth_server_params {
     const char *ui_dir;       /* the web console (chat playground at /) read from this folder on every
                                  request (developing the pages); NULL: the files built into hearth */
     bool ui_off;              /* true: no web console (GET / is 404) */
+    const char *prompts_db;   /* prompt library database (include/hearth/prompt_library.h): /v1/prompts
+                                 and the "prompt" field of chat completions; NULL: off. Moving the
+                                 `production` label there needs admin_token */
+    const char *prompts_embed;   /* embedding model for few-shot selection (NULL: none) */
 } hearth_server_params;
 
 hearth_server_params hearth_server_default_params(void);

@@ -45,6 +45,10 @@ static void usage(FILE *f) {
             "                            /v1/vector_stores), kept in DIR as hearth rag collections, and\n"
             "                            grounded chat (a file_search tool in a chat request)\n"
             "      --rag-embed FILE      embedding model for vector stores (default: none, BM25 search)\n"
+            "      --prompts DB          the prompt library (hearth prompt): /v1/prompts and the \"prompt\"\n"
+            "                            field of chat completions; moving the production label\n"
+            "                            needs the admin token (--admin-token-file)\n"
+            "      --prompts-embedder FILE  embedding model for the prompts' few-shot selection\n"
             "      --classifier FILE     an image classifier (hearth vision train) at POST\n"
             "                            /v1/images/classify (image bytes, or JSON {\"image\": base64})\n"
             "      --registry DIR        serve a model repository (hearth models --store DIR): every\n"
@@ -150,6 +154,8 @@ int cmd_serve(int argc, char **argv) {
         if (cli_opt(&a, NULL, "--rag-embed", &p.rag_embed)) continue;
         if (cli_opt(&a, NULL, "--ui-dir", &p.ui_dir)) continue;
         if (cli_flag(&a, NULL, "--no-ui")) { p.ui_off = true; continue; }
+        if (cli_opt(&a, NULL, "--prompts", &p.prompts_db)) continue;
+        if (cli_opt(&a, NULL, "--prompts-embedder", &p.prompts_embed)) continue;
         if (cli_help(&a)) { usage(stdout); return 0; }
         return cli_unknown(&a);
     }

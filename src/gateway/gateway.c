@@ -104,6 +104,7 @@ bool gw_finish(gw_req *r, int status, const char *response_text) {
     };
     bool ok = hearth_audit_append(g->au, &a) == HEARTH_OK;
     if (!ok) hearth_log(HEARTH_LOG_ERROR, "gateway: %s", hearth_last_error());
+    gw_metrics_audit(g->met, ok);
     if (r->have_key && (r->tokens_in || r->tokens_out))
         if (hearth_keys_add_usage(g->ks, r->key.id, r->model, now, r->tokens_in, r->tokens_out))
             hearth_log(HEARTH_LOG_ERROR, "gateway: %s", hearth_last_error());
@@ -283,6 +284,7 @@ static enum MHD_Result model_request(gw_req *r, struct MHD_Connection *c, const 
             return fail(r, c, 503, "the usage store could not be read (the gateway's database is unavailable)",
                         "server_error", "database_unavailable", 1);
         }
+        gw_metrics_budget(g->met, r->key.id, used, r->key.budget_tokens);
         if (used >= r->key.budget_tokens) {
             char msg[200];
             snprintf(msg, sizeof msg, "token budget of %lld per %s used up", (long long)r->key.budget_tokens,
@@ -474,6 +476,12 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
                                 conn_state *cs) {
     if (!strcmp(url, "/health") && !strcmp(method, "GET"))
         return send_text(c, 200, strdup("{\"status\":\"ok\"}"), NULL, 0);
+    if (!strcmp(url, "/ready") && !strcmp(method, "GET")) {   /* a replica that passed its last check */
+        bool ready = gw_pool_healthy(g->pool) > 0;
+        return send_text(c, ready ? 200 : 503,
+                         strdup(ready ? "{\"status\":\"ready\"}" : "{\"status\":\"no replica is ready\"}"), NULL,
+                         ready ? 0 : 1);
+    }
     int ui = webui_respond(g->ui, c, method, url);   /* the web console's pages: public, like /health */
     if (ui) return ui > 0 ? MHD_YES : MHD_NO;
     gw_req *r = calloc(1, sizeof *r);
@@ -501,13 +509,12 @@ static enum MHD_Result dispatch(hearth_gateway *g, struct MHD_Connection *c, con
         res = fail(r, c, 413, m, "invalid_request_error", "body_too_large", 0);
     } else if (!strcmp(url, "/metrics") && !strcmp(method, "GET")) {
         hearth_buf b = {0};
+        /* served even when its audit record fails: that failure is what
+         * hearth_audit_chain_ok must tell Prometheus (rendered after the append) */
+        gw_finish(r, 200, NULL);
         gw_metrics_render(g->met, &b);
         gw_pool_render(g->pool, &b);
-        if (gw_finish(r, 200, NULL)) res = send_text(c, 200, b.data, "text/plain; version=0.0.4; charset=utf-8", 0);
-        else {
-            free(b.data);
-            res = send_text(c, 503, err_body(GW_AUDIT_FAILED, "server_error", "audit_failed"), NULL, 0);
-        }
+        res = send_text(c, 200, b.data, "text/plain; version=0.0.4; charset=utf-8", 0);
     } else if ((!strcmp(method, "POST") && (!strcmp(url, "/v1/chat/completions") || !strcmp(url, "/v1/completions") ||
                                             !strcmp(url, "/v1/embeddings"))) ||
                (!strcmp(method, "GET") && !strcmp(url, "/v1/models"))) {

@@ -143,6 +143,10 @@ gw_metrics *gw_metrics_new(void);
 void gw_metrics_free(gw_metrics *m);
 void gw_metrics_request(gw_metrics *m, const char *key_id, const char *model, int status, int64_t tokens_in,
                         int64_t tokens_out, double latency_s);
+/* A key's token budget: used of budget tokens this period (gauge per key). */
+void gw_metrics_budget(gw_metrics *m, const char *key_id, int64_t used, int64_t budget);
+/* An audit append (or check) succeeded or failed: hearth_audit_chain_ok. */
+void gw_metrics_audit(gw_metrics *m, bool ok);
 /* Appends the Prometheus text to a malloc'd buffer (the caller appends more and frees). */
 void gw_metrics_render(gw_metrics *m, hearth_buf *out);
 
@@ -158,6 +162,7 @@ int gw_pool_acquire(gw_pool *p, uint32_t tried);
 void gw_pool_release(gw_pool *p, int i, bool failed);
 const char *gw_pool_url(gw_pool *p, int i);
 int gw_pool_size(gw_pool *p);
+int gw_pool_healthy(gw_pool *p);  /* replicas that passed their last check (GET /ready) */
 void gw_pool_render(gw_pool *p, hearth_buf *out);   /* metrics: up, in flight, failures */
 
 /* ==== PII scrubbing for one request (scrub.c; wraps the PII detectors) ===== */
@@ -308,6 +313,14 @@ void gw_curl_put(hearth_gateway *g, void *h);
  * empty), or the HTTP status to refuse with, msg and code saying why. */
 int gw_store_pii_request(gw_req *r, const char *method, const char *url, const char *ctype, const char *body,
                          size_t len, hearth_buf *fwd, char *msg, size_t cap, const char **code);
+/* The "file" part of a multipart/form-data body (ctype names the boundary):
+ * its headers and content point into body. False when ctype is not
+ * multipart, the body is malformed, or it has no such part. */
+typedef struct gw_part {
+    const char *head, *data;
+    size_t head_len, len;
+} gw_part;
+bool gw_multipart_file(const char *ctype, const char *body, size_t len, gw_part *p);
 /* Search results: the response policy on their texts (and a masked query's
  * placeholders restored); false when the policy blocks the answer. */
 bool gw_store_pii_response(gw_req *r, const char *method, const char *url, hearth_buf *resp);

@@ -95,31 +95,26 @@ static bool boundary_of(const char *ctype, char *out, size_t cap) {
     return true;
 }
 
-typedef struct part {
-    const char *head, *data;   /* headers, content */
-    size_t head_len, len;
-} part;
-
 /* the part whose Content-Disposition names name="file" */
-static bool find_file_part(const char *body, size_t len, const char *boundary, part *p) {
-    char delim[96];
-    int dl = snprintf(delim, sizeof delim, "--%s", boundary);
-    const char *end = body + len, *at = memmem(body, len, delim, (size_t)dl);
+bool gw_multipart_file(const char *ctype, const char *body, size_t len, gw_part *p) {
+    char boundary[80];
+    memset(p, 0, sizeof *p);
+    if (!boundary_of(ctype, boundary, sizeof boundary)) return false;
+    char delim[96], next[100];
+    int dl = snprintf(delim, sizeof delim, "--%s", boundary), nl = snprintf(next, sizeof next, "\r\n--%s", boundary);
+    const char *end = body + len, *at = len ? memmem(body, len, delim, (size_t)dl) : NULL;
     while (at) {
         const char *h = at + dl;
-        if (end - h >= 2 && h[0] == '-' && h[1] == '-') return false;   /* the closing delimiter */
-        if (end - h < 2 || h[0] != '\r' || h[1] != '\n') return false;
+        if (end - h < 2 || h[0] != '\r' || h[1] != '\n') return false;   /* "--" closes; anything else is broken */
         h += 2;
         const char *hend = memmem(h, (size_t)(end - h), "\r\n\r\n", 4);
         if (!hend) return false;
         const char *data = hend + 4;
-        char next[100];
-        int nl = snprintf(next, sizeof next, "\r\n--%s", boundary);
         const char *stop = memmem(data, (size_t)(end - data), next, (size_t)nl);
         if (!stop) return false;
         p->head = h, p->head_len = (size_t)(hend - h), p->data = data, p->len = (size_t)(stop - data);
         /* name="file" in this part's headers */
-        for (const char *s = h; s && s < hend; s++) {
+        for (const char *s = h; s < hend; s++) {
             s = memmem(s, (size_t)(hend - s), "name=\"file\"", 11);
             if (!s) break;
             if (s == h || s[-1] == ' ' || s[-1] == ';') return true;
@@ -130,7 +125,7 @@ static bool find_file_part(const char *body, size_t len, const char *boundary, p
 }
 
 /* filename="..." of a part, into out */
-static void part_filename(const part *p, char *out, size_t cap) {
+static void part_filename(const gw_part *p, char *out, size_t cap) {
     out[0] = 0;
     const char *f = memmem(p->head, p->head_len, "filename=\"", 10);
     if (!f) return;
@@ -142,10 +137,9 @@ static void part_filename(const part *p, char *out, size_t cap) {
 
 static int upload_request(gw_req *r, const char *ctype, const char *body, size_t len, hearth_buf *fwd, char *msg,
                           size_t cap, const char **code) {
-    char boundary[80], name[256];
-    part p;
-    if (!boundary_of(ctype, boundary, sizeof boundary) || !find_file_part(body, len, boundary, &p))
-        return 0;   /* not an upload the replica would take either: it says why */
+    char name[256];
+    gw_part p;
+    if (!gw_multipart_file(ctype, body, len, &p)) return 0;   /* not an upload the replica would take either: it says why */
     part_filename(&p, name, sizeof name);
     hearth_doc_kind kind = hearth_doc_kind_from_path(name);
     if (kind == HEARTH_DOC_UNKNOWN) kind = hearth_doc_kind_sniff(p.data, p.len);

@@ -1,6 +1,7 @@
 /*
- * pool.c — the upstream replicas: health (GET /health every interval on a
- * thread of its own), requests in flight per replica, least-busy choice.
+ * pool.c — the upstream replicas: readiness (GET /ready every interval on a
+ * thread of its own: alive with a model loaded), requests in flight per
+ * replica, least-busy choice.
  *
  * A replica is taken out when a health check fails or a request to it fails
  * at the transport level, and put back by the next health check that
@@ -61,7 +62,7 @@ static size_t discard(char *ptr, size_t size, size_t n, void *user) {
 
 static bool check(CURL *h, const char *base, int connect_ms, double interval_s) {
     char url[300];
-    snprintf(url, sizeof url, "%s/health", base);
+    snprintf(url, sizeof url, "%s/ready", base);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -164,6 +165,14 @@ void gw_pool_release(gw_pool *p, int i, bool failed) {
 }
 
 const char *gw_pool_url(gw_pool *p, int i) { return p->r[i].url; }
+
+int gw_pool_healthy(gw_pool *p) {
+    pthread_mutex_lock(&p->mu);
+    int n = 0;
+    for (int i = 0; i < p->n; i++) n += p->r[i].healthy;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
 int gw_pool_size(gw_pool *p) { return p->n; }
 
 void gw_pool_state(gw_pool *p, int i, bool *healthy, int64_t *in_flight, uint64_t *requests, uint64_t *failures) {

@@ -452,7 +452,8 @@ static hearth_status pg_window_charge(gw_store *s, const char *key_id, int64_t t
     "id, time_ms, key_id, model, adapter, endpoint, status, tokens_in, tokens_out, latency_ms, pii_kinds, client," \
     " prompt, response, prev_hash, hash"
 
-static hearth_status insert_record(pg_store *p, const hearth_audit_record *r, const char *prev) {
+/* queues one record's INSERT on the pipeline; false if it could not be sent */
+static bool send_record(pg_store *p, const hearth_audit_record *r, const char *prev) {
     char id[24], t[24], status[16], tin[24], tout[24], lat[24];
     i64(id, sizeof id, r->id);
     i64(t, sizeof t, r->time_ms);
@@ -463,18 +464,21 @@ static hearth_status insert_record(pg_store *p, const hearth_audit_record *r, co
     const char *v[] = {id, t, r->key_id ? r->key_id : "", r->model ? r->model : "", r->adapter ? r->adapter : "",
                        r->endpoint ? r->endpoint : "", status, tin, tout, lat, r->pii_kinds ? r->pii_kinds : "",
                        r->client ? r->client : "", r->prompt, r->response, prev, r->hash};
-    return exec0(p, "audit: insert",
-                 "INSERT INTO audit (" AUDIT_COLS ") VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
-                 16, v);
+    /* libpq copies the parameters into its output buffer here */
+    return PQsendQueryParams(p->conn,
+                             "INSERT INTO audit (" AUDIT_COLS ")"
+                             " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)",
+                             16, NULL, v, NULL, NULL, 0) == 1;
 }
 
+/* Two round trips whatever the group's size: BEGIN and the head locked, then
+ * (libpq's pipeline mode) the inserts, the head update and COMMIT sent at once. */
 static hearth_status pg_audit_append(gw_store *s, hearth_audit_record **recs, size_t n, gw_chain_fn chain) {
     pg_store *p = (pg_store *)s;
-    hearth_status st = exec0(p, "audit: begin", "BEGIN", 0, NULL);
-    if (st) return st;
-    /* the head row locked: appenders of every gateway queue here, one chain */
+    /* round trip 1: the head row locked — appenders of every gateway queue here, one chain */
+    hearth_status st;
     PGresult *r = run(p, "audit: read head",
-                      "SELECT n, hash, (extract(epoch from clock_timestamp()) * 1000)::bigint"
+                      "BEGIN; SELECT n, hash, (extract(epoch from clock_timestamp()) * 1000)::bigint"
                       " FROM audit_head WHERE one = 1 FOR UPDATE",
                       0, NULL, PGRES_TUPLES_OK, &st);
     if (r && PQntuples(r) != 1) st = hearth_set_error(HEARTH_ERR_FORMAT, "audit: the head row is missing");
@@ -484,24 +488,59 @@ static hearth_status pg_audit_append(gw_store *s, hearth_audit_record **recs, si
         return st;
     }
     int64_t id = col64(r, 0, 0), now_ms = col64(r, 0, 2);
-    char prev[65];
+    char prev[65], nb[24];
     snprintf(prev, sizeof prev, "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
+    /* round trip 2, pipelined: the inserts, the head update and COMMIT sent at once */
+    if (!PQenterPipelineMode(p->conn)) {
+        st = conn_error(p, p->conn, "audit: pipeline");
+        rollback(p);
+        return st;
+    }
+    int sent = 0;
     for (size_t i = 0; i < n && !st; i++) {
         hearth_audit_record *rec = recs[i];
         rec->id = ++id;
         rec->time_ms = now_ms;   /* the database's clock: ordered with the chain */
-        if (!chain(prev, rec, rec->hash)) st = hearth_set_error(HEARTH_ERR_FORMAT, "audit: the head hash is damaged");
-        if (!st) st = insert_record(p, rec, prev);
-        if (!st) memcpy(prev, rec->hash, 65);
+        if (!chain(prev, rec, rec->hash)) {
+            st = hearth_set_error(HEARTH_ERR_FORMAT, "audit: the head hash is damaged");
+            break;
+        }
+        if (!send_record(p, rec, prev)) break;
+        sent++;
+        memcpy(prev, rec->hash, 65);
     }
-    if (!st) {
-        char nb[24];
-        i64(nb, sizeof nb, id);
-        const char *v[] = {nb, prev};
-        st = exec0(p, "audit: update head", "UPDATE audit_head SET n = $1, hash = $2 WHERE one = 1", 2, v);
+    i64(nb, sizeof nb, id);
+    const char *v[] = {nb, prev};
+    bool all = !st && sent == (int)n &&
+               PQsendQueryParams(p->conn, "UPDATE audit_head SET n = $1, hash = $2 WHERE one = 1", 2, NULL, v, NULL,
+                                 NULL, 0) &&
+               PQsendQueryParams(p->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+    if (all) sent += 2;
+    if (!PQpipelineSync(p->conn)) all = false;
+    /* results: one or more per statement, a NULL after each, then the sync */
+    int nulls = 0;
+    for (;;) {
+        PGresult *x = PQgetResult(p->conn);
+        if (!x) {
+            if (++nulls > sent + 1 || PQstatus(p->conn) != CONNECTION_OK) break;
+            continue;
+        }
+        ExecStatusType t = PQresultStatus(x);
+        if (t == PGRES_PIPELINE_SYNC) {
+            PQclear(x);
+            break;
+        }
+        if (t != PGRES_COMMAND_OK && t != PGRES_PIPELINE_ABORTED && !st) {
+            char msg[512];
+            snprintf(msg, sizeof msg, "%s", PQresultErrorMessage(x));
+            trim_msg(msg);
+            st = hearth_set_error(HEARTH_ERR_IO, "audit: append: %s", msg);
+        }
+        PQclear(x);
     }
-    if (!st) st = exec0(p, "audit: commit", "COMMIT", 0, NULL);
+    PQexitPipelineMode(p->conn);
+    if (!st && !all) st = conn_error(p, p->conn, "audit: append");
     if (st) rollback(p);
     return st;
 }

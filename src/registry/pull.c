@@ -98,6 +98,7 @@ typedef struct dl {
     bool cancelled;
     double last_report;
     curl_off_t last_now;  /* dlnow at the last report */
+    crypto_hash_sha256_state hash;   /* of the partial file's bytes so far */
 } dl;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
@@ -110,6 +111,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
             if (ftruncate(fileno(d->f), 0) != 0 || fseek(d->f, 0, SEEK_SET) != 0) { d->write_errno = errno; return 0; }
             d->restart = true;
             d->have = 0;
+            crypto_hash_sha256_init(&d->hash);
         }
     }
     if (d->status >= 300) return n;   /* error body: read and dropped */
@@ -117,6 +119,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *user) {
         d->write_errno = errno ? errno : EIO;
         return 0;
     }
+    crypto_hash_sha256_update(&d->hash, (const unsigned char *)data, n);
     d->got += (int64_t)n;
     return n;
 }
@@ -173,14 +176,39 @@ static char *partial_path(hearth_registry *r, const char *url, const char *ref) 
     return b.oom ? (hearth_buf_free(&b), NULL) : hearth_buf_take(&b, NULL);
 }
 
-static hearth_status download(const char *url, const char *path, const hearth_registry_pull_params *p, int64_t *resumed) {
-    struct stat st;
-    int64_t have = stat(path, &st) == 0 ? (int64_t)st.st_size : 0;
+/* Hashes what a partial file already holds into st; its length into *have. */
+static hearth_status hash_partial(const char *path, crypto_hash_sha256_state *st, int64_t *have) {
+    crypto_hash_sha256_init(st);
+    *have = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return HEARTH_OK;   /* nothing yet */
+    enum { CHUNK = 1 << 20 };
+    unsigned char *buf = malloc(CHUNK);
+    size_t got;
+    while (buf && (got = fread(buf, 1, CHUNK, f)) > 0) {
+        crypto_hash_sha256_update(st, buf, got);
+        *have += (int64_t)got;
+    }
+    bool bad = !buf || ferror(f);
+    free(buf);
+    fclose(f);
+    return bad ? hearth_set_error(HEARTH_ERR_IO, "reading %s failed", path) : HEARTH_OK;
+}
+
+/* Downloads url into path (appending to what is there); digest gets the
+ * SHA-256 of the whole file. */
+static hearth_status download(const char *url, const char *path, const hearth_registry_pull_params *p, int64_t *resumed,
+                              char digest[HEARTH_DIGEST_LEN + 1]) {
+    dl d = {.path = path, .total = -1, .p = p, .last_report = -1};
+    int64_t have = 0;
+    hearth_status hs = hash_partial(path, &d.hash, &have);
+    if (hs) return hs;
+    d.have = have;
     FILE *f = fopen(path, "ab");
     if (!f) return hearth_set_error(HEARTH_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    d.f = f;
     CURL *c = curl_easy_init();
     if (!c) { fclose(f); return hearth_set_error(HEARTH_ERR_INTERNAL, "libcurl failed to start"); }
-    dl d = {.f = f, .path = path, .have = have, .total = -1, .p = p, .last_report = -1};
     char err[CURL_ERROR_SIZE] = "";
     struct curl_slist *hdr = NULL;
     const char *token = p->bearer_token;
@@ -221,7 +249,8 @@ static hearth_status download(const char *url, const char *path, const hearth_re
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_easy_cleanup(c);
     curl_slist_free_all(hdr);
-    bool closed = fclose(f) == 0;
+    bool synced = fflush(f) == 0 && fsync(fileno(f)) == 0;   /* on disk before it is renamed in */
+    bool closed = fclose(f) == 0 && synced;
     if (resumed) *resumed = d.restart ? 0 : have;
 
     int64_t now = d.have + d.got;
@@ -241,6 +270,11 @@ static hearth_status download(const char *url, const char *path, const hearth_re
         return hearth_set_error(HEARTH_ERR_IO, "%s: HTTP %ld%s; nothing registered", url, status,
                                 status == 401 || status == 403 ? " (a private repository? set HF_TOKEN)" : "");
     }
+    if (rc != CURLE_OK && now == 0) {
+        unlink(path);
+        return hearth_set_error(HEARTH_ERR_IO, "cannot download %s: %s; nothing registered", url,
+                                err[0] ? err : curl_easy_strerror(rc));
+    }
     if (rc != CURLE_OK)
         return hearth_set_error(HEARTH_ERR_IO, "%s: transfer cut after %lld of %s bytes (%s); the partial file is kept: "
                                 "run the same pull again to resume; nothing registered",
@@ -251,6 +285,9 @@ static hearth_status download(const char *url, const char *path, const hearth_re
         return hearth_set_error(HEARTH_ERR_IO, "%s: got %lld bytes, the server announced %lld; run again to resume",
                                 url, (long long)now, (long long)d.total);
     if (p->progress) p->progress(p->progress_user, now, now);
+    unsigned char h[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256_final(&d.hash, h);
+    reg_digest_hex(h, digest);
     return HEARTH_OK;
 }
 
@@ -279,12 +316,13 @@ hearth_status hearth_registry_pull(hearth_registry *r, const char *url, const ch
     char *part = partial_path(r, full, ref);
     if (!part) { free(full); return hearth_set_error(HEARTH_ERR_NOMEM, "out of memory"); }
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    s = download(full, part, p, resumed_from);
+    char digest[HEARTH_DIGEST_LEN + 1];
+    s = download(full, part, p, resumed_from, digest);
     if (!s) {
         hearth_registry_add_params ap = p->add;
         ap.move = true;
         ap.source = full;
-        s = hearth_registry_add(r, part, ref, &ap, out);
+        s = reg_add(r, part, ref, &ap, digest, out);
         if (s == HEARTH_ERR_FORMAT) {   /* a wrong digest: this download is no good, do not resume it */
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", hearth_last_error());

@@ -39,11 +39,15 @@ hearth_status reg_tmp_commit(FILE *f, char *tmp, const char *final);
 
 /* Streams the file at path into blobs/ (copy, or rename when move is true
  * and the file is inside the store's filesystem), checking expected (may be
- * NULL). digest gets the blob's digest, *size its bytes; *created true when
- * the blob was not in the store before (the caller deletes it on a later
- * failure). */
-hearth_status reg_blob_put(hearth_registry *r, const char *path, bool move, const char *expected,
+ * NULL). known: the file's digest when the caller hashed it as it wrote it
+ * (only with move; NULL: hash it here). digest gets the blob's digest,
+ * *size its bytes; *created true when the blob was not in the store before
+ * (the caller deletes it on a later failure). */
+hearth_status reg_blob_put(hearth_registry *r, const char *path, bool move, const char *expected, const char *known,
                            char digest[HEARTH_DIGEST_LEN + 1], int64_t *size, bool *created);
+/* hearth_registry_add with the file's digest already known (see reg_blob_put). */
+hearth_status reg_add(hearth_registry *r, const char *path, const char *ref, const hearth_registry_add_params *p,
+                      const char *known, hearth_registry_entry *out);
 
 /* Writes a manifest (JSON text) into manifests/; digest out. */
 hearth_status reg_manifest_put(hearth_registry *r, const char *json, size_t len,

@@ -265,7 +265,7 @@ static bool file_exists(const char *p) {
     return stat(p, &st) == 0;
 }
 
-hearth_status reg_blob_put(hearth_registry *r, const char *path, bool move, const char *expected,
+hearth_status reg_blob_put(hearth_registry *r, const char *path, bool move, const char *expected, const char *known,
                            char digest[HEARTH_DIGEST_LEN + 1], int64_t *size, bool *created) {
     char want[HEARTH_DIGEST_LEN + 1];
     *created = false;
@@ -276,14 +276,19 @@ hearth_status reg_blob_put(hearth_registry *r, const char *path, bool move, cons
     if (!S_ISREG(st.st_mode))
         return hearth_set_error(HEARTH_ERR_INVALID_ARG, "%s is not a regular file (the store keeps single files; "
                                 "a PEFT folder: convert it to GGUF first)", path);
-    FILE *in = fopen(path, "rb");
-    if (!in) return hearth_set_error(HEARTH_ERR_IO, "cannot open %s: %s", path, strerror(errno));
     FILE *out = NULL;
     char *tmp = NULL;
     hearth_status s = HEARTH_OK;
-    if (!move && (s = reg_tmp_open(r, &out, &tmp))) { fclose(in); return s; }
-    s = reg_hash_copy(in, path, -1, out, "a blob in the store", digest, size);
-    fclose(in);
+    if (move && known) {   /* hashed as it was written (a pull) */
+        snprintf(digest, HEARTH_DIGEST_LEN + 1, "%s", known);
+        *size = (int64_t)st.st_size;
+    } else {
+        FILE *in = fopen(path, "rb");
+        if (!in) return hearth_set_error(HEARTH_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        if (!move && (s = reg_tmp_open(r, &out, &tmp))) { fclose(in); return s; }
+        s = reg_hash_copy(in, path, -1, out, "a blob in the store", digest, size);
+        fclose(in);
+    }
     if (!s && expected && strcmp(want, digest) != 0)
         s = hearth_set_error(HEARTH_ERR_FORMAT, "%s: SHA-256 mismatch: expected %s, got %s; nothing registered", path,
                              want, digest);
@@ -751,6 +756,11 @@ static hearth_status lineage_from_params(hearth_registry_entry *e, const hearth_
 
 hearth_status hearth_registry_add(hearth_registry *r, const char *path, const char *ref,
                                   const hearth_registry_add_params *p, hearth_registry_entry *out) {
+    return reg_add(r, path, ref, p, NULL, out);
+}
+
+hearth_status reg_add(hearth_registry *r, const char *path, const char *ref, const hearth_registry_add_params *p,
+                      const char *known, hearth_registry_entry *out) {
     hearth_registry_add_params def = hearth_registry_default_add_params();
     if (!p) p = &def;
     if (out) memset(out, 0, sizeof *out);
@@ -771,7 +781,7 @@ hearth_status hearth_registry_add(hearth_registry *r, const char *path, const ch
     e.source = strdup(p->source ? p->source : (realpath(path, absrc) ? absrc : path));
     if ((s = lineage_from_params(&e, p))) { hearth_registry_entry_clear(&e); return s; }
     bool blob_new = false, man_new = false;
-    if ((s = reg_blob_put(r, path, p->move, p->expected_digest, e.digest, &e.size, &blob_new))) {
+    if ((s = reg_blob_put(r, path, p->move, p->expected_digest, known, e.digest, &e.size, &blob_new))) {
         hearth_registry_entry_clear(&e);
         return s;
     }

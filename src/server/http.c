@@ -123,11 +123,17 @@ static enum MHD_Result handle_job(hearth_server *s, struct MHD_Connection *c, co
                                   const conn_state *cs) {
     api_error e = {0};
     char *grounded = NULL, *sources = NULL;   /* a file_search tool: vector_stores.c */
-    if (kind == JOB_CHAT && vs_ground(s, cs->body, cs->len, &grounded, &sources, &e) < 0)
+    char *prompted = NULL;                    /* a "prompt" from the library: prompts.c */
+    if (kind == JOB_CHAT && pr_expand(s, cs->body, cs->len, &prompted, &e) < 0) return reply_error(s, c, endpoint, &e, 0);
+    const char *body = prompted ? prompted : cs->body;
+    size_t body_len = prompted ? strlen(prompted) : cs->len;
+    if (kind == JOB_CHAT && vs_ground(s, body, body_len, &grounded, &sources, &e) < 0) {
+        free(prompted);
         return reply_error(s, c, endpoint, &e, 0);
-    srv_job *j = api_parse(s, kind, grounded ? grounded : cs->body ? cs->body : "", grounded ? strlen(grounded) : cs->len,
-                           &e);
+    }
+    srv_job *j = api_parse(s, kind, grounded ? grounded : body ? body : "", grounded ? strlen(grounded) : body_len, &e);
     free(grounded);
+    free(prompted);
     if (!j) {
         free(sources);
         return reply_error(s, c, endpoint, &e, 0);
@@ -227,6 +233,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                    : !strcmp(url, "/v1/embeddings")       ? "/v1/embeddings"
                    : !strcmp(url, "/v1/models")           ? "/v1/models"
                    : !strcmp(url, "/health")              ? "/health"
+                   : !strcmp(url, "/ready")               ? "/ready"
                    : !strcmp(url, "/metrics")             ? "/metrics"
                                                           : "other";
     if (cs->too_big) {
@@ -245,6 +252,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         int st = cls_handle(s, method, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE),
                             cs->body, cs->len, &out);
         return reply(s, c, "/v1/images/classify", st, out, NULL, 0);
+    }
+    if (pr_route(url)) {
+        char *out = NULL;
+        int st = pr_handle(s, method, url, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION),
+                           cs->body, cs->len, &out);
+        return reply(s, c, "/v1/prompts", st, out, NULL, 0);
     }
     if (vs_route(url)) {
         char *out = NULL;
@@ -283,6 +296,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (atomic_load(&s->stopping))
             return reply(s, c, ep, 503, strdup("{\"status\":\"shutting down\"}"), NULL, 1);
         return reply(s, c, ep, 200, strdup("{\"status\":\"ok\"}"), NULL, 0);
+    }
+    if (!strcmp(ep, "/ready")) {   /* load balancers: send traffic only when this answers 200 */
+        const char *why;
+        int ready = metrics_ready(s, &why);
+        char body[96];
+        snprintf(body, sizeof body, "{\"status\":\"%s\"}", why);
+        return reply(s, c, ep, ready ? 200 : 503, strdup(body), NULL, ready ? 0 : 1);
     }
     if (!strcmp(ep, "/metrics")) return reply(s, c, ep, 200, metrics_render(s), "text/plain; version=0.0.4", 0);
     if (!strcmp(ep, "/v1/models")) return reply(s, c, ep, 200, api_models(s), NULL, 0);

@@ -112,8 +112,8 @@ static void finish_choice(hearth_server *s, srv_job *j, int choice, const char *
             int gen = 0;
             for (int i = 0; i < j->n; i++) gen += j->ch[i].n_gen;
             if (!atomic_load(&j->cancelled)) {
-                metrics_observe(&s->met, &s->met.latency, now - j->t_enqueue);
-                metrics_tokens(&s->met, j->n_prompt, gen, j->prompt_reused);
+                metrics_observe(&s->met, j->model->name, MET_E2E, now - j->t_enqueue);
+                metrics_tokens(&s->met, j->model->name, j->n_prompt, gen, j->prompt_reused);
             }
         }
     }
@@ -346,8 +346,10 @@ static void slot_sample(hearth_server *s, srv_model *sm, srv_slot *sl) {
     c->n_gen = sl->n_gen;
     if (j->t_first == 0) {
         j->t_first = now;
-        metrics_observe(&s->met, &s->met.ttft, now - j->t_enqueue);
+        metrics_observe(&s->met, j->model->name, MET_TTFT, now - j->t_enqueue);
     }
+    if (sl->n_gen > 1) metrics_observe(&s->met, j->model->name, MET_ITL, now - sl->t_token);
+    sl->t_token = now;
     if (j->logprobs >= 0 && !t.eog) {
         if (HEARTH_GROW(c->lps, c->cap_lps, c->n_lps + 1)) c->lps[c->n_lps++] = lp;
     }

@@ -71,6 +71,13 @@ hearth_status hearth_server_create(const hearth_server_params *pp, hearth_server
             return st;
         }
     }
+    if (p.prompts_db) {
+        hearth_status st = pr_create(p.prompts_db, p.prompts_embed, p.admin_token, p.n_threads, &s->pr);
+        if (st) {
+            hearth_server_free(s);
+            return st;
+        }
+    }
     if (p.rag_dir) {
         hearth_status st = vs_create(p.rag_dir, p.rag_embed, p.n_threads, &s->vs);
         if (st) {
@@ -436,6 +443,7 @@ void hearth_server_free(hearth_server *s) {
     cls_free(s->cls);
     hearth_registry_free(s->reg);
     webui_free(s->ui);
+    pr_free(s->pr);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->admin_mu);
     pthread_cond_destroy(&s->cv);

@@ -33,26 +33,38 @@
 #include <stdatomic.h>
 
 /* ==== metrics (metrics.c) =========================================== */
-#define MET_N_BUCKETS 12
+#define MET_N_BUCKETS 14
+#define MET_MAX_MODELS 16
 typedef struct histogram {
-    uint64_t counts[MET_N_BUCKETS + 1];   /* last: +Inf */
+    uint64_t counts[MET_N_BUCKETS + 1];   /* per bucket, not cumulative; last: +Inf */
     double sum;
     uint64_t n;
 } histogram;
+
+typedef enum met_hist { MET_TTFT, MET_ITL, MET_E2E, MET_N_HIST } met_hist;
+
+typedef struct met_model {   /* the series of one model (label model="...") */
+    char name[128];
+    uint64_t tokens_in, tokens_out, prefix_reused;
+    histogram h[MET_N_HIST];  /* time to first token, inter-token latency, end to end */
+} met_model;
 
 typedef struct metrics {
     pthread_mutex_t mu;
     struct { char endpoint[32]; int status; uint64_t n; } req[64];
     int n_req;
-    uint64_t tokens_in, tokens_out, prefix_reused;
-    histogram ttft, latency;
+    met_model mod[MET_MAX_MODELS];
+    int n_mod;
 } metrics;
 void metrics_init(metrics *m);
 void metrics_request(metrics *m, const char *endpoint, int status);
-void metrics_tokens(metrics *m, int64_t in, int64_t out, int64_t reused);
-void metrics_observe(metrics *m, histogram *h, double seconds);
+void metrics_tokens(metrics *m, const char *model, int64_t in, int64_t out, int64_t reused);
+void metrics_observe(metrics *m, const char *model, met_hist which, double seconds);
 /* Prometheus text; malloc'd (caller frees) */
 char *metrics_render(hearth_server *s);
+/* 1 when the server takes requests (not stopping, a model loaded);
+ * *why gets a short reason either way (GET /ready, hearth_ready). */
+int metrics_ready(hearth_server *s, const char **why);
 
 /* ==== models and slots ======================================================= */
 typedef struct srv_job srv_job;
@@ -79,6 +91,7 @@ typedef struct srv_slot {
     hearth_sequence *seq;  /* the per-token step: sampling, detokenizing, stops, constraint */
     hearth_constraint *con;   /* the output constraint (response_format), NULL: none */
     double t_last_used;
+    double t_token;        /* when the sequence's last token came (inter-token latency) */
 } srv_slot;
 
 /* A served model or adapter is one loaded *version*: a swap loads a new one
@@ -211,6 +224,7 @@ void choice_append(srv_choice *c, const char *s, size_t n);
 
 typedef struct vs_state vs_state;   /* files and vector stores (vector_stores.c) */
 typedef struct cls_state cls_state; /* the image classifier (classify.c) */
+typedef struct pr_state pr_state;   /* the prompt library (prompts.c) */
 
 /* ==== the server ================================================================ */
 typedef struct srv_qent { srv_job *j; int choice; } srv_qent;
@@ -243,6 +257,7 @@ struct hearth_server {
     vs_state *vs;               /* files and vector stores (NULL: off) */
     cls_state *cls;             /* image classifier (NULL: off) */
     webui *ui;                  /* the web console's files (NULL: off) */
+    pr_state *pr;               /* prompt library (NULL: off) */
 };
 
 /* scheduler (sched.c) */
@@ -366,5 +381,18 @@ void cls_free(cls_state *c);   /* NULL is a no-op */
 bool cls_route(const char *url);   /* POST /v1/images/classify */
 /* Answers one request: the HTTP status; *out the malloc'd JSON body. */
 int cls_handle(hearth_server *s, const char *method, const char *ctype, const char *body, size_t len, char **out);
+
+/* ==== the prompt library (prompts.c) ============================================= */
+hearth_status pr_create(const char *db, const char *embed_model, const char *admin_token, int n_threads,
+                        pr_state **out);
+void pr_free(pr_state *p);   /* NULL is a no-op */
+bool pr_route(const char *url);   /* /v1/prompts... */
+/* Answers one request: the HTTP status; *out the malloc'd JSON body. auth: the
+ * Authorization header (may be NULL). */
+int pr_handle(hearth_server *s, const char *method, const char *url, const char *auth, const char *body, size_t len,
+              char **out);
+/* A chat request with a "prompt" member: 0 when it has none, 1 with *out_body
+ * the rendered request (malloc'd), -1 with *e filled (400 naming the field). */
+int pr_expand(hearth_server *s, const char *body, size_t len, char **out_body, api_error *e);
 
 #endif

@@ -107,7 +107,7 @@ static enum MHD_Result fake_request(void *cls, struct MHD_Connection *c, const c
         *upload_size = 0;
         return MHD_YES;
     }
-    if (!strcmp(url, "/health")) return fake_reply(c, 200, "{\"status\":\"ok\"}");
+    if (!strcmp(url, "/health") || !strcmp(url, "/ready")) return fake_reply(c, 200, "{\"status\":\"ok\"}");
     if (!strcmp(url, "/last")) {
         pthread_mutex_lock(&st->mu);
         enum MHD_Result ok = fake_reply(c, 200, st->last ? st->last : "");

@@ -9,5 +9,6 @@ if ! command -v pg_virtualenv >/dev/null 2>&1; then
   echo "pg_run.sh: pg_virtualenv not found (apt-get install postgresql postgresql-common)" >&2
   exit 1
 fi
-# the cluster's own settings: quick shutdown, enough connections for two gateways and the test
-exec pg_virtualenv -t -o max_connections=100 -o fsync=off "$@"
+# the cluster's own settings: enough connections for two gateways and the test; no fsync
+# (a throwaway cluster) unless PG_RUN_FSYNC=on (benchmarks of durable commits)
+exec pg_virtualenv -t -o max_connections=100 -o "fsync=${PG_RUN_FSYNC:-off}" "$@"

@@ -14,6 +14,10 @@
  *   - the database stopped under the gateways -> 503 with a clear message,
  *     then answers again once it is back (reconnect)
  *   - a wrong database URL, a schema newer than the build -> clear errors
+ *
+ * Gateway B runs under faketime with its clock 90 s behind (another minute):
+ * the shared limits and the chain's times must come from the database's
+ * clock for the checks above to pass.
  */
 #include "gw_fixture.h"
 
@@ -23,6 +27,11 @@
 #include <time.h>
 
 #define DB_URL "postgresql://"   /* empty host part: the PG* variables of pg_virtualenv */
+#if defined(__aarch64__)
+#define FAKETIME_LIB "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1"
+#else
+#define FAKETIME_LIB "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1"
+#endif
 
 static char dir[256], cfg[300];
 static int rep_port, port_a, port_b;
@@ -302,7 +311,16 @@ int main(void) {
             rep_port);
     fclose(f);
     pid_a = gateway_start(cfg, &port_a);
-    pid_b = gateway_start(cfg, &port_b);
+    /* libfaketime preloaded through env, which execs the gateway itself (its pid is ours to stop) */
+    char *const skewed[] = {"/usr/bin/env", "LD_PRELOAD=" FAKETIME_LIB, "FAKETIME=-90s", HEARTH_BIN, "gateway",
+                            "--config", cfg, "--port", "0", NULL};
+    if (access(FAKETIME_LIB, R_OK) == 0) {
+        pid_b = start_reading_port(skewed, &port_b);
+    } else {
+        CHECK_MSG(0, "%s is missing (faketime, scripts/install-deps.sh): gateway B runs without clock skew",
+                  FAKETIME_LIB);
+        pid_b = gateway_start(cfg, &port_b);
+    }
     CHECK_MSG(port_a > 0 && port_b > 0, "the gateways did not start");
     if (port_a > 0 && port_b > 0) {
         RUN(rpm_shared_exactly);

@@ -8,6 +8,7 @@
  */
 #include "harness.h"
 #include "hearth/registry.h"
+#include "registry_test.h"
 
 #include <dirent.h>
 #include <signal.h>
@@ -34,26 +35,6 @@ static void sha256sum(const char *path, char out[80]) {
     out[0] = 0;
     if (harness_run(cmd, &txt) == 0 && txt && strlen(txt) >= 64) snprintf(out, 80, "sha256:%.64s", txt);
     free(txt);
-}
-
-static int count_files(const char *store, const char *sub) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", store, sub);
-    DIR *d = opendir(p);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-static size_t n_versions(hearth_registry *r) {
-    hearth_registry_entry *v = NULL;
-    size_t n = 0;
-    if (hearth_registry_list(r, &v, &n) != HEARTH_OK) return (size_t)-1;
-    hearth_registry_entries_free(v, n);
-    return n;
 }
 
 TEST(names_are_strict) {

@@ -10,6 +10,7 @@
  */
 #include "harness.h"
 #include "hearth/registry.h"
+#include "registry_test.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -129,26 +130,6 @@ static struct MHD_Daemon *start_server(void) {
 
 static char root[256], want[80];
 
-static int count_files(const char *dir, const char *sub) {
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", dir, sub);
-    DIR *d = opendir(p);
-    if (!d) return -1;
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d))) n += de->d_name[0] != '.';
-    closedir(d);
-    return n;
-}
-
-static size_t n_versions(hearth_registry *r) {
-    hearth_registry_entry *v = NULL;
-    size_t n = 0;
-    if (hearth_registry_list(r, &v, &n) != HEARTH_OK) return (size_t)-1;
-    hearth_registry_entries_free(v, n);
-    return n;
-}
-
 static hearth_registry *open_store(const char *name) {
     char dir[400];
     snprintf(dir, sizeof dir, "%s/%s", root, name);
@@ -228,6 +209,38 @@ TEST(cut_pull_resumes) {
     CHECK_EQ_INT(count_files(hearth_registry_dir(r), "partial"), 0);
     hearth_registry_entry_clear(&e);
 
+    hearth_registry_free(r);
+}
+
+/* a partial file altered between two runs: the resumed pull hashes what is on
+ * disk, so the digest check catches it */
+TEST(altered_partial_is_caught) {
+    hearth_registry *r = open_store("g");
+    if (!r) { CHECK(0); return; }
+    pthread_mutex_lock(&srv.mu);
+    srv.n_cut = 0;
+    pthread_mutex_unlock(&srv.mu);
+    char u[300], part[1000] = "";
+    url(u, sizeof u, "/cut/model.gguf");
+    hearth_registry_pull_params p = hearth_registry_default_pull_params();
+    p.add.expected_digest = want;
+    hearth_registry_entry e;
+    CHECK(hearth_registry_pull(r, u, "alt:v1", &p, &e, NULL) == HEARTH_ERR_IO);
+    char pdir[600];
+    snprintf(pdir, sizeof pdir, "%s/partial", hearth_registry_dir(r));
+    DIR *d = opendir(pdir);
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        if (de->d_name[0] != '.') snprintf(part, sizeof part, "%s/%s", pdir, de->d_name);
+    if (d) closedir(d);
+    FILE *f = fopen(part, "r+b");
+    CHECK(f != NULL);
+    if (f) { fseek(f, 100, SEEK_SET); fputc(0xA5, f); fclose(f); }
+    CHECK(hearth_registry_pull(r, u, "alt:v1", &p, &e, NULL) == HEARTH_ERR_FORMAT);
+    CHECK(strstr(hearth_last_error(), "mismatch") != NULL);
+    CHECK_EQ_INT(n_versions(r), 0);
+    CHECK_EQ_INT(count_files(hearth_registry_dir(r), "partial"), 0);
+    CHECK_EQ_INT(count_files(hearth_registry_dir(r), "blobs"), 0);
     hearth_registry_free(r);
 }
 
@@ -348,6 +361,7 @@ int main(void) {
     RUN(pull_verifies_digest);
     RUN(cut_pull_resumes);
     RUN(server_ignoring_range_restarts);
+    RUN(altered_partial_is_caught);
     RUN(hf_urls);
     RUN(full_disk_during_pull);
     RUN(cli_pull_progress_lines);

@@ -4,7 +4,7 @@
 // Run: HEARTH_BIN=build/hearth HEARTH_MODEL=tests/data/models/licenses-llama-f16.gguf node --test
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { startServe, stopServe } from './serve.mjs';
 import OpenAI from 'openai';
 
 const bin = process.env.HEARTH_BIN;
@@ -13,26 +13,13 @@ let server, client;
 
 before(async () => {
   assert.ok(bin && model, 'HEARTH_BIN and HEARTH_MODEL must be set');
-  server = spawn(bin, ['serve', '--model', `lic=${model}`, '--port', '0', '-t', '2', '--parallel', '4'],
-                 { stdio: ['ignore', 'ignore', 'pipe'] });
-  const port = await new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 30000);
-    server.stderr.on('data', (d) => {
-      err += d;
-      const m = /listening on http:\/\/[\d.]+:(\d+)/.exec(err);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    server.on('exit', (c) => reject(new Error(`server exited (${c}): ${err}`)));
-  });
+  let port;
+  ({ server, port } = await startServe(bin, ['--model', `lic=${model}`, '-t', '2', '--parallel', '4']));
   client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60000 });
 });
 
 after(async () => {
-  if (!server) return;
-  const exited = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
-  server.kill('SIGTERM');
-  assert.equal(await exited, 0, 'the server exits 0 on SIGTERM');
+  if (server) assert.equal(await stopServe(server), 0, 'the server exits 0 on SIGTERM');
 });
 
 test('models.list', async () => {

@@ -8,7 +8,7 @@
 // Run: HEARTH_BIN=build/hearth HEARTH_MODEL=models/hearth-default.gguf node --test
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { startServe, stopServe } from './serve.mjs';
 import OpenAI from 'openai';
 
 const bin = process.env.HEARTH_BIN;
@@ -68,26 +68,13 @@ function checkTimeArgs(text) {
 before(async () => {
   assert.ok(bin && model, 'HEARTH_BIN and HEARTH_MODEL must be set');
   // the tools' description makes prompts of ~300 tokens: more context than the model's 128
-  server = spawn(bin, ['serve', '--model', `tiny=${model}`, '--port', '0', '-t', '2', '--parallel', '2',
-                       '--ctx-per-seq', '1024'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const port = await new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 30000);
-    server.stderr.on('data', (d) => {
-      err += d;
-      const m = /listening on http:\/\/[\d.]+:(\d+)/.exec(err);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    server.on('exit', (c) => reject(new Error(`server exited (${c}): ${err}`)));
-  });
+  let port;
+  ({ server, port } = await startServe(bin, ['--model', `tiny=${model}`, '-t', '2', '--parallel', '2', '--ctx-per-seq', '1024']));
   client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60000 });
 });
 
 after(async () => {
-  if (!server) return;
-  const exited = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
-  server.kill('SIGTERM');
-  assert.equal(await exited, 0, 'the server exits 0 on SIGTERM');
+  if (server) assert.equal(await stopServe(server), 0, 'the server exits 0 on SIGTERM');
 });
 
 test('round trip: a required call with valid arguments, then the result, then an answer', async () => {
@@ -195,4 +182,38 @@ test('bad requests: 400 naming the field', async () => {
   await badRequest({ messages: question, tools: [weather, hard], tool_choice: 'required' }, 'tools[1].function.parameters');
   const r = await client.chat.completions.create({ model: 'tiny', messages: question, tools: [weather, hard], max_tokens: 4 });
   assert.equal(r.choices[0].message.role, 'assistant');
+});
+
+// With tool_choice auto the reply is parsed for calls. A GBNF grammar (llama.cpp's
+// `grammar` field) makes the small model write an exact reply, so the parsing of
+// what a model writes is tested end to end: a valid call after some content, and
+// a call whose arguments fail the schema.
+const gbnf = (text) => `root ::= ${JSON.stringify(text)}`;
+const validReply = 'Let me look.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "celsius"}}\n</tool_call>';
+const invalidReply = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "kelvin"}}\n</tool_call>';
+
+test('auto: a call the model writes becomes tool_calls, content around it stays content', async () => {
+  const params = { model: 'tiny', messages: question, tools, max_tokens: 120, grammar: gbnf(validReply) };
+  const r = await client.chat.completions.create(params);
+  const m = r.choices[0].message;
+  assert.equal(r.choices[0].finish_reason, 'tool_calls');
+  assert.equal(m.content, 'Let me look.');
+  assert.equal(m.tool_calls.length, 1);
+  assert.equal(m.tool_calls[0].function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(m.tool_calls[0].function.arguments), { city: 'Oslo', unit: 'celsius' });
+  const final = await client.beta.chat.completions.stream(params).finalChatCompletion();
+  assert.equal(final.choices[0].message.content, 'Let me look.');
+  assert.equal(final.choices[0].message.tool_calls[0].function.arguments, m.tool_calls[0].function.arguments);
+  assert.equal(final.choices[0].finish_reason, 'tool_calls');
+});
+
+test('auto: a call whose arguments fail the schema comes back as text; streaming ends with an error', async () => {
+  const params = { model: 'tiny', messages: question, tools, max_tokens: 120, grammar: gbnf(invalidReply) };
+  const r = await client.chat.completions.create(params);
+  assert.equal(r.choices[0].message.content, invalidReply);
+  assert.equal(r.choices[0].message.tool_calls, undefined);
+  assert.equal(r.choices[0].finish_reason, 'stop');
+  const stream = await client.chat.completions.create({ ...params, stream: true });
+  await assert.rejects(async () => { for await (const _ of stream) { /* until the error event */ } },
+                       (e) => { assert.match(e.message, /tool call 1: get_weather: .*unit/); return true; });
 });

@@ -1,25 +1,22 @@
 // chat.test.mjs — the chat playground in a real browser (Debian's chromium,
-// playwright-core), against a `hearth serve` with the small default model and
-// a `hearth gateway` in front of a fake upstream started here:
+// playwright-core), against `hearth serve` (the small default model; a tiny
+// model with an image encoder); gateway.test.mjs has the tests through
+// `hearth gateway`:
 //   - how the console's files are served (ETag/304, gzip, CSP, MIME, bad paths);
 //   - a message's reply streams in (the log changes at least twice before the
 //     reply ends) and is still there after a reload;
 //   - a very long message gets the server's error, and the page goes on;
-//   - a reply carrying HTML and script runs no script (page-level flag);
-//   - the server going away mid-reply: the page says so and recovers.
+//   - an image attached for a model served with --mmproj (and no button for one without);
+//   - an answer grounded in a knowledge collection (--rag-db) with its sources;
+//   - --ui-dir (a folder served as it is edited), --no-ui, a missing folder.
 // Run: HEARTH_BIN=build/hearth node --test tests/ui/chat.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { connect } from 'node:net';
-import { join } from 'node:path';
 import * as h from './harness.mjs';
-
-// HEARTH_UI_SCREENSHOTS=DIR: the tests also save screenshots of the pages there
-const shots = process.env.HEARTH_UI_SCREENSHOTS;
-async function screenshot(page, name) {
-  if (shots) await page.screenshot({ path: join(shots, name) });
-}
 
 let serve, browser, base;
 
@@ -107,14 +104,6 @@ async function watchReplies(page) {
   });
 }
 
-async function sendAndWait(page, text) {
-  const before = await page.locator('#log .msg.assistant').count();
-  await page.getByRole('textbox', { name: 'Message' }).fill(text);
-  await page.getByRole('button', { name: 'Send' }).click();
-  await page.locator('#log .msg.assistant').nth(before).waitFor();
-  await page.waitForFunction(() => !document.querySelector('#log .msg.streaming'), null, { timeout: 60000 });
-  return page.locator('#log .msg.assistant').nth(before);
-}
 
 test('a reply streams in, shows its token count and speed, and survives a reload', async () => {
   const page = await browser.newPage();
@@ -125,7 +114,7 @@ test('a reply streams in, shows its token count and speed, and survives a reload
   await page.locator('#max_tokens').fill('48');
   await page.locator('#temperature').fill('0');
   await watchReplies(page);
-  const reply = await sendAndWait(page, 'Tell me about the hearth project.');
+  const reply = await h.sendAndWait(page, 'Tell me about the hearth project.');
   const text = (await reply.locator('.body').textContent()).trim();
   assert.ok(text.length > 0, 'the reply has text');
   const seen = await page.evaluate(() => window.__seen);
@@ -140,7 +129,7 @@ test('a reply streams in, shows its token count and speed, and survives a reload
   assert.match(await page.getByRole('log').textContent(), /Tell me about the hearth project\./);
   assert.match(await page.locator('#conversations').textContent(), /Tell me about the hearth project/);
   assert.deepEqual(errors, []);
-  await screenshot(page, 'webchat.png');
+  await h.screenshot(page, 'webchat.png');
   await page.close();
 });
 
@@ -150,7 +139,7 @@ test('a very long message gets the server\'s error; the page goes on working', a
   await page.locator('#model option').first().waitFor({ state: 'attached' });
   await page.getByRole('button', { name: 'New chat' }).click();
   const long = 'lorem ipsum dolor sit amet '.repeat(8000);   // 216,000 characters, far past the context
-  await sendAndWait(page, long);
+  await h.sendAndWait(page, long);
   const alert = page.getByRole('alert');
   await alert.waitFor();
   assert.match(await alert.textContent(), /^Error: .*(token|context|long)/i);
@@ -158,62 +147,93 @@ test('a very long message gets the server\'s error; the page goes on working', a
                'the message is shown whole');
   await page.getByRole('button', { name: 'New chat' }).click();
   await page.locator('#max_tokens').fill('8');
-  const reply = await sendAndWait(page, 'Hello');
+  const reply = await h.sendAndWait(page, 'Hello');
   assert.ok((await reply.locator('.body').textContent()).trim().length > 0);
   assert.equal(await alert.isHidden(), true, 'the error is cleared by the next reply');
   await page.close();
 });
 
-// ---- through hearth gateway, in front of an upstream whose answers the test writes
-test('HTML and script in a reply run nothing; a server gone mid-reply is reported and recovered from', async (t) => {
-  const dir = h.tempDir();
-  let next = { chunks: ['ok'] };
-  const fake = await h.startFakeUpstream(() => next);
-  let gw = await h.startGateway(dir.path, [fake.url]);
-  t.after(async () => { await h.stop(gw); await fake.close(); dir.remove(); });
-  const key = h.createKey(gw.config, 'ui-test');
+test('an image goes with a message to a model with an image encoder', async (t) => {
+  const data = process.env.HEARTH_TEST_DATA;
+  assert.ok(data, 'HEARTH_TEST_DATA must be set');
+  const lm = `${data}/models/tiny-llama-spm-f16.gguf`;
+  const vis = await h.startServe(['--model', `llava=${lm}`, '--model', `plain=${lm}`,
+                                  '--mmproj', `llava=${data}/vision/tiny-mmproj-224-p14-f16.gguf`]);
+  t.after(() => h.stop(vis));
   const page = await browser.newPage();
-  const gbase = `http://127.0.0.1:${gw.port}`;
-  await page.goto(gbase);   // the pages need no key; the API does
-  await page.getByRole('status').getByText('API key needed').waitFor();
-  await page.locator('#api-key').fill(key);
-  await page.locator('#api-key').dispatchEvent('change');
-  await page.locator('#model option[value="fake"]').waitFor({ state: 'attached' });
-
-  // 1. hostile HTML: every way of running script we can think of, over several chunks
-  next = { chunks: ['Here: <img src=x onerror="window.__pwned=1">', ' <script>window.__pwned=2</script>',
-                    '<svg onload="window.__pwned=3"></svg> [link](javascript:window.__pwned=4) ',
-                    '<iframe srcdoc="<script>parent.__pwned=5</script>"></iframe>',
-                    '\n\n```html\n<script>alert(1)</script>\n```\n'] };
-  const reply = await sendAndWait(page, 'show me html');
-  await page.waitForTimeout(300);   // an onerror would fire now
-  assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no script ran');
-  const html = await reply.locator('.body').innerHTML();
-  assert.doesNotMatch(html, /onerror|onload|<script|<iframe|javascript:/i);
-  assert.match(await reply.locator('.body pre code').textContent(), /<script>alert\(1\)<\/script>/,
-               'code blocks show HTML as text');
-  await page.locator('#log a').first().click().catch(() => {});   // the neutralised link, if one remains
-  assert.equal(await page.evaluate(() => window.__pwned), undefined);
-  await screenshot(page, 'webchat-sanitised.png');
-
-  // 2. the gateway dies while the reply streams: the page says so
-  next = { chunks: ['The first part', ' of a reply'], hang: true };
-  await page.getByRole('textbox', { name: 'Message' }).fill('a long answer please');
-  await page.getByRole('button', { name: 'Send' }).click();
-  await page.getByRole('log').getByText('The first part of a reply').waitFor();
-  gw.proc.kill('SIGKILL');
-  const alert = page.getByRole('alert');
-  await alert.waitFor();
-  assert.match(await alert.textContent(), /server went away mid-reply/);
-  await page.waitForFunction(() => !document.querySelector('#log .msg.streaming'));
-  assert.match(await page.locator('#log .msg.assistant').last().textContent(), /The first part of a reply/);
-  assert.equal(await page.getByRole('button', { name: 'Send' }).isEnabled(), true);
-
-  // 3. it comes back on the same port: the page carries on
-  gw = await h.startGateway(dir.path, [fake.url], { port: new URL(gbase).port });
-  next = { chunks: ['Back', ' again.'] };
-  const back = await sendAndWait(page, 'are you back?');
-  assert.equal((await back.locator('.body').textContent()).trim(), 'Back again.');
-  assert.equal(await alert.isHidden(), true);
+  await page.goto(`http://127.0.0.1:${vis.port}`);
+  await page.locator('#model option[value="plain"]').waitFor({ state: 'attached' });
+  await page.locator('#model').selectOption('plain');
+  assert.equal(await page.getByText('Attach image').isHidden(), true, 'no image button for a text-only model');
+  await page.locator('#model').selectOption('llava');
+  await page.getByText('Attach image').waitFor();
+  await page.locator('#image').setInputFiles(`${data}/vision/chelsea.png`);
+  await page.locator('#attachment-preview').waitFor();
+  await page.locator('#max_tokens').fill('6');
+  const reply = await h.sendAndWait(page, 'What is in the picture?');
+  assert.equal(await page.getByRole('alert').isHidden(), true, await page.locator('#notice').textContent());
+  assert.match(await reply.locator('.stats').textContent(), /\d+ tokens/);
+  const img = page.locator('#log .msg.user img.attached');
+  assert.match(await img.getAttribute('src'), /^data:image\/png;base64,/);
+  assert.equal(await page.locator('#attachment').isHidden(), true, 'the attachment went with the message');
+  await page.reload();
+  await page.locator('#log .msg.user img.attached').waitFor();
   await page.close();
+});
+
+test('an answer grounded in a knowledge collection shows its sources', async (t) => {
+  const dir = h.tempDir();
+  const rag = await h.startServe(['--model', `tiny=${process.env.HEARTH_TEST_DATA}/models/tiny-llama-spm-f16.gguf`,
+                                  '--rag-db', dir.path]);
+  t.after(async () => { await h.stop(rag); dir.remove(); });
+  const api = `http://127.0.0.1:${rag.port}/v1`;
+  // a collection made through the OpenAI files and vector stores API
+  const form = new FormData();
+  form.append('purpose', 'assistants');
+  form.append('file', new Blob(['# Handbook\n\nThe office kettle is descaled every Friday by the facilities team.\n']),
+              'handbook.md');
+  const file = await (await fetch(`${api}/files`, { method: 'POST', body: form })).json();
+  assert.ok(file.id, JSON.stringify(file));
+  const vs = await (await fetch(`${api}/vector_stores`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+                                                         body: JSON.stringify({ name: 'handbook', file_ids: [file.id] }) })).json();
+  assert.equal(vs.status, 'completed', JSON.stringify(vs));
+
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${rag.port}`);
+  await page.getByLabel('Knowledge').waitFor();
+  await page.getByLabel('Knowledge').selectOption({ label: 'handbook' });
+  await page.locator('#max_tokens').fill('8');
+  const reply = await h.sendAndWait(page, 'When is the kettle descaled?');
+  assert.equal(await page.getByRole('alert').isHidden(), true, await page.locator('#notice').textContent());
+  const sources = reply.locator('details.sources');
+  assert.match(await sources.locator('summary').textContent(), /Sources \(1\)/);
+  await sources.locator('summary').click();
+  assert.match(await sources.textContent(), /handbook\.md.*descaled every Friday/s);
+  await h.screenshot(page, 'webchat-sources.png');
+  await page.reload();   // kept with the conversation
+  assert.match(await page.locator('#log details.sources').textContent(), /handbook\.md/);
+  await page.close();
+});
+
+test('serve --ui-dir serves a folder as it is edited; --no-ui turns the console off', async (t) => {
+  const dir = h.tempDir();
+  t.after(() => dir.remove());
+  writeFileSync(join(dir.path, 'index.html'), '<!doctype html><title>dev</title><p>first draft</p>');
+  const dev = await h.startServe(['--ui-dir', dir.path]);
+  t.after(() => h.stop(dev));
+  const url = `http://127.0.0.1:${dev.port}/`;
+  assert.match(await (await fetch(url)).text(), /first draft/);
+  writeFileSync(join(dir.path, 'index.html'), '<!doctype html><title>dev</title><p>second draft</p>');
+  const r = await fetch(url);
+  assert.match(await r.text(), /second draft/, 'an edited file is served at once');
+  assert.match(r.headers.get('content-security-policy'), /script-src 'self'/);
+  assert.equal((await fetch(`${url}chat.js`)).status, 404, 'only the folder is served');
+
+  const off = await h.startServe(['--no-ui']);
+  t.after(() => h.stop(off));
+  const o = await fetch(`http://127.0.0.1:${off.port}/`);
+  assert.equal(o.status, 404);
+  assert.equal((await fetch(`http://127.0.0.1:${off.port}/v1/models`)).status, 200, 'the API is still there');
+
+  await assert.rejects(h.startServe(['--ui-dir', join(dir.path, 'missing')]), /--ui-dir .*missing is not a readable folder/);
 });

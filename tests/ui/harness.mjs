@@ -136,3 +136,19 @@ export async function startFakeUpstream(reply) {
     close: () => new Promise((ok) => { for (const r of open) r.destroy(); srv.close(ok); }),
   };
 }
+
+// HEARTH_UI_SCREENSHOTS=DIR: the tests also save screenshots of the pages there
+export async function screenshot(page, name) {
+  if (process.env.HEARTH_UI_SCREENSHOTS) await page.screenshot({ path: join(process.env.HEARTH_UI_SCREENSHOTS, name) });
+}
+
+// types text into the chat page's message box, sends it, and waits for the
+// reply to finish; returns the reply's locator
+export async function sendAndWait(page, text) {
+  const before = await page.locator('#log .msg.assistant').count();
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+  await page.locator('#log .msg.assistant').nth(before).waitFor();
+  await page.waitForFunction(() => !document.querySelector('#log .msg.streaming'), null, { timeout: 60000 });
+  return page.locator('#log .msg.assistant').nth(before);
+}

@@ -2,7 +2,8 @@
 // /v1/models), system prompt and sampling settings, streaming replies (POST
 // /v1/chat/completions with stream: true), Markdown rendered and sanitised,
 // stop, regenerate, conversations kept in this browser and exported as JSON,
-// an image attachment for models with an image encoder, token counts and
+// an image attachment for models with an image encoder, answers grounded in a
+// knowledge collection (a vector store, with its sources), token counts and
 // speed per reply. Works against `hearth serve` and `hearth gateway` (with
 // an API key).
 import { renderMarkdown } from './markdown.js';
@@ -17,6 +18,7 @@ const ui = {
   system: $('system'), temperature: $('temperature'), topP: $('top_p'), maxTokens: $('max_tokens'),
   seed: $('seed'), apiKey: $('api-key'), attachLabel: $('attach-label'), image: $('image'),
   attachment: $('attachment'), preview: $('attachment-preview'), removeImage: $('attachment-remove'),
+  knowledge: $('knowledge'), knowledgePick: $('knowledge-pick'),
 };
 
 let conversations = store.loadAll();
@@ -81,6 +83,22 @@ async function loadModels() {
   }
 }
 
+// knowledge collections: the server's vector stores (hearth serve --rag-db);
+// the picker stays hidden when there are none or the API is off
+async function loadStores() {
+  try {
+    const r = await fetch('v1/vector_stores', { headers: headers(false) });
+    const j = r.ok ? await r.json() : { data: [] };
+    const keep = ui.knowledge.value;
+    ui.knowledge.replaceChildren(new Option('none', ''),
+      ...(j.data || []).map((v) => new Option(v.name || v.id, v.id)));
+    if ([...ui.knowledge.options].some((o) => o.value === keep)) ui.knowledge.value = keep;
+    ui.knowledgePick.hidden = ui.knowledge.options.length < 2;
+  } catch {
+    ui.knowledgePick.hidden = true;
+  }
+}
+
 function fillAdapters() {
   const base = ui.model.value;
   const keep = ui.adapter.value;
@@ -125,11 +143,34 @@ function messageView(m) {
     el.append(img);
   }
   el.append(body);
+  if (m.sources && m.sources.length) el.append(sourcesView(m.sources));
   const foot = document.createElement('div');
   foot.className = 'stats';
   el.append(foot);
   updateView(el, m);
   return el;
+}
+
+// the passages a grounded answer was given (as text, never HTML)
+function sourcesView(sources) {
+  const d = document.createElement('details');
+  d.className = 'sources';
+  const sum = document.createElement('summary');
+  sum.textContent = `Sources (${sources.length})`;
+  const ol = document.createElement('ol');
+  for (const x of sources) {
+    const li = document.createElement('li');
+    const name = document.createElement('strong');
+    name.textContent = x.filename || x.file_id || 'source';
+    const where = [x.page ? `page ${x.page}` : '', typeof x.score === 'number' ? `score ${x.score.toFixed(2)}` : '',
+                   x.cited ? 'cited' : ''].filter(Boolean).join(' · ');
+    const q = document.createElement('blockquote');
+    q.textContent = x.text || '';
+    li.append(name, where ? ` — ${where}` : '', q);
+    ol.append(li);
+  }
+  d.append(sum, ol);
+  return d;
 }
 
 function updateView(el, m) {
@@ -204,6 +245,11 @@ function requestBody() {
   if (maxTokens > 0) body.max_tokens = maxTokens;
   const seed = parseInt(ui.seed.value, 10);
   if (Number.isFinite(seed) && seed >= 0) body.seed = seed;
+  if (ui.knowledge.value) {   // grounded: the server sends sources with whole answers only
+    body.tools = [{ type: 'file_search', vector_store_ids: [ui.knowledge.value] }];
+    body.stream = false;
+    delete body.stream_options;
+  }
   return body;
 }
 
@@ -223,7 +269,7 @@ async function reply() {
   const body = requestBody();
   conv.messages.push(m);
   ui.empty.remove();
-  const el = messageView(m);
+  let el = messageView(m);
   el.classList.add('streaming');
   ui.log.append(el);
   ui.log.scrollTop = ui.log.scrollHeight;
@@ -236,7 +282,20 @@ async function reply() {
     const r = await fetch('v1/chat/completions', { method: 'POST', headers: headers(true), body: JSON.stringify(body),
                                                    signal: running.abort.signal });
     if (!r.ok) throw new Error(await errorText(r));
-    for await (const data of sseData(r.body)) {
+    if (!body.stream) {   // a whole answer (grounded in a knowledge collection)
+      const j = await r.json();
+      const ch = j.choices && j.choices[0];
+      m.content = (ch && ch.message && ch.message.content) || '';
+      finish = ch && ch.finish_reason;
+      usage = j.usage;
+      if (Array.isArray(j.sources)) m.sources = j.sources;
+      tFirst = t0;
+      const whole = messageView(m);
+      whole.classList.add('streaming');
+      el.replaceWith(whole);
+      el = whole;
+    }
+    for await (const data of body.stream ? sseData(r.body) : []) {
       if (data === '[DONE]') break;
       let chunk;
       try { chunk = JSON.parse(data); } catch { throw new Error('the server sent a malformed event'); }
@@ -361,9 +420,11 @@ ui.apiKey.value = sessionStorage.getItem('hearth.apiKey') || '';
 ui.apiKey.addEventListener('change', () => {
   sessionStorage.setItem('hearth.apiKey', ui.apiKey.value.trim());
   loadModels();
+  loadStores();
 });
 
 conv = conversations.find((c) => c.id === store.currentId()) || conversations[conversations.length - 1]
   || startConversation();
 showConversation();
 loadModels();
+loadStores();
