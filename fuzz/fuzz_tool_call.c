@@ -2,9 +2,10 @@
  * fuzz_tool_call.c — libFuzzer target for the tool-call parser
  * (src/generate/tool_call.c) and the tools reader (src/prompt/tools.c).
  *
- * Input: byte 0 picks the format (low 2 bits), whether the reply starts
- * inside a call (bit 2) and the piece size the text is fed in (bits 3-7:
- * 1..32 bytes); the rest is the model's reply. The reply is parsed in
+ * Input: byte 0 picks the format (bits 0-1, plus 4 when bit 7 is set,
+ * modulo the number of formats), whether the reply starts inside a call
+ * (bit 2) and the piece size the text is fed in (bits 3-6: 1..16 bytes);
+ * the rest is the model's reply. The reply is parsed in
  * pieces and then whole, and the two must agree (same calls, names,
  * arguments and content). The same bytes are read as a `tools` array, and
  * each parsed call is checked against it. Nothing may crash, hang or leak.
@@ -33,9 +34,9 @@ static hearth_tool_parser *parse(hearth_tool_format f, bool in_call, const char 
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size < 1) return 0;
-    hearth_tool_format f = (hearth_tool_format)(data[0] & 3);
+    hearth_tool_format f = (hearth_tool_format)(((data[0] & 3) | ((data[0] >> 5) & 4)) % HEARTH_TOOL_N_FORMATS);
     bool in_call = (data[0] >> 2) & 1;
-    size_t step = (size_t)(data[0] >> 3) + 1;
+    size_t step = (size_t)((data[0] >> 3) & 15) + 1;
     const char *s = (const char *)data + 1;
     size_t n = size - 1;
     hearth_status st1, st2;

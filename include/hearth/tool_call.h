@@ -17,6 +17,15 @@
  *              [TOOL_CALLS] control token is often not in the text: a reply
  *              that starts with [{"name" is read as calls too)
  *   command-r  Action: ```json\n[{"tool_name": "f", "parameters": {...}}]```
+ *   functionary-v3.1  <function=f>{...}</function> (the arguments object
+ *              follows the name; one block per call)
+ *   functionary-v3.2  >>>f\n{...} per call; >>>all\n text is content (its
+ *              generation prompt ends with >>>, so a reply starts with a
+ *              name: a reply that does not is plain content)
+ *   deepseek   <｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{...}
+ *              <｜tool▁call▁end｜>...<｜tool▁calls▁end｜> (V3.1), and V3's
+ *              <｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{...}\n```
+ *              <｜tool▁call▁end｜>
  *
  * Parsing: text outside calls is content. Text that may still become a
  * call's opening is held back until it is known (so streamed content never
@@ -50,10 +59,14 @@ typedef enum hearth_tool_format {
     HEARTH_TOOL_LLAMA31 = 1,
     HEARTH_TOOL_MISTRAL = 2,
     HEARTH_TOOL_COMMAND_R = 3,
+    HEARTH_TOOL_FUNCTIONARY31 = 4,
+    HEARTH_TOOL_FUNCTIONARY32 = 5,
+    HEARTH_TOOL_DEEPSEEK = 6,
     HEARTH_TOOL_N_FORMATS
 } hearth_tool_format;
 
-/* "hermes", "llama3.1", "mistral", "command-r" */
+/* "hermes", "llama3.1", "mistral", "command-r", "functionary-v3.1",
+ * "functionary-v3.2", "deepseek" */
 const char *hearth_tool_format_name(hearth_tool_format f);
 /* HEARTH_ERR_NOT_FOUND (with the list) for an unknown name. */
 hearth_status hearth_tool_format_from_name(const char *name, hearth_tool_format *out);
@@ -146,7 +159,8 @@ hearth_status hearth_tools_check(const hearth_tools *t, const char *name, const 
  * json.dumps writes it, its arguments the parameters' schema compiled by
  * grammar.h (so they always validate). A schema the grammar cannot enforce
  * is HEARTH_ERR_UNSUPPORTED, the message starting with the tool's field
- * path; HEARTH_ERR_NOT_FOUND for an unknown name. *out owned by the caller. */
+ * path; so is a format whose name stands outside the JSON (functionary,
+ * deepseek: no grammar for them yet); HEARTH_ERR_NOT_FOUND for an unknown name. *out owned by the caller. */
 hearth_status hearth_tools_grammar(const hearth_tools *t, hearth_tool_format f, const char *name,
                                    hearth_grammar **out);
 

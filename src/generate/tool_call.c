@@ -39,7 +39,17 @@ typedef struct fmt_spec {
     const char *name_key, *args_key, *args_key2;
     bool at_start;          /* a reply that starts with the call's JSON is a call */
     int id_len;             /* 0: "call_" + 24 */
+    /* formats whose name stands before the arguments object (NULL: none) */
+    const char *name_end;   /* what ends the name */
+    const char *drop[2];    /* markers around calls, dropped from content */
+    bool start_named;       /* the generation prompt ends with the opener */
 } fmt_spec;
+
+#define DS_CALLS_BEGIN "<\uff5ctool\u2581calls\u2581begin\uff5c>"
+#define DS_CALLS_END "<\uff5ctool\u2581calls\u2581end\uff5c>"
+#define DS_CALL_BEGIN "<\uff5ctool\u2581call\u2581begin\uff5c>"
+#define DS_CALL_END "<\uff5ctool\u2581call\u2581end\uff5c>"
+#define DS_SEP "<\uff5ctool\u2581sep\uff5c>"
 
 static const fmt_spec SPECS[HEARTH_TOOL_N_FORMATS] = {
     [HEARTH_TOOL_HERMES] = {"hermes", "<tool_call>\n", "<tool_call>", false, '{', "</tool_call>", "name", "arguments",
@@ -50,6 +60,12 @@ static const fmt_spec SPECS[HEARTH_TOOL_N_FORMATS] = {
                              true, 9},
     [HEARTH_TOOL_COMMAND_R] = {"command-r", "Action:\n```json\n", "Action:", true, '[', "```", "tool_name",
                                "parameters", NULL, false, 0},
+    [HEARTH_TOOL_FUNCTIONARY31] = {"functionary-v3.1", "<function=", "<function=", false, '{', "</function>", NULL,
+                                   NULL, NULL, false, 0, ">", {NULL, NULL}, false},
+    [HEARTH_TOOL_FUNCTIONARY32] = {"functionary-v3.2", ">>>", ">>>", true, '{', NULL, NULL, NULL, NULL, false, 0, "\n",
+                                   {NULL, NULL}, true},
+    [HEARTH_TOOL_DEEPSEEK] = {"deepseek", DS_CALLS_BEGIN DS_CALL_BEGIN, DS_CALL_BEGIN, false, '{', DS_CALL_END, NULL,
+                              NULL, NULL, false, 0, DS_SEP, {DS_CALLS_BEGIN, DS_CALLS_END}, false},
 };
 
 const char *hearth_tool_format_name(hearth_tool_format f) {
@@ -62,7 +78,8 @@ hearth_status hearth_tool_format_from_name(const char *name, hearth_tool_format 
             *out = (hearth_tool_format)f;
             return HEARTH_OK;
         }
-    return hearth_set_error(HEARTH_ERR_NOT_FOUND, "unknown tool-call format '%s' (known: hermes, llama3.1, mistral, command-r)",
+    return hearth_set_error(HEARTH_ERR_NOT_FOUND, "unknown tool-call format '%s' (known: hermes, llama3.1, mistral, command-r, "
+                            "functionary-v3.1, functionary-v3.2, deepseek)",
                             name ? name : "(null)");
 }
 
@@ -71,7 +88,10 @@ const char *hearth_tool_format_opening(hearth_tool_format f) {
 }
 
 hearth_tool_format hearth_tool_format_detect(const char *t) {
+    if (t && strstr(t, DS_SEP)) return HEARTH_TOOL_DEEPSEEK;   /* its template renders calls, never `tools` */
     if (!t || !strstr(t, "tools")) return HEARTH_TOOL_HERMES;
+    if (strstr(t, "'<function='")) return HEARTH_TOOL_FUNCTIONARY31;
+    if (strstr(t, ">>>all")) return HEARTH_TOOL_FUNCTIONARY32;
     if (strstr(t, "[TOOL_CALLS]")) return HEARTH_TOOL_MISTRAL;
     if (strstr(t, "<|python_tag|>") || (strstr(t, "<|start_header_id|>") && strstr(t, "\"parameters\"")))
         return HEARTH_TOOL_LLAMA31;
@@ -83,7 +103,7 @@ hearth_tool_format hearth_tool_format_detect(const char *t) {
  * the parser's state
  * ======================================================================== */
 
-enum { M_TEXT, M_OPEN, M_JSON, M_CLOSE, M_FAILED };
+enum { M_TEXT, M_OPEN, M_JSON, M_CLOSE, M_NAME, M_ARGS, M_FAILED };
 enum { F_OTHER, F_NAME, F_ARGS };
 
 typedef struct call {
@@ -108,6 +128,7 @@ struct hearth_tool_parser {
     hearth_buf js;
     int depth, obj_depth;
     bool in_str, esc, fence;
+    bool bare_name;       /* M_NAME without an opener in the text (start_named) */
     bool expect_key, expect_value, in_key;
     hearth_buf key;
     int field;            /* what the current key names */
@@ -158,6 +179,10 @@ hearth_status hearth_tool_parser_new(const hearth_tool_parser_params *p, hearth_
     if (!tp) return hearth_set_error(HEARTH_ERR_NOMEM, "tool parser: out of memory");
     tp->f = &SPECS[p->format];
     tp->mode = p->in_call ? M_OPEN : M_TEXT;
+    if (tp->f->name_end && (p->in_call || tp->f->start_named)) {
+        tp->mode = M_NAME;
+        tp->bare_name = !p->in_call;
+    }
     tp->at_start = true;
     tp->obj_depth = tp->f->json_open == '[' ? 2 : 1;
     tp->val_field = -1;
@@ -490,9 +515,19 @@ static hearth_status text_byte(hearth_tool_parser *tp, char c) {
         if (!n) return HEARTH_OK;
         int op = prefix_of(tp->f->opener, h, n);
         int st = tp->f->at_start && tp->at_start && tp->n_calls == 0 ? start_match(tp->f, h, n) : 0;
+        int dr = 0;
+        for (int d = 0; d < 2 && tp->f->drop[d] && dr < 2; d++) {
+            int m = prefix_of(tp->f->drop[d], h, n);
+            if (m > dr) dr = m;
+        }
+        if (dr == 2) {   /* a marker around calls */
+            hearth_buf_reset(&tp->hold);
+            return HEARTH_OK;
+        }
         if (op == 2) {
             hearth_buf_reset(&tp->hold);
-            tp->mode = M_OPEN;
+            tp->mode = tp->f->name_end ? M_NAME : M_OPEN;
+            tp->bare_name = false;
             tp->fence = false;
             return HEARTH_OK;
         }
@@ -510,7 +545,7 @@ static hearth_status text_byte(hearth_tool_parser *tp, char c) {
             free(rest);
             return r;
         }
-        if (op || st) return HEARTH_OK;   /* wait for more */
+        if (op || st || dr) return HEARTH_OK;   /* wait for more */
         /* the first byte is content; look again at the rest */
         content_byte(tp, h[0]);
         memmove(tp->hold.data, h + 1, n - 1);
@@ -550,7 +585,7 @@ static hearth_status close_byte(hearth_tool_parser *tp, char c) {
     }
     hearth_buf_putc(&tp->hold, c);
     size_t i = 0;
-    while (i < tp->hold.len && is_ws(tp->hold.data[i])) i++;
+    while (i < tp->hold.len && (is_ws(tp->hold.data[i]) || (tp->f->name_end && tp->hold.data[i] == '`'))) i++;
     int m = prefix_of(cl, tp->hold.data + i, tp->hold.len - i);
     if (m == 2) {   /* consumed, blanks before it too */
         hearth_buf_reset(&tp->hold);
@@ -571,12 +606,153 @@ static hearth_status close_byte(hearth_tool_parser *tp, char c) {
     return st;
 }
 
+
+/* ========================================================================
+ * formats whose name stands before the arguments object
+ * ======================================================================== */
+
+#define MAX_NAME 256
+
+static bool name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+           c == '.';
+}
+
+/* not a call after all (a weak opener): the opener and the held text are content */
+static hearth_status name_not_call(hearth_tool_parser *tp) {
+    if (!tp->bare_name)
+        for (const char *o = tp->f->opener; *o; o++) content_byte(tp, *o);
+    size_t n = tp->hold.len;
+    char *h = malloc(n + 1);
+    if (!h) return failf(tp, "out of memory");
+    memcpy(h, tp->hold.data, n);
+    hearth_buf_reset(&tp->hold);
+    tp->mode = M_TEXT;
+    for (size_t k = 0; k < n; k++) content_byte(tp, h[k]);
+    free(h);
+    return HEARTH_OK;
+}
+
+/* the name, up to name_end */
+static hearth_status name_byte(hearth_tool_parser *tp, char c) {
+    const char *ne = tp->f->name_end;
+    size_t el = strlen(ne);
+    hearth_buf_putc(&tp->hold, c);
+    if (tp->hold.oom) return failf(tp, "out of memory");
+    const char *h = tp->hold.data;
+    size_t n = tp->hold.len, i = 0;
+    while (i < n && name_char(h[i])) i++;
+    if (i < n && n - i <= el && !memcmp(h + i, ne, n - i)) {
+        if (n - i < el) return HEARTH_OK;   /* the end may be coming */
+        if (i == 0) {
+            if (tp->f->weak) return name_not_call(tp);
+            return failf(tp, "no function name after %s", tp->f->opener);
+        }
+        if (tp->f->start_named && i == 3 && !memcmp(h, "all", 3)) {   /* >>>all: text follows */
+            hearth_buf_reset(&tp->hold);
+            tp->mode = M_TEXT;
+            return HEARTH_OK;
+        }
+        if (!(tp->cur = new_call(tp))) return failf(tp, "too many calls (at most %d) or out of memory", MAX_CALLS);
+        tp->cur->name = strndup(h, i);
+        if (!tp->cur->name) return failf(tp, "out of memory");
+        hearth_buf_reset(&tp->hold);
+        tp->mode = M_OPEN;
+        return HEARTH_OK;
+    }
+    if (i < n || n > MAX_NAME) {
+        if (tp->f->weak) return name_not_call(tp);
+        return failf(tp, "malformed call: the function name after %s has a '%c' or is too long", tp->f->opener,
+                     i < n ? h[i] : h[n - 1]);
+    }
+    return HEARTH_OK;
+}
+
+/* the arguments object, streamed as it comes */
+static hearth_status args_byte(hearth_tool_parser *tp, char c) {
+    call *cur = tp->cur;
+    if (cur->args.len >= MAX_CALL_JSON) return failf(tp, "the call's JSON is longer than %u bytes", MAX_CALL_JSON);
+    hearth_buf_putc(&cur->args, c);
+    if (cur->args.oom) return failf(tp, "out of memory");
+    if (tp->in_str) {
+        if (tp->esc) tp->esc = false;
+        else if (c == '\\') tp->esc = true;
+        else if (c == '"') tp->in_str = false;
+        return HEARTH_OK;
+    }
+    if (c == '"') tp->in_str = true;
+    else if (!json_char_ok(c))
+        return failf(tp, "malformed JSON: unexpected '%c' in the arguments of '%s'", c, cur->name);
+    else if (c == '{' || c == '[') tp->depth++;
+    else if (c == '}' || c == ']') {
+        if (--tp->depth > 0) return HEARTH_OK;
+        cJSON *o = cJSON_ParseWithLength(cur->args.data, cur->args.len);
+        bool obj = cJSON_IsObject(o);
+        cJSON_Delete(o);
+        if (!obj)
+            return failf(tp, "malformed JSON in the arguments of '%s': %.*s", cur->name,
+                         (int)(cur->args.len > 120 ? 120 : cur->args.len), cur->args.data);
+        flush_args(tp);
+        cur->pub.complete = true;
+        sync_pub(cur);
+        emit(tp, HEARTH_TOOL_EVENT_CALL_END, (int)(cur - tp->calls), NULL, 0);
+        tp->cur = NULL;
+        tp->mode = M_CLOSE;
+        hearth_buf_reset(&tp->hold);
+    }
+    return HEARTH_OK;
+}
+
+/* between the name and its arguments: blanks and a fence; DeepSeek V3 writes
+ * function<sep>NAME\n```json\n, the real name on this line */
+static hearth_status named_open_byte(hearth_tool_parser *tp, char c) {
+    call *cur = tp->cur;
+    if (c != '{') {
+        if (!(is_ws(c) || c == '`' || name_char(c)) || tp->hold.len > MAX_NAME)
+            return failf(tp, "tool call %d ('%s'): expected '{' after the name, found '%c'", tp->n_calls, cur->name,
+                         c);
+        hearth_buf_putc(&tp->hold, c);
+        return tp->hold.oom ? failf(tp, "out of memory") : HEARTH_OK;
+    }
+    const char *h = tp->hold.data ? tp->hold.data : "";
+    size_t n = tp->hold.len, i = 0;
+    while (i < n && is_ws(h[i])) i++;
+    size_t a = i;
+    while (i < n && name_char(h[i])) i++;
+    if (i > a) {
+        if (strcmp(cur->name, "function"))
+            return failf(tp, "tool call %d ('%s'): unexpected text before its arguments", tp->n_calls, cur->name);
+        free(cur->name);
+        if (!(cur->name = strndup(h + a, i - a))) return failf(tp, "out of memory");
+    }
+    while (i < n) {   /* the rest: blanks and a ```json fence */
+        if (is_ws(h[i])) {
+            i++;
+        } else if (n - i >= 3 && !memcmp(h + i, "```", 3)) {
+            i += 3;
+            if (n - i >= 4 && !memcmp(h + i, "json", 4)) i += 4;
+        } else {
+            return failf(tp, "tool call %d ('%s'): unexpected text before its arguments", tp->n_calls, cur->name);
+        }
+    }
+    hearth_buf_reset(&tp->hold);
+    sync_pub(cur);
+    start_call_event(tp);
+    tp->mode = M_ARGS;
+    tp->depth = 0;
+    tp->in_str = tp->esc = false;
+    return args_byte(tp, c);
+}
+
+
 static hearth_status process(hearth_tool_parser *tp, char c) {
     switch (tp->mode) {
     case M_TEXT: return text_byte(tp, c);
-    case M_OPEN: return open_byte(tp, c);
+    case M_OPEN: return tp->f->name_end ? named_open_byte(tp, c) : open_byte(tp, c);
     case M_JSON: return json_byte(tp, c);
     case M_CLOSE: return close_byte(tp, c);
+    case M_NAME: return name_byte(tp, c);
+    case M_ARGS: return args_byte(tp, c);
     default: return tp->err;
     }
 }
@@ -602,7 +778,10 @@ hearth_status hearth_tool_parser_finish(hearth_tool_parser *tp, hearth_tool_even
     if (tp->mode == M_FAILED) return tp->err;
     tp->fn = fn, tp->user = user;
     hearth_status st = HEARTH_OK;
-    if (tp->mode == M_JSON) {
+    if (tp->mode == M_NAME && tp->f->weak) st = name_not_call(tp);   /* never became a name */
+    if (st != HEARTH_OK) {
+    } else if (tp->mode == M_JSON || tp->mode == M_ARGS || tp->mode == M_NAME ||
+               (tp->mode == M_OPEN && tp->f->name_end)) {
         st = failf(tp, "the reply ended inside the call's JSON (cut off by the length limit?)");
     } else if (tp->mode == M_OPEN && !tp->f->weak) {
         st = failf(tp, "the reply ended after %s", tp->f->opener);

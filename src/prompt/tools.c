@@ -281,6 +281,11 @@ hearth_status hearth_tools_grammar(const hearth_tools *t, hearth_tool_format f, 
     int only = -1;
     if (name && (only = hearth_tools_find(t, name)) < 0)
         return hearth_set_error(HEARTH_ERR_NOT_FOUND, "'%s' is not one of the request's tools", name);
+    if (f == HEARTH_TOOL_FUNCTIONARY31 || f == HEARTH_TOOL_FUNCTIONARY32 || f == HEARTH_TOOL_DEEPSEEK)
+        return hearth_set_error(HEARTH_ERR_UNSUPPORTED,
+                                "tool_choice: a required call cannot be enforced yet in the %s format (its function "
+                                "name stands outside the JSON); use \"auto\"",
+                                hearth_tool_format_name(f));
     const char *nk = f == HEARTH_TOOL_COMMAND_R ? "tool_name" : "name";
     const char *ak = f == HEARTH_TOOL_LLAMA31 || f == HEARTH_TOOL_COMMAND_R ? "parameters" : "arguments";
     cJSON *root = NULL;

@@ -85,6 +85,12 @@ typedef struct expect {
     const char *args[3];
 } expect;
 
+#define DS_B "<\uff5ctool\u2581calls\u2581begin\uff5c>"
+#define DS_E "<\uff5ctool\u2581calls\u2581end\uff5c>"
+#define DS_CB "<\uff5ctool\u2581call\u2581begin\uff5c>"
+#define DS_CE "<\uff5ctool\u2581call\u2581end\uff5c>"
+#define DS_SEP "<\uff5ctool\u2581sep\uff5c>"
+
 static const expect CASES[] = {
     {HEARTH_TOOL_HERMES, false,
      "Let me check.\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n</tool_call>\n"
@@ -122,6 +128,27 @@ static const expect CASES[] = {
     {HEARTH_TOOL_MISTRAL, true, "[{\"name\": \"f\", \"arguments\": {\"a\": \"\\u00e9t\\u00e9\"}}]", "", 1, {"f"},
      {"{\"a\": \"\\u00e9t\\u00e9\"}"}},
     {HEARTH_TOOL_COMMAND_R, true, "[{\"tool_name\": \"f\", \"parameters\": {}}]\n```", "", 1, {"f"}, {"{}"}},
+    /* functionary v3.1: <function=NAME>{args}</function> */
+    {HEARTH_TOOL_FUNCTIONARY31, false,
+     "Checking.<function=get_weather>{\"city\": \"Paris\"}</function>\n<function=get_time>{\"tz\": \"</function>\"}</function>",
+     "Checking.", 2, {"get_weather", "get_time"}, {"{\"city\": \"Paris\"}", "{\"tz\": \"</function>\"}"}},
+    {HEARTH_TOOL_FUNCTIONARY31, false, "a <b> and <function", "a <b> and <function", 0, {0}, {0}},
+    {HEARTH_TOOL_FUNCTIONARY31, true, "f>{}</function>", "", 1, {"f"}, {"{}"}},
+    /* functionary v3.2: the prompt ends with >>>; >>>all is text */
+    {HEARTH_TOOL_FUNCTIONARY32, false, "all\nLet me look.>>>search\n{\"q\": \">>>x\"}>>>now\n{}", "Let me look.", 2,
+     {"search", "now"}, {"{\"q\": \">>>x\"}", "{}"}},
+    {HEARTH_TOOL_FUNCTIONARY32, false, "get_weather\n{\"city\": [1, {\"a\": null}]}", "", 1, {"get_weather"},
+     {"{\"city\": [1, {\"a\": null}]}"}},
+    {HEARTH_TOOL_FUNCTIONARY32, false, "Hello there, a >>> b", "Hello there, a >>> b", 0, {0}, {0}},
+    /* deepseek V3.1 and V3 */
+    {HEARTH_TOOL_DEEPSEEK, false,
+     "Sure." DS_B DS_CB "get_weather" DS_SEP "{\"city\": \"Paris\"}" DS_CE DS_CB "get_time" DS_SEP "{}" DS_CE DS_E,
+     "Sure.", 2, {"get_weather", "get_time"}, {"{\"city\": \"Paris\"}", "{}"}},
+    {HEARTH_TOOL_DEEPSEEK, false,
+     DS_B DS_CB "function" DS_SEP "get_weather\n```json\n{\"city\": \"Oslo\"}\n```" DS_CE DS_E, "", 1,
+     {"get_weather"}, {"{\"city\": \"Oslo\"}"}},
+    {HEARTH_TOOL_DEEPSEEK, true, "f" DS_SEP "{\"a\": 1}" DS_CE DS_E, "", 1, {"f"}, {"{\"a\": 1}"}},
+    {HEARTH_TOOL_DEEPSEEK, false, "<\uff5ctool no call", "<\uff5ctool no call", 0, {0}, {0}},
 };
 
 static void check_one(const expect *e, long step) {
@@ -198,6 +225,15 @@ TEST(malformed_calls) {
     check_error(HEARTH_TOOL_HERMES, true, "{\"name\": \"f\", \"arguments\": {\"a\": 1}", "ended inside");
     check_error(HEARTH_TOOL_MISTRAL, false, "[TOOL_CALLS][\"f\"]", "each call must be an object");
     check_error(HEARTH_TOOL_LLAMA31, false, "{\"name\": \"f\", \"parameters\": {\"a\": 1}, \"x\": tru}", "malformed JSON");
+    check_error(HEARTH_TOOL_FUNCTIONARY31, false, "<function=f>{\"a\": }</function>", "malformed JSON");
+    check_error(HEARTH_TOOL_FUNCTIONARY31, false, "<function=f>[1]</function>", "expected '{'");
+    check_error(HEARTH_TOOL_FUNCTIONARY31, false, "<function=../etc>{}</function>", "function name");
+    check_error(HEARTH_TOOL_FUNCTIONARY31, false, "<function=f>{\"a\": 1", "ended inside");
+    check_error(HEARTH_TOOL_FUNCTIONARY32, false, "f\n{\"a\": tru}", "malformed JSON");
+    check_error(HEARTH_TOOL_FUNCTIONARY32, false, "f\nnot: json", "expected '{'");
+    check_error(HEARTH_TOOL_DEEPSEEK, false, DS_B DS_CB "f" DS_SEP "{\"a\": [}" DS_CE, "malformed JSON");
+    check_error(HEARTH_TOOL_DEEPSEEK, false, DS_CB "f" DS_SEP "g\n{}" DS_CE, "unexpected text");
+    check_error(HEARTH_TOOL_DEEPSEEK, false, DS_CB DS_SEP "{}", "no function name");
 }
 
 TEST(formats_named_and_detected) {
@@ -220,6 +256,10 @@ TEST(formats_named_and_detected) {
         {"mistralai-Mistral-Nemo-Instruct-2407.json", HEARTH_TOOL_MISTRAL},
         {"CohereForAI-c4ai-command-r-plus-tool_use.json", HEARTH_TOOL_COMMAND_R},
         {"google-gemma-2-2b-it.json", HEARTH_TOOL_HERMES},   /* no tools in it: hearth's own description */
+        {"extra/meetkai-functionary-medium-v3.1.json", HEARTH_TOOL_FUNCTIONARY31},
+        {"extra/meetkai-functionary-medium-v3.2.json", HEARTH_TOOL_FUNCTIONARY32},
+        {"extra/deepseek-ai-DeepSeek-V3.1.json", HEARTH_TOOL_DEEPSEEK},
+        {"extra/meta-llama-Llama-3.2-3B-Instruct.json", HEARTH_TOOL_LLAMA31},
     };
     for (size_t i = 0; i < sizeof T / sizeof *T; i++) {
         char path[512];

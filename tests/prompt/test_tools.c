@@ -94,7 +94,7 @@ TEST(required_call_grammars) {
     CHECK(hearth_tools_parse(TOOLS, strlen(TOOLS), &t) == HEARTH_OK);
     const char *args_ok = "{\"city\": \"Paris\", \"unit\": \"celsius\"}";
     const char *args_bad[] = {"{\"city\": 3}", "{\"unit\": \"celsius\"}", "{\"city\": \"abcdefghijklmnopqrstuvwxyz\"}"};
-    for (int f = 0; f < HEARTH_TOOL_N_FORMATS; f++) {
+    for (int f = 0; f <= HEARTH_TOOL_COMMAND_R; f++) {
         const char *fmt = f == HEARTH_TOOL_HERMES    ? "{\"name\": \"%s\", \"arguments\": %s}"
                         : f == HEARTH_TOOL_LLAMA31   ? "{\"name\": \"%s\", \"parameters\": %s}"
                         : f == HEARTH_TOOL_MISTRAL   ? "[{\"name\": \"%s\", \"arguments\": %s}]"
@@ -136,6 +136,14 @@ TEST(required_call_grammars) {
     }
     hearth_grammar *g = NULL;
     CHECK(hearth_tools_grammar(t, HEARTH_TOOL_HERMES, "later", &g) == HEARTH_ERR_NOT_FOUND);
+    /* formats whose name stands outside the JSON: no grammar yet, a clear refusal */
+    for (int f = HEARTH_TOOL_FUNCTIONARY31; f < HEARTH_TOOL_N_FORMATS; f++) {
+        CHECK(hearth_tools_grammar(t, (hearth_tool_format)f, "get_weather", &g) == HEARTH_ERR_UNSUPPORTED);
+        CHECK(g == NULL);
+        CHECK_MSG(!strncmp(hearth_last_error(), "tool_choice: ", 13) &&
+                      strstr(hearth_last_error(), hearth_tool_format_name((hearth_tool_format)f)),
+                  "%s", hearth_last_error());
+    }
     hearth_tools_free(t);
     /* a schema the grammar cannot enforce: the tool is named */
     const char *hard = "[{\"type\": \"function\", \"function\": {\"name\": \"a\"}}, {\"type\": \"function\", \"function\": "
