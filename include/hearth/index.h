@@ -124,6 +124,10 @@ typedef struct hearth_index_params {
     int32_t n_threads;           /* threads of hearth_index_upsert_batch and compaction; 0 = all CPUs */
     hearth_index_fsync fsync;    /* durable index only; default ALWAYS */
     uint64_t seed;               /* level generator; default 42 (builds are reproducible with 1 thread) */
+    int64_t auto_snapshot_bytes; /* durable index only: a write that leaves the log longer than this
+                                    and than half the last snapshot takes a snapshot before it
+                                    returns (the log starts over, so reopening stays fast); 0
+                                    (default): 64 MiB; < 0: never (hearth_index_snapshot only) */
 } hearth_index_params;
 
 hearth_index_params hearth_index_default_params(void);
@@ -248,6 +252,8 @@ typedef struct hearth_index_stats {
     uint64_t wal_bytes;      /* durable: size of the current log */
     uint64_t replayed;       /* durable: log records replayed by the open */
     char recovery[256];      /* durable: what the open had to repair ("" when nothing) */
+    uint64_t snapshot_bytes; /* durable: size of the newest snapshot (0: none yet) */
+    uint64_t auto_snapshots; /* durable: snapshots taken by writes since the open */
 } hearth_index_stats;
 
 hearth_status hearth_index_get_stats(hearth_index *ix, hearth_index_stats *out);

@@ -104,9 +104,17 @@ static const char *resolve_model_ref(cli_args *a, const char *opt, const char *v
         suffix = NULL;   /* the whole of it is the reference */
     }
     const char *store = getenv("HEARTH_STORE");
+    char def[4096];
+    if (!store || !*store) store = hearth_registry_default_dir(def, sizeof def) == HEARTH_OK ? def : NULL;
+    if (!store || access(store, F_OK) != 0) {   /* a typo must not create a store */
+        cli_error(a->cmd, "%s %s: no such file, and no model store at %s to look it up in", opt, v,
+                  store ? store : "$HEARTH_HOME/models");
+        a->failed = true;
+        return v;
+    }
     hearth_registry *r = NULL;
     hearth_registry_entry e;
-    if (hearth_registry_open(store && *store ? store : NULL, &r) || hearth_registry_resolve(r, ref, &e)) {
+    if (hearth_registry_open(store, &r) || hearth_registry_resolve(r, ref, &e)) {
         cli_error(a->cmd, "%s %s: not a file, and %s", opt, v, hearth_last_error());
         hearth_registry_free(r);
         a->failed = true;

@@ -735,16 +735,22 @@ static int metrics(admin_ctx *x) {
  * replica, with the replicas' admin token: one replica's answer as it is; several: {"replicas": [{"replica",
  * "status", "answer"}]} with the first failing status */
 static bool serve_admin_route(const char *url) {
-    return !strcmp(url, "/admin/models") || !strncmp(url, "/admin/models/", 14) || !strcmp(url, "/admin/aliases");
+    return !strcmp(url, "/admin/models") || !strncmp(url, "/admin/models/", 14) || !strcmp(url, "/admin/aliases") ||
+           !strcmp(url, "/admin/prompts") || !strncmp(url, "/admin/prompts/", 15);
 }
 
 static int serve_admin(admin_ctx *x, const char *url, const char *body) {
     hearth_gateway *g = x->r->g;
-    x->r->endpoint = "/admin/models";
+    /* the prompt library (serve --prompts, src/server/prompts.c): one replica holds it; a change (a new
+     * version, a label move) goes into the audit record with its request body */
+    bool prompts = !strncmp(url, "/admin/prompts", 14);
+    x->r->endpoint = prompts ? "/admin/prompts" : "/admin/models";
+    if (prompts && strcmp(x->method, "GET"))   /* the record's model field is always kept: what changed */
+        snprintf(x->r->model, sizeof x->r->model, "prompts %s %.200s", url[14] ? url + 15 : "(add)", body ? body : "");
     if (!g->c->upstream_admin_token[0])
         return gw_fail(x->r, x->c, 404, "model admin is off: the gateway has no upstream.admin_token_file",
                        "invalid_request_error", "not_found", 0);
-    int n = gw_pool_size(g->pool), status = 200;
+    int n = prompts ? 1 : gw_pool_size(g->pool), status = 200;
     char *one = NULL;
     cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "replicas");
     for (int i = 0; i < n; i++) {

@@ -150,6 +150,8 @@ struct hearth_index {
     bool wal;              /* a durable index (writes are logged to wal_fd) */
     int wal_fd;
     uint64_t gen, wal_bytes, replayed;
+    uint64_t snap_bytes, auto_snapshots;   /* the newest snapshot's size; snapshots taken by writes */
+    uint64_t auto_failed_at;               /* log size when an automatic snapshot last failed (0: none) */
     char recovery[256];
 };
 
@@ -200,6 +202,10 @@ hearth_status idx_snapshot_parse(const uint8_t *data, size_t size, const char *w
 hearth_status idx_wal_log_upserts(hearth_index *ix, size_t n, const uint64_t *ids, const float *vecs,
                                   char *const *payloads, const size_t *plens);
 hearth_status idx_wal_log_delete(hearth_index *ix, uint64_t id);
+/* after a write (no lock held): the automatic snapshot when the log has grown
+ * past params.auto_snapshot_bytes and half the last snapshot; a failure is
+ * logged (the write itself is already durable) */
+void idx_auto_snapshot(hearth_index *ix);
 hearth_status idx_durable_open(const char *dir, const hearth_index_params *p, hearth_index **out);
 hearth_status idx_durable_snapshot(hearth_index *ix);
 void idx_durable_close(hearth_index *ix);

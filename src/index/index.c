@@ -565,6 +565,7 @@ static hearth_status upsert_batch(hearth_index *ix, size_t n, const uint64_t *id
     for (size_t i = 0; canon && i < n; i++) free(canon[i]);
     free(canon);
     free(lens);
+    if (!st) idx_auto_snapshot(ix);
     return st;
 }
 
@@ -588,6 +589,7 @@ hearth_status hearth_index_delete(hearth_index *ix, uint64_t id) {
     if (!st && ix->wal) st = idx_wal_log_delete(ix, id);
     if (!st) st = idx_apply_delete(ix, id);
     pthread_rwlock_unlock(&ix->rw);
+    if (!st) idx_auto_snapshot(ix);
     return st;
 }
 
@@ -975,6 +977,8 @@ hearth_status hearth_index_get_stats(hearth_index *ix, hearth_index_stats *out) 
     out->generation = ix->gen;
     out->wal_bytes = ix->wal_bytes;
     out->replayed = ix->replayed;
+    out->snapshot_bytes = ix->snap_bytes;
+    out->auto_snapshots = ix->auto_snapshots;
     snprintf(out->recovery, sizeof out->recovery, "%s", ix->recovery);
     pthread_rwlock_unlock(&ix->rw);
     return HEARTH_OK;

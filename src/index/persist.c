@@ -683,7 +683,16 @@ hearth_status idx_durable_open(const char *dir, const hearth_index_params *p, he
         ix->dir = strdup(dir);
         ix->lock_fd = lock_fd;
         snprintf(ix->recovery, sizeof ix->recovery, "%s", recovery);
-        if (p) { ix->p.fsync = p->fsync; if (p->ef_search > 0) ix->p.ef_search = p->ef_search; ix->p.n_threads = p->n_threads; }
+        if (p) {
+            ix->p.fsync = p->fsync;
+            if (p->ef_search > 0) ix->p.ef_search = p->ef_search;
+            ix->p.n_threads = p->n_threads;
+            ix->p.auto_snapshot_bytes = p->auto_snapshot_bytes;
+        }
+        char *sp = base ? path_of(dir, "snap", base, "hidx") : NULL;
+        struct stat ss;
+        ix->snap_bytes = sp && stat(sp, &ss) == 0 ? (uint64_t)ss.st_size : 0;
+        free(sp);
         if (!ix->dir) st = hearth_set_error(HEARTH_ERR_NOMEM, "index: out of memory");
         uint64_t last = base;
         for (size_t i = 0; !st && i < g.n_wal; i++) {
@@ -734,10 +743,8 @@ static void remove_older(hearth_index *ix, uint64_t keep_from) {
     free(g.wal);
 }
 
-hearth_status hearth_index_snapshot(hearth_index *ix) {
-    if (!ix) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "hearth_index_snapshot: index is NULL");
-    if (!ix->wal) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "index: snapshot needs a durable index (hearth_index_open); use hearth_index_save");
-    pthread_rwlock_wrlock(&ix->rw);
+/* the snapshot, with ix->rw held exclusively */
+static hearth_status snapshot_locked(hearth_index *ix) {
     uint64_t g1 = ix->gen + 1;
     int fd = -1;
     hearth_status st = wal_create(ix, g1, &fd);
@@ -754,15 +761,52 @@ hearth_status hearth_index_snapshot(hearth_index *ix) {
             if (w) unlink(w);
             free(w);
         } else {
+            struct stat sb;
             close(ix->wal_fd);
             ix->wal_fd = fd;
             ix->wal_bytes = WAL_HEADER;
+            ix->snap_bytes = stat(snap, &sb) == 0 ? (uint64_t)sb.st_size : 0;
             remove_older(ix, old);
         }
     } else if (fd >= 0) close(fd);
     free(snap);
+    return st;
+}
+
+hearth_status hearth_index_snapshot(hearth_index *ix) {
+    if (!ix) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "hearth_index_snapshot: index is NULL");
+    if (!ix->wal) return hearth_set_error(HEARTH_ERR_INVALID_ARG, "index: snapshot needs a durable index (hearth_index_open); use hearth_index_save");
+    pthread_rwlock_wrlock(&ix->rw);
+    hearth_status st = snapshot_locked(ix);
     pthread_rwlock_unlock(&ix->rw);
     return st;
+}
+
+static bool wants_snapshot(const hearth_index *ix) {
+    if (!ix->wal || ix->p.auto_snapshot_bytes < 0) return false;
+    uint64_t limit = ix->p.auto_snapshot_bytes ? (uint64_t)ix->p.auto_snapshot_bytes : (uint64_t)64 << 20;
+    /* after a failure (a full disk...) try again only once the log grew by another quarter of the limit */
+    if (ix->auto_failed_at && ix->wal_bytes < ix->auto_failed_at + limit / 4) return false;
+    return ix->wal_bytes > limit && ix->wal_bytes > ix->snap_bytes / 2;
+}
+
+void idx_auto_snapshot(hearth_index *ix) {
+    pthread_rwlock_rdlock(&ix->rw);
+    bool want = wants_snapshot(ix);
+    pthread_rwlock_unlock(&ix->rw);
+    if (!want) return;
+    pthread_rwlock_wrlock(&ix->rw);
+    if (wants_snapshot(ix)) {   /* another writer may have taken it meanwhile */
+        if (snapshot_locked(ix)) {
+            ix->auto_failed_at = ix->wal_bytes;
+            hearth_log(HEARTH_LOG_WARN, "index: %s: automatic snapshot failed: %s (writes stay durable in the log)",
+                       ix->dir, hearth_last_error());
+        } else {
+            ix->auto_snapshots++;
+            ix->auto_failed_at = 0;
+        }
+    }
+    pthread_rwlock_unlock(&ix->rw);
 }
 
 void idx_durable_close(hearth_index *ix) {

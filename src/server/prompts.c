@@ -9,6 +9,9 @@
  *   POST /v1/prompts/NAME/labels           {"label", "version", "actor"}: moves a label;
  *                                          `production` only with the server's admin token
  *                                          (Authorization: Bearer TOKEN; serve --admin-token-file)
+ *   /admin/prompts...                      the same (the gateway forwards its admin keys' calls
+ *                                          here with the admin token; its audit record names the
+ *                                          change in "model": "prompts NAME/labels {...}")
  *   POST /v1/chat/completions {"prompt": {"name", "label"|"version", "variables"}}
  *                                          rendered into messages (and model, sampling,
  *                                          response_format) before the request is parsed
@@ -67,7 +70,17 @@ void pr_free(pr_state *p) {
     free(p);
 }
 
-bool pr_route(const char *url) { return !strcmp(url, "/v1/prompts") || !strncmp(url, "/v1/prompts/", 12); }
+/* the part after /v1/prompts (or /admin/prompts, the same API as the gateway forwards it), or NULL */
+static const char *pr_rest(const char *url) {
+    static const char *const prefixes[] = {"/v1/prompts", "/admin/prompts"};
+    for (int i = 0; i < 2; i++) {
+        size_t n = strlen(prefixes[i]);
+        if (!strncmp(url, prefixes[i], n) && (url[n] == 0 || url[n] == '/')) return url[n] ? url + n + 1 : "";
+    }
+    return NULL;
+}
+
+bool pr_route(const char *url) { return pr_rest(url) != NULL; }
 
 /* an OpenAI-shaped error body for status; param may be NULL */
 static char *error_body(int status, const char *param, const char *fmt, ...) {
@@ -168,7 +181,7 @@ int pr_handle(hearth_server *s, const char *method, const char *url, const char 
     *out = NULL;
     if (!p) return *out = error_body(404, NULL, "this server has no prompt library (serve --prompts DB)"), 404;
     bool get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
-    const char *rest = url[11] == '/' ? url + 12 : "";
+    const char *rest = pr_rest(url);
     char name[128];
     size_t n = strcspn(rest, "/");
     if (n >= sizeof name) n = sizeof name - 1;

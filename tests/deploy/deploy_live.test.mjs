@@ -3,17 +3,21 @@
 //   - two `hearth serve` replicas (the small default model) behind nginx with
 //     deploy/nginx/hearth.conf (addresses replaced): a chat answer streams
 //     through nginx as several pieces, /ready answers 200;
+//   - a `hearth gateway` over the same replicas, scraped by Prometheus with a
+//     key file as deploy/prometheus/prometheus.yml does; after the kill it
+//     reports the replica down (hearth_gateway_replica_up 0);
 //   - kill -9 of one replica under non-streaming load: not one request sent
 //     after the kill fails (nginx's fail-over);
 //   - Prometheus (a plain process, 1 s scrapes) with deploy/prometheus's
 //     rules: HearthReplicaDown fires for the killed replica only (ALERTS over
 //     the HTTP API) within its `for:` (shortened to 5 s) plus a few scrapes;
 //   - every query of deploy/grafana/hearth-dashboard.json runs against that
-//     Prometheus without error; those on the replicas' series return data.
+//     Prometheus without error and returns data (but the budget panel: no
+//     key here has a budget).
 // Every process is started by the test and stopped at its end.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -97,9 +101,38 @@ test('nginx in front of two replicas: streaming, kill -9 fail-over, the replica-
     const ready = await (await fetch(`http://127.0.0.1:${r1}/ready`)).json();
     assert.equal(ready.status, 'ready');
 
-    // ---- Prometheus: both replicas every second, the real rules with a short `for:`
+    // ---- a gateway over both replicas, with a key for Prometheus
+    const gw = await freePort();
+    const gdir = path.join(tmp, 'gateway');
+    fs.mkdirSync(gdir);
+    const gcfg = path.join(gdir, 'gateway.yaml');
+    fs.writeFileSync(gcfg, `listen: {host: 127.0.0.1, port: ${gw}}
+keys_db: keys.db
+audit: {db: audit.db, sync: normal}
+upstream:
+  replicas: [http://127.0.0.1:${r1}, http://127.0.0.1:${r2}]
+  health_interval_s: 0.5
+  connect_timeout_ms: 500
+  request_timeout_s: 60
+`);
+    const kc = spawnSync(BIN, ['keys', '--config', gcfg, 'create', '--name', 'prometheus', '--json'], { encoding: 'utf8' });
+    assert.equal(kc.status, 0, kc.stderr);
+    const { key } = JSON.parse(kc.stdout);
+    const gwProc = start('gateway', BIN, ['gateway', '--config', gcfg]);
+    await waitFor('gateway /ready', async () => (await fetch(`http://127.0.0.1:${gw}/ready`)).status === 200, 30000, gwProc);
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(`http://127.0.0.1:${gw}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${key}` },
+        body: JSON.stringify({ messages: [{ role: 'user', content: 'Hello' }], max_tokens: 4 }),
+      });
+      assert.equal(r.status, 200, await r.text());
+    }
+
+    // ---- Prometheus: replicas and gateway every second, the real rules with a short `for:`
     const pdir = path.join(tmp, 'prometheus');
     fs.mkdirSync(pdir);
+    fs.writeFileSync(path.join(pdir, 'hearth-metrics-key'), `${key}\n`);
     let rules = fs.readFileSync(path.join(DEPLOY, 'prometheus/hearth-rules.yml'), 'utf8');
     const down = /(- alert: HearthReplicaDown\n\s+expr: .*\n\s+for: )1m/;
     assert.match(rules, down);
@@ -114,6 +147,10 @@ scrape_configs:
   - job_name: hearth-serve
     static_configs:
       - targets: ["127.0.0.1:${r1}", "127.0.0.1:${r2}"]
+  - job_name: hearth-gateway
+    authorization: {type: Bearer, credentials_file: hearth-metrics-key}
+    static_configs:
+      - targets: ["127.0.0.1:${gw}"]
 `);
     const promProc = start('prometheus', 'prometheus', [`--config.file=${pdir}/prometheus.yml`,
       `--storage.tsdb.path=${pdir}/data`, `--web.listen-address=127.0.0.1:${prom}`, '--log.level=warn']);
@@ -143,10 +180,10 @@ scrape_configs:
     assert.ok(reads >= 3, `the stream arrived in ${reads} reads (buffered by nginx?)`);
     t.diagnostic(`stream through nginx: ${events} events in ${reads} reads`);
 
-    // ---- both targets up before the kill
-    await waitFor('both replicas scraped', async () => {
-      const q = await promQuery(prom, 'up{job="hearth-serve"} == 1');
-      return q.data.result.length === 2;
+    // ---- all three targets up before the kill
+    await waitFor('replicas and gateway scraped', async () => {
+      const q = await promQuery(prom, 'up == 1');
+      return q.data.result.length === 3;
     }, 30000, promProc);
 
     // ---- load through nginx; kill -9 replica 1 once some requests are done
@@ -197,21 +234,33 @@ scrape_configs:
     assert.equal(firing[0].metric.instance, `127.0.0.1:${r1}`);
     assert.equal(firing[0].metric.severity, 'critical');
 
-    // ---- every dashboard query runs; those on the replicas' series have data
+    // ---- the gateway saw it too (its /ready checks), and still answers
+    await waitFor('the gateway reports the replica down', async () => {
+      const q = await promQuery(prom, `hearth_gateway_replica_up{replica="http://127.0.0.1:${r1}"} == 0`);
+      return q.data.result.length === 1;
+    }, 20000, gwProc);
+    const gq = await promQuery(prom, `hearth_gateway_replica_up{replica="http://127.0.0.1:${r2}"}`);
+    assert.equal(gq.data.result[0]?.value[1], '1');
+    assert.equal((await fetch(`http://127.0.0.1:${gw}/ready`)).status, 200);
+
+    // ---- every dashboard query runs; those on series that exist here have data
     const { queries } = dashboardQueries();
     assert.ok(queries.length >= 15);
-    const gatewayOnly = /hearth_gateway_|hearth_audit_|job="hearth-gateway"/;
+    const noDataHere = /hearth_gateway_budget_/;   // no key with a budget in this test
+    let withData = 0;
     for (const { panel, expr } of queries) {
       const e = expr.replaceAll('$__rate_interval', '1m').replaceAll('$__interval', '15s');
       const q = await promQuery(prom, e);
       assert.equal(q.status, 'success', `${panel}: ${expr}: ${q.error ?? ''}`);
-      if (!gatewayOnly.test(expr)) assert.ok(q.data.result.length > 0, `${panel}: ${expr}: no data`);
+      if (!noDataHere.test(expr)) assert.ok(q.data.result.length > 0, `${panel}: ${expr}: no data`);
+      withData += q.data.result.length > 0;
     }
-    t.diagnostic(`${queries.length} dashboard queries ran`);
+    t.diagnostic(`${queries.length} dashboard queries ran, ${withData} with data`);
     const bad = await promQuery(prom, 'sum(rate(hearth_requests_total[1m]');
     assert.equal(bad.status, 'error');   // a broken query is reported as such
 
     rep2.kill('SIGTERM');
+    gwProc.kill('SIGTERM');
     ngxProc.kill('SIGQUIT');
     promProc.kill('SIGTERM');
   });

@@ -89,8 +89,14 @@ TEST(per_model_series) {
     ask("\"chat\"", 12, &p1, &c1);
     ask("\"chat-2\"", 5, &p2, &c2);
     CHECK(c1 >= 2 && c2 >= 2);
-    http_resp r;
-    CHECK(http_do(port, "GET", "/metrics", NULL, &r));
+    /* the answer goes out before the scheduler frees the slot: wait (bounded) for the idle state */
+    http_resp r = {0};
+    for (int i = 0; i < 100; i++) {
+        http_resp_free(&r);
+        CHECK(http_do(port, "GET", "/metrics", NULL, &r));
+        if (prom_sample(r.body, "hearth_requests_running") == 0) break;
+        usleep(50000);
+    }
     CHECK_EQ_INT(r.status, 200);
     const char *m = r.body;
     const char *models[] = {"chat", "chat-2"};

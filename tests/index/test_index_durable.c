@@ -121,6 +121,68 @@ TEST(reopen_replays_the_log) {
     rm_dir(dir);
 }
 
+static int count_files(const char *dir, const char *prefix) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    while (d && (e = readdir(d))) n += !strncmp(e->d_name, prefix, strlen(prefix)) && !strstr(e->d_name, ".tmp");
+    if (d) closedir(d);
+    return n;
+}
+
+/* writes that grow the log past params.auto_snapshot_bytes take snapshots, so
+ * a reopen replays only the records after the newest one; < 0 turns it off */
+TEST(automatic_snapshots) {
+    for (int on = 1; on >= 0; on--) {
+        char dir[] = "/tmp/hearth_idx_XXXXXX";
+        make_dir(dir);
+        hearth_index_params p = hearth_index_default_params();
+        p.dim = DIM, p.M = 8, p.ef_construction = 40;
+        p.auto_snapshot_bytes = on ? 32 << 10 : -1;
+        hearth_index *ix = NULL;
+        CHECK_EQ_INT(hearth_index_open(dir, &p, &ix), HEARTH_OK);
+        if (!ix) return;
+        for (uint64_t i = 0; i < 1500; i++) put(ix, i);
+        for (uint64_t i = 0; i < 1500; i += 5) CHECK_EQ_INT(hearth_index_delete(ix, i), HEARTH_OK);
+        hearth_index_stats s;
+        hearth_index_get_stats(ix, &s);
+        if (on) {
+            CHECK_MSG(s.auto_snapshots >= 2, "%llu automatic snapshots", (unsigned long long)s.auto_snapshots);
+            CHECK(s.generation == 1 + s.auto_snapshots);
+            uint64_t bound = s.snapshot_bytes / 2 > 32768 ? s.snapshot_bytes / 2 : 32768;
+            CHECK_MSG(s.wal_bytes <= bound, "log %llu bytes after the last write (bound %llu)",
+                      (unsigned long long)s.wal_bytes, (unsigned long long)bound);
+            /* the newest snapshot and the one before it (the fallback), each with its log */
+            CHECK(count_files(dir, "snap-") <= 2 && count_files(dir, "wal-") <= 2);
+        } else {
+            CHECK_EQ_INT(s.auto_snapshots, 0);
+            CHECK_EQ_INT(count_files(dir, "snap-"), 0);
+        }
+        uint64_t log_bytes = s.wal_bytes;
+        hearth_index_close(ix);
+        CHECK_EQ_INT(hearth_index_open(dir, &p, &ix), HEARTH_OK);
+        if (!ix) return;
+        hearth_index_get_stats(ix, &s);
+        CHECK_EQ_INT(s.count, 1200);
+        /* only the last log is replayed: at most its size over the smallest record (a delete: 17 bytes) */
+        if (on)
+            CHECK_MSG(s.replayed < 1800 && s.replayed <= (log_bytes - 56) / 17, "%llu records replayed from a %llu-byte log",
+                      (unsigned long long)s.replayed, (unsigned long long)log_bytes);
+        else CHECK_EQ_INT(s.replayed, 1500 + 300);
+        int ok = 0;
+        for (uint64_t i = 0; i < 1500; i++) ok += i % 5 ? intact(ix, i) : !hearth_index_contains(ix, i);
+        CHECK_EQ_INT(ok, 1500);
+        float q[DIM];
+        vec_of(1234, q);
+        hearth_index_hit h[1];
+        size_t n = 0;
+        CHECK_EQ_INT(hearth_index_search(ix, q, 1, NULL, h, &n), HEARTH_OK);
+        CHECK(n == 1 && h[0].id == 1234);
+        hearth_index_close(ix);
+        rm_dir(dir);
+    }
+}
+
 TEST(snapshots_and_their_fallback) {
     char dir[] = "/tmp/hearth_idx_XXXXXX";
     make_dir(dir);
@@ -334,6 +396,7 @@ TEST(sigkill_mid_insert_loses_nothing_acknowledged) {
 int main(void) {
     RUN(reopen_replays_the_log);
     RUN(snapshots_and_their_fallback);
+    RUN(automatic_snapshots);
     RUN(truncated_and_corrupt_log_tails);
     RUN(snapshot_only_corrupt_is_an_error);
     RUN(sigkill_mid_insert_loses_nothing_acknowledged);

@@ -9,7 +9,11 @@
 
 #include "../server/http_client.h"
 
+#include "hearth/gateway.h"
+
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
 
 #define MODEL HEARTH_TEST_DATA "/models/licenses-llama-f16.gguf"
 
@@ -30,7 +34,7 @@ static void on_alarm(int sig) {
 
 /* a request with an Authorization header (http_client.h sends none) */
 static cJSON *post_auth(int port, const char *path, const char *body, const char *token, int *status) {
-    int fd = http_connect(port, 60);
+    int fd = http_connect(port, 120);
     *status = -1;
     if (fd < 0) return NULL;
     char head[512];
@@ -188,6 +192,67 @@ int main(void) {
     g_step = "stopping hearth serve";
     kill(pid, SIGTERM);
     waitpid(pid, NULL, 0);
+
+    /* through the gateway (serve --gateway-config): only admin keys move production, and the move is in
+     * the audit chain; a user's chat completion by prompt name passes through */
+    g_step = "through the gateway";
+    char gwdir[300], cfg[400], keys[400], audit[400];
+    snprintf(gwdir, sizeof gwdir, "%s.gw", g_db);
+    snprintf(cfg, sizeof cfg, "%s/gw.yaml", gwdir);
+    snprintf(keys, sizeof keys, "%s/keys.db", gwdir);
+    snprintf(audit, sizeof audit, "%s/audit.db", gwdir);
+    char k_user[HEARTH_KEY_MAX], k_admin[HEARTH_KEY_MAX];
+    hearth_keystore *ks = NULL;
+    FILE *g = mkdir(gwdir, 0700) == 0 ? fopen(cfg, "w") : NULL;
+    if (g) {
+        fputs("keys_db: keys.db\naudit: {db: audit.db, sync: normal}\n", g);
+        fclose(g);
+    }
+    hearth_key_params kp = hearth_key_default_params(), ka = kp;
+    kp.name = "user", ka.name = "ops", ka.role = HEARTH_ROLE_ADMIN;
+    CHECK(g && hearth_keystore_open(keys, &ks) == HEARTH_OK && hearth_keys_create(ks, &kp, k_user, NULL) == HEARTH_OK &&
+          hearth_keys_create(ks, &ka, k_admin, NULL) == HEARTH_OK);
+    hearth_keystore_free(ks);
+    const char *gargs[] = {"-m", MODEL, "--prompts", g_db, "-t", "2", "--gateway-config", cfg, NULL};
+    port = start_server_marked(HEARTH_BIN, gargs, &pid, "gateway listening on port ");
+    g_server = pid;
+    CHECK(port > 0);
+    if (port > 0) {
+        const char *move = "{\"label\": \"production\", \"version\": 1, \"actor\": \"ops\"}";
+        j = post_auth(port, "/admin/prompts/extract/labels", move, k_user, &st);
+        CHECK_EQ_INT(st, 403);
+        cJSON_Delete(j);
+        j = post_auth(port, "/admin/prompts/extract/labels", move, k_admin, &st);
+        CHECK_EQ_INT(st, 200);
+        cJSON_Delete(j);
+        j = post_auth(port, "/v1/chat/completions",
+                      "{\"prompt\": {\"name\": \"extract\", \"label\": \"production\", \"variables\": "
+                      "{\"text\": \"GPL-3.0 applies.\"}}}", k_user, &st);
+        CHECK_EQ_INT(st, 200);
+        content = json_path_str(j, "choices.0.message.content");
+        reply = content ? cJSON_Parse(content) : NULL;
+        CHECK_MSG(reply && cJSON_GetObjectItem(reply, "license"), "through the gateway: %s", content ? content : "(none)");
+        cJSON_Delete(reply);
+        cJSON_Delete(j);
+        kill(pid, SIGTERM);
+        waitpid(pid, NULL, 0);
+        /* the audit chain holds the move: who, which label, which version */
+        sqlite3 *db = NULL;
+        sqlite3_stmt *q = NULL;
+        int n = 0;
+        if (sqlite3_open(audit, &db) == SQLITE_OK &&
+            sqlite3_prepare_v2(db, "SELECT model, status FROM audit WHERE endpoint = '/admin/prompts'", -1, &q, NULL) ==
+                SQLITE_OK)
+            while (sqlite3_step(q) == SQLITE_ROW) {
+                const char *m = (const char *)sqlite3_column_text(q, 0);
+                if (sqlite3_column_int(q, 1) == 200 && m && strstr(m, "extract/labels") && strstr(m, "production")) n++;
+            }
+        sqlite3_finalize(q);
+        sqlite3_close(db);
+        CHECK_EQ_INT(n, 1);
+    }
+    snprintf(cfg, sizeof cfg, "rm -rf '%s'", gwdir);
+    CHECK(system(cfg) == 0);
     unlink(g_db);
     return harness_done();
 }

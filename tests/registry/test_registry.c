@@ -313,6 +313,33 @@ TEST(full_disk_leaves_store_unchanged) {
         CHECK(hearth_registry_verify(r, "small:v1") == HEARTH_OK);
     }
     hearth_registry_free(r);
+
+    /* the same while importing the bundle of the `bundles` test (a 9 MB blob) */
+    char imp[300], bundle[300];
+    store_path(imp, sizeof imp, "full-import");
+    store_path(bundle, sizeof bundle, "bot.bundle");
+    fflush(NULL);
+    if ((pid = fork()) == 0) {
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {1 << 20, 1 << 20};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        hearth_registry *c = NULL;
+        if (hearth_registry_open(imp, &c)) _exit(10);
+        size_t n = 0;
+        hearth_status s = hearth_registry_import(c, bundle, &n);
+        fprintf(stderr, "child: %s\n", hearth_last_error());
+        bool said = strstr(hearth_last_error(), "File too large") != NULL;
+        hearth_registry_free(c);
+        _exit(s == HEARTH_ERR_IO && said ? 0 : 11);
+    }
+    waitpid(pid, &status, 0);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child status %d", status);
+    CHECK_EQ_INT(count_files(imp, "blobs"), 0);
+    CHECK_EQ_INT(count_files(imp, "manifests"), 0);
+    CHECK_EQ_INT(count_files(imp, "tmp"), 0);
+    CHECK(hearth_registry_open(imp, &r) == HEARTH_OK);
+    if (r) CHECK_EQ_INT(n_versions(r), 0);
+    hearth_registry_free(r);
 }
 
 TEST(cli_models_and_model_refs) {
@@ -340,6 +367,12 @@ TEST(cli_models_and_model_refs) {
     CHECK(harness_run(cmd, &out) != 0);
     CHECK(out && strstr(out, "no model tiny:v9"));
     free(out);
+    snprintf(cmd, sizeof cmd, "HEARTH_STORE=%s/none %s tokenize -m tiny:v1 -p x 2>&1", root, HEARTH_BIN);
+    CHECK(harness_run(cmd, &out) != 0);
+    CHECK(out && strstr(out, "no model store at"));
+    free(out);
+    snprintf(cmd, sizeof cmd, "%s/none", root);
+    CHECK(access(cmd, F_OK) != 0);   /* not created by the lookup */
     snprintf(cmd, sizeof cmd, "%s models add %s --name '../evil:v1' --store %s 2>&1", HEARTH_BIN, BASE, dir);
     CHECK(harness_run(cmd, &out) != 0);
     CHECK(out && strstr(out, "must start with a lowercase letter or digit"));

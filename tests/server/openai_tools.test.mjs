@@ -183,3 +183,37 @@ test('bad requests: 400 naming the field', async () => {
   const r = await client.chat.completions.create({ model: 'tiny', messages: question, tools: [weather, hard], max_tokens: 4 });
   assert.equal(r.choices[0].message.role, 'assistant');
 });
+
+// With tool_choice auto the reply is parsed for calls. A GBNF grammar (llama.cpp's
+// `grammar` field) makes the small model write an exact reply, so the parsing of
+// what a model writes is tested end to end: a valid call after some content, and
+// a call whose arguments fail the schema.
+const gbnf = (text) => `root ::= ${JSON.stringify(text)}`;
+const validReply = 'Let me look.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "celsius"}}\n</tool_call>';
+const invalidReply = '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Oslo", "unit": "kelvin"}}\n</tool_call>';
+
+test('auto: a call the model writes becomes tool_calls, content around it stays content', async () => {
+  const params = { model: 'tiny', messages: question, tools, max_tokens: 120, grammar: gbnf(validReply) };
+  const r = await client.chat.completions.create(params);
+  const m = r.choices[0].message;
+  assert.equal(r.choices[0].finish_reason, 'tool_calls');
+  assert.equal(m.content, 'Let me look.');
+  assert.equal(m.tool_calls.length, 1);
+  assert.equal(m.tool_calls[0].function.name, 'get_weather');
+  assert.deepEqual(JSON.parse(m.tool_calls[0].function.arguments), { city: 'Oslo', unit: 'celsius' });
+  const final = await client.beta.chat.completions.stream(params).finalChatCompletion();
+  assert.equal(final.choices[0].message.content, 'Let me look.');
+  assert.equal(final.choices[0].message.tool_calls[0].function.arguments, m.tool_calls[0].function.arguments);
+  assert.equal(final.choices[0].finish_reason, 'tool_calls');
+});
+
+test('auto: a call whose arguments fail the schema comes back as text; streaming ends with an error', async () => {
+  const params = { model: 'tiny', messages: question, tools, max_tokens: 120, grammar: gbnf(invalidReply) };
+  const r = await client.chat.completions.create(params);
+  assert.equal(r.choices[0].message.content, invalidReply);
+  assert.equal(r.choices[0].message.tool_calls, undefined);
+  assert.equal(r.choices[0].finish_reason, 'stop');
+  const stream = await client.chat.completions.create({ ...params, stream: true });
+  await assert.rejects(async () => { for await (const _ of stream) { /* until the error event */ } },
+                       (e) => { assert.match(e.message, /tool call 1: get_weather: .*unit/); return true; });
+});

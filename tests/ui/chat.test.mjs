@@ -7,10 +7,13 @@
 //     reply ends) and is still there after a reload;
 //   - a very long message gets the server's error, and the page goes on;
 //   - an image attached for a model served with --mmproj (and no button for one without);
-//   - an answer grounded in a knowledge collection (--rag-db) with its sources.
+//   - an answer grounded in a knowledge collection (--rag-db) with its sources;
+//   - --ui-dir (a folder served as it is edited), --no-ui, a missing folder.
 // Run: HEARTH_BIN=build/hearth node --test tests/ui/chat.test.mjs
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { connect } from 'node:net';
 import * as h from './harness.mjs';
@@ -210,4 +213,27 @@ test('an answer grounded in a knowledge collection shows its sources', async (t)
   await page.reload();   // kept with the conversation
   assert.match(await page.locator('#log details.sources').textContent(), /handbook\.md/);
   await page.close();
+});
+
+test('serve --ui-dir serves a folder as it is edited; --no-ui turns the console off', async (t) => {
+  const dir = h.tempDir();
+  t.after(() => dir.remove());
+  writeFileSync(join(dir.path, 'index.html'), '<!doctype html><title>dev</title><p>first draft</p>');
+  const dev = await h.startServe(['--ui-dir', dir.path]);
+  t.after(() => h.stop(dev));
+  const url = `http://127.0.0.1:${dev.port}/`;
+  assert.match(await (await fetch(url)).text(), /first draft/);
+  writeFileSync(join(dir.path, 'index.html'), '<!doctype html><title>dev</title><p>second draft</p>');
+  const r = await fetch(url);
+  assert.match(await r.text(), /second draft/, 'an edited file is served at once');
+  assert.match(r.headers.get('content-security-policy'), /script-src 'self'/);
+  assert.equal((await fetch(`${url}chat.js`)).status, 404, 'only the folder is served');
+
+  const off = await h.startServe(['--no-ui']);
+  t.after(() => h.stop(off));
+  const o = await fetch(`http://127.0.0.1:${off.port}/`);
+  assert.equal(o.status, 404);
+  assert.equal((await fetch(`http://127.0.0.1:${off.port}/v1/models`)).status, 200, 'the API is still there');
+
+  await assert.rejects(h.startServe(['--ui-dir', join(dir.path, 'missing')]), /--ui-dir .*missing is not a readable folder/);
 });

@@ -92,7 +92,7 @@ export async function launchBrowser() {
   });
 }
 
-// A fake OpenAI-shaped upstream for the gateway: GET /health, GET /v1/models
+// A fake OpenAI-shaped upstream for the gateway: GET /health and /ready, GET /v1/models
 // (one model, "fake"), POST /v1/chat/completions answered by the test's
 // handler: reply(body) returns { chunks: [strings], hang: bool }, streamed as
 // SSE chunks (with a pause between them); hang: the stream stops after the
@@ -103,7 +103,7 @@ export async function startFakeUpstream(reply) {
     let body = '';
     req.on('data', (d) => { body += d; });
     req.on('end', async () => {
-      if (req.method === 'GET' && req.url === '/health') return res.end('{"status":"ok"}');
+      if (req.method === 'GET' && (req.url === '/health' || req.url === '/ready')) return res.end('{"status":"ok"}');
       if (req.method === 'GET' && req.url === '/v1/models') {
         res.setHeader('Content-Type', 'application/json');
         return res.end(JSON.stringify({ object: 'list', data: [{ id: 'fake', object: 'model', owned_by: 'test' }] }));

@@ -224,8 +224,9 @@ function svg(tag, attrs = {}, text) {
   return e;
 }
 
-// stacked bars: points [{t (ms), values: [..]}], one class per stack level
-function barChart(host, points, classes, labelOf, title) {
+// stacked bars: points [{t (ms), values: [..]}], one class per stack level;
+// slots: room for at least this many bars (a chart that fills up over time)
+function barChart(host, points, classes, labelOf, title, slots = 0) {
   const W = 860, H = 220, L = 44, B = 26, T = 8;
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': title, class: 'chart' });
   const max = Math.max(1, ...points.map((p) => p.values.reduce((a, b) => a + b, 0)));
@@ -235,7 +236,7 @@ function barChart(host, points, classes, labelOf, title) {
     const v = max * f;
     root.append(svg('text', { x: L - 6, y: y(v) + 4, class: 'axis', 'text-anchor': 'end' }, max < 10 ? String(Math.round(v * 100) / 100) : fmtNum(Math.round(v))));
   }
-  const bw = (W - L) / Math.max(points.length, 1);
+  const bw = (W - L) / Math.max(points.length, slots, 1);
   points.forEach((p, i) => {
     let base = 0;
     p.values.forEach((v, j) => {
@@ -245,7 +246,7 @@ function barChart(host, points, classes, labelOf, title) {
       root.append(r);
       base += v;
     });
-    if (points.length <= 31 && (i % Math.ceil(points.length / 8) === 0))
+    if (i % Math.ceil(Math.max(points.length, slots) / 8) === 0)
       root.append(svg('text', { x: L + i * bw + bw / 2, y: H - 8, class: 'axis', 'text-anchor': 'middle' }, labelOf(p.t)));
   });
   host.replaceChildren(root);
@@ -393,7 +394,7 @@ async function loadMetrics() {
   $('#metrics-tiles').replaceChildren(...tiles.map(([k, v]) => el('div', { class: 'tile' }, el('span', {}, k), el('strong', {}, v))));
   const rates = history.slice(1).map((h, i) => ({ t: h.t, values: [Math.max(0, (h.requests - history[i].requests) / ((h.t - history[i].t) / 1000))] }));
   barChart($('#metrics-chart'), rates.map((r) => ({ t: r.t, values: [Math.round(r.values[0] * 100) / 100] })), ['allowed'],
-    (t) => new Date(t).toTimeString().slice(0, 8), 'Requests per second');
+    (t) => new Date(t).toTimeString().slice(0, 8), 'Requests per second', 40);
   fillTable('#metrics-table', s.filter((x) => !x.name.endsWith('_bucket')).slice(0, 400).map((x) => [el('td', { class: 'mono' }, x.name), el('td', { class: 'mono' }, x.labels), fmtNum(x.value)]),
     'No series yet.');
 }
