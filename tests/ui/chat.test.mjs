@@ -8,6 +8,7 @@
 //   - a very long message gets the server's error, and the page goes on;
 //   - an image attached for a model served with --mmproj (and no button for one without);
 //   - an answer grounded in a knowledge collection (--rag-db) with its sources;
+//   - a prompt from the prompt library (--prompts) with its variables;
 //   - --ui-dir (a folder served as it is edited), --no-ui, a missing folder.
 // Run: HEARTH_BIN=build/hearth node --test tests/ui/chat.test.mjs
 import { test, before, after } from 'node:test';
@@ -236,4 +237,33 @@ test('serve --ui-dir serves a folder as it is edited; --no-ui turns the console 
   assert.equal((await fetch(`http://127.0.0.1:${off.port}/v1/models`)).status, 200, 'the API is still there');
 
   await assert.rejects(h.startServe(['--ui-dir', join(dir.path, 'missing')]), /--ui-dir .*missing is not a readable folder/);
+});
+
+test('a prompt from the prompt library, its variables filled in the page', async (t) => {
+  const dir = h.tempDir();
+  const srv = await h.startServe(['--prompts', join(dir.path, 'prompts.db')]);
+  t.after(async () => { await h.stop(srv); dir.remove(); });
+  const api = `http://127.0.0.1:${srv.port}/v1`;
+  const added = await (await fetch(`${api}/prompts`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ name: 'translate', author: 'ui-test', spec: { system: 'You translate into French.',
+      template: 'Translate: {{ text }}', variables: { text: 'string' }, sampling: { max_tokens: 8 } } }) })).json();
+  assert.equal(added.version, 1, JSON.stringify(added));
+
+  const page = await browser.newPage();
+  await page.goto(`http://127.0.0.1:${srv.port}`);
+  await page.locator('#prompt').waitFor();
+  await page.locator('#prompt').selectOption('translate');
+  const text = page.getByLabel('text (string)');
+  await text.waitFor();
+  await page.locator('#max_tokens').fill('8');
+  await text.fill('good morning');
+  const reply = await h.sendAndWait(page, 'Please.');
+  assert.equal(await page.getByRole('alert').isHidden(), true, await page.locator('#notice').textContent());
+  assert.ok((await reply.locator('.body').textContent()).trim().length > 0);
+  assert.match(await reply.locator('.stats').textContent(), /\d+ tokens/);
+
+  await text.fill('');   // a missing variable: the server's error names it
+  await h.sendAndWait(page, 'Again.');
+  assert.match(await page.getByRole('alert').textContent(), /prompt\.variables\.text: missing/);
+  await page.close();
 });

@@ -3,8 +3,8 @@
 // /v1/chat/completions with stream: true), Markdown rendered and sanitised,
 // stop, regenerate, conversations kept in this browser and exported as JSON,
 // an image attachment for models with an image encoder, answers grounded in a
-// knowledge collection (a vector store, with its sources), token counts and
-// speed per reply. Works against `hearth serve` and `hearth gateway` (with
+// knowledge collection (a vector store, with its sources), a prompt from the
+// prompt library with its variables, token counts and speed per reply. Works against `hearth serve` and `hearth gateway` (with
 // an API key).
 import { renderMarkdown } from './markdown.js';
 import { sseData, StreamCut } from './sse.js';
@@ -19,6 +19,7 @@ const ui = {
   seed: $('seed'), apiKey: $('api-key'), attachLabel: $('attach-label'), image: $('image'),
   attachment: $('attachment'), preview: $('attachment-preview'), removeImage: $('attachment-remove'),
   knowledge: $('knowledge'), knowledgePick: $('knowledge-pick'),
+  prompt: $('prompt'), promptPick: $('prompt-pick'), promptVars: $('prompt-vars'), promptFields: $('prompt-fields'),
 };
 
 let conversations = store.loadAll();
@@ -97,6 +98,58 @@ async function loadStores() {
   } catch {
     ui.knowledgePick.hidden = true;
   }
+}
+
+// the prompt library (hearth serve --prompts DB): a prompt by name, its
+// variables as labelled fields; the picker stays hidden when there is none
+async function loadPrompts() {
+  try {
+    const r = await fetch('v1/prompts', { headers: headers(false) });
+    const list = r.ok ? await r.json() : [];
+    const keep = ui.prompt.value;
+    ui.prompt.replaceChildren(new Option('none', ''),
+      ...(Array.isArray(list) ? list : []).map((p) => new Option(p.name, p.name)));
+    if ([...ui.prompt.options].some((o) => o.value === keep)) ui.prompt.value = keep;
+    ui.promptPick.hidden = ui.prompt.options.length < 2;
+  } catch {
+    ui.promptPick.hidden = true;
+  }
+}
+
+async function showPromptVars() {
+  ui.promptFields.replaceChildren();
+  ui.promptVars.hidden = true;
+  const name = ui.prompt.value;
+  if (!name) return;
+  const r = await fetch(`v1/prompts/${encodeURIComponent(name)}`, { headers: headers(false) });
+  if (!r.ok) return notice(`Prompt ${name}: ${await errorText(r)}`);
+  const vars = ((await r.json()).spec || {}).variables || {};
+  for (const [k, type] of Object.entries(vars)) {
+    const id = `var-${k}`;
+    const label = document.createElement('label');
+    label.htmlFor = id;
+    label.textContent = `${k} (${typeof type === 'string' ? type : 'value'})`;
+    const input = document.createElement('input');
+    input.id = id;
+    input.dataset.name = k;
+    input.dataset.type = typeof type === 'string' ? type : '';
+    ui.promptFields.append(label, input);
+  }
+  ui.promptVars.hidden = !Object.keys(vars).length;
+}
+
+// the variables typed in: strings as typed, other types read as JSON when they parse
+function promptVariables() {
+  const v = {};
+  for (const input of ui.promptFields.querySelectorAll('input')) {
+    if (input.value === '') continue;
+    let x = input.value;
+    if (input.dataset.type && input.dataset.type !== 'string') {
+      try { x = JSON.parse(input.value); } catch { /* sent as typed: the server names the field */ }
+    }
+    v[input.dataset.name] = x;
+  }
+  return v;
 }
 
 function fillAdapters() {
@@ -245,6 +298,7 @@ function requestBody() {
   if (maxTokens > 0) body.max_tokens = maxTokens;
   const seed = parseInt(ui.seed.value, 10);
   if (Number.isFinite(seed) && seed >= 0) body.seed = seed;
+  if (ui.prompt.value) body.prompt = { name: ui.prompt.value, variables: promptVariables() };
   if (ui.knowledge.value) {   // grounded: the server sends sources with whole answers only
     body.tools = [{ type: 'file_search', vector_store_ids: [ui.knowledge.value] }];
     body.stream = false;
@@ -410,6 +464,7 @@ ui.newChat.addEventListener('click', () => {
 });
 ui.exportBtn.addEventListener('click', () => store.exportJSON(conversations));
 ui.model.addEventListener('change', fillAdapters);
+ui.prompt.addEventListener('change', showPromptVars);
 ui.system.addEventListener('change', () => { conv.system = ui.system.value; save(); });
 for (const [input, out] of [[ui.temperature, $('temperature-value')], [ui.topP, $('top_p-value')]]) {
   const show = () => { out.textContent = Number(input.value).toFixed(2); };
@@ -421,6 +476,7 @@ ui.apiKey.addEventListener('change', () => {
   sessionStorage.setItem('hearth.apiKey', ui.apiKey.value.trim());
   loadModels();
   loadStores();
+  loadPrompts();
 });
 
 conv = conversations.find((c) => c.id === store.currentId()) || conversations[conversations.length - 1]
@@ -428,3 +484,4 @@ conv = conversations.find((c) => c.id === store.currentId()) || conversations[co
 showConversation();
 loadModels();
 loadStores();
+loadPrompts();
