@@ -89,8 +89,9 @@ static inline size_t dechunk(char *b, size_t n) {
     return w;
 }
 
-/* reads the whole response (until the server closes) */
-static inline bool http_read(int fd, http_resp *out) {
+/* reads the whole response (until the server closes); on_data (may be NULL)
+ * sees what has arrived so far after each piece (raw, NUL-terminated) */
+static inline bool http_read_cb(int fd, http_resp *out, void (*on_data)(const char *so_far, void *user), void *user) {
     memset(out, 0, sizeof *out);
     size_t cap = 65536, len = 0;
     char *buf = malloc(cap);
@@ -99,6 +100,8 @@ static inline bool http_read(int fd, http_resp *out) {
         ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
         if (r <= 0) break;
         len += (size_t)r;
+        buf[len] = 0;
+        if (on_data) on_data(buf, user);
     }
     buf[len] = 0;
     char *sep = strstr(buf, "\r\n\r\n");
@@ -115,6 +118,22 @@ static inline bool http_read(int fd, http_resp *out) {
     out->len = strcasestr(out->head, "transfer-encoding: chunked") ? dechunk(out->body, bl) : bl;
     free(buf);
     return true;
+}
+
+static inline bool http_read(int fd, http_resp *out) { return http_read_cb(fd, out, NULL, NULL); }
+
+/* stdout of a shell command (malloc'd, NUL-terminated; empty if it failed) */
+static inline char *cmd_output(const char *cmd) {
+    FILE *f = popen(cmd, "r");
+    size_t cap = 1 << 20, n = 0;
+    char *out = calloc(cap, 1);
+    if (f) {
+        size_t r;
+        while ((r = fread(out + n, 1, cap - 1 - n, f)) > 0) n += r;
+        pclose(f);
+    }
+    out[n] = 0;
+    return out;
 }
 
 static inline bool http_do(int port, const char *method, const char *path, const char *body, http_resp *out) {

@@ -39,19 +39,6 @@ static char adapter_path[256];
 #define post_json(path, body, status) http_post_json(port, (path), (body), (status))
 #define jstr(o, path) json_path_str((o), (path))
 
-/* stdout of a command (malloc'd) */
-static char *run_cmd(const char *cmd) {
-    FILE *f = popen(cmd, "r");
-    size_t cap = 1 << 20, n = 0;
-    char *out = calloc(cap, 1);
-    if (f) {
-        size_t r;
-        while ((r = fread(out + n, 1, cap - 1 - n, f)) > 0) n += r;
-        pclose(f);
-    }
-    out[n] = 0;
-    return out;
-}
 
 /* ==== generation with an adapter ================================================ */
 static const char *PROMPT = "Hello world, this is";
@@ -73,7 +60,7 @@ static char *run_greedy(const char *lora) {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s run -m %s -p '%s' -n 16 --temp 0 -t 1 -c 256 %s%s --json 2>/dev/null", HEARTH_BIN,
              TINY, PROMPT, lora ? "--lora " : "", lora ? lora : "");
-    char *out = run_cmd(cmd);
+    char *out = cmd_output(cmd);
     cJSON *j = cJSON_Parse(out);
     const char *t = jstr(j, "text");
     char *r = strdup(t ? t : "(hearth run failed)");
@@ -142,7 +129,7 @@ static double cosine_vs_cli(const char *model, const char *path, const char *tex
     const cJSON *api = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "data"), 0), "embedding");
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s embed -m %s -p '%s' -t 1 --json 2>/dev/null", HEARTH_BIN, path, text);
-    char *out = run_cmd(cmd);
+    char *out = cmd_output(cmd);
     cJSON *c = cJSON_Parse(out);
     const cJSON *cli = cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(c, "data"), 0), "embedding");
     int n = cJSON_GetArraySize(api);
@@ -218,7 +205,7 @@ TEST(adapter_shape_mismatch_at_startup) {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s serve --model lic=%s --lora ad=%s --port 0 2>&1; echo \"exit=$?\"", HEARTH_BIN, LIC,
              adapter_path);
-    char *out = run_cmd(cmd);
+    char *out = cmd_output(cmd);
     CHECK_MSG(strstr(out, "exit=0") == NULL && strstr(out, "exit=") != NULL, "exit: %s", out);
     CHECK_MSG(strstr(out, "'ad'") && strstr(out, "fits no served model") && !strstr(out, "listening"),
               "message: %s", out);

@@ -92,25 +92,12 @@ static char *greedy(const char *model, const char *lora, char *fp, size_t fpcap)
     return out;
 }
 
-/* stdout of a command (malloc'd) */
-static char *run_cmd(const char *cmd) {
-    FILE *f = popen(cmd, "r");
-    size_t cap = 1 << 16, n = 0;
-    char *out = calloc(cap, 1);
-    if (f) {
-        size_t r;
-        while ((r = fread(out + n, 1, cap - 1 - n, f)) > 0) n += r;
-        pclose(f);
-    }
-    out[n] = 0;
-    return out;
-}
 
 /* "sha256:<hex>" of a file by sha256sum */
 static void sha256sum(const char *path, char out[72]) {
     char cmd[400];
     snprintf(cmd, sizeof cmd, "sha256sum '%s'", path);
-    char *o = run_cmd(cmd);
+    char *o = cmd_output(cmd);
     snprintf(out, 72, "sha256:%.64s", o);
     free(o);
 }
@@ -143,6 +130,10 @@ typedef struct stream {
     char fp[64];
 } stream;
 
+static void stream_progress(const char *so_far, void *user) {
+    if (strstr(so_far, "data: ")) atomic_store(&((stream *)user)->started, 1);
+}
+
 static void *stream_main(void *arg) {
     stream *s = arg;
     char body[512];
@@ -151,38 +142,23 @@ static void *stream_main(void *arg) {
              "\"temperature\":0,\"stream\":true}",
              s->model, PROMPT, s->max_tokens);
     int fd = http_connect(port, 120);
-    if (fd < 0) return NULL;
-    http_send(fd, "POST", "/v1/chat/completions", body);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (len + 4096 > cap) buf = realloc(buf, cap *= 2);
-        ssize_t r = recv(fd, buf + len, cap - len - 1, 0);
-        if (r <= 0) break;
-        len += (size_t)r;
-        buf[len] = 0;
-        if (strstr(buf, "data: ")) atomic_store(&s->started, 1);
-    }
-    close(fd);
-    buf[len] = 0;
+    http_resp r = {0};
+    bool ok = fd >= 0 && http_send(fd, "POST", "/v1/chat/completions", body) && http_read_cb(fd, &r, stream_progress, s);
+    if (fd >= 0) close(fd);
     atomic_store(&s->started, 1);
-    sscanf(buf, "HTTP/1.%*d %d", &s->status);
-    char *b = strstr(buf, "\r\n\r\n");
-    if (b) {
-        b += 4;
-        dechunk(b, strlen(b));
-        s->done = strstr(b, "data: [DONE]") != NULL;
-        for (char *ev = strstr(b, "data: {"); ev; ev = strstr(ev + 1, "data: {")) {
-            char *end = strstr(ev, "\n\n");
-            if (!end) break;
-            cJSON *j = cJSON_ParseWithLength(ev + 6, (size_t)(end - ev - 6));
-            const char *t = json_path_str(j, "choices.0.delta.content"), *fp = json_path_str(j, "system_fingerprint");
-            if (t) strncat(s->text, t, sizeof s->text - strlen(s->text) - 1);
-            if (fp) snprintf(s->fp, sizeof s->fp, "%s", fp);
-            cJSON_Delete(j);
-        }
+    if (!ok) return NULL;
+    s->status = r.status;
+    s->done = strstr(r.body, "data: [DONE]") != NULL;
+    for (char *ev = strstr(r.body, "data: {"); ev; ev = strstr(ev + 1, "data: {")) {
+        char *end = strstr(ev, "\n\n");
+        if (!end) break;
+        cJSON *j = cJSON_ParseWithLength(ev + 6, (size_t)(end - ev - 6));
+        const char *t = json_path_str(j, "choices.0.delta.content"), *fp = json_path_str(j, "system_fingerprint");
+        if (t) strncat(s->text, t, sizeof s->text - strlen(s->text) - 1);
+        if (fp) snprintf(s->fp, sizeof s->fp, "%s", fp);
+        cJSON_Delete(j);
     }
-    free(buf);
+    http_resp_free(&r);
     return NULL;
 }
 
@@ -420,16 +396,17 @@ TEST(bad_admin_calls) {
 /* ==== serve --registry: aliases ===================================================== */
 static char store[256], v3[256], dg_lic[72];
 
-/* the tag alias_ref points at in the store now ("" when unresolved) */
-static void alias_tag(const char *alias_ref, char *tag) {
+/* the store's ad@production must point at tag want (read with a handle of our own) */
+static void check_alias(const char *want, const char *when) {
     hearth_registry *r = NULL;
     hearth_registry_entry e;
-    tag[0] = 0;
-    if (hearth_registry_open(store, &r) == HEARTH_OK && hearth_registry_resolve(r, alias_ref, &e) == HEARTH_OK) {
-        snprintf(tag, HEARTH_REGISTRY_MAX_TAG + 1, "%s", e.tag);
+    char tag[HEARTH_REGISTRY_MAX_TAG + 1] = "";
+    if (hearth_registry_open(store, &r) == HEARTH_OK && hearth_registry_resolve(r, "ad@production", &e) == HEARTH_OK) {
+        snprintf(tag, sizeof tag, "%s", e.tag);
         hearth_registry_entry_clear(&e);
     }
     hearth_registry_free(r);
+    CHECK_MSG(!strcmp(tag, want), "%s: the store's ad@production points at '%s', want '%s'", when, tag, want);
 }
 
 static bool make_store(void) {
@@ -480,9 +457,7 @@ TEST(registry_models_listed) {
 
 TEST(alias_swap_under_load) {
     double t = swap_with_streams("ad@production", "/admin/aliases", "{\"alias\":\"ad@production\",\"tag\":\"2\"}");
-    char tag[HEARTH_REGISTRY_MAX_TAG + 1];
-    alias_tag("ad@production", tag);
-    CHECK_MSG(!strcmp(tag, "2"), "the store's ad@production points at '%s'", tag);
+    check_alias("2", "after the move");
     printf("alias swap under load: %.3f s, 8 of 8 streams completed\n", t);
 }
 
@@ -498,9 +473,7 @@ TEST(alias_rollback_byte_identical) {
     char *back = greedy("ad@production", NULL, NULL, 0);
     CHECK_MSG(!strcmp(back, text_v1), "rolled back: [%s], want [%s]", back, text_v1);
     free(back);
-    char now[HEARTH_REGISTRY_MAX_TAG + 1];
-    alias_tag("ad@production", now);
-    CHECK_MSG(!strcmp(now, "1"), "the store's ad@production points at '%s'", now);
+    check_alias("1", "after the rollback");
     printf("rollback: %.3f s\n", t);
 }
 
@@ -512,9 +485,7 @@ TEST(alias_base_mismatch_409) {
     CHECK_MSG(msg && strstr(msg, dg_lic) && strstr(msg, dg_tiny) && strstr(msg, "unchanged"), "message: %s",
               msg ? msg : "(none)");
     cJSON_Delete(j);
-    char tag[HEARTH_REGISTRY_MAX_TAG + 1];
-    alias_tag("ad@production", tag);
-    CHECK_MSG(!strcmp(tag, "1"), "a refused move changed the alias to '%s'", tag);
+    check_alias("1", "after a refused move");
     char *t = greedy("ad@production", NULL, NULL, 0);
     CHECK_MSG(!strcmp(t, text_v1), "after the refused move: [%s]", t);
     free(t);
@@ -585,98 +556,99 @@ TEST(gateway_admin_keys_only) {
     cJSON_Delete(j);
 }
 
+/* ==== the servers ================================================================= */
+/* starts `hearth serve ARGS` (its port: the number after marker), runs the
+ * tests against it, then SIGTERM: it must exit 0 (a sanitizer's report would
+ * make it fail) */
+static void with_server(const char *what, const char *const *args, const char *marker, void (*tests)(void)) {
+    pid_t pid;
+    port = start_server_marked(HEARTH_BIN, args, &pid, marker);
+    if (port <= 0) {
+        CHECK_MSG(0, "%s did not start", what);
+        return;
+    }
+    tests();
+    kill(pid, SIGTERM);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: exit status %d", what, status);
+}
+
+static void path_tests(void) {
+    RUN(admin_needs_token_and_lists_digests);
+    RUN(names_and_lora_field);
+    RUN(swap_under_load);
+    RUN(rollback_byte_identical);
+    RUN(base_digest_mismatch_409);
+    RUN(unload_while_in_use);
+    RUN(bad_admin_calls);
+}
+
+static void registry_tests(void) {
+    RUN(registry_models_listed);
+    RUN(alias_swap_under_load);
+    RUN(alias_rollback_byte_identical);
+    RUN(alias_base_mismatch_409);
+}
+
+static void gateway_tests(void) { RUN(gateway_admin_keys_only); }
+
+/* the gateway's config and keys in dir: a user key and an admin key */
+static bool make_gateway(const char *dir, const char *cfg) {
+    char keys[300];
+    snprintf(keys, sizeof keys, "%s/keys.db", dir);
+    FILE *g = mkdir(dir, 0700) == 0 ? fopen(cfg, "w") : NULL;
+    if (!g) return false;
+    fputs("keys_db: keys.db\naudit: {db: audit.db, sync: normal}\n", g);
+    fclose(g);
+    hearth_keystore *ks = NULL;
+    hearth_key_params kp = hearth_key_default_params(), ka = kp;
+    kp.name = "user", ka.name = "ops", ka.role = HEARTH_ROLE_ADMIN;
+    bool ok = hearth_keystore_open(keys, &ks) == HEARTH_OK && hearth_keys_create(ks, &kp, k_user, NULL) == HEARTH_OK &&
+              hearth_keys_create(ks, &ka, k_admin, NULL) == HEARTH_OK;
+    if (!ok) fprintf(stderr, "make_gateway: %s\n", hearth_last_error());
+    hearth_keystore_free(ks);
+    return ok;
+}
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     int pid0 = (int)getpid();
+    char gwdir[256], cfg[300], lora[300], lora2[300], cmd[800];
     snprintf(v1, sizeof v1, "/tmp/hearth-test-swap-v1-%d.gguf", pid0);
     snprintf(v2, sizeof v2, "/tmp/hearth-test-swap-v2-%d.gguf", pid0);
-    snprintf(tokfile, sizeof tokfile, "/tmp/hearth-test-swap-token-%d", pid0);
-    if (!make_adapter(TINY, v1, 0x9E3779B97F4A7C15ull) || !make_adapter(TINY, v2, 0x2545F4914F6CDD1Dull)) return 1;
-    FILE *f = fopen(tokfile, "w");
-    if (!f) return 1;
-    fputs(TOKEN "\n", f);
-    fclose(f);
-    sha256sum(v1, dg_v1), sha256sum(v2, dg_v2), sha256sum(TINY, dg_tiny);
-    char lora[300], lora2[300];
-    snprintf(lora, sizeof lora, "ad=%s", v1);
-    snprintf(lora2, sizeof lora2, "ref2=%s", v2);
-    const char *args[] = {"--model", "tiny=" TINY, "--lora", lora, "--lora", lora2, "--admin-token-file", tokfile, "-t", "1",
-                          "--parallel", "4", "--ctx-per-seq", "256", NULL};
-    pid_t pid;
-    port = start_server(HEARTH_BIN, args, &pid);
-    if (port > 0) {
-        RUN(admin_needs_token_and_lists_digests);
-        RUN(names_and_lora_field);
-        RUN(swap_under_load);
-        RUN(rollback_byte_identical);
-        RUN(base_digest_mismatch_409);
-        RUN(unload_while_in_use);
-        RUN(bad_admin_calls);
-        kill(pid, SIGTERM);
-        int status = 0;
-        waitpid(pid, &status, 0);
-        CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "server exit status %d", status);
-    } else {
-        CHECK_MSG(0, "the server did not start");
-    }
-    /* serve --registry: the aliases of a store */
-    snprintf(store, sizeof store, "/tmp/hearth-test-swap-store-%d", pid0);
     snprintf(v3, sizeof v3, "/tmp/hearth-test-swap-v3-%d.gguf", pid0);
-    sha256sum(LIC, dg_lic);
-    if (make_adapter(TINY, v3, 0x106689D45497FDB5ull) && make_store()) {
-        const char *rargs[] = {"--registry", store, "--admin-token-file", tokfile, "-t", "1", "--parallel", "4",
-                               "--ctx-per-seq", "256", NULL};
-        port = start_server(HEARTH_BIN, rargs, &pid);
-        if (port > 0) {
-            RUN(registry_models_listed);
-            RUN(alias_swap_under_load);
-            RUN(alias_rollback_byte_identical);
-            RUN(alias_base_mismatch_409);
-            kill(pid, SIGTERM);
-            int status = 0;
-            waitpid(pid, &status, 0);
-            CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "registry server exit status %d", status);
-        } else {
-            CHECK_MSG(0, "the registry server did not start");
-        }
-    } else {
-        CHECK_MSG(0, "the store was not made");
-    }
-    /* the admin API through the gateway (serve --gateway-config: the gateway in this process) */
-    char gwdir[256], cfg[300], keys[300];
+    snprintf(tokfile, sizeof tokfile, "/tmp/hearth-test-swap-token-%d", pid0);
+    snprintf(store, sizeof store, "/tmp/hearth-test-swap-store-%d", pid0);
     snprintf(gwdir, sizeof gwdir, "/tmp/hearth-test-swap-gw-%d", pid0);
     snprintf(cfg, sizeof cfg, "%s/gw.yaml", gwdir);
-    snprintf(keys, sizeof keys, "%s/keys.db", gwdir);
-    hearth_keystore *ks = NULL;
-    FILE *g = mkdir(gwdir, 0700) == 0 ? fopen(cfg, "w") : NULL;
-    if (g) {
-        fputs("keys_db: keys.db\naudit: {db: audit.db, sync: normal}\n", g);
-        fclose(g);
-    }
-    hearth_key_params kp = hearth_key_default_params(), ka = kp;
-    kp.name = "user", ka.name = "ops", ka.role = HEARTH_ROLE_ADMIN;
-    if (g && hearth_keystore_open(keys, &ks) == HEARTH_OK && hearth_keys_create(ks, &kp, k_user, NULL) == HEARTH_OK &&
-        hearth_keys_create(ks, &ka, k_admin, NULL) == HEARTH_OK) {
-        hearth_keystore_free(ks);
-        const char *gargs[] = {"--model", "tiny=" TINY, "--lora", lora, "--admin-token-file", tokfile, "-t", "1",
-                               "--parallel", "2", "--ctx-per-seq", "256", "--gateway-config", cfg, NULL};
-        port = start_server_marked(HEARTH_BIN, gargs, &pid, "gateway listening on port ");
-        if (port > 0) {
-            RUN(gateway_admin_keys_only);
-            kill(pid, SIGTERM);
-            int status = 0;
-            waitpid(pid, &status, 0);
-            CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "gateway server exit status %d", status);
-        } else {
-            CHECK_MSG(0, "serve --gateway-config did not start");
-        }
-    } else {
-        hearth_keystore_free(ks);
-        CHECK_MSG(0, "the gateway's keys were not made: %s", hearth_last_error());
-    }
-    char cmd[600];
+    snprintf(lora, sizeof lora, "ad=%s", v1);
+    snprintf(lora2, sizeof lora2, "ref2=%s", v2);
+    FILE *f = fopen(tokfile, "w");
+    if (!f || !make_adapter(TINY, v1, 0x9E3779B97F4A7C15ull) || !make_adapter(TINY, v2, 0x2545F4914F6CDD1Dull) ||
+        !make_adapter(TINY, v3, 0x106689D45497FDB5ull))
+        return 1;
+    fputs(TOKEN "\n", f);
+    fclose(f);
+    sha256sum(v1, dg_v1), sha256sum(v2, dg_v2), sha256sum(TINY, dg_tiny), sha256sum(LIC, dg_lic);
+
+    /* models and adapters by path */
+    const char *args[] = {"--model", "tiny=" TINY, "--lora", lora, "--lora", lora2, "--admin-token-file", tokfile,
+                          "-t", "1", "--parallel", "4", "--ctx-per-seq", "256", NULL};
+    with_server("hearth serve", args, "listening on http://", path_tests);
+    /* serve --registry: the aliases of a store */
+    const char *rargs[] = {"--registry", store, "--admin-token-file", tokfile, "-t", "1", "--parallel", "4",
+                           "--ctx-per-seq", "256", NULL};
+    if (make_store()) with_server("hearth serve --registry", rargs, "listening on http://", registry_tests);
+    else CHECK_MSG(0, "the store was not made");
+    /* the admin API through the gateway (serve --gateway-config: the gateway in this process) */
+    const char *gargs[] = {"--model", "tiny=" TINY, "--lora", lora, "--admin-token-file", tokfile, "-t", "1",
+                           "--parallel", "2", "--ctx-per-seq", "256", "--gateway-config", cfg, NULL};
+    if (make_gateway(gwdir, cfg)) with_server("hearth serve --gateway-config", gargs, "gateway listening on port ", gateway_tests);
+    else CHECK_MSG(0, "the gateway's keys were not made");
+
     snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", store, gwdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", store);
+    if (system(cmd) != 0) fprintf(stderr, "could not remove %s, %s\n", store, gwdir);
     free(text_v1), free(text_v2), free(text_base);
     unlink(v1), unlink(v2), unlink(v3), unlink(tokfile);
     return harness_done();
