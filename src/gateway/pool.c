@@ -9,6 +9,8 @@
  */
 #include "gateway_internal.h"
 
+#include "core/prom.h"
+
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,21 +186,32 @@ void gw_pool_state(gw_pool *p, int i, bool *healthy, int64_t *in_flight, uint64_
     pthread_mutex_unlock(&p->mu);
 }
 
+/* name{replica="URL"} (the URL escaped as a label value) */
+static void replica_series(hearth_buf *o, const char *name, const char *url) {
+    hearth_buf_printf(o, "%s{replica=\"", name);
+    prom_label_value(o, url);
+    hearth_buf_puts(o, "\"} ");
+}
+
 void gw_pool_render(gw_pool *p, hearth_buf *o) {
     pthread_mutex_lock(&p->mu);
-    hearth_buf_printf(o, "# HELP hearth_gateway_replica_up Whether the replica passes health checks.\n"
-                     "# TYPE hearth_gateway_replica_up gauge\n");
-    for (int i = 0; i < p->n; i++)
-        hearth_buf_printf(o, "hearth_gateway_replica_up{replica=\"%s\"} %d\n", p->r[i].url, p->r[i].healthy ? 1 : 0);
+    hearth_buf_printf(o, "# HELP hearth_gateway_replica_up Whether the replica passes its checks (GET /ready).\n"
+                         "# TYPE hearth_gateway_replica_up gauge\n");
+    for (int i = 0; i < p->n; i++) {
+        replica_series(o, "hearth_gateway_replica_up", p->r[i].url);
+        hearth_buf_printf(o, "%d\n", p->r[i].healthy ? 1 : 0);
+    }
     hearth_buf_printf(o, "# HELP hearth_gateway_replica_in_flight Requests now forwarded to the replica.\n"
-                     "# TYPE hearth_gateway_replica_in_flight gauge\n");
-    for (int i = 0; i < p->n; i++)
-        hearth_buf_printf(o, "hearth_gateway_replica_in_flight{replica=\"%s\"} %lld\n", p->r[i].url,
-                      (long long)p->r[i].in_flight);
+                         "# TYPE hearth_gateway_replica_in_flight gauge\n");
+    for (int i = 0; i < p->n; i++) {
+        replica_series(o, "hearth_gateway_replica_in_flight", p->r[i].url);
+        hearth_buf_printf(o, "%lld\n", (long long)p->r[i].in_flight);
+    }
     hearth_buf_printf(o, "# HELP hearth_gateway_replica_failures_total Requests to the replica that failed in transport.\n"
-                     "# TYPE hearth_gateway_replica_failures_total counter\n");
-    for (int i = 0; i < p->n; i++)
-        hearth_buf_printf(o, "hearth_gateway_replica_failures_total{replica=\"%s\"} %llu\n", p->r[i].url,
-                      (unsigned long long)p->r[i].failures);
+                         "# TYPE hearth_gateway_replica_failures_total counter\n");
+    for (int i = 0; i < p->n; i++) {
+        replica_series(o, "hearth_gateway_replica_failures_total", p->r[i].url);
+        hearth_buf_printf(o, "%llu\n", (unsigned long long)p->r[i].failures);
+    }
     pthread_mutex_unlock(&p->mu);
 }
