@@ -425,7 +425,7 @@ hearth_status reg_manifest_parse(const char *json, size_t len, hearth_registry_e
         s = hearth_set_error(HEARTH_ERR_FORMAT, "manifest: \"size\" must be a whole number of bytes");
     else if (lin && !cJSON_IsObject(lin))
         s = hearth_set_error(HEARTH_ERR_FORMAT, "manifest: \"lineage\" must be an object");
-    if (!s) {
+    if (!s && name && tag && size) {   /* (all checked above; spelled out for cppcheck) */
         snprintf(e->name, sizeof e->name, "%s", name);
         snprintf(e->tag, sizeof e->tag, "%s", tag);
         e->size = (int64_t)size->valuedouble;

@@ -887,8 +887,9 @@ void api_stream_events(srv_job *j, hearth_buf *out, bool *end) {
                 if (role) cJSON_AddStringToObject(d, "role", "assistant");
                 char *err = NULL;
                 if (srv_tools_on(j)) {   /* content and tool_calls pieces (tool_calls.c) */
-                    if (role) cJSON_AddNullToObject(d, "content");
-                    if (!srv_tools_delta(j, c, piece, c->len - c->sent, fin, d, &finish, &err)) {
+                    bool ok = srv_tools_delta(j, c, piece, c->len - c->sent, fin, d, &finish, &err);
+                    if (ok && role && !cJSON_GetObjectItemCaseSensitive(d, "content")) cJSON_AddNullToObject(d, "content");
+                    if (!ok) {
                         cJSON_Delete(o);
                         cJSON_Delete(ch);
                         api_error e = {0};

@@ -26,7 +26,8 @@ done
 known_cjson=""
 for h in "$prefix"/include/hearth/*.h; do
     # code only: one-line comments removed
-    sed -e 's#/\*.*\*/##g' "$h" | grep -qE '#include <cjson|cJSON \*' || continue
+    # (grep without -q reads all of its input: under pipefail, -q's early exit would fail the pipe)
+    sed -e 's#/\*.*\*/##g' "$h" | grep -E '#include <cjson|cJSON \*' >/dev/null || continue
     case " $known_cjson " in *" $(basename "$h") "*) ;; *) fail "public header $(basename "$h") uses cJSON";; esac
 done
 
@@ -42,8 +43,10 @@ $cc -std=c11 -Wall -Werror -o hello_shared hello_hearth.c $cflags $libs -Wl,-rpa
 static_libs=$(pkg-config --static --libs hearth | sed "s#-lhearth#$libdir/libhearth.a#")
 $cc -std=c11 -Wall -Werror -o hello_static hello_hearth.c $cflags $static_libs \
     || fail "building against libhearth.a"
-ldd hello_shared | grep -q "$libdir/libhearth.so" || { ldd hello_shared; fail "hello_shared does not use the installed libhearth.so"; }
-if ldd hello_static | grep -q libhearth; then fail "hello_static is linked to a shared libhearth"; fi
+shared_deps=$(ldd hello_shared)
+static_deps=$(ldd hello_static)
+[[ $shared_deps == *"$libdir/libhearth.so"* ]] || { echo "$shared_deps"; fail "hello_shared does not use the installed libhearth.so"; }
+if [[ $static_deps == *libhearth* ]]; then fail "hello_static is linked to a shared libhearth"; fi
 
 model=$src/tests/data/models/licenses-llama-f16.gguf
 prompt="GNU GENERAL PUBLIC LICENSE"
