@@ -221,9 +221,10 @@ static bool on_progress(void *user, int64_t done, int64_t total) {
         int fill = pct < 0 ? 0 : pct * 30 / 100;
         for (int i = 0; i < 30; i++) bar[i] = i < fill ? '#' : '.';
         bar[30] = 0;
+        char eta[32] = "?";
+        if (left >= 0) snprintf(eta, sizeof eta, "%.0f", left);
         if (total > 0)
-            fprintf(stderr, "\rpull [%s] %3d%% %s / %s  %s/s  %s%.0f s left   ", bar, pct, d, t, r,
-                    left < 0 ? "?" : "", left < 0 ? 0.0 : left);
+            fprintf(stderr, "\rpull [%s] %3d%% %s / %s  %s/s  %s s left   ", bar, pct, d, t, r, eta);
         else
             fprintf(stderr, "\rpull %s  %s/s   ", d, r);
         if (total > 0 && done >= total) fputc('\n', stderr);

@@ -47,13 +47,16 @@
 #define USAGE_ROWS_MAX 20000
 
 /* ==== replies ======================================================================= */
+static int audit_failed(struct MHD_Connection *c) {
+    return gw_send(c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"), NULL);
+}
+
 static int send_json(gw_req *r, struct MHD_Connection *c, int status, cJSON *o, bool audit) {
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (audit && !gw_finish(r, status, NULL)) {
         free(s);
-        return gw_send(c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"),
-                       NULL);
+        return audit_failed(c);
     }
     return gw_send(c, status, s, NULL);
 }
@@ -231,8 +234,7 @@ static int login(gw_req *r, struct MHD_Connection *c, const char *body) {
     gw_session_create(g->sessions, r->key.id, now, sid, csrf);
     if (!gw_finish(r, 200, NULL)) {
         gw_session_end(g->sessions, sid);
-        return gw_send(c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"),
-                       NULL);
+        return audit_failed(c);
     }
     int64_t max_age = GW_SESSION_MAX_S;
     return send_with_cookie(c, 200, session_json(&r->key, csrf, now + GW_SESSION_IDLE_S), sid, max_age);
@@ -242,8 +244,7 @@ static int logout(admin_ctx *x) {
     x->r->endpoint = "/admin/logout";
     gw_session_end(x->r->g->sessions, x->sid);
     if (!gw_finish(x->r, 200, NULL))
-        return gw_send(x->c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"),
-                       NULL);
+        return audit_failed(x->c);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "logged_out", true);
     return send_with_cookie(x->c, 200, o, "", 0);
@@ -598,6 +599,23 @@ static bool audit_args(admin_ctx *x, audit_filter *f, int64_t *since, int64_t *u
            arg_int(x, "until", 0, 0, INT64_MAX / 2, until, why, cap);
 }
 
+/* after a walk (or render) that wrote b: false with *res the answer (500; b
+ * freed) when it failed or the audit record of an API-key read could not be
+ * written */
+static bool walk_ok(admin_ctx *x, hearth_buf *b, hearth_status st, bool oom, int *res) {
+    if (st || oom || b->oom) {
+        hearth_buf_free(b);
+        *res = gw_fail(x->r, x->c, 500, st ? hearth_last_error() : "out of memory", "server_error", NULL, 0);
+        return false;
+    }
+    if (!x->session && !gw_finish(x->r, 200, NULL)) {
+        hearth_buf_free(b);
+        *res = audit_failed(x->c);
+        return false;
+    }
+    return true;
+}
+
 static int audit_search(admin_ctx *x) {
     char why[160] = "";
     audit_filter f;
@@ -628,15 +646,8 @@ static int audit_search(admin_ctx *x) {
     }
     free(w.kept);
     hearth_buf_puts(&b, "]}");
-    if (st || w.oom || b.oom) {
-        hearth_buf_free(&b);
-        return gw_fail(x->r, x->c, 500, st ? hearth_last_error() : "out of memory", "server_error", NULL, 0);
-    }
-    if (!x->session && !gw_finish(x->r, 200, NULL)) {
-        hearth_buf_free(&b);
-        return gw_send(x->c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"),
-                       NULL);
-    }
+    int res;
+    if (!walk_ok(x, &b, st, w.oom, &res)) return res;
     return gw_send(x->c, 200, hearth_buf_take(&b, NULL), NULL);
 }
 
@@ -650,15 +661,8 @@ static int audit_csv(admin_ctx *x) {
                         "client,hash\r\n");
     audit_walk w = {.f = &f, .csv = &b};
     hearth_status st = hearth_audit_each(x->r->g->au, since, until, audit_collect, &w);
-    if (st || b.oom) {
-        hearth_buf_free(&b);
-        return gw_fail(x->r, x->c, 500, st ? hearth_last_error() : "out of memory", "server_error", NULL, 0);
-    }
-    if (!x->session && !gw_finish(x->r, 200, NULL)) {
-        hearth_buf_free(&b);
-        return gw_send(x->c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"),
-                       NULL);
-    }
+    int res;
+    if (!walk_ok(x, &b, st, false, &res)) return res;
     size_t n;
     char *s = hearth_buf_take(&b, &n);
     struct MHD_Response *resp = MHD_create_response_from_buffer(n, s, MHD_RESPMEM_MUST_FREE);
@@ -713,8 +717,7 @@ static int models(admin_ctx *x) {
     gw_proxy_call(x->r->g, "GET", "/v1/models", NULL, &status, &answer);
     if (!x->session && !gw_finish(x->r, status, NULL)) {
         free(answer);
-        return gw_send(x->c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"),
-                       NULL);
+        return audit_failed(x->c);
     }
     return gw_send(x->c, status ? status : 502, answer, NULL);
 }
@@ -723,11 +726,8 @@ static int metrics(admin_ctx *x) {
     hearth_buf b = {0};
     gw_metrics_render(x->r->g->met, &b);
     gw_pool_render(x->r->g->pool, &b);
-    if (!x->session && !gw_finish(x->r, 200, NULL)) {
-        hearth_buf_free(&b);
-        return gw_send(x->c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"),
-                       NULL);
-    }
+    int res;
+    if (!walk_ok(x, &b, HEARTH_OK, false, &res)) return res;
     return gw_send(x->c, 200, hearth_buf_take(&b, NULL), "text/plain; version=0.0.4; charset=utf-8");
 }
 
@@ -769,8 +769,7 @@ static int serve_admin(admin_ctx *x, const char *url, const char *body) {
     if (!x->session && !gw_finish(x->r, status, NULL)) {
         free(one);
         cJSON_Delete(o);
-        return gw_send(x->c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"),
-                       NULL);
+        return audit_failed(x->c);
     }
     if (n == 1) {
         cJSON_Delete(o);

@@ -198,6 +198,17 @@ bad:;
 }
 
 /* ---- JSON views ----------------------------------------------------------- */
+/* a prepared query and an empty array for its rows; false (error set, both freed) on failure */
+static bool rows_begin(pl_store *s, sqlite3_stmt *q, cJSON **arr, const char *what) {
+    *arr = cJSON_CreateArray();
+    if (q && *arr) return true;
+    sqlite3_finalize(q);
+    cJSON_Delete(*arr);
+    *arr = NULL;
+    db_error(s, what);
+    return false;
+}
+
 hearth_status pl_store_labels_of(pl_store *s, const char *name, int32_t version, cJSON *arr) {
     sqlite3_stmt *q = prep(s, "SELECT label FROM prompt_labels WHERE name = ? AND version = ? ORDER BY label", "ti",
                            name, (int64_t)version);
@@ -210,12 +221,8 @@ hearth_status pl_store_labels_of(pl_store *s, const char *name, int32_t version,
 hearth_status pl_store_list(pl_store *s, cJSON **out) {
     sqlite3_stmt *q = prep(s, "SELECT name, MAX(version), MAX(created_ms) FROM prompt_versions GROUP BY name"
                               " ORDER BY name", "");
-    cJSON *arr = cJSON_CreateArray();
-    if (!q || !arr) {
-        sqlite3_finalize(q);
-        cJSON_Delete(arr);
-        return db_error(s, "list");
-    }
+    cJSON *arr;
+    if (!rows_begin(s, q, &arr, "list")) return HEARTH_ERR_IO;
     while (sqlite3_step(q) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(q, 0);
         cJSON *o = cJSON_CreateObject();
@@ -237,12 +244,8 @@ hearth_status pl_store_list(pl_store *s, cJSON **out) {
 hearth_status pl_store_history(pl_store *s, const char *name, cJSON **out) {
     sqlite3_stmt *q = prep(s, "SELECT label, from_version, to_version, actor, time_ms FROM prompt_label_history"
                               " WHERE name = ? ORDER BY id", "t", name);
-    cJSON *arr = cJSON_CreateArray();
-    if (!q || !arr) {
-        sqlite3_finalize(q);
-        cJSON_Delete(arr);
-        return db_error(s, "history");
-    }
+    cJSON *arr;
+    if (!rows_begin(s, q, &arr, "history")) return HEARTH_ERR_IO;
     while (sqlite3_step(q) == SQLITE_ROW) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToArray(arr, o);
@@ -260,12 +263,8 @@ hearth_status pl_store_history(pl_store *s, const char *name, cJSON **out) {
 hearth_status pl_store_versions(pl_store *s, const char *name, cJSON **out) {
     sqlite3_stmt *q = prep(s, "SELECT version, author, created_ms FROM prompt_versions WHERE name = ?"
                               " ORDER BY version", "t", name);
-    cJSON *arr = cJSON_CreateArray();
-    if (!q || !arr) {
-        sqlite3_finalize(q);
-        cJSON_Delete(arr);
-        return db_error(s, "versions");
-    }
+    cJSON *arr;
+    if (!rows_begin(s, q, &arr, "versions")) return HEARTH_ERR_IO;
     while (sqlite3_step(q) == SQLITE_ROW) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddItemToArray(arr, o);

@@ -274,7 +274,14 @@ static void stop(pid_t pid, int sig) {
 }
 
 /* ==== client ======================================================================== */
-typedef struct http_resp { int status; char *body; size_t len; int retry_after; } http_resp;
+typedef struct http_resp {
+    int status;
+    char *body;
+    size_t len;
+    int retry_after;
+    char set_cookie[512];   /* the last Set-Cookie header's value */
+    char ctype[128];        /* Content-Type */
+} http_resp;
 
 static size_t http_collect(char *p, size_t s, size_t n, void *u) {
     http_resp *r = u;
@@ -287,24 +294,27 @@ static size_t http_collect(char *p, size_t s, size_t n, void *u) {
 
 static size_t http_header(char *p, size_t s, size_t n, void *u) {
     http_resp *r = u;
+    int len = (int)(s * n);
+    while (len > 0 && (p[len - 1] == '\r' || p[len - 1] == '\n')) len--;
     if (!strncasecmp(p, "Retry-After:", 12)) r->retry_after = atoi(p + 12);
+    if (len > 12 && !strncasecmp(p, "Set-Cookie: ", 12)) snprintf(r->set_cookie, sizeof r->set_cookie, "%.*s", len - 12, p + 12);
+    if (len > 14 && !strncasecmp(p, "Content-Type: ", 14)) snprintf(r->ctype, sizeof r->ctype, "%.*s", len - 14, p + 14);
     return s * n;
 }
 
-/* method "GET"/"POST"/"DELETE"; key may be NULL; x_api_key: send as X-Api-Key */
-__attribute__((unused)) static http_resp http(int port, const char *method, const char *path, const char *key, bool x_api_key,
-                      const char *body) {
+/* one request with the given headers (NULL-terminated list; may be NULL);
+ * the path is sent as it is ("../" included) */
+__attribute__((unused)) static http_resp http_with(int port, const char *method, const char *path,
+                                                   const char *const *headers, const char *body) {
     http_resp r = {0};
     r.body = calloc(1, 1);
     CURL *h = curl_easy_init();
-    char url[512], auth[256];
+    char url[1024];
     snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
-    if (key) {
-        snprintf(auth, sizeof auth, x_api_key ? "X-Api-Key: %s" : "Authorization: Bearer %s", key);
-        hd = curl_slist_append(hd, auth);
-    }
+    struct curl_slist *hd = NULL;
+    for (int i = 0; headers && headers[i]; i++) hd = curl_slist_append(hd, headers[i]);
     curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     if (body) curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -320,6 +330,15 @@ __attribute__((unused)) static http_resp http(int port, const char *method, cons
     curl_slist_free_all(hd);
     curl_easy_cleanup(h);
     return r;
+}
+
+/* method "GET"/"POST"/"DELETE"; key may be NULL; x_api_key: send as X-Api-Key */
+__attribute__((unused)) static http_resp http(int port, const char *method, const char *path, const char *key, bool x_api_key,
+                      const char *body) {
+    char auth[256];
+    if (key) snprintf(auth, sizeof auth, x_api_key ? "X-Api-Key: %s" : "Authorization: Bearer %s", key);
+    const char *headers[] = {"Content-Type: application/json", key ? auth : NULL, NULL};
+    return http_with(port, method, path, headers, body);
 }
 
 __attribute__((unused)) static char *chat_body(const char *model, const char *text, bool stream) {

@@ -30,15 +30,7 @@ static void write_file(const char *name, const char *text) {
 static char *read_file(const char *name) {
     char p[400];
     snprintf(p, sizeof p, "%s/%s", g_dir, name);
-    FILE *f = fopen(p, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    s[fread(s, 1, (size_t)n, f)] = 0;
-    fclose(f);
-    return s;
+    return harness_read(p, NULL);
 }
 
 /* `hearth prompt ARGS --db DIR/p.db`, stdout to DIR/out.txt, stderr to DIR/err.txt; the exit status */

@@ -70,8 +70,7 @@ static const char *param_of(const cJSON *j) { return json_path_str(j, "error.par
 static int prompt_cmd(const char *args) {
     char cmd[1024];
     snprintf(cmd, sizeof cmd, "%s prompt %s --db %s >/dev/null 2>&1", HEARTH_BIN, args, g_db);
-    int rc = system(cmd);
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+    return harness_run(cmd, NULL);
 }
 
 int main(void) {

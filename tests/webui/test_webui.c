@@ -4,13 +4,15 @@
  * index.html; ETags and If-None-Match (304); gzip only when accepted, and it
  * inflates to the file; MIME types; the CSP; paths that try to leave the
  * folder or reach hidden files; a folder given with --ui-dir (files changed
- * on disk are served at once, symbolic links out of it are refused).
+ * on disk are served at once, symbolic links out of it are refused); and
+ * ui/dist holds what ui/src has (`npm run build` was run before committing).
  */
 #include "harness.h"
 #include "webui/webui.h"
 
 #include "hearth/core.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -209,11 +211,35 @@ TEST(folder) {
     CHECK(system(p) == 0);
 }
 
+/* every page source in ui/src is in ui/dist as it is: a change to the pages
+ * committed without `npm run build` would not reach the binary */
+TEST(dist_is_built_from_src) {
+    DIR *d = opendir(HEARTH_SOURCE_DIR "/ui/src");
+    CHECK(d != NULL);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));) {
+        if (e->d_name[0] == '.') continue;
+        char a[1024], b[1024];
+        snprintf(a, sizeof a, "%s/ui/src/%s", HEARTH_SOURCE_DIR, e->d_name);
+        snprintf(b, sizeof b, "%s/%s", UI_DIST, e->d_name);
+        size_t na = 0, nb = 0;
+        char *x = read_all(a, &na), *y = read_all(b, &nb);
+        CHECK_MSG(x && y && na == nb && !memcmp(x, y, na), "ui/dist/%s is not ui/src/%s: run npm run build in ui/",
+                  e->d_name, e->d_name);
+        free(x);
+        free(y);
+        n++;
+    }
+    if (d) closedir(d);
+    CHECK(n >= 5);
+}
+
 int main(void) {
     RUN(embedded_files_are_ui_dist);
     RUN(etags_and_304);
     RUN(gzip_when_accepted);
     RUN(bad_paths);
     RUN(folder);
+    RUN(dist_is_built_from_src);
     return harness_done();
 }

@@ -370,7 +370,9 @@ async function reply() {
     const n = usage ? usage.completion_tokens : undefined;
     m.stats = { completion_tokens: n, prompt_tokens: usage ? usage.prompt_tokens : undefined,
                 seconds: (t1 - t0) / 1000, finish,
-                tokens_per_s: n && tFirst !== null && t1 > tFirst ? (n - 1) / ((t1 - tFirst) / 1000) : undefined };
+                // streamed: decode speed after the first token; whole: tokens over the wall time
+                tokens_per_s: !n ? undefined : !body.stream ? n / ((t1 - t0) / 1000)
+                  : tFirst !== null && t1 > tFirst && n > 1 ? (n - 1) / ((t1 - tFirst) / 1000) : undefined };
     setStatus('ready');
   } catch (e) {
     if (e.name === 'AbortError') {

@@ -9,11 +9,12 @@
 // Run: HEARTH_BIN=build/hearth HEARTH_MODEL=... HEARTH_RAG_DATA=tests/data/rag node --test
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI, { toFile } from 'openai';
+import { startProcess, startServe, stopServe } from './serve.mjs';
 
 const bin = process.env.HEARTH_BIN;
 const model = process.env.HEARTH_MODEL;
@@ -23,44 +24,17 @@ let server, client, dir;
 before(async () => {
   assert.ok(bin && model && data, 'HEARTH_BIN, HEARTH_MODEL and HEARTH_RAG_DATA must be set');
   dir = mkdtempSync(join(tmpdir(), 'hearth-vs-'));
-  server = spawn(bin, ['serve', '--model', `chat=${model}`, '--port', '0', '-t', '2', '--parallel', '2',
-                       '--rag-db', join(dir, 'store')], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const port = await new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 30000);
-    server.stderr.on('data', (d) => {
-      err += d;
-      const m = /listening on http:\/\/[\d.]+:(\d+)/.exec(err);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    server.on('exit', (c) => reject(new Error(`server exited (${c}): ${err}`)));
-  });
+  let port;
+  ({ server, port } = await startServe(bin, ['--model', `chat=${model}`, '-t', '2', '--parallel', '2',
+                                             '--rag-db', join(dir, 'store')]));
   client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: 'unused', maxRetries: 0, timeout: 60000 });
 });
 
 after(async () => {
-  if (server) {
-    const exited = new Promise((resolve) => server.on('exit', (code) => resolve(code)));
-    server.kill('SIGTERM');
-    assert.equal(await exited, 0, 'the server exits 0 on SIGTERM');
-  }
+  if (server) assert.equal(await stopServe(server), 0, 'the server exits 0 on SIGTERM');
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function startServer(args, re) {
-  const p = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const port = await new Promise((resolve, reject) => {
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${err}`)), 30000);
-    p.stderr.on('data', (d) => {
-      err += d;
-      const m = re.exec(err);
-      if (m) { clearTimeout(timer); resolve(Number(m[1])); }
-    });
-    p.on('exit', (c) => reject(new Error(`server exited (${c}): ${err}`)));
-  });
-  return { p, port };
-}
 
 const upload = async (name, bytes) => client.files.create({ file: await toFile(bytes, name), purpose: 'assistants' });
 const text = (s) => Buffer.from(s, 'utf8');
@@ -154,7 +128,7 @@ test('behind the gateway: a key is needed; uploads, stores, search and grounded 
   const key = execFileSync(bin, ['keys', '--config', keysCfg, 'create', '--name', 'rag'], { encoding: 'utf8' })
     .trim().split('\n').pop();
   assert.match(key, /^hk_/);
-  const { p, port } = await startServer(['serve', '--model', `chat=${model}`, '-t', '2', '--parallel', '2',
+  const { server: p, port } = await startProcess(bin, ['serve', '--model', `chat=${model}`, '-t', '2', '--parallel', '2',
     '--rag-db', join(dir, 'store-gw'), '--gateway-config', gw], /gateway listening on port (\d+)/);
   try {
     const base = `http://127.0.0.1:${port}/v1`;
