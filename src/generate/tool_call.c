@@ -625,12 +625,30 @@ static hearth_status name_not_call(hearth_tool_parser *tp) {
     size_t n = tp->hold.len;
     char *h = malloc(n + 1);
     if (!h) return failf(tp, "out of memory");
-    memcpy(h, tp->hold.data, n);
+    if (n) memcpy(h, tp->hold.data, n);
     hearth_buf_reset(&tp->hold);
     tp->mode = M_TEXT;
     for (size_t k = 0; k < n; k++) content_byte(tp, h[k]);
     free(h);
     return HEARTH_OK;
+}
+
+/* a weak format's name line not followed by arguments: the call made for
+ * it (not announced yet) is dropped and name, end and held text are content */
+static hearth_status named_undo(hearth_tool_parser *tp) {
+    call *c = tp->cur;
+    hearth_buf t = {0};
+    hearth_buf_puts(&t, c->name);
+    hearth_buf_puts(&t, tp->f->name_end);
+    if (tp->hold.len) hearth_buf_put(&t, tp->hold.data, tp->hold.len);
+    free(c->name);
+    hearth_buf_free(&c->args);
+    tp->n_calls--;
+    tp->cur = NULL;
+    hearth_buf_free(&tp->hold);
+    tp->hold = t;
+    if (t.oom) return failf(tp, "out of memory");
+    return name_not_call(tp);
 }
 
 /* the name, up to name_end */
@@ -708,9 +726,14 @@ static hearth_status args_byte(hearth_tool_parser *tp, char c) {
 static hearth_status named_open_byte(hearth_tool_parser *tp, char c) {
     call *cur = tp->cur;
     if (c != '{') {
-        if (!(is_ws(c) || c == '`' || name_char(c)) || tp->hold.len > MAX_NAME)
+        if (!(is_ws(c) || c == '`' || name_char(c)) || tp->hold.len > MAX_NAME) {
+            if (tp->f->weak) {
+                hearth_status st = named_undo(tp);
+                return st ? st : text_byte(tp, c);
+            }
             return failf(tp, "tool call %d ('%s'): expected '{' after the name, found '%c'", tp->n_calls, cur->name,
                          c);
+        }
         hearth_buf_putc(&tp->hold, c);
         return tp->hold.oom ? failf(tp, "out of memory") : HEARTH_OK;
     }
@@ -779,6 +802,7 @@ hearth_status hearth_tool_parser_finish(hearth_tool_parser *tp, hearth_tool_even
     tp->fn = fn, tp->user = user;
     hearth_status st = HEARTH_OK;
     if (tp->mode == M_NAME && tp->f->weak) st = name_not_call(tp);   /* never became a name */
+    if (tp->mode == M_OPEN && tp->f->name_end && tp->f->weak) st = named_undo(tp);   /* a line, not a call */
     if (st != HEARTH_OK) {
     } else if (tp->mode == M_JSON || tp->mode == M_ARGS || tp->mode == M_NAME ||
                (tp->mode == M_OPEN && tp->f->name_end)) {

@@ -140,6 +140,9 @@ static const expect CASES[] = {
     {HEARTH_TOOL_FUNCTIONARY32, false, "get_weather\n{\"city\": [1, {\"a\": null}]}", "", 1, {"get_weather"},
      {"{\"city\": [1, {\"a\": null}]}"}},
     {HEARTH_TOOL_FUNCTIONARY32, false, "Hello there, a >>> b", "Hello there, a >>> b", 0, {0}, {0}},
+    /* no recipient line: plain content, however it is split */
+    {HEARTH_TOOL_FUNCTIONARY32, false, "Hello\nHow are you?", "Hello\nHow are you?", 0, {0}, {0}},
+    {HEARTH_TOOL_FUNCTIONARY32, false, "all\nSee:>>>note\nthis", "See:>>>note\nthis", 0, {0}, {0}},
     /* deepseek V3.1 and V3 */
     {HEARTH_TOOL_DEEPSEEK, false,
      "Sure." DS_B DS_CB "get_weather" DS_SEP "{\"city\": \"Paris\"}" DS_CE DS_CB "get_time" DS_SEP "{}" DS_CE DS_E,
@@ -230,7 +233,7 @@ TEST(malformed_calls) {
     check_error(HEARTH_TOOL_FUNCTIONARY31, false, "<function=../etc>{}</function>", "function name");
     check_error(HEARTH_TOOL_FUNCTIONARY31, false, "<function=f>{\"a\": 1", "ended inside");
     check_error(HEARTH_TOOL_FUNCTIONARY32, false, "f\n{\"a\": tru}", "malformed JSON");
-    check_error(HEARTH_TOOL_FUNCTIONARY32, false, "f\nnot: json", "expected '{'");
+    check_error(HEARTH_TOOL_FUNCTIONARY31, false, "<function=f>not: json</function>", "expected '{'");
     check_error(HEARTH_TOOL_DEEPSEEK, false, DS_B DS_CB "f" DS_SEP "{\"a\": [}" DS_CE, "malformed JSON");
     check_error(HEARTH_TOOL_DEEPSEEK, false, DS_CB "f" DS_SEP "g\n{}" DS_CE, "unexpected text");
     check_error(HEARTH_TOOL_DEEPSEEK, false, DS_CB DS_SEP "{}", "no function name");
