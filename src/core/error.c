@@ -28,10 +28,15 @@ static _Thread_local char last_error[1024];
 const char *hearth_last_error(void) { return last_error; }
 
 hearth_status hearth_set_error(hearth_status s, const char *fmt, ...) {
+    /* formatted aside first: the arguments may be the message itself
+     * (hearth_set_error(st, "%s: %s", path, hearth_last_error())), and
+     * vsnprintf into the buffer it reads from would garble it */
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return s;
 }
 

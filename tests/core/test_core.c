@@ -57,6 +57,16 @@ TEST(errors_carry_message) {
     CHECK_STR(hearth_status_str(HEARTH_ERR_FORMAT), "format error");
 }
 
+/* a message built from the previous one (the usual "context: cause") keeps both */
+TEST(error_wraps_the_previous_message) {
+    hearth_set_error(HEARTH_ERR_IO, "cannot open weights.gguf: No such file or directory");
+    CHECK(hearth_set_error(HEARTH_ERR_FORMAT, "model %s: %s", "chat", hearth_last_error()) == HEARTH_ERR_FORMAT);
+    CHECK_STR(hearth_last_error(), "model chat: cannot open weights.gguf: No such file or directory");
+    hearth_set_error(HEARTH_ERR_IO, "%s (and %s)", hearth_last_error(), hearth_last_error());
+    CHECK_STR(hearth_last_error(), "model chat: cannot open weights.gguf: No such file or directory (and model chat: "
+                                   "cannot open weights.gguf: No such file or directory)");
+}
+
 TEST(map_missing_file_fails_cleanly) {
     hearth_mapping m;
     CHECK_EQ_INT(hearth_map_file("/nonexistent/hearth/file", &m), HEARTH_ERR_IO);
@@ -100,6 +110,7 @@ int main(void) {
     RUN(pool_visits_every_row_once);
     RUN(split_rows_balanced);
     RUN(errors_carry_message);
+    RUN(error_wraps_the_previous_message);
     RUN(map_missing_file_fails_cleanly);
     RUN(type_table_matches_ggml);
     RUN(huge_alloc_aligned_zeroed);
