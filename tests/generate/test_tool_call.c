@@ -280,10 +280,60 @@ TEST(formats_named_and_detected) {
     }
 }
 
+/* the calls the real templates render into an assistant turn parse back */
+TEST(template_renders_parse_back) {
+    const struct { const char *file, *from, *to; hearth_tool_format f; size_t skip; } T[] = {
+        /* v3.2's generation prompt ends with >>>: the reply starts after it */
+        {"extra/meetkai-functionary-medium-v3.2.json", ">>>get_weather", "<|eot_id|>", HEARTH_TOOL_FUNCTIONARY32, 3},
+        {"extra/meetkai-functionary-medium-v3.1.json", "<function=get_weather", "<|eom_id|>", HEARTH_TOOL_FUNCTIONARY31, 0},
+        {"extra/deepseek-ai-DeepSeek-V3.1.json", DS_B, "<\uff5cend\u2581of\u2581sentence\uff5c>", HEARTH_TOOL_DEEPSEEK, 0},
+    };
+    for (size_t i = 0; i < sizeof T / sizeof *T; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/templates/%s", HEARTH_TEST_DATA, T[i].file);
+        char *txt = harness_read(path, NULL);
+        cJSON *doc = txt ? cJSON_Parse(txt) : NULL;
+        free(txt);
+        CHECK_MSG(doc != NULL, "cannot read %s", path);
+        int n = 0;
+        const cJSON *cs;
+        cJSON_ArrayForEach(cs, cJSON_GetObjectItemCaseSensitive(doc, "cases")) {
+            const cJSON *exp = cJSON_GetObjectItemCaseSensitive(cs, "expected");
+            const char *a = cJSON_IsString(exp) ? strstr(exp->valuestring, T[i].from) : NULL;
+            const char *z = a ? strstr(a, T[i].to) : NULL;
+            if (!z) continue;
+            char *reply = strndup(a + T[i].skip, (size_t)(z - a) - T[i].skip);
+            for (long step = 0; step <= 1; step++) {   /* whole and byte by byte */
+                seen s;
+                hearth_tool_parser *tp = NULL;
+                CHECK_MSG(parse(T[i].f, false, reply, step, &s, &tp) == HEARTH_OK, "%s: %s (%s)", T[i].file,
+                          hearth_last_error(), reply);
+                CHECK_MSG(hearth_tool_parser_n_calls(tp) >= 1, "%s: no call in %s", T[i].file, reply);
+                const hearth_tool_call *c = hearth_tool_parser_call(tp, 0);
+                if (c) {
+                    CHECK_STR(c->name, "get_weather");
+                    cJSON *args = cJSON_Parse(c->arguments);
+                    CHECK_MSG(cJSON_IsString(cJSON_GetObjectItemCaseSensitive(args, "city")), "%s: arguments %s",
+                              T[i].file, c->arguments);
+                    cJSON_Delete(args);
+                }
+                CHECK_STR(hearth_tool_parser_content(tp, NULL), "");
+                seen_free(&s);
+                hearth_tool_parser_free(tp);
+            }
+            free(reply);
+            n++;
+        }
+        CHECK_MSG(n >= 1, "%s: no rendered call found", T[i].file);
+        cJSON_Delete(doc);
+    }
+}
+
 int main(void) {
     RUN(formats_whole);
     RUN(streaming_every_split);
     RUN(malformed_calls);
     RUN(formats_named_and_detected);
+    RUN(template_renders_parse_back);
     return harness_done();
 }
