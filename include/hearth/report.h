@@ -22,6 +22,14 @@
  *   {# chart NAME bars by=COL [y=COL] [title="..."] #}          count (or sum of y) per category
  *   {# chart NAME rate x=COL y=COL [title="..."] #}             mean of y (0/1, true/false) per x, in %
  *   {# section NAME "instruction" #}                            written by the model from the data
+ *   {# section NAME prompt=REF ["instruction"] #}                the same through a stored prompt
+ * A section through a stored prompt (the prompt library, prompt_library.h:
+ * REF is "NAME@label", "NAME@VERSION" or "NAME") gets the variables
+ * summary (the per-column statistics as JSON text), columns (the column
+ * names as JSON text) and task (the instruction, "" when none): the prompt
+ * declares those three. Its template, system block, sampling and output
+ * schema are the prompt's; the figures its text cites are checked as for
+ * any section.
  * An unknown column or chart kind is an error naming the template line.
  *
  * Errors name the file and line (CSV rows, template lines).
@@ -48,11 +56,16 @@ typedef struct hearth_chart_spec {
 /* Writes the model's text for a section. prompt: the instruction with the
  * data summary; returns malloc'd text in *out. */
 typedef hearth_status (*hearth_report_writer_fn)(const char *prompt, char **out, void *user);
+/* Writes a section through stored prompt ref with variables (a JSON object
+ * text: {"summary", "columns", "task"}); returns malloc'd text in *out. */
+typedef hearth_status (*hearth_report_prompt_fn)(const char *ref, const char *variables, char **out, void *user);
 
 typedef struct hearth_report_params {
     const char *title;                 /* NULL: the data file's name */
     hearth_report_writer_fn writer;    /* NULL: sections are left empty with a note */
     void *writer_user;
+    hearth_report_prompt_fn prompt_writer;   /* NULL: sections with prompt= are left empty with a note */
+    void *prompt_user;
 } hearth_report_params;
 
 /* Renders template_src (template_name for errors) over the CSV or JSON text

@@ -248,29 +248,53 @@ typedef struct section_ctx {
     hearth_buf *warnings;
 } section_ctx;
 
-static char *write_section(section_ctx *sc, const char *name, const char *instr) {
-    if (!sc->p || !sc->p->writer) {
-        hearth_buf b = {0};
-        hearth_buf_printf(&b, "(section \"%s\" is written by a model: give -m MODEL)", name);
-        return hearth_buf_take(&b, NULL);
-    }
+/* the model's text for a section: through the stored prompt `ref` when one is
+ * named, else from the built-in instruction prompt */
+static hearth_status section_text(section_ctx *sc, const char *instr, const char *ref, char **text) {
     char *st = cJSON_PrintUnformatted(sc->stats);
     char *cols = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(sc->data, "columns"));
-    hearth_buf prompt = {0};
-    hearth_buf_printf(&prompt,
-                      "You write one short paragraph of a business report. Use only figures from the data "
-                      "summary below and quote them exactly as given.\nColumns: %s\nSummary per column (n, min, max, "
-                      "mean, sum, first, last, change, change_pct): %s\nTask: %s\nParagraph:",
-                      cols ? cols : "[]", st ? st : "{}", instr);
-    free(st), free(cols);
-    char *text = NULL;
-    if (prompt.oom || sc->p->writer(prompt.data, &text, sc->p->writer_user) || !text) {
-        hearth_buf_printf(sc->warnings, "section %s: the model gave no text (%s)\n", name, hearth_last_error());
+    hearth_status s;
+    if (ref) {
+        cJSON *v = cJSON_CreateObject();
+        cJSON_AddStringToObject(v, "summary", st ? st : "{}");
+        cJSON_AddStringToObject(v, "columns", cols ? cols : "[]");
+        cJSON_AddStringToObject(v, "task", instr);
+        char *vars = cJSON_PrintUnformatted(v);
+        cJSON_Delete(v);
+        s = vars ? sc->p->prompt_writer(ref, vars, text, sc->p->prompt_user)
+                 : hearth_set_error(HEARTH_ERR_NOMEM, "report: out of memory");
+        free(vars);
+    } else {
+        hearth_buf prompt = {0};
+        hearth_buf_printf(&prompt,
+                          "You write one short paragraph of a business report. Use only figures from the data "
+                          "summary below and quote them exactly as given.\nColumns: %s\nSummary per column (n, min, "
+                          "max, mean, sum, first, last, change, change_pct): %s\nTask: %s\nParagraph:",
+                          cols ? cols : "[]", st ? st : "{}", instr);
+        s = prompt.oom ? hearth_set_error(HEARTH_ERR_NOMEM, "report: out of memory")
+                       : sc->p->writer(prompt.data, text, sc->p->writer_user);
         hearth_buf_free(&prompt);
+    }
+    free(st), free(cols);
+    return s;
+}
+
+static char *write_section(section_ctx *sc, const char *name, const char *instr, const char *ref) {
+    if (!sc->p || !(ref ? sc->p->prompt_writer != NULL : sc->p->writer != NULL)) {
+        hearth_buf b = {0};
+        if (ref)
+            hearth_buf_printf(&b, "(section \"%s\" is written through the stored prompt %s: give -m MODEL and "
+                                  "--prompts DB)", name, ref);
+        else
+            hearth_buf_printf(&b, "(section \"%s\" is written by a model: give -m MODEL)", name);
+        return hearth_buf_take(&b, NULL);
+    }
+    char *text = NULL;
+    if (section_text(sc, instr, ref, &text) || !text) {
+        hearth_buf_printf(sc->warnings, "section %s: the model gave no text (%s)\n", name, hearth_last_error());
         free(text);
         return strdup("");
     }
-    hearth_buf_free(&prompt);
     char *bad = hearth_report_check_figures(text, sc->data);
     if (bad) {
         hearth_buf_printf(sc->warnings, "section %s: %s", name, bad);
@@ -322,14 +346,19 @@ static hearth_status directives(const char *src, size_t len, const char *tname, 
             cJSON_AddItemToObject(charts, name, cJSON_CreateString(svg));
             free(svg);
         } else if (section) {
-            char name[64] = "", instr[1024] = "";
+            char name[64] = "", instr[1024] = "", ref[256] = "";
             const char *q = d + 8;
-            if (sscanf(q, "%63s", name) != 1)
+            if (sscanf(q, "%63s", name) != 1 || strchr(name, '='))
                 return hearth_set_error(HEARTH_ERR_FORMAT, "%s:%d: section needs a name", tname, line);
+            bool stored = directive_arg(d, n, "prompt", ref, sizeof ref);
+            if (stored && !ref[0])
+                return hearth_set_error(HEARTH_ERR_FORMAT, "%s:%d: section %s: prompt= names no prompt", tname, line, name);
             const char *o = memchr(q, '"', (size_t)(d + n - q)), *c = o ? memchr(o + 1, '"', (size_t)(d + n - o - 1)) : NULL;
-            if (!o || !c) return hearth_set_error(HEARTH_ERR_FORMAT, "%s:%d: section needs a \"quoted instruction\"", tname, line);
-            snprintf(instr, sizeof instr, "%.*s", (int)(c - o - 1), o + 1);
-            char *text = write_section(sc, name, instr);
+            if ((!o || !c) && !stored)
+                return hearth_set_error(HEARTH_ERR_FORMAT, "%s:%d: section needs a \"quoted instruction\" or prompt=NAME@label",
+                                        tname, line);
+            if (o && c) snprintf(instr, sizeof instr, "%.*s", (int)(c - o - 1), o + 1);
+            char *text = write_section(sc, name, instr, stored ? ref : NULL);
             cJSON_AddItemToObject(sections, name, cJSON_CreateString(text ? text : ""));
             free(text);
         }

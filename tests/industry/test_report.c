@@ -116,6 +116,79 @@ TEST(command_line) {
     free(o);
 }
 
+/* a section through a stored prompt (hearth prompt): its output schema forces
+ * the text, so the section shows that the prompt's version ran; a figure the
+ * data lacks is reported; an unknown prompt or no --prompts is a clear note or error */
+static void write_text(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    if (f) fputs(text, f), fclose(f);
+}
+
+TEST(sections_through_stored_prompts) {
+    char db[512], spec[512], data[512], tpl[512], out[512], cmd[4096], *o = NULL;
+    snprintf(db, sizeof db, "%s/prompts.db", tmpdir);
+    snprintf(spec, sizeof spec, "%s/section.yaml", tmpdir);
+    snprintf(data, sizeof data, "%s/d.csv", tmpdir);
+    snprintf(tpl, sizeof tpl, "%s/t.jinja", tmpdir);
+    snprintf(out, sizeof out, "%s/p.html", tmpdir);
+    write_text(data, "month,revenue\n2024-01,100\n2024-02,120\n2024-03,90\n");
+    write_text(tpl, "{# section summary prompt=monthly@production \"Say how revenue went.\" #}\n"
+                    "<h1>{{ title }}</h1><p id=s>{{ sections.summary }}</p>");
+    const char *v1 = "system: \"You write one paragraph of a monthly report.\"\n"
+                     "template: \"{{ task }} Columns: {{ columns }}. Figures: {{ summary }}\"\n"
+                     "variables:\n  summary: {type: string}\n  columns: {type: string}\n  task: {type: string}\n"
+                     "sampling: {temperature: 0, max_tokens: 24}\n"
+                     "output_schema: {type: string, enum: [\"Revenue peaked at 120 in February.\"]}\n";
+    write_text(spec, v1);
+    snprintf(cmd, sizeof cmd, "%s prompt add monthly %s --db %s >/dev/null && %s prompt label monthly production 1 --admin --db %s >/dev/null",
+             HEARTH_BIN, spec, db, HEARTH_BIN, db);
+    CHECK_EQ_INT(harness_run(cmd, NULL), 0);
+    /* version 2 cites a figure the data does not hold; labelled staging */
+    char v2[1024];
+    snprintf(v2, sizeof v2, "%s", v1);
+    char *at = strstr(v2, "120 in February");
+    if (at) memcpy(at, "999", 3);
+    write_text(spec, v2);
+    snprintf(cmd, sizeof cmd, "%s prompt add monthly %s --db %s >/dev/null && %s prompt label monthly staging 2 --db %s >/dev/null",
+             HEARTH_BIN, spec, db, HEARTH_BIN, db);
+    CHECK_EQ_INT(harness_run(cmd, NULL), 0);
+
+    snprintf(cmd, sizeof cmd, "%s report --template %s --data %s -m %s --prompts %s -t 2 -o %s 2>&1", HEARTH_BIN, tpl, data,
+             HEARTH_TEST_DATA "/models/tiny-qwen2-gpt2-f16.gguf", db, out);
+    CHECK_EQ_INT(harness_run(cmd, &o), 0);
+    CHECK_MSG(o && !strstr(o, "warning"), "%s", o ? o : "");
+    free(o);
+    char *html = harness_read(out, NULL);
+    CHECK_MSG(html && strstr(html, "<p id=s>Revenue peaked at 120 in February.</p>"), "%s", html ? html : "");
+    free(html);
+
+    /* the staging version: its text cites 999, which the data lacks */
+    write_text(tpl, "{# section summary prompt=monthly@staging #}\n<p id=s>{{ sections.summary }}</p>");
+    CHECK_EQ_INT(harness_run(cmd, &o), 0);
+    CHECK_MSG(o && strstr(o, "warning") && strstr(o, "999"), "%s", o ? o : "");
+    free(o);
+    html = harness_read(out, NULL);
+    CHECK(html && strstr(html, "Revenue peaked at 999 in February."));
+    free(html);
+
+    /* an unknown label is an error naming it */
+    write_text(tpl, "{# section summary prompt=monthly@nope #}\n{{ sections.summary }}");
+    CHECK_EQ_INT(harness_run(cmd, &o), 0);   /* the report is written; the section is empty and reported */
+    CHECK_MSG(o && strstr(o, "section summary") && strstr(o, "nope"), "%s", o ? o : "");
+    free(o);
+
+    /* --prompts without a model; and the template without --prompts leaves a note */
+    snprintf(cmd, sizeof cmd, "%s report --template %s --data %s --prompts %s -o %s 2>&1", HEARTH_BIN, tpl, data, db, out);
+    CHECK_EQ_INT(harness_run(cmd, &o), 2);
+    CHECK(o && strstr(o, "--prompts needs -m"));
+    free(o);
+    snprintf(cmd, sizeof cmd, "%s report --template %s --data %s -o %s", HEARTH_BIN, tpl, data, out);
+    CHECK_EQ_INT(harness_run(cmd, NULL), 0);
+    html = harness_read(out, NULL);
+    CHECK(html && strstr(html, "stored prompt monthly@nope") && strstr(html, "--prompts DB"));
+    free(html);
+}
+
 TEST(public_render_from_text) {
     /* the cJSON-free library call: data as CSV text, a chart and a stat */
     const char *tpl = "{# chart rev line x=month y=revenue #}<h1>{{ title }}</h1>{{ charts.rev }}<p>max {{ stats.revenue.max }}</p>";
@@ -136,6 +209,7 @@ int main(void) {
     if (!mkdtemp(tmpdir)) return 1;
     RUN(csv_and_json);
     RUN(render_charts_sections);
+    RUN(sections_through_stored_prompts);
     RUN(command_line);
     RUN(public_render_from_text);
     char cmd[512];
