@@ -48,7 +48,7 @@
 
 /* ==== replies ======================================================================= */
 static int audit_failed(struct MHD_Connection *c) {
-    return gw_send(c, 500, gw_err_body("the audit record could not be written", "server_error", "audit_failed"), NULL);
+    return gw_send(c, 503, gw_err_body(GW_AUDIT_FAILED_WITHHELD, "server_error", "audit_failed"), NULL);
 }
 
 static int send_json(gw_req *r, struct MHD_Connection *c, int status, cJSON *o, bool audit) {
