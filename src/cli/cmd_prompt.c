@@ -132,7 +132,9 @@ static int cmd_list(hearth_prompt_lib *lib, const opts *o) {
         cJSON_ArrayForEach(p, l) {
             printf("%-24s %7d  ", cJSON_GetObjectItem(p, "name")->valuestring,
                    cJSON_GetObjectItem(p, "latest")->valueint);
-            cJSON_ArrayForEach(lab, cJSON_GetObjectItem(p, "labels")) printf("%s=%d ", lab->string, lab->valueint);
+            cJSON_ArrayForEach(lab, cJSON_GetObjectItem(p, "labels")) {
+                printf("%s=%d ", lab->string, lab->valueint);
+            }
             putchar('\n');
         }
         cJSON_Delete(l);
@@ -152,7 +154,9 @@ static int cmd_show(hearth_prompt_lib *lib, const cli_args *a, const opts *o) {
         printf("%s@%d by %s", cJSON_GetObjectItem(j, "name")->valuestring, cJSON_GetObjectItem(j, "version")->valueint,
                cJSON_GetObjectItem(j, "author")->valuestring);
         const cJSON *lab;
-        cJSON_ArrayForEach(lab, cJSON_GetObjectItem(j, "labels")) printf(" [%s]", lab->valuestring);
+        cJSON_ArrayForEach(lab, cJSON_GetObjectItem(j, "labels")) {
+            printf(" [%s]", lab->valuestring);
+        }
         char *spec = cJSON_Print(cJSON_GetObjectItem(j, "spec"));
         printf("\n%s\n", spec ? spec : "");
         free(spec);
@@ -276,11 +280,9 @@ static void print_result(const char *json, void *user) {
 
 static int write_text(const char *path, const char *text) {
     FILE *f = fopen(path, "wb");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        if (f) fclose(f);
-        return cli_error("prompt", "cannot write %s", path);
-    }
-    return 0;
+    bool ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f) != 0) ok = false;   /* closed once, whatever happened */
+    return ok ? 0 : cli_error("prompt", "cannot write %s", path);
 }
 
 static int cmd_eval(hearth_prompt_lib *lib, const cli_args *a, const opts *o) {

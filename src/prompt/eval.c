@@ -364,7 +364,9 @@ hearth_status hearth_prompt_eval(hearth_prompt_lib *lib, const char *text, size_
     cJSON *refs = cJSON_CreateArray(), *models = cJSON_CreateArray();
     const cJSON *one = cJSON_GetObjectItemCaseSensitive(suite, "prompt"), *f;
     if (one) cJSON_AddItemToArray(refs, cJSON_CreateString(one->valuestring));
-    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(suite, "prompts")) cJSON_AddItemToArray(refs, cJSON_CreateString(f->valuestring));
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(suite, "prompts")) {
+        cJSON_AddItemToArray(refs, cJSON_CreateString(f->valuestring));
+    }
     cJSON_ArrayForEach(f, refs) {
         char *g = NULL;
         if ((st = hearth_prompt_get_json(lib, f->valuestring, &g))) {
@@ -414,9 +416,10 @@ hearth_status hearth_prompt_eval(hearth_prompt_lib *lib, const char *text, size_
         }
         const char *slash = strrchr(f->valuestring, '/');
         const cJSON *ref;
-        cJSON_ArrayForEach(ref, refs)
+        cJSON_ArrayForEach(ref, refs) {
             run_cases(lib, suite, ref->valuestring, slash ? slash + 1 : f->valuestring, runner, &r, &p, results,
                       &passed, &failed);
+        }
         hearth_prompt_runner_free(runner);
         hearth_model_free(m);
     }
