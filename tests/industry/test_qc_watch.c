@@ -154,7 +154,12 @@ TEST(stdin_line_with_down_webhook) {
     /* the receiver is down: the alert waits on disk */
     WAIT_FOR(count_files(queue) == 1, 30);
     CHECK_EQ_INT(count_files(queue), 1);
-    char *m = get_metrics(mport);
+    /* the alert of the first image is queued; the other two lines may still be in
+     * the pipe: wait (a deadline, not a timing assertion) until all three are counted */
+    char *m = NULL;
+    WAIT_FOR((free(m), m = get_metrics(mport)) && strstr(m, "hearth_qc_images_total 2") &&
+                 strstr(m, "hearth_qc_errors_total 1"),
+             30);
     CHECK_MSG(m && strstr(m, "hearth_qc_images_total 2") && strstr(m, "hearth_qc_errors_total 1") &&
                   strstr(m, "hearth_qc_defects_total 1"),
               "metrics: %s", m ? m : "(none)");
