@@ -201,6 +201,7 @@ static bool read_in_dir(const char *dir, const char *name, unsigned char **out, 
         free(buf);
         return false;
     }
+    buf[got] = 0;   /* a terminator after the body: text files can be read as strings */
     *out = buf, *len = got;
     return true;
 }
